@@ -1,0 +1,52 @@
+"""Kaizen: typed-signature AI agents on a plugin microkernel.
+
+Public names are imported lazily (PEP 562) so that ``import kaizen_core`` stays cheap
+and never pulls in httpx or a plugin implementation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kaizen_core.errors import KaizenError
+from kaizen_core.hookspecs import hookimpl, hookspec
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    "Signature": "kaizen_core.signatures",
+    "InputField": "kaizen_core.signatures",
+    "OutputField": "kaizen_core.signatures",
+    "BaseAgent": "kaizen_core.agents.base",
+    "BaseAgentConfig": "kaizen_core.config",
+    "BaseAutonomousAgent": "kaizen_core.agents.autonomous",
+    "AutonomousConfig": "kaizen_core.config",
+    "load_agent": "kaizen_core.agent_loader",
+    "MockProvider": "kaizen_core.providers.mock",
+    "get_registry": "kaizen_core.plugins",
+}
+
+__all__ = ["KaizenError", "__version__", "hookimpl", "hookspec", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kaizen_core.agent_loader import load_agent
+    from kaizen_core.agents.autonomous import BaseAutonomousAgent
+    from kaizen_core.agents.base import BaseAgent
+    from kaizen_core.config import AutonomousConfig, BaseAgentConfig
+    from kaizen_core.plugins import get_registry
+    from kaizen_core.providers.mock import MockProvider
+    from kaizen_core.signatures import InputField, OutputField, Signature
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kaizen_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,1 @@
+"""kaizen_core.memory"""

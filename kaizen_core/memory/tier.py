@@ -1,0 +1,89 @@
+"""The memory tier contract (the memory-tiers hookspec).
+
+A tier is an async key-value store for JSON-serializable values, scoped by a
+namespace (``agent_id`` or ``agent_id/session_id``) so agents never see each other's
+memory. Tiers are selected by URL scheme: ``memory://`` (hot, in-process),
+``sqlite:///path.db`` (warm), ``redis://``, ``postgresql://``, ``s3://`` (plugins).
+
+Rules every implementation follows (checked by ``MemoryTierSuite``):
+
+* keys are non-empty strings; values must be JSON-serializable, else MEMORY_002;
+* ``ttl`` is in seconds; an expired key behaves as absent everywhere
+  (``get``, ``exists``, ``keys``, ``size``);
+* two tiers with different namespaces over the same backend are fully isolated,
+  including ``keys``, ``size`` and ``clear``;
+* backend failures raise :class:`MemoryBackendError` (MEMORY_001) with the URL shown
+  without its password.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+
+class TierStats(BaseModel):
+    """Counters a tier reports; latency percentiles in milliseconds."""
+
+    name: str = ""
+    hits: int = 0
+    misses: int = 0
+    puts: int = 0
+    deletes: int = 0
+    evictions: int = 0
+    promotions: int = 0
+    demotions: int = 0
+    size: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+class MemoryTier(ABC):
+    """Abstract memory tier. Subclasses register a URL scheme via the hookspec."""
+
+    scheme: ClassVar[str] = ""
+
+    def __init__(self, namespace: str = "default") -> None:
+        self.namespace = namespace
+
+    @classmethod
+    @abstractmethod
+    def from_url(cls, url: str, *, namespace: str = "default", **options: Any) -> MemoryTier:
+        """Build the tier from its URL."""
+
+    @abstractmethod
+    async def get(self, key: str) -> Any | None:
+        """The value, or None when absent or expired."""
+
+    @abstractmethod
+    async def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Store ``value`` (JSON-serializable) under ``key``, expiring after ``ttl`` seconds."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; False when it was absent."""
+
+    @abstractmethod
+    async def exists(self, key: str) -> bool:
+        """True when ``key`` holds a live value."""
+
+    @abstractmethod
+    async def keys(self, prefix: str = "") -> list[str]:
+        """Live keys of this namespace starting with ``prefix``, sorted."""
+
+    @abstractmethod
+    async def clear(self) -> None:
+        """Remove every key of this namespace (other namespaces untouched)."""
+
+    @abstractmethod
+    async def size(self) -> int:
+        """Number of live keys in this namespace."""
+
+    @abstractmethod
+    async def stats(self) -> TierStats:
+        """Counters and latency percentiles for this tier instance."""
+
+    async def close(self) -> None:
+        """Release connections. Safe to call twice."""

@@ -1,0 +1,385 @@
+"""The plugin manager: entry-point discovery, registries, lazy targets.
+
+One pluggy manager, one entry-point group (``kaizen``). Built-ins are registered by
+:mod:`kaizen_core.builtins` through the same hooks as any plugin. Every
+``register_*`` hook fills a :class:`Registry` keyed by kind and name; selecting a
+name resolves its target (``"module:attr"``) on first use only.
+
+``KAIZEN_LOAD_PLUGINS=a,b`` loads only those distributions (or entry-point names);
+``KAIZEN_LOAD_PLUGINS=`` (set and empty) loads none: built-ins only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from kaizen_core import hookspecs
+from kaizen_core.errors import PluginError, PluginNotInstalledError
+
+ENTRY_POINT_GROUP = "kaizen"
+CORE_DISTRIBUTION = "kaizen-core"
+
+#: hook name -> registry kind
+KINDS: dict[str, str] = {
+    "register_providers": "provider",
+    "register_storage_backends": "storage",
+    "register_memory_tiers": "memory_tier",
+    "register_interrupt_handlers": "interrupt_handler",
+    "register_tools": "tool",
+    "register_transports": "transport",
+    "register_patterns": "pattern",
+    "register_lifecycle_hooks": "lifecycle_hook",
+}
+
+#: Where a well-known name comes from, for "pip install ..." hints.
+KNOWN_PACKAGES: dict[tuple[str, str], str] = {
+    ("provider", "openai"): "kaizen-openai",
+    ("provider", "azure"): "kaizen-openai",
+    ("provider", "docker"): "kaizen-openai",
+    ("provider", "anthropic"): "kaizen-anthropic",
+    ("provider", "ollama"): "kaizen-ollama",
+    ("provider", "google"): "kaizen-google",
+    ("provider", "gemini"): "kaizen-google",
+    ("provider", "llamacpp"): "kaizen-llamacpp",
+    ("provider", "sentence-transformers"): "kaizen-sentence-transformers",
+    ("storage", "redis"): "kaizen-redis",
+    ("storage", "postgresql"): "kaizen-postgres",
+    ("storage", "postgres"): "kaizen-postgres",
+    ("storage", "s3"): "kaizen-s3-storage",
+    ("memory_tier", "redis"): "kaizen-redis",
+    ("memory_tier", "postgresql"): "kaizen-postgres",
+    ("memory_tier", "postgres"): "kaizen-postgres",
+    ("memory_tier", "s3"): "kaizen-s3-storage",
+}
+
+
+def resolve_target(target: Any) -> Any:
+    """Resolve a ``"module:attr"`` string (``attr`` may be dotted); objects pass through."""
+    if not isinstance(target, str):
+        return target
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise PluginError(f"invalid plugin target {target!r}", hint="use 'package.module:attribute'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except ImportError as exc:
+        raise PluginNotInstalledError(
+            f"cannot import {module_name!r} for plugin target {target!r}: {exc}",
+            hint="install the plugin's dependencies",
+        ) from exc
+    except AttributeError as exc:
+        raise PluginError(f"plugin target {target!r} does not exist: {exc}") from exc
+    return obj
+
+
+@dataclass
+class Registration:
+    """One named thing a plugin contributed. ``load()`` resolves the target once."""
+
+    kind: str
+    name: str
+    target: Any
+    distribution: str
+    plugin: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+    _loaded: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded is not None
+
+    def load(self) -> Any:
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    self._loaded = resolve_target(self.target)
+        return self._loaded
+
+    def describe(self) -> dict[str, Any]:
+        target = self.target if isinstance(self.target, str) else _qualname(self.target)
+        out: dict[str, Any] = {"name": self.name, "target": target, "distribution": self.distribution}
+        if self.description:
+            out["description"] = self.description
+        if self.aliases:
+            out["aliases"] = list(self.aliases)
+        return out
+
+
+def _qualname(obj: Any) -> str:
+    mod = getattr(obj, "__module__", None) or type(obj).__module__
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "name", None) or type(obj).__qualname__
+    return f"{mod}:{name}"
+
+
+@dataclass
+class PluginInfo:
+    """A loaded plugin: its distribution, version and the hooks it implements."""
+
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str]
+
+
+class Registry:
+    """Every registration, by kind and name. Built by :func:`get_registry`."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[str, dict[str, Registration]] = {k: {} for k in KINDS.values()}
+        self._aliases: dict[str, dict[str, str]] = {k: {} for k in KINDS.values()}
+        self.plugins: list[PluginInfo] = []
+
+    def add(self, reg: Registration) -> None:
+        table = self._by_kind.setdefault(reg.kind, {})
+        aliases = self._aliases.setdefault(reg.kind, {})
+        for key in (reg.name, *reg.aliases):
+            existing_name = key if key in table else aliases.get(key)
+            if existing_name is not None:
+                other = table[existing_name]
+                raise PluginError(
+                    f"{reg.kind} {key!r} is registered twice: by {other.distribution!r} "
+                    f"(plugin {other.plugin!r}) and by {reg.distribution!r} (plugin {reg.plugin!r})",
+                    hint="uninstall one of them, or restrict loading with KAIZEN_LOAD_PLUGINS",
+                )
+        table[reg.name] = reg
+        for alias in reg.aliases:
+            aliases[alias] = reg.name
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._by_kind.get(kind, {}))
+
+    def entries(self, kind: str) -> list[Registration]:
+        return [self._by_kind[kind][n] for n in self.names(kind)]
+
+    def find(self, kind: str, name: str) -> Registration | None:
+        table = self._by_kind.get(kind, {})
+        if name in table:
+            return table[name]
+        canonical = self._aliases.get(kind, {}).get(name)
+        return table.get(canonical) if canonical else None
+
+    def get(self, kind: str, name: str) -> Registration:
+        """The registration for ``name``, or a KAIZEN_003 error listing what is installed."""
+        reg = self.find(kind, name)
+        if reg is not None:
+            return reg
+        installed = ", ".join(self.names(kind)) or "none"
+        package = KNOWN_PACKAGES.get((kind, name))
+        hint = f"pip install {package}" if package else "check the name or install the plugin that provides it"
+        raise PluginNotInstalledError(
+            f"no {kind.replace('_', ' ')} named {name!r} is installed (installed: {installed})",
+            hint=hint,
+            details={"kind": kind, "name": name, "installed": self.names(kind), "package": package},
+        )
+
+    def load(self, kind: str, name: str) -> Any:
+        """Resolve and return the target registered as ``name``."""
+        return self.get(kind, name).load()
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready description, used by ``kaizen plugins --json``."""
+        plugins = []
+        for info in self.plugins:
+            registered: dict[str, list[str]] = {}
+            for kind, table in self._by_kind.items():
+                names = sorted(n for n, r in table.items() if r.plugin == info.name)
+                if names:
+                    registered[kind] = names
+            plugins.append(
+                {
+                    "name": info.name,
+                    "distribution": info.distribution,
+                    "version": info.version,
+                    "hooks": info.hooks,
+                    "registered": registered,
+                }
+            )
+        return {"plugins": plugins}
+
+
+def _allowlist() -> set[str] | None:
+    raw = os.environ.get("KAIZEN_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+def _dist_version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class PluginManager:
+    """Wraps pluggy's manager; remembers which distribution each plugin came from."""
+
+    def __init__(self, *, load_entry_points: bool = True) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self._dist_of: dict[str, str] = {}
+        from kaizen_core import builtins
+
+        self.register(builtins, name=CORE_DISTRIBUTION, distribution=CORE_DISTRIBUTION)
+        if load_entry_points:
+            self._load_entry_points()
+
+    def register(self, plugin: Any, *, name: str | None = None, distribution: str | None = None) -> str:
+        """Register a plugin object (module or instance) and return its plugin name."""
+        plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
+        if self.pm.has_plugin(plugin_name):
+            raise PluginError(f"a plugin named {plugin_name!r} is already registered")
+        try:
+            self.pm.register(plugin, name=plugin_name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(f"plugin {plugin_name!r} is invalid: {exc}") from exc
+        self._dist_of[plugin_name] = distribution or plugin_name
+        return plugin_name
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._dist_of.pop(name, None)
+
+    def _load_entry_points(self) -> None:
+        allow = _allowlist()
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist is not None else ep.name
+            if dist == CORE_DISTRIBUTION:
+                continue
+            if allow is not None and dist not in allow and ep.name not in allow:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:
+                raise PluginError(
+                    f"plugin {ep.name!r} from distribution {dist!r} failed to load: {exc}",
+                    hint="reinstall it, or exclude it with KAIZEN_LOAD_PLUGINS",
+                ) from exc
+            self.register(module, name=ep.name, distribution=dist)
+
+    def build_registry(self) -> Registry:
+        """Call every ``register_*`` hook once and collect the registrations."""
+        registry = Registry()
+        # Plugin-provided hookspecs go in first so other plugins can implement them.
+        for impl in self.pm.hook.register_hookspecs.get_hookimpls():
+            impl.function(register=lambda _name, spec: self.pm.add_hookspecs(spec))
+        self.pm.check_pending()
+        for hook_name, kind in KINDS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            # Call each implementation separately so every registration knows its source.
+            for impl in reversed(caller.get_hookimpls()):
+                plugin_name = impl.plugin_name
+                dist = self._dist_of.get(plugin_name, plugin_name)
+
+                def register(
+                    name: str,
+                    target: Any,
+                    *,
+                    description: str = "",
+                    aliases: list[str] | tuple[str, ...] = (),
+                    _kind: str = kind,
+                    _plugin: str = plugin_name,
+                    _dist: str = dist,
+                    **options: Any,
+                ) -> None:
+                    if not isinstance(name, str) or not name:
+                        raise PluginError(f"plugin {_plugin!r} registered a {_kind} with an invalid name {name!r}")
+                    registry.add(
+                        Registration(
+                            kind=_kind,
+                            name=name,
+                            target=target,
+                            distribution=_dist,
+                            plugin=_plugin,
+                            description=description,
+                            aliases=tuple(aliases),
+                            options=options,
+                        )
+                    )
+
+                impl.function(register=register)
+        for plugin_name, plugin in self.pm.list_name_plugin():
+            hooks = sorted(
+                h.name for h in (self.pm.get_hookcallers(plugin) or []) if h.name.startswith("register_")
+            )
+            dist = self._dist_of.get(plugin_name, plugin_name)
+            registry.plugins.append(PluginInfo(plugin_name, dist, _dist_version(dist), hooks))
+        registry.plugins.sort(key=lambda p: (p.distribution != CORE_DISTRIBUTION, p.distribution, p.name))
+        return registry
+
+
+_lock = threading.RLock()
+_manager: PluginManager | None = None
+_registry: Registry | None = None
+_extra: list[tuple[Any, str, str]] = []
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager (entry points loaded on first call)."""
+    global _manager
+    with _lock:
+        if _manager is None:
+            manager = PluginManager()
+            for plugin, name, dist in _extra:
+                manager.register(plugin, name=name, distribution=dist)
+            _manager = manager
+        return _manager
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, built once from every loaded plugin."""
+    global _registry
+    with _lock:
+        if _registry is None:
+            _registry = get_plugin_manager().build_registry()
+        return _registry
+
+
+def reset() -> None:
+    """Forget the manager and registry; the next call rediscovers plugins (tests, env changes)."""
+    global _manager, _registry
+    with _lock:
+        _manager = None
+        _registry = None
+
+
+def register_plugin(plugin: Any, *, name: str | None = None, distribution: str | None = None) -> str:
+    """Register a plugin object for the rest of the process (without an entry point)."""
+    plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
+    with _lock:
+        _extra.append((plugin, plugin_name, distribution or plugin_name))
+        reset()
+    return plugin_name
+
+
+def unregister_plugin(name: str) -> None:
+    """Undo :func:`register_plugin`."""
+    with _lock:
+        _extra[:] = [e for e in _extra if e[1] != name]
+        reset()
+
+
+@contextlib.contextmanager
+def plugin_registered(plugin: Any, *, name: str | None = None, distribution: str | None = None) -> Iterator[str]:
+    """Register ``plugin`` for the duration of a ``with`` block (handy in tests)."""
+    plugin_name = register_plugin(plugin, name=name, distribution=distribution)
+    try:
+        yield plugin_name
+    finally:
+        unregister_plugin(plugin_name)

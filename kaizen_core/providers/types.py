@@ -1,0 +1,130 @@
+"""The data every provider speaks: one request type in, one completion type out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+class ToolCall(BaseModel):
+    """A tool invocation requested by the model."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class Message(BaseModel):
+    """One chat message. ``tool`` messages answer the call named by ``tool_call_id``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    content: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class ToolDefinition(BaseModel):
+    """A tool offered to the model: name, description and JSON schema of its parameters."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+class GenerationParams(BaseModel):
+    """Sampling and transport parameters. ``None`` means the backend's default."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    timeout: float | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+
+
+class CompletionRequest(BaseModel):
+    """Everything a provider needs for one call.
+
+    ``output_schema``: JSON schema the reply must satisfy (structured output), or None
+    for free text. ``tool_choice``: ``"auto"`` (default when tools are given),
+    ``"required"``, ``"none"`` or a tool name to force.
+    """
+
+    messages: list[Message]
+    output_schema: dict[str, Any] | None = None
+    schema_name: str = "output"
+    tools: list[ToolDefinition] = Field(default_factory=list)
+    tool_choice: str | None = None
+    params: GenerationParams = Field(default_factory=GenerationParams)
+    model: str | None = None
+
+
+class Usage(BaseModel):
+    """Token counts and cost. ``cost_usd`` is None when the price is unknown (never a guess)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=cost,
+        )
+
+
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error", "unknown"]
+
+
+class Completion(BaseModel):
+    """A provider's answer. ``parsed`` is the JSON object when an output schema was asked for."""
+
+    content: str | None = None
+    parsed: dict[str, Any] | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    finish_reason: FinishReason = "stop"
+    model: str = ""
+    latency_ms: float = 0.0
+    raw: Any = Field(default=None, exclude=True, repr=False)
+
+
+class ToolCallDelta(BaseModel):
+    """A piece of a streamed tool call; ``index`` groups the pieces of one call."""
+
+    index: int = 0
+    id: str | None = None
+    name: str | None = None
+    arguments_delta: str = ""
+
+
+class StreamEvent(BaseModel):
+    """One streaming event: a text delta, a tool-call delta, or the final completion."""
+
+    type: Literal["text", "tool_call", "done"]
+    text: str = ""
+    tool_call: ToolCallDelta | None = None
+    completion: Completion | None = None
+
+
+class Embeddings(BaseModel):
+    """Vectors for a batch of texts, in order."""
+
+    vectors: list[list[float]]
+    model: str = ""
+    usage: Usage = Field(default_factory=Usage)
+
+    @property
+    def dimensions(self) -> int:
+        return len(self.vectors[0]) if self.vectors else 0
