@@ -1,1 +1,57 @@
-"""kaizen_core.hooks"""
+"""Lifecycle hooks: handlers run at PRE/POST events of an agent run.
+
+    from kaizen_core.hooks import HookManager, HookEvent, HookPriority, HookResult
+
+    hooks = HookManager()
+    hooks.register(HookEvent.PRE_TOOL_CALL, lambda ctx: HookResult.block("no tools today"))
+    results = await hooks.trigger(HookEvent.PRE_TOOL_CALL, agent_id="a1")
+
+Built-in hooks (:mod:`kaizen_core.hooks.builtin`) are imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from kaizen_core.hooks.base import BaseHook
+from kaizen_core.hooks.context import HookContext, HookResult, first_blocked
+from kaizen_core.hooks.events import HookEvent, HookPriority
+from kaizen_core.hooks.manager import Handler, HookManager
+
+__all__ = [
+    "AuditHook",
+    "BaseHook",
+    "CostTrackingHook",
+    "Handler",
+    "HookContext",
+    "HookEvent",
+    "HookManager",
+    "HookPriority",
+    "HookResult",
+    "LoggingHook",
+    "MetricsHook",
+    "PerformanceProfilerHook",
+    "TracingHook",
+    "first_blocked",
+]
+
+_BUILTIN = {"AuditHook", "CostTrackingHook", "LoggingHook", "MetricsHook", "PerformanceProfilerHook", "TracingHook"}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kaizen_core.hooks.builtin import (
+        AuditHook,
+        CostTrackingHook,
+        LoggingHook,
+        MetricsHook,
+        PerformanceProfilerHook,
+        TracingHook,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _BUILTIN:
+        raise AttributeError(f"module 'kaizen_core.hooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module("kaizen_core.hooks.builtin"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,320 @@
+"""Built-in lifecycle hooks, registered by name in :mod:`kaizen_core.builtins`.
+
+``logging``, ``metrics``, ``cost``, ``profiler`` and ``audit``; :class:`TracingHook` is the
+interface an OpenTelemetry plugin implements.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+from abc import abstractmethod
+from collections import Counter, deque
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+
+import anyio
+
+from kaizen_core.errors import redact
+from kaizen_core.hooks._phases import PAIRED_EVENTS, PhaseTimer
+from kaizen_core.hooks.base import BaseHook
+from kaizen_core.hooks.context import HookContext
+from kaizen_core.hooks.events import HookEvent, HookPriority
+
+__all__ = [
+    "AuditHook",
+    "CostTrackingHook",
+    "LoggingHook",
+    "MetricsHook",
+    "PerformanceProfilerHook",
+    "TracingHook",
+    "percentile",
+]
+
+ALL_EVENTS: list[HookEvent] = list(HookEvent)
+
+
+def _record(context: HookContext) -> dict[str, Any]:
+    return {
+        "ts": context.timestamp.isoformat(),
+        "event": context.event.value,
+        "agent_id": context.agent_id,
+        "run_id": context.run_id,
+        "trace_id": context.trace_id,
+        "cycle": context.cycle,
+        "metadata": context.metadata,
+    }
+
+
+def _json_line(context: HookContext) -> str:
+    """One JSON object (no newline), secrets redacted; non-JSON values become strings."""
+    return redact(json.dumps(_record(context), default=str, ensure_ascii=False, separators=(",", ":")))
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an ascending list (0.0 when empty)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(pct / 100.0 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+class LoggingHook(BaseHook):
+    """Writes every event as one structured JSON line, to a logger or a text stream.
+
+    ``logger`` is a Logger or a logger name (default ``"kaizen.hooks.events"``); with
+    ``stream`` set, lines go to that stream instead.
+    """
+
+    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    priority = HookPriority.LOW
+    name = "logging"
+
+    def __init__(
+        self,
+        logger: logging.Logger | str | None = None,
+        *,
+        stream: TextIO | None = None,
+        level: int = logging.INFO,
+    ) -> None:
+        self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger or "kaizen.hooks.events")
+        self.stream = stream
+        self.level = level
+
+    async def handle(self, context: HookContext) -> None:
+        if self.stream is not None:
+            self.stream.write(_json_line(context) + "\n")
+            self.stream.flush()
+        elif self.logger.isEnabledFor(self.level):
+            self.logger.log(self.level, "%s", _json_line(context))
+
+
+class MetricsHook(BaseHook):
+    """In-memory counters per event and latency percentiles (p50/p95/p99) per phase.
+
+    A phase's latency is the time from ``PRE_x`` to ``POST_x`` (or ``metadata["duration_ms"]``
+    on the POST event). The newest ``max_samples`` latencies per phase are kept.
+    """
+
+    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    priority = HookPriority.LOW
+    name = "metrics"
+
+    def __init__(self, max_samples: int = 10_000) -> None:
+        self.max_samples = max_samples
+        self.counters: Counter[str] = Counter()
+        self.samples: dict[str, deque[float]] = {}
+        self._timer = PhaseTimer()
+
+    async def handle(self, context: HookContext) -> None:
+        self.observe(context)
+
+    def observe(self, context: HookContext) -> None:
+        """Record one event (sync; ``handle`` calls it)."""
+        self.counters[context.event.value] += 1
+        closed = self._timer.observe(context)
+        if closed is not None:
+            self.record_latency(*closed)
+
+    def record_latency(self, phase: str, duration_ms: float) -> None:
+        """Add one latency sample for ``phase``."""
+        samples = self.samples.get(phase)
+        if samples is None:
+            samples = self.samples[phase] = deque(maxlen=self.max_samples)
+        samples.append(duration_ms)
+
+    def export(self) -> dict[str, Any]:
+        """``{"counters": {event: n}, "latency_ms": {phase: {count, mean, p50, p95, p99, max}}}``."""
+        latency: dict[str, dict[str, float]] = {}
+        for phase, samples in self.samples.items():
+            values = sorted(samples)
+            latency[phase] = {
+                "count": len(values),
+                "mean": sum(values) / len(values) if values else 0.0,
+                "p50": percentile(values, 50),
+                "p95": percentile(values, 95),
+                "p99": percentile(values, 99),
+                "max": values[-1] if values else 0.0,
+            }
+        return {"counters": dict(self.counters), "latency_ms": latency}
+
+
+def _usage_field(usage: Any, field: str) -> Any:
+    if isinstance(usage, dict):
+        return usage.get(field)
+    return getattr(usage, field, None)
+
+
+class CostTrackingHook(BaseHook):
+    """Sums token usage and USD cost from ``POST_AGENT_LOOP`` metadata ``"usage"``.
+
+    ``usage`` is a dict or a :class:`~kaizen_core.providers.types.Usage` with
+    ``input_tokens``, ``output_tokens`` and ``cost_usd`` (None: price unknown, counted in
+    ``runs_with_unknown_cost`` and never guessed).
+    """
+
+    events: ClassVar[list[HookEvent]] = [HookEvent.POST_AGENT_LOOP]
+    priority = HookPriority.LOW
+    name = "cost"
+
+    def __init__(self) -> None:
+        self._totals: dict[str, dict[str, Any]] = {}
+
+    async def handle(self, context: HookContext) -> dict[str, Any] | None:
+        usage = context.metadata.get("usage")
+        if usage is None:
+            return None
+        row = self._totals.setdefault(
+            context.agent_id,
+            {"runs": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "runs_with_unknown_cost": 0},
+        )
+        row["runs"] += 1
+        row["input_tokens"] += int(_usage_field(usage, "input_tokens") or 0)
+        row["output_tokens"] += int(_usage_field(usage, "output_tokens") or 0)
+        cost = _usage_field(usage, "cost_usd")
+        if cost is None:
+            row["runs_with_unknown_cost"] += 1
+        else:
+            row["cost_usd"] += float(cost)
+        return {"agent_cost_usd": row["cost_usd"]}
+
+    def by_agent(self) -> dict[str, dict[str, Any]]:
+        """Totals per agent id."""
+        return {agent: dict(row) for agent, row in self._totals.items()}
+
+    def totals(self) -> dict[str, Any]:
+        """Totals over every agent."""
+        out: dict[str, Any] = {"runs": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "runs_with_unknown_cost": 0}
+        for row in self._totals.values():
+            for key in out:
+                out[key] += row[key]
+        return out
+
+
+class PerformanceProfilerHook(BaseHook):
+    """Time spent per phase (PRE_x -> POST_x): count, total, mean and max in ms."""
+
+    events: ClassVar[list[HookEvent]] = PAIRED_EVENTS
+    priority = HookPriority.CRITICAL
+    name = "profiler"
+
+    def __init__(self) -> None:
+        self._timer = PhaseTimer()
+        self._phases: dict[str, list[float]] = {}  # phase -> [count, total_ms, max_ms]
+
+    async def handle(self, context: HookContext) -> None:
+        closed = self._timer.observe(context)
+        if closed is None:
+            return
+        phase, ms = closed
+        row = self._phases.setdefault(phase, [0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += ms
+        row[2] = max(row[2], ms)
+
+    def report(self) -> dict[str, dict[str, float]]:
+        """``{phase: {count, total_ms, mean_ms, max_ms}}``, the slowest phase (by total) first."""
+        rows = sorted(self._phases.items(), key=lambda kv: kv[1][1], reverse=True)
+        return {
+            phase: {"count": int(n), "total_ms": total, "mean_ms": total / n, "max_ms": mx}
+            for phase, (n, total, mx) in rows
+        }
+
+
+class AuditHook(BaseHook):
+    """Append-only JSONL audit trail: one line per event, fsync'd before the hook returns.
+
+    The file is opened with ``O_APPEND`` (created with mode 0600 if missing) and never
+    truncated or rewritten; each line is one ``os.write`` call under a lock, so concurrent
+    tasks, threads and several managers appending to the same path never interleave lines.
+    The write + fsync runs in a worker thread so the event loop is not blocked.
+    """
+
+    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    priority = HookPriority.CRITICAL
+    name = "audit"
+
+    def __init__(self, path: str | os.PathLike[str] = "kaizen-audit.jsonl") -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    def _open(self) -> int:
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        return self._fd
+
+    def write_line(self, line: str) -> None:
+        """Append one line (a newline is added) and fsync it."""
+        data = (line + "\n").encode("utf-8")
+        with self._lock:
+            fd = self._open()
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+
+    async def handle(self, context: HookContext) -> None:
+        await anyio.to_thread.run_sync(self.write_line, _json_line(context))
+
+    def close(self) -> None:
+        """Close the file (reopened on the next event)."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __del__(self) -> None:
+        fd, self._fd = getattr(self, "_fd", None), None
+        if fd is not None:
+            os.close(fd)
+
+
+class TracingHook(BaseHook):
+    """Interface for tracing backends (the OpenTelemetry implementation is a plugin).
+
+    Opens a span on each ``PRE_x`` event and ends it on the matching ``POST_x`` (LIFO per
+    agent, run and phase); ``ON_ERROR`` goes to :meth:`record_error`. Subclasses implement
+    :meth:`start_span` and :meth:`end_span`.
+    """
+
+    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    priority = HookPriority.CRITICAL
+    name = "tracing"
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[str, str | None, str], list[Any]] = {}
+
+    @abstractmethod
+    def start_span(self, name: str, context: HookContext) -> Any:
+        """Start a span called ``name`` (the phase, e.g. ``"tool_call"``); return its handle."""
+
+    @abstractmethod
+    def end_span(self, span: Any, context: HookContext) -> None:
+        """End ``span`` (returned by :meth:`start_span`); ``context`` is the POST event."""
+
+    def record_error(self, context: HookContext) -> None:
+        """Called on ``ON_ERROR``; the default does nothing."""
+
+    async def handle(self, context: HookContext) -> None:
+        event = context.event
+        phase = event.phase
+        if phase is None:
+            self.record_error(context)
+            return
+        key = (context.agent_id, context.run_id, phase)
+        if event.is_pre:
+            self._spans.setdefault(key, []).append(self.start_span(phase, context))
+            return
+        stack = self._spans.get(key)
+        if not stack:
+            return
+        span = stack.pop()
+        if not stack:
+            del self._spans[key]
+        self.end_span(span, context)
