@@ -1,0 +1,236 @@
+"""The built-in ``mock`` provider: deterministic, schema-aware and scriptable.
+
+Without a script it answers with a value derived from the output JSON schema, so any
+signature gets valid typed outputs. With a script it replays replies in order::
+
+    MockProvider(script=[
+        {"tool_calls": [{"name": "read_file", "arguments": {"path": "a.txt"}}]},
+        {"answer": "done", "confidence": 0.9},      # output fields
+        "plain text reply",
+        {"delay": 0.5, "answer": "slow"},           # simulate a slow model
+        {"error": {"status": 503, "message": "overloaded"}},  # provider error
+    ])
+
+The reply is chosen by the number of assistant turns already in the conversation,
+not by a counter inside the provider, so a run resumed from a checkpoint in a new
+process continues the script where it stopped. When the script is exhausted the
+provider answers from the schema (a final answer, no tool calls).
+
+Usage counts tokens as ``ceil(chars / 4)``; cost is ``cost_per_input_token *
+input + cost_per_output_token * output`` (default 0.0), so budgets can be tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+import anyio
+
+from kaizen_core.errors import ConfigError, ProviderError
+from kaizen_core.providers.base import BaseProvider, parse_json_output
+from kaizen_core.providers.types import (
+    Completion,
+    CompletionRequest,
+    Embeddings,
+    StreamEvent,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+_RESERVED = {"delay", "tool_calls", "content", "error", "output"}
+EMBEDDING_DIMENSIONS = 64
+
+
+def count_tokens(text: str) -> int:
+    """The mock's token estimate: one token per 4 characters, rounded up."""
+    return math.ceil(len(text) / 4) if text else 0
+
+
+class MockProvider(BaseProvider):
+    """Deterministic provider for tests and offline examples."""
+
+    name: ClassVar[str] = "mock"
+    default_model: ClassVar[str] = "mock-model"
+    structured_output: ClassVar[str] = "native"
+    supports_tools: ClassVar[bool] = True
+    supports_embeddings: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        script: list[Any] | None = None,
+        cost_per_input_token: float = 0.0,
+        cost_per_output_token: float = 0.0,
+        delay: float = 0.0,
+        **options: Any,
+    ) -> None:
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for the mock provider: {', '.join(sorted(options))}",
+                hint="valid: script, cost_per_input_token, cost_per_output_token, delay",
+            )
+        super().__init__(model)
+        if script is not None and not isinstance(script, list):
+            raise ConfigError("mock provider 'script' must be a list of replies")
+        self.script: list[Any] = list(script or [])
+        self.cost_per_input_token = cost_per_input_token
+        self.cost_per_output_token = cost_per_output_token
+        self.delay = delay
+        #: every request received, for assertions in tests
+        self.requests: list[CompletionRequest] = []
+
+    # --- selection ---------------------------------------------------------------------
+    def reply_for(self, request: CompletionRequest) -> Any:
+        """The scripted reply for this request, or None when the script is exhausted."""
+        turn = sum(1 for m in request.messages if m.role == "assistant")
+        return self.script[turn] if turn < len(self.script) else None
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        started = time.perf_counter()
+        self.requests.append(request)
+        reply = self.reply_for(request)
+        delay = self.delay
+        if isinstance(reply, dict) and "delay" in reply:
+            delay = float(reply["delay"])
+        if delay:
+            await anyio.sleep(delay)
+        content, parsed, tool_calls = self._materialize(reply, request)
+        usage = self._usage(request, content, tool_calls)
+        return Completion(
+            content=content,
+            parsed=parsed,
+            tool_calls=tool_calls,
+            usage=usage,
+            finish_reason="tool_calls" if tool_calls else "stop",
+            model=self.model,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            raw=reply,
+        )
+
+    def _materialize(
+        self, reply: Any, request: CompletionRequest
+    ) -> tuple[str | None, dict[str, Any] | None, list[ToolCall]]:
+        if isinstance(reply, dict) and "error" in reply:
+            err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
+            status = err.get("status")
+            raise ProviderError(
+                f"mock provider error: {err.get('message', 'scripted failure')}",
+                status=status,
+                retryable=bool(status in (429, 500, 502, 503, 504)),
+            )
+        if reply is None or (isinstance(reply, dict) and set(reply) <= {"delay"}):
+            if request.output_schema is None:
+                return "mock reply", None, []
+            parsed = example_from_schema(request.output_schema)
+            return json.dumps(parsed), parsed, []
+        if isinstance(reply, str):
+            return reply, parse_json_output(reply) if request.output_schema else None, []
+        if not isinstance(reply, dict):
+            raise ConfigError(f"mock script replies must be dicts or strings, got {type(reply).__name__}")
+        if "tool_calls" in reply:
+            calls = [
+                ToolCall(
+                    id=call.get("id") or _call_id(request, i),
+                    name=call["name"],
+                    arguments=call.get("arguments", {}),
+                )
+                for i, call in enumerate(reply["tool_calls"])
+            ]
+            return reply.get("content"), None, calls
+        if "content" in reply:
+            text = reply["content"]
+            return text, parse_json_output(text) if request.output_schema else None, []
+        output = reply.get("output", {k: v for k, v in reply.items() if k not in _RESERVED})
+        return json.dumps(output), output, []
+
+    def _usage(self, request: CompletionRequest, content: str | None, calls: list[ToolCall]) -> Usage:
+        prompt = "".join((m.content or "") for m in request.messages)
+        output = (content or "") + "".join(json.dumps(c.arguments) + c.name for c in calls)
+        n_in, n_out = count_tokens(prompt), count_tokens(output)
+        cost = n_in * self.cost_per_input_token + n_out * self.cost_per_output_token
+        return Usage(input_tokens=n_in, output_tokens=n_out, cost_usd=cost)
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
+        completion = await self.complete(request)
+        for piece in re.findall(r"\S+\s*|\s+", completion.content or ""):
+            yield StreamEvent(type="text", text=piece)
+        for index, call in enumerate(completion.tool_calls):
+            yield StreamEvent(
+                type="tool_call",
+                tool_call=ToolCallDelta(
+                    index=index, id=call.id, name=call.name, arguments_delta=json.dumps(call.arguments)
+                ),
+            )
+        yield StreamEvent(type="done", completion=completion)
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> Embeddings:
+        """Bag-of-words hashing vectors: texts sharing words are similar (deterministic)."""
+        vectors = [_hash_vector(t) for t in texts]
+        usage = Usage(input_tokens=sum(count_tokens(t) for t in texts), cost_usd=0.0)
+        return Embeddings(vectors=vectors, model=model or "mock-embedding", usage=usage)
+
+
+def _call_id(request: CompletionRequest, index: int) -> str:
+    turn = sum(1 for m in request.messages if m.role == "assistant")
+    return f"call_{turn}_{index}"
+
+
+def _hash_vector(text: str) -> list[float]:
+    vec = [0.0] * EMBEDDING_DIMENSIONS
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=4).digest()
+        vec[int.from_bytes(digest, "big") % EMBEDDING_DIMENSIONS] += 1.0
+    norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+    return [v / norm for v in vec]
+
+
+def example_from_schema(schema: dict[str, Any], root: dict[str, Any] | None = None, name: str = "value") -> Any:
+    """A deterministic value that validates against ``schema`` (the subset pydantic emits)."""
+    root = root or schema
+    if "$ref" in schema:
+        ref = schema["$ref"].split("/")[-1]
+        return example_from_schema(root.get("$defs", {}).get(ref, {}), root, name)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema:
+        return schema["default"]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return example_from_schema(options[0], root, name)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties", {})
+        return {key: example_from_schema(sub, root, key) for key, sub in props.items()}
+    if kind == "array":
+        item = example_from_schema(schema.get("items", {"type": "string"}), root, name)
+        return [item] * max(1, int(schema.get("minItems", 1)))
+    if kind == "string":
+        text = f"mock {name}"
+        min_len = int(schema.get("minLength", 0))
+        return text.ljust(min_len, "x")
+    if kind == "integer":
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return int(max(0, low)) if "maximum" not in schema else int(min(max(0, low), schema["maximum"]))
+    if kind == "number":
+        low = schema.get("minimum", 0.0)
+        high = schema.get("maximum", max(1.0, low + 1.0))
+        value = 0.5 if low <= 0.5 <= high else (low + high) / 2
+        return float(value)
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return f"mock {name}"
