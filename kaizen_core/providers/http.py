@@ -1,0 +1,402 @@
+"""The one HTTP helper every HTTP provider uses.
+
+:class:`HTTPClient` wraps a lazily created ``httpx.AsyncClient`` (httpx is imported on
+first use, never at module import) and adds what every provider needs:
+
+* timeouts (per client, overridable per call);
+* retries with exponential backoff and full jitter on 429, 5xx and connection
+  errors, honouring ``Retry-After`` / ``retry-after-ms``;
+* error mapping to :class:`kaizen_core.errors.ProviderError` (``AGENT_004``) carrying
+  the provider's own error message and never an API key;
+* streaming helpers: Server-Sent Events (:meth:`HTTPClient.stream_sse`) and
+  newline-delimited JSON (:meth:`HTTPClient.stream_ndjson`).
+
+The underlying ``httpx.AsyncClient`` is bound to the event loop that created it; when
+the same provider is used from another loop (``complete_sync`` runs a fresh loop per
+call) a new client is created for that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kaizen_core.errors import ProviderError, redact
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import httpx
+
+__all__ = [
+    "RETRYABLE_STATUS",
+    "HTTPClient",
+    "SSEEvent",
+    "error_message_from_body",
+    "iter_ndjson",
+    "iter_sse",
+    "parse_retry_after",
+]
+
+#: Statuses retried with backoff (besides connection errors).
+RETRYABLE_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504, 520, 522, 524, 529})
+
+_MAX_BODY_IN_MESSAGE = 500
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    """One Server-Sent Event: ``event`` name (``"message"`` by default) and its ``data``."""
+
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        """The data parsed as JSON."""
+        return json.loads(self.data)
+
+
+async def iter_sse(lines: AsyncIterator[str]) -> AsyncIterator[SSEEvent]:
+    """Parse Server-Sent Events from an async iterator of text lines (WHATWG rules).
+
+    ``data:`` lines accumulate until a blank line dispatches the event; comments
+    (``:``) are ignored; an event with no data is not dispatched.
+    """
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    async for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data:
+                yield SSEEvent(event or "message", "\n".join(data), last_id)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field_name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if field_name == "data":
+            data.append(value)
+        elif field_name == "event":
+            event = value
+        elif field_name == "id":
+            last_id = value
+    if data:
+        yield SSEEvent(event or "message", "\n".join(data), last_id)
+
+
+async def iter_ndjson(lines: AsyncIterator[str]) -> AsyncIterator[Any]:
+    """Parse newline-delimited JSON (one JSON value per non-blank line)."""
+    async for raw in lines:
+        line = raw.strip()
+        if line:
+            yield json.loads(line)
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def error_message_from_body(text: str) -> str:
+    """The provider's own error message from an error body (OpenAI, Anthropic, Gemini, Ollama shapes)."""
+    try:
+        body = json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text.strip()[:_MAX_BODY_IN_MESSAGE]
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]  # Gemini sometimes wraps the error in a list
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, str):
+            return err[:_MAX_BODY_IN_MESSAGE]
+        if isinstance(err, dict):
+            message = err.get("message") or err.get("msg") or err.get("detail")
+            if isinstance(message, str):
+                kind = err.get("type") or err.get("status") or err.get("code")
+                return f"{kind}: {message}"[:_MAX_BODY_IN_MESSAGE] if isinstance(kind, str) and kind else message
+        detail = body.get("detail")
+        if detail is not None:
+            return (detail if isinstance(detail, str) else json.dumps(detail))[:_MAX_BODY_IN_MESSAGE]
+    return text.strip()[:_MAX_BODY_IN_MESSAGE]
+
+
+def _current_loop() -> object:
+    """Identity of the running event loop (asyncio or trio), None outside one."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    try:
+        import trio
+
+        return trio.lowlevel.current_trio_token()
+    except (ImportError, RuntimeError):
+        return None
+
+
+class HTTPClient:
+    """Shared async HTTP client for providers: retries, timeouts, error mapping, streaming.
+
+    ``provider`` names the backend in messages; ``secrets`` (API keys) are redacted
+    from every message. ``sleep`` is injectable for tests. ``transport`` is passed to
+    ``httpx.AsyncClient`` (e.g. a mock transport).
+    """
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        max_retries: int = 2,
+        backoff_base: float = 0.5,
+        backoff_max: float = 20.0,
+        max_retry_after: float = 60.0,
+        secrets: tuple[str | None, ...] = (),
+        transport: Any = None,
+        sleep: Callable[[float], Awaitable[Any]] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self.headers = dict(headers or {})
+        self.params = dict(params or {})
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.max_retry_after = max_retry_after
+        self.secrets = tuple(s for s in secrets if s)
+        self.transport = transport
+        self.sleep: Callable[[float], Awaitable[Any]] | None = sleep
+        self._client: httpx.AsyncClient | None = None
+        self._loop: object = None
+
+    # -- client lifecycle ------------------------------------------------------------------
+    def _get_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        loop = _current_loop()
+        if self._client is None or self._client.is_closed or (loop is not None and loop is not self._loop):
+            self._client = httpx.AsyncClient(
+                headers=self.headers,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout)),
+                transport=self.transport,
+                follow_redirects=True,
+            )
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the connection pool (if it belongs to the running loop). Safe to call twice."""
+        client, self._client = self._client, None
+        if client is None or client.is_closed:
+            return
+        if _current_loop() is self._loop:
+            await client.aclose()
+
+    def url(self, path: str) -> str:
+        """Absolute URL for ``path`` (absolute URLs pass through)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    # -- errors ----------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    def _status_error(self, status: int, body: str, url: str) -> ProviderError:
+        detail = error_message_from_body(body) if body else ""
+        msg = f"{self.provider} API error {status}"
+        if detail:
+            msg += f": {detail}"
+        hint = {
+            401: "check the API key",
+            403: "check the API key's permissions",
+            404: "check the model name and the base URL",
+            429: "rate limited: slow down or raise the quota",
+        }.get(status)
+        return ProviderError(
+            self._redact(msg),
+            status=status,
+            retryable=status in RETRYABLE_STATUS,
+            hint=hint,
+            details={"url": self._redact(url), "provider": self.provider},
+        )
+
+    def _transport_error(self, exc: Exception, url: str, timeout: float | None) -> ProviderError:
+        import httpx
+
+        safe_url = self._redact(url.split("?", 1)[0])
+        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+            return ProviderError(
+                self._redact(f"{self.provider} endpoint unreachable: {safe_url} ({type(exc).__name__}: {exc})"),
+                retryable=True,
+                hint="check that the server is running and the base URL is right",
+                details={"url": safe_url, "provider": self.provider},
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderError(
+                self._redact(f"{self.provider} request timed out after {timeout}s: {safe_url}"),
+                retryable=True,
+                hint="raise the timeout option or shorten the request",
+                details={"url": safe_url, "provider": self.provider},
+            )
+        return ProviderError(
+            self._redact(f"{self.provider} connection failed: {safe_url} ({type(exc).__name__}: {exc})"),
+            retryable=True,
+            details={"url": safe_url, "provider": self.provider},
+        )
+
+    async def _sleep(self, delay: float) -> None:
+        if self.sleep is not None:
+            await self.sleep(delay)
+        else:
+            import anyio
+
+            await anyio.sleep(delay)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return retry_after
+        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+
+    # -- requests --------------------------------------------------------------------------
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        stream: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; returns a 2xx response (streamed responses still open)."""
+        import httpx
+
+        url = self.url(path)
+        merged = {**self.params, **(params or {})} or None
+        effective_timeout = timeout if timeout is not None else self.timeout
+        attempt = 0
+        while True:
+            client = self._get_client()
+            request = client.build_request(
+                method,
+                url,
+                json=json_body,
+                params=merged,
+                headers=headers,
+                timeout=httpx.Timeout(effective_timeout, connect=min(self.connect_timeout, effective_timeout)),
+            )
+            retry_after: float | None = None
+            try:
+                response = await client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                error = self._transport_error(exc, url, effective_timeout)
+                if attempt >= self.max_retries:
+                    raise error from None
+            else:
+                if response.status_code < 400:
+                    return response
+                body = (await response.aread()).decode("utf-8", "replace")
+                await response.aclose()
+                error = self._status_error(response.status_code, body, url)
+                if not error.retryable or attempt >= self.max_retries:
+                    raise error
+                retry_after = parse_retry_after(response.headers)
+                if retry_after is not None and retry_after > self.max_retry_after:
+                    raise ProviderError(
+                        f"{error.message} (server asked to retry after {retry_after:.0f}s, "
+                        f"more than max_retry_after={self.max_retry_after:.0f}s)",
+                        status=error.status,
+                        retryable=True,
+                        hint=error.hint,
+                        details=error.details,
+                    )
+            await self._sleep(self._backoff(attempt, retry_after))
+            attempt += 1
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send a request (with retries) and return the decoded JSON body."""
+        response = await self._send(method, path, json_body=json_body, params=params, timeout=timeout, headers=headers)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ProviderError(
+                self._redact(f"{self.provider} returned a non-JSON body (status {response.status_code}): "
+                             f"{response.text[:200]!r}"),
+                status=response.status_code,
+            ) from exc
+
+    async def post_json(self, path: str, body: Any, *, timeout: float | None = None, **kw: Any) -> Any:
+        """``POST`` ``body`` as JSON and return the JSON reply."""
+        return await self.request_json("POST", path, json_body=body, timeout=timeout, **kw)
+
+    async def _lines(
+        self, path: str, body: Any, *, timeout: float | None, params: Mapping[str, str] | None
+    ) -> AsyncIterator[str]:
+        import httpx
+
+        response = await self._send("POST", path, json_body=body, params=params, timeout=timeout, stream=True)
+        try:
+            async for line in response.aiter_lines():
+                yield line
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc, self.url(path), timeout or self.timeout) from None
+        finally:
+            await response.aclose()
+
+    async def stream_sse(
+        self, path: str, body: Any, *, timeout: float | None = None, params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[SSEEvent]:
+        """``POST`` and yield Server-Sent Events. Retries apply until the stream has started."""
+        async for event in iter_sse(self._lines(path, body, timeout=timeout, params=params)):
+            yield event
+
+    async def stream_ndjson(
+        self, path: str, body: Any, *, timeout: float | None = None, params: Mapping[str, str] | None = None
+    ) -> AsyncIterator[Any]:
+        """``POST`` and yield each JSON line of a newline-delimited JSON stream."""
+        async for item in iter_ndjson(self._lines(path, body, timeout=timeout, params=params)):
+            yield item
