@@ -1,0 +1,217 @@
+"""Interrupt handlers: small objects that look at an :class:`InterruptContext` and say
+whether the run must stop. Registered by name through the interrupt-handlers hookspec
+(``timeout``, ``budget``, ``resource``) and added with ``manager.add_handler(...)``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import sys
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+from kaizen_core.errors import ConfigError
+from kaizen_core.interrupts.types import InterruptContext, InterruptMode, InterruptReason, InterruptSource
+
+__all__ = [
+    "BaseInterruptHandler",
+    "BudgetInterruptHandler",
+    "ResourceInterruptHandler",
+    "TimeoutInterruptHandler",
+]
+
+logger = logging.getLogger("kaizen.interrupts")
+
+
+class BaseInterruptHandler:
+    """Base of every interrupt handler.
+
+    Subclasses implement ``check_interrupt(context)`` (sync or async) returning an
+    :class:`InterruptReason` when the run must stop, else ``None``. It is called every
+    ``poll_interval`` while an agent runs, so it must be cheap and must not block.
+    """
+
+    name: str = "handler"
+
+    def __init__(self, mode: InterruptMode | str = InterruptMode.GRACEFUL) -> None:
+        self.mode = InterruptMode(mode)
+
+    def check_interrupt(self, context: InterruptContext) -> InterruptReason | Awaitable[InterruptReason | None] | None:
+        """Return a reason to stop, or ``None``. May be ``async``."""
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget per-run state (warnings given, CPU baseline). Called by the manager's ``reset``."""
+
+    def _reason(self, message: str, **metadata: Any) -> InterruptReason:
+        return InterruptReason(
+            source=InterruptSource.SYSTEM,
+            mode=self.mode,
+            message=message,
+            metadata={"handler": self.name, **metadata},
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, mode={self.mode.value})"
+
+
+class TimeoutInterruptHandler(BaseInterruptHandler):
+    """Stops a run that has been going for ``timeout_seconds`` or more."""
+
+    name = "timeout"
+
+    def __init__(self, timeout_seconds: float, mode: InterruptMode | str = InterruptMode.GRACEFUL) -> None:
+        if timeout_seconds <= 0:
+            raise ConfigError(f"timeout_seconds must be > 0, got {timeout_seconds}", hint="pass a positive number of seconds")
+        super().__init__(mode)
+        self.timeout_seconds = float(timeout_seconds)
+
+    def check_interrupt(self, context: InterruptContext) -> InterruptReason | None:
+        elapsed = context.current_elapsed()
+        if elapsed < self.timeout_seconds:
+            return None
+        return self._reason(
+            f"run exceeded its timeout of {self.timeout_seconds:g}s",
+            elapsed_s=round(elapsed, 3),
+            timeout_seconds=self.timeout_seconds,
+        )
+
+
+class BudgetInterruptHandler(BaseInterruptHandler):
+    """Stops a run once ``context.budget_spent_usd`` reaches ``max_budget_usd``.
+
+    Logs one warning when spending first reaches ``warn_at`` (a fraction) of the limit.
+    """
+
+    name = "budget"
+
+    def __init__(
+        self,
+        max_budget_usd: float,
+        warn_at: float = 0.8,
+        mode: InterruptMode | str = InterruptMode.GRACEFUL,
+    ) -> None:
+        if max_budget_usd < 0:
+            raise ConfigError(f"max_budget_usd must be >= 0, got {max_budget_usd}", hint="pass a USD amount")
+        if not 0 < warn_at <= 1:
+            raise ConfigError(f"warn_at must be in (0, 1], got {warn_at}", hint="pass a fraction such as 0.8")
+        super().__init__(mode)
+        self.max_budget_usd = float(max_budget_usd)
+        self.warn_at = float(warn_at)
+        self.warned = False
+
+    def reset(self) -> None:
+        self.warned = False
+
+    def check_interrupt(self, context: InterruptContext) -> InterruptReason | None:
+        spent = context.budget_spent_usd
+        if spent >= self.max_budget_usd:
+            return self._reason(
+                f"budget exhausted: spent ${spent:.4f} of ${self.max_budget_usd:.4f}",
+                budget_spent_usd=spent,
+                max_budget_usd=self.max_budget_usd,
+            )
+        if not self.warned and spent >= self.warn_at * self.max_budget_usd:
+            self.warned = True
+            logger.warning(
+                "agent %s has spent $%.4f, %.0f%% of its $%.4f budget",
+                context.agent_id,
+                spent,
+                100 * spent / self.max_budget_usd if self.max_budget_usd else 100.0,
+                self.max_budget_usd,
+            )
+        return None
+
+
+def current_rss_mb() -> float:
+    """Resident memory of this process in MiB (psutil if installed, else /proc, else peak RSS)."""
+    try:
+        import psutil
+    except ImportError:
+        pass
+    else:
+        return float(psutil.Process().memory_info().rss) / (1024 * 1024)
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class ResourceInterruptHandler(BaseInterruptHandler):
+    """Stops a run when this process uses too much memory or CPU.
+
+    Memory is the current resident set size. CPU is the process CPU time (all threads)
+    over wall time, in percent of one core, measured over windows of at least
+    ``cpu_window_s`` so that a single busy poll does not trip it. No psutil needed.
+    """
+
+    name = "resource"
+
+    def __init__(
+        self,
+        max_memory_mb: float | None = None,
+        max_cpu_percent: float | None = None,
+        mode: InterruptMode | str = InterruptMode.GRACEFUL,
+        cpu_window_s: float = 1.0,
+    ) -> None:
+        if max_memory_mb is None and max_cpu_percent is None:
+            raise ConfigError("ResourceInterruptHandler needs max_memory_mb or max_cpu_percent", hint="set at least one limit")
+        for label, value in (("max_memory_mb", max_memory_mb), ("max_cpu_percent", max_cpu_percent)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"{label} must be > 0, got {value}", hint="pass a positive limit or None")
+        super().__init__(mode)
+        self.max_memory_mb = max_memory_mb
+        self.max_cpu_percent = max_cpu_percent
+        self.cpu_window_s = cpu_window_s
+        self._baseline: tuple[float, float] | None = None
+        self.last_cpu_percent: float | None = None
+
+    def reset(self) -> None:
+        self._baseline = None
+        self.last_cpu_percent = None
+
+    @staticmethod
+    def _cpu_seconds() -> float:
+        times = os.times()
+        return times.user + times.system
+
+    def cpu_percent(self) -> float | None:
+        """CPU use over the last completed window, or ``None`` before the first window ends."""
+        now = (time.monotonic(), self._cpu_seconds())
+        if self._baseline is None:
+            self._baseline = now
+            return None
+        wall = now[0] - self._baseline[0]
+        if wall < self.cpu_window_s:
+            return self.last_cpu_percent
+        self.last_cpu_percent = 100.0 * (now[1] - self._baseline[1]) / wall
+        self._baseline = now
+        return self.last_cpu_percent
+
+    def check_interrupt(self, context: InterruptContext) -> InterruptReason | None:
+        if self.max_memory_mb is not None:
+            rss = current_rss_mb()
+            if rss >= self.max_memory_mb:
+                return self._reason(
+                    f"memory use {rss:.1f} MiB reached the limit of {self.max_memory_mb:g} MiB",
+                    resource="memory",
+                    memory_mb=round(rss, 1),
+                    max_memory_mb=self.max_memory_mb,
+                )
+        if self.max_cpu_percent is not None:
+            cpu = self.cpu_percent()
+            if cpu is not None and cpu >= self.max_cpu_percent:
+                return self._reason(
+                    f"CPU use {cpu:.0f}% reached the limit of {self.max_cpu_percent:g}%",
+                    resource="cpu",
+                    cpu_percent=round(cpu, 1),
+                    max_cpu_percent=self.max_cpu_percent,
+                )
+        return None
