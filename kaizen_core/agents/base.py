@@ -1,0 +1,302 @@
+"""BaseAgent: a signature, a provider and a strategy; ``run(**inputs) -> dict``.
+
+    agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), QASignature())
+    result = agent.run(question="What is 2+2?")
+    result["answer"], result["confidence"], result["_meta"]["usage"]
+
+Subsystems are created only when used: no hook manager unless hooks are configured
+or passed, no interrupt watch unless interrupts are enabled, no memory unless
+``max_turns`` is set, no state manager unless a checkpoint store is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from kaizen_core._sync import run_sync
+from kaizen_core.agents.prompting import initial_messages, user_message
+from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
+from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
+from kaizen_core.config import BaseAgentConfig, coerce_config
+from kaizen_core.errors import AgentInterrupted, ConfigError, ProviderError
+from kaizen_core.providers.base import BaseProvider
+from kaizen_core.providers.selection import create_provider
+from kaizen_core.providers.types import Completion, CompletionRequest, Message, StreamEvent, ToolCall, ToolDefinition
+from kaizen_core.signatures import Signature
+
+if TYPE_CHECKING:
+    from kaizen_core.hooks import HookManager
+    from kaizen_core.interrupts import InterruptManager
+    from kaizen_core.state import AgentState, StateManager
+    from kaizen_core.tools import ToolRegistry
+
+__all__ = ["BaseAgent"]
+
+
+class BaseAgent:
+    """A typed agent. See the module docstring; ``run_async`` is the primitive."""
+
+    config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
+
+    def __init__(
+        self,
+        config: Any = None,
+        signature: Signature | type[Signature] | str | None = None,
+        provider: BaseProvider | None = None,
+        hook_manager: HookManager | None = None,
+        tools: ToolRegistry | list[Any] | None = None,
+        agent_id: str | None = None,
+        *,
+        strategy: Strategy | None = None,
+        state_manager: StateManager | None = None,
+        interrupt_manager: InterruptManager | None = None,
+        memory: Any = None,
+    ) -> None:
+        self.config = coerce_config(config, self.config_class)
+        self.signature = _as_signature(signature)
+        self.agent_id = agent_id or f"{type(self.signature).__name__.lower()}-{uuid.uuid4().hex[:8]}"
+        self.provider = provider or create_provider(
+            self.config.llm_provider, self.config.model, self.config.provider_config
+        )
+        self.hook_manager = hook_manager
+        if self.hook_manager is None and self.config.hooks:
+            from kaizen_core.hooks import HookManager
+
+            self.hook_manager = HookManager.from_config(self.config.hooks, default_timeout=self.config.hook_timeout)
+        self.tools = _as_tool_registry(tools, self.config.tools)
+        self.strategy: Strategy = strategy or (MultiCycleStrategy() if self.tools else SingleShotStrategy())
+        self._state_manager = state_manager
+        self._interrupts = interrupt_manager
+        if self._interrupts is None and self.config.enable_interrupts:
+            from kaizen_core.interrupts import InterruptManager
+
+            self._interrupts = InterruptManager(graceful_shutdown_timeout=self.config.graceful_shutdown_timeout)
+        self.memory = memory
+        if self.memory is None and self.config.max_turns:
+            from kaizen_core.memory.buffer import BufferMemory
+
+            self.memory = BufferMemory(max_turns=self.config.max_turns, hook_manager=self.hook_manager)
+        self._fire_sync("pre_agent_init")
+        self._fire_sync("post_agent_init")
+
+    # --- subsystems ---------------------------------------------------------------------
+    @property
+    def interrupt_manager(self) -> InterruptManager:
+        """The agent's InterruptManager (created on first access when interrupts are disabled)."""
+        if self._interrupts is None:
+            from kaizen_core.interrupts import InterruptManager
+
+            self._interrupts = InterruptManager(graceful_shutdown_timeout=self.config.graceful_shutdown_timeout)
+        return self._interrupts
+
+    @property
+    def state_manager(self) -> StateManager | None:
+        """The StateManager built from ``checkpoint_storage`` (None when not configured)."""
+        if self._state_manager is None and self.config.checkpoint_storage:
+            from kaizen_core.state import StateManager
+
+            self._state_manager = StateManager(self.config.checkpoint_storage, hook_manager=self.hook_manager)
+        return self._state_manager
+
+    def tool_definitions(self) -> list[ToolDefinition]:
+        """Definitions of the agent's tools, as offered to the model."""
+        return self.tools.definitions() if self.tools else []
+
+    # --- running ------------------------------------------------------------------------
+    def run(self, session_id: str | None = None, **inputs: Any) -> dict[str, Any]:
+        """Blocking :meth:`run_async`; also works inside a running event loop."""
+        return run_sync(lambda: self.run_async(session_id=session_id, **inputs))
+
+    async def run_async(self, session_id: str | None = None, **inputs: Any) -> dict[str, Any]:
+        """Validate inputs, run the strategy, return outputs plus ``_meta``.
+
+        ``session_id`` selects the conversation buffer when ``max_turns`` is set.
+        Raises EXEC_001 for invalid inputs, AGENT_004 for provider failures, AGENT_005
+        when the output never validates, and :class:`AgentInterrupted` on interrupts.
+        """
+        values = self.signature.validate_inputs(inputs)
+        history = await self.memory.get_turns(session_id) if self.memory is not None and session_id else []
+        run = AgentRun(
+            agent=self,
+            run_id=uuid.uuid4().hex,
+            inputs=values,
+            messages=initial_messages(self.signature, values, history),
+            session_id=session_id,
+        )
+        return await self._execute(run)
+
+    async def _execute(self, run: AgentRun) -> dict[str, Any]:
+        """Run ``run`` under interrupt watch with lifecycle events; shared by subclasses."""
+        try:
+            if self._interrupts is not None:
+                async with self._interrupts.monitor(run.interrupt_context, install_signals=self.config.enable_interrupts):
+                    return await self._drive(run)
+            return await self._drive(run)
+        except RunStopped:
+            raise await self._interrupted(run) from None
+
+    async def _drive(self, run: AgentRun) -> dict[str, Any]:
+        await run.fire("pre_agent_loop", inputs=run.inputs)
+        try:
+            outputs = await self._run_strategy(run)
+        except RunStopped:
+            raise
+        except Exception as exc:
+            await run.fire("on_error", error=str(exc), error_type=type(exc).__name__)
+            raise
+        result = self._result(run, outputs)
+        await run.fire("post_agent_loop", outputs=outputs, usage=result["_meta"]["usage"], meta=result["_meta"])
+        if self.memory is not None and run.session_id:
+            await self.memory.add_turn(
+                run.session_id, user_message(self.signature, run.inputs), json.dumps(outputs, default=str)
+            )
+        return result
+
+    async def _run_strategy(self, run: AgentRun) -> dict[str, Any]:
+        """The strategy step; the autonomous agent overrides it with its own loop."""
+        return await self.strategy.execute(run)
+
+    def _result(self, run: AgentRun, outputs: dict[str, Any]) -> dict[str, Any]:
+        usage = run.usage
+        meta = {
+            "run_id": run.run_id,
+            "agent_id": self.agent_id,
+            "model": run.model or self.provider.model,
+            "provider": self.provider.name,
+            "usage": {
+                "input_tokens": usage.input_tokens,
+                "output_tokens": usage.output_tokens,
+                "total_tokens": usage.total_tokens,
+                "cost_usd": usage.cost_usd,
+            },
+            "cost": usage.cost_usd,
+            "latency_ms": (time.monotonic() - run.started) * 1000,
+            "provider_calls": run.provider_calls,
+            "attempts": run.invalid_outputs + 1,
+        }
+        if run.cycle:
+            meta["cycles_used"] = run.cycle
+        if run.tool_calls:
+            meta["tool_calls"] = run.tool_calls
+        return {**outputs, "_meta": meta}
+
+    async def _call_provider(self, request: CompletionRequest) -> Completion:
+        """One provider call under the configured timeout (streaming when ``stream``)."""
+        if self.config.stream:
+            return await call_with_timeout(self._collect_stream, request, self.config.timeout)
+        return await call_with_timeout(self.provider.complete, request, self.config.timeout)
+
+    async def _collect_stream(self, request: CompletionRequest) -> Completion:
+        final: Completion | None = None
+        event: StreamEvent
+        async for event in self.provider.stream(request):
+            if event.type == "done":
+                final = event.completion
+        if final is None:
+            raise ProviderError(f"provider {self.provider.name!r} ended its stream without a final completion")
+        return final
+
+    # --- tools ------------------------------------------------------------------------------
+    async def execute_tool_calls(self, run: AgentRun, calls: list[ToolCall]) -> list[Message]:
+        """Run the model's tool calls in order; every outcome becomes a tool message."""
+        return [await self.execute_tool_call(run, call) for call in calls]
+
+    async def execute_tool_call(self, run: AgentRun, call: ToolCall) -> Message:
+        """Run one tool call with PRE/POST_TOOL_CALL events; errors go back to the model."""
+        started = time.perf_counter()
+        blocked = [r for r in await run.fire("pre_tool_call", tool=call.name, arguments=call.arguments) if r.blocked]
+        if blocked:
+            content = json.dumps({"error": f"tool call blocked by a hook: {blocked[0].reason}", "error_code": "EXEC_003"})
+            outcome = "blocked"
+        elif self.tools is None:
+            content = json.dumps({"error": f"unknown tool {call.name!r}: this agent has no tools", "error_code": "EXEC_001"})
+            outcome = "error"
+        else:
+            result = await self.tools.execute(call.name, call.arguments)
+            content, outcome = result.to_content(), "success" if result.success else "error"
+        duration = (time.perf_counter() - started) * 1000
+        run.tool_calls.append(
+            {"id": call.id, "name": call.name, "arguments": call.arguments, "outcome": outcome, "duration_ms": duration}
+        )
+        await run.fire("post_tool_call", tool=call.name, outcome=outcome, duration_ms=duration)
+        return Message(role="tool", content=content, tool_call_id=call.id, name=call.name)
+
+    # --- interrupts -------------------------------------------------------------------------
+    def agent_state(self, run: AgentRun, status: str) -> AgentState:
+        """The run as an AgentState (what a checkpoint stores)."""
+        from kaizen_core.state import AgentState
+
+        return AgentState(
+            agent_id=self.agent_id,
+            step_number=max(run.cycle, run.provider_calls),
+            status=status,  # type: ignore[arg-type]
+            conversation_history=[m.model_dump(exclude_none=True) for m in run.messages],
+            completed_tool_calls=list(run.tool_calls),
+            budget_spent_usd=run.cost_usd,
+            custom_state={"inputs": run.inputs, "run_id": run.run_id, **run.extra},
+        )
+
+    async def _interrupted(self, run: AgentRun) -> AgentInterrupted:
+        manager = self.interrupt_manager
+        reason = manager.reason
+        await run.fire("pre_interrupt", reason=reason.model_dump(mode="json") if reason else None)
+        checkpoint_id = None
+        if self.config.checkpoint_on_interrupt and self.state_manager is not None:
+            checkpoint_id = await self.state_manager.save_checkpoint(self.agent_state(run, "interrupted"), force=True)
+            if reason is not None and checkpoint_id is not None:
+                reason.metadata["checkpoint_id"] = checkpoint_id
+        await manager.run_shutdown_callbacks()
+        await run.fire("post_interrupt", checkpoint_id=checkpoint_id)
+        message = f"agent {self.agent_id} interrupted: {reason.message if reason else 'stop requested'}"
+        return AgentInterrupted(message, reason=reason, result=self._result(run, {}))
+
+    # --- misc -----------------------------------------------------------------------------
+    def _fire_sync(self, event: str) -> None:
+        hooks = self.hook_manager
+        if hooks is None:
+            return
+        from kaizen_core.hooks import HookEvent
+
+        ev = HookEvent(event)
+        if hooks.has_handlers(ev):
+            run_sync(lambda: hooks.trigger(ev, agent_id=self.agent_id))
+
+    def to_a2a_card(self, *, url: str = "http://localhost:8000/", version: str = "0.1.0") -> dict[str, Any]:
+        """An A2A AgentCard (JSON form) describing this agent, its signature and tools."""
+        from kaizen_core.agents.a2a import agent_card
+
+        return agent_card(self, url=url, version=version)
+
+    async def aclose(self) -> None:
+        """Release the provider's and the state manager's connections."""
+        await self.provider.aclose()
+        if self._state_manager is not None:
+            await self._state_manager.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(agent_id={self.agent_id!r}, provider={self.provider.name!r}, signature={self.signature!r})"
+
+
+def _as_signature(signature: Signature | type[Signature] | str | None) -> Signature:
+    if signature is None:
+        raise ConfigError("an agent needs a signature", hint="pass signature=MySignature() or 'question -> answer'")
+    if isinstance(signature, str):
+        return Signature.parse(signature)
+    if isinstance(signature, type) and issubclass(signature, Signature):
+        return signature()
+    if isinstance(signature, Signature):
+        return signature
+    raise ConfigError(f"signature must be a Signature, got {type(signature).__name__}")
+
+
+def _as_tool_registry(tools: Any, configured: list[str] | str) -> ToolRegistry | None:
+    if tools is None and not configured:
+        return None
+    from kaizen_core.tools import ToolRegistry
+
+    if isinstance(tools, ToolRegistry):
+        return tools
+    return ToolRegistry.from_config(configured or [], extra=tools or [])

@@ -1,0 +1,145 @@
+"""AgentRun: the mutable state of one agent run, shared by the agent and its strategy."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from kaizen_core.errors import ProviderError
+from kaizen_core.providers.types import (
+    Completion,
+    CompletionRequest,
+    GenerationParams,
+    Message,
+    ToolDefinition,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from kaizen_core.agents.base import BaseAgent
+    from kaizen_core.config import BaseAgentConfig
+    from kaizen_core.interrupts import InterruptContext
+    from kaizen_core.signatures import Signature
+
+
+class RunStopped(Exception):  # noqa: N818 -- internal control flow, never escapes the agent
+    """Internal: the run must stop because an interrupt was requested."""
+
+
+@dataclass
+class AgentRun:
+    """One run: messages so far, usage, cycles, tool calls. Strategies drive it."""
+
+    agent: BaseAgent
+    run_id: str
+    inputs: dict[str, Any]
+    messages: list[Message]
+    session_id: str | None = None
+    usage: Usage = field(default_factory=lambda: Usage(cost_usd=0.0))
+    cycle: int = 0
+    invalid_outputs: int = 0
+    provider_calls: int = 0
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    model: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signature(self) -> Signature:
+        return self.agent.signature
+
+    @property
+    def config(self) -> BaseAgentConfig:
+        return self.agent.config
+
+    @property
+    def cost_usd(self) -> float:
+        return self.usage.cost_usd or 0.0
+
+    # --- hooks --------------------------------------------------------------------------
+    async def fire(self, event: str, **metadata: Any) -> list[Any]:
+        """Trigger lifecycle event ``event`` (a HookEvent value) if anything listens."""
+        hooks = self.agent.hook_manager
+        if hooks is None:
+            return []
+        from kaizen_core.hooks import HookEvent
+
+        ev = HookEvent(event)
+        if not hooks.has_handlers(ev):
+            return []
+        return await hooks.trigger(
+            ev,
+            agent_id=self.agent.agent_id,
+            run_id=self.run_id,
+            cycle=self.cycle or None,
+            metadata=metadata,
+        )
+
+    # --- interrupts ---------------------------------------------------------------------
+    def interrupt_context(self) -> InterruptContext:
+        from kaizen_core.interrupts import InterruptContext
+
+        return InterruptContext(
+            agent_id=self.agent.agent_id,
+            run_id=self.run_id,
+            started_at=self.started,
+            elapsed_s=time.monotonic() - self.started,
+            cycle=self.cycle,
+            budget_spent_usd=self.cost_usd,
+        )
+
+    def raise_if_interrupted(self) -> None:
+        manager = self.agent._interrupts
+        if manager is not None and manager.is_interrupted():
+            raise RunStopped()
+
+    # --- provider -----------------------------------------------------------------------
+    def request(self, *, tools: list[ToolDefinition] | None = None, with_schema: bool = True) -> CompletionRequest:
+        cfg = self.config
+        return CompletionRequest(
+            messages=list(self.messages),
+            output_schema=self.signature.output_schema() if with_schema else None,
+            schema_name=type(self.signature).__name__,
+            tools=tools or [],
+            tool_choice="auto" if tools else None,
+            params=GenerationParams(
+                temperature=cfg.temperature, max_tokens=cfg.max_tokens, timeout=cfg.timeout, seed=cfg.seed
+            ),
+            model=self.agent.provider.model or None,
+        )
+
+    async def complete(self, *, tools: list[ToolDefinition] | None = None, with_schema: bool = True) -> Completion:
+        """One provider call: timeout, interrupt guard, usage accounting, handler check."""
+        self.raise_if_interrupted()
+        request = self.request(tools=tools, with_schema=with_schema)
+        manager = self.agent._interrupts
+        if manager is not None:
+            from kaizen_core.interrupts import StepCancelled
+
+            try:
+                completion = await manager.guard(self.agent._call_provider, request)
+            except StepCancelled as exc:
+                raise RunStopped() from exc
+        else:
+            completion = await self.agent._call_provider(request)
+        self.provider_calls += 1
+        self.usage = self.usage + completion.usage
+        self.model = completion.model or self.model
+        if manager is not None and manager.handlers:
+            await manager.check(self.interrupt_context())
+        return completion
+
+
+async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: float) -> Completion:
+    """Run a provider call under ``timeout`` seconds; AGENT_004 when it runs out."""
+    try:
+        with anyio.fail_after(timeout):
+            result: Completion = await coro_fn(request)
+            return result
+    except TimeoutError as exc:
+        raise ProviderError(
+            f"the provider did not answer within {timeout:g}s", hint="raise timeout in the agent config", retryable=True
+        ) from exc
