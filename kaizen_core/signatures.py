@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import inspect
 import sys
 import typing
 from dataclasses import dataclass, field
@@ -151,7 +152,7 @@ def _collect_fields(cls: type, markers: dict[str, _FieldMarker], parent_locals: 
         module = sys.modules.get(cls.__module__)
         globalns = dict(vars(module)) if module else {}
         localns = {**parent_locals, **vars(cls)}
-        own_annotations = cls.__dict__.get("__annotations__", {})
+        own_annotations = inspect.get_annotations(cls)
 
         def holder() -> None: ...
 
@@ -405,7 +406,7 @@ def _parse_type(src: str, spec: str) -> Any:
         if isinstance(n, ast.Constant) and (n.value is None or isinstance(n.value, str | int | bool)):
             return n.value
         if isinstance(n, ast.BinOp) and isinstance(n.op, ast.BitOr):
-            return Optional[build(n.left)] if build(n.right) is None else Union[build(n.left), build(n.right)]  # noqa: UP007
+            return Optional[build(n.left)] if build(n.right) is None else Union[build(n.left), build(n.right)]  # noqa: UP007, UP045
         if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id in _SIMPLE_TYPES:
             origin = _SIMPLE_TYPES[n.value.id]
             args = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]

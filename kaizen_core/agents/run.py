@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from kaizen_core.signatures import Signature
 
 
-class RunStopped(Exception):  # noqa: N818 -- internal control flow, never escapes the agent
+class RunStopped(Exception):
     """Internal: the run must stop because an interrupt was requested."""
 
 
