@@ -20,6 +20,7 @@ Rules every implementation follows (checked by ``CheckpointStoreSuite``):
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Literal
 
@@ -61,7 +62,7 @@ class CheckpointStore(ABC):
         """Return the metadata and payload of one checkpoint."""
 
     @abstractmethod
-    async def list(self, agent_id: str) -> list[CheckpointMeta]:
+    async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
         """Metadata of every checkpoint of ``agent_id``, newest first."""
 
     @abstractmethod
@@ -69,7 +70,7 @@ class CheckpointStore(ABC):
         """Delete one checkpoint; False when it did not exist."""
 
     @abstractmethod
-    async def list_agents(self) -> list[str]:
+    async def list_agents(self) -> builtins.list[str]:
         """Every agent id with at least one checkpoint."""
 
     @abstractmethod
@@ -77,14 +78,18 @@ class CheckpointStore(ABC):
         """Durably append one record to the journal ``stream`` (tool-call journal)."""
 
     @abstractmethod
-    async def journal_read(self, stream: str) -> list[bytes]:
+    async def journal_read(self, stream: str) -> builtins.list[bytes]:
         """Every record of ``stream`` in append order ([] when none)."""
 
-    async def journal_delete(self, stream: str) -> None:
+    async def journal_delete(self, stream: str) -> None:  # noqa: B027
         """Drop a journal stream. Default: no-op for stores that expire journals."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027
         """Release connections. Safe to call twice."""
+
+    def location(self, checkpoint_id: str) -> str:
+        """Where ``checkpoint_id`` lives, for error messages (never with a password)."""
+        return f"{type(self).__name__}:{checkpoint_id}"
 
     async def __aenter__(self) -> CheckpointStore:
         return self

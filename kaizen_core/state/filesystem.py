@@ -1,0 +1,329 @@
+"""FilesystemStorage: one file per checkpoint under ``root/<agent_id>/`` (scheme ``file``).
+
+File layout: one JSON header line (format, CheckpointMeta, body length, sha256 of the
+body, encoding) followed by the body, the encoded payload, gzip-compressed when
+``compress=True``. Writes are atomic: temp file in the same directory, fsync,
+``os.replace``, fsync of the directory. Journals are append-only JSONL files under
+``root/.journal/`` with one fsync per record.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import gzip
+import hashlib
+import os
+import threading
+import uuid
+import zlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio.to_thread
+import orjson
+
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
+from kaizen_core.state._names import decode_name, encode_name
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+
+_SUFFIX = ".ckpt"
+_FORMAT = "kaizen-checkpoint"
+_JOURNAL_DIR = ".journal"
+_BYTES_KEY = "$bytes"
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse_file_url(url: str) -> tuple[Path, dict[str, str]]:
+    """``file://./rel``, ``file:///abs``, ``file://~/x`` (+ ``?compress=true``) -> (path, query options)."""
+    if not url.startswith("file://"):
+        raise ConfigError(f"not a file URL: {url!r}", hint="use file://./relative, file:///absolute or file://~/dir")
+    rest = url[len("file://") :]
+    rest, _, query = rest.partition("?")
+    options: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        key, _, value = part.partition("=")
+        options[key] = value
+    if not rest:
+        raise ConfigError(f"file URL {url!r} has no path", hint="e.g. file://./checkpoints")
+    return Path(os.path.expanduser(rest)), options
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FilesystemStorage(CheckpointStore):
+    """Checkpoints as files: atomic writes, optional gzip, checksummed bodies."""
+
+    scheme: ClassVar[str] = "file"
+
+    def __init__(self, root: str | os.PathLike[str], compress: bool = False, fsync: bool = True) -> None:
+        self.root = Path(os.path.expanduser(os.fspath(root)))
+        self.compress = compress
+        self.fsync = fsync
+        self._lock = threading.Lock()
+        self._paths: dict[str, Path] = {}
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> FilesystemStorage:
+        path, query = parse_file_url(url)
+        compress = options.pop("compress", _truthy(query.get("compress", "false")))
+        return cls(path, compress=bool(compress), **options)
+
+    def __repr__(self) -> str:
+        return f"FilesystemStorage({str(self.root)!r}, compress={self.compress})"
+
+    # -- paths ---------------------------------------------------------------------------
+    def _agent_dir(self, agent_id: str) -> Path:
+        return self.root / encode_name(agent_id)
+
+    def _find(self, checkpoint_id: str) -> Path | None:
+        cached = self._paths.get(checkpoint_id)
+        if cached is not None and cached.exists():
+            return cached
+        name = encode_name(checkpoint_id) + _SUFFIX
+        if not self.root.is_dir():
+            return None
+        for entry in os.scandir(self.root):
+            if entry.is_dir() and not entry.name.startswith("."):
+                candidate = Path(entry.path) / name
+                if candidate.exists():
+                    self._paths[checkpoint_id] = candidate
+                    return candidate
+        return None
+
+    def location(self, checkpoint_id: str) -> str:
+        path = self._find(checkpoint_id)
+        return str(path) if path is not None else f"{self.root}/*/{encode_name(checkpoint_id)}{_SUFFIX}"
+
+    # -- checkpoint files ----------------------------------------------------------------
+    def _encode_file(self, meta: CheckpointMeta, payload: bytes) -> bytes:
+        body = gzip.compress(payload, compresslevel=6, mtime=0) if self.compress else payload
+        header = {
+            "format": _FORMAT,
+            "version": 1,
+            "meta": meta.model_dump(mode="json"),
+            "length": len(body),
+            "sha256": hashlib.sha256(body).hexdigest(),
+            "encoding": "gzip" if self.compress else "identity",
+        }
+        return orjson.dumps(header) + b"\n" + body
+
+    @staticmethod
+    def _corrupt(path: Path, why: str) -> CheckpointCorruptError:
+        return CheckpointCorruptError(
+            f"checkpoint file {path} is corrupt: {why}",
+            hint="delete the file or restore it from a backup; earlier checkpoints may still load",
+            details={"path": str(path)},
+        )
+
+    def _parse_header(self, path: Path, line: bytes) -> tuple[CheckpointMeta, dict[str, Any]]:
+        if not line.endswith(b"\n"):
+            raise self._corrupt(path, "truncated header")
+        try:
+            header = orjson.loads(line)
+            if not isinstance(header, dict) or header.get("format") != _FORMAT:
+                raise ValueError("not a Kaizen checkpoint file")
+            meta = CheckpointMeta.model_validate(header["meta"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._corrupt(path, f"unreadable header ({exc.__class__.__name__})") from None
+        return meta, header
+
+    def _read_file(self, path: Path) -> tuple[CheckpointMeta, bytes]:
+        try:
+            with open(path, "rb") as fh:
+                meta, header = self._parse_header(path, fh.readline())
+                body = fh.read()
+        except FileNotFoundError:
+            raise CheckpointNotFoundError(f"checkpoint file {path} disappeared") from None
+        except OSError as exc:
+            raise StorageError(f"cannot read checkpoint file {path}: {exc}") from exc
+        if len(body) != header.get("length"):
+            raise self._corrupt(path, f"body is {len(body)} bytes, header says {header.get('length')} (truncated?)")
+        if hashlib.sha256(body).hexdigest() != header.get("sha256"):
+            raise self._corrupt(path, "checksum mismatch")
+        if header.get("encoding") == "gzip":
+            try:
+                body = gzip.decompress(body)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise self._corrupt(path, f"bad gzip data ({exc})") from None
+        elif header.get("encoding") != "identity":
+            raise self._corrupt(path, f"unknown encoding {header.get('encoding')!r}")
+        return meta, body
+
+    def _write_sync(self, meta: CheckpointMeta, payload: bytes) -> None:
+        directory = self._agent_dir(meta.agent_id)
+        target = directory / (encode_name(meta.checkpoint_id) + _SUFFIX)
+        data = self._encode_file(meta, payload)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = directory / f".{target.name}.{uuid.uuid4().hex}.tmp"
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    if self.fsync:
+                        os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            if self.fsync:
+                _fsync_dir(directory)
+        except OSError as exc:
+            raise StorageError(f"cannot write checkpoint {target}: {exc}", hint="check the directory and free space") from exc
+        old = self._paths.get(meta.checkpoint_id)
+        if old is not None and old != target:
+            old.unlink(missing_ok=True)  # same id moved to another agent: keep one copy
+        self._paths[meta.checkpoint_id] = target
+
+    async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
+        await anyio.to_thread.run_sync(self._write_sync, meta, payload)
+
+    def _read_sync(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
+        path = self._find(checkpoint_id)
+        if path is None:
+            raise CheckpointNotFoundError(
+                f"no checkpoint {checkpoint_id!r} under {self.root}",
+                hint="list_checkpoints(agent_id) shows the ids that exist",
+            )
+        return self._read_file(path)
+
+    async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
+        return await anyio.to_thread.run_sync(self._read_sync, checkpoint_id)
+
+    def _list_sync(self, agent_id: str) -> list[CheckpointMeta]:
+        directory = self._agent_dir(agent_id)
+        metas: list[CheckpointMeta] = []
+        if not directory.is_dir():
+            return metas
+        for entry in os.scandir(directory):
+            if not entry.name.endswith(_SUFFIX) or entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                with open(path, "rb") as fh:
+                    meta, _ = self._parse_header(path, fh.readline())
+            except FileNotFoundError:
+                continue  # deleted while listing
+            self._paths[meta.checkpoint_id] = path
+            metas.append(meta)
+        metas.sort(key=lambda m: (m.created_at, m.step_number), reverse=True)
+        return metas
+
+    async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
+        return await anyio.to_thread.run_sync(self._list_sync, agent_id)
+
+    def _delete_sync(self, checkpoint_id: str) -> bool:
+        path = self._find(checkpoint_id)
+        if path is None:
+            return False
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StorageError(f"cannot delete checkpoint file {path}: {exc}") from exc
+        self._paths.pop(checkpoint_id, None)
+        if self.fsync:
+            _fsync_dir(path.parent)
+        return True
+
+    async def delete(self, checkpoint_id: str) -> bool:
+        return await anyio.to_thread.run_sync(self._delete_sync, checkpoint_id)
+
+    def _list_agents_sync(self) -> builtins.list[str]:
+        if not self.root.is_dir():
+            return []
+        agents = []
+        for entry in os.scandir(self.root):
+            if entry.is_dir() and not entry.name.startswith("."):
+                if any(n.endswith(_SUFFIX) and not n.startswith(".") for n in os.listdir(entry.path)):
+                    agents.append(decode_name(entry.name))
+        return sorted(agents)
+
+    async def list_agents(self) -> builtins.list[str]:
+        return await anyio.to_thread.run_sync(self._list_agents_sync)
+
+    # -- journal -------------------------------------------------------------------------
+    def _journal_path(self, stream: str) -> Path:
+        return self.root / _JOURNAL_DIR / (encode_name(stream) + ".jsonl")
+
+    @staticmethod
+    def _to_line(record: bytes) -> bytes:
+        if b"\n" not in record and b"\r" not in record:
+            try:
+                value = orjson.loads(record)
+            except orjson.JSONDecodeError:
+                value = None
+            else:
+                if not (isinstance(value, dict) and set(value) == {_BYTES_KEY}):
+                    return record + b"\n"
+        return orjson.dumps({_BYTES_KEY: base64.b64encode(record).decode("ascii")}) + b"\n"
+
+    def _journal_append_sync(self, stream: str, record: bytes) -> None:
+        path = self._journal_path(stream)
+        line = self._to_line(record)
+        with self._lock:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                created = not path.exists()
+                with open(path, "a+b") as fh:
+                    size = fh.seek(0, os.SEEK_END)
+                    if size:
+                        fh.seek(size - 1)
+                        if fh.read(1) != b"\n":  # torn tail of a crashed append: drop it
+                            fh.seek(0)
+                            keep = fh.read().rfind(b"\n") + 1
+                            fh.truncate(keep)
+                    fh.write(line)
+                    fh.flush()
+                    if self.fsync:
+                        os.fsync(fh.fileno())
+                if created and self.fsync:
+                    _fsync_dir(path.parent)
+            except OSError as exc:
+                raise StorageError(f"cannot append to journal {path}: {exc}") from exc
+
+    async def journal_append(self, stream: str, record: bytes) -> None:
+        await anyio.to_thread.run_sync(self._journal_append_sync, stream, record)
+
+    def _journal_read_sync(self, stream: str) -> builtins.list[bytes]:
+        path = self._journal_path(stream)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StorageError(f"cannot read journal {path}: {exc}") from exc
+        lines = data.split(b"\n")
+        lines.pop()  # after the last newline: empty, or a torn record that was never acknowledged
+        records: list[bytes] = []
+        for number, line in enumerate(lines, start=1):
+            if line.startswith(b'{"' + _BYTES_KEY.encode()):
+                try:
+                    value = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    raise self._corrupt(path, f"line {number} is not JSON") from None
+                if isinstance(value, dict) and set(value) == {_BYTES_KEY}:
+                    records.append(base64.b64decode(value[_BYTES_KEY]))
+                    continue
+            records.append(line)
+        return records
+
+    async def journal_read(self, stream: str) -> builtins.list[bytes]:
+        return await anyio.to_thread.run_sync(self._journal_read_sync, stream)
+
+    def _journal_delete_sync(self, stream: str) -> None:
+        self._journal_path(stream).unlink(missing_ok=True)
+
+    async def journal_delete(self, stream: str) -> None:
+        await anyio.to_thread.run_sync(self._journal_delete_sync, stream)

@@ -1,0 +1,424 @@
+"""StateManager: save, load, resume and fork agent checkpoints on any CheckpointStore.
+
+Incremental by default: each save stores only the changes against the agent's previous
+checkpoint (new conversation turns, changed fields), with a full snapshot every
+``full_snapshot_every`` saves. Loading walks the delta chain back to a full snapshot
+and replays it. Retention keeps the newest ``retention_count`` checkpoints per agent and
+rewrites (compacts) a kept delta as a full snapshot before deleting the checkpoints it
+needs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import anyio
+import orjson
+from pydantic import ValidationError
+
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, InputValidationError
+from kaizen_core.state import codec
+from kaizen_core.state.agent_state import AgentState, new_checkpoint_id, utc_now
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.state.urls import open_store
+
+logger = logging.getLogger(__name__)
+
+StateDict = dict[str, Any]
+_AUTO: Any = object()
+
+
+class _Head:
+    """The last checkpoint this manager saved for an agent, kept decoded for cheap deltas."""
+
+    __slots__ = ("checkpoint_id", "depth", "state")
+
+    def __init__(self, checkpoint_id: str, state: StateDict, depth: int) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.state = state
+        self.depth = depth
+
+
+def _deep_copy(value: StateDict) -> StateDict:
+    copied: StateDict = orjson.loads(orjson.dumps(value))
+    return copied
+
+
+class StateManager:
+    """Checkpoint agents to a store (object or URL such as ``file://./checkpoints``).
+
+    Args:
+        storage: a :class:`CheckpointStore`, a path, or a URL (``file://``, ``sqlite://``,
+            or a plugin scheme). A store opened from a URL is closed by :meth:`close`.
+        checkpoint_frequency: :meth:`should_checkpoint` is true every this many steps (0: never).
+        checkpoint_interval: ... or when this many seconds passed since the last save (0: never).
+        retention_count: newest checkpoints kept per agent (0 or None: keep all).
+        hook_manager: fires PRE/POST_CHECKPOINT_SAVE; a blocking PRE result skips the save.
+        incremental: store deltas against the previous checkpoint.
+        full_snapshot_every: the longest delta chain is ``full_snapshot_every - 1`` deltas.
+    """
+
+    def __init__(
+        self,
+        storage: CheckpointStore | str | os.PathLike[str],
+        checkpoint_frequency: int = 10,
+        checkpoint_interval: float = 60.0,
+        retention_count: int | None = 100,
+        hook_manager: Any = None,
+        incremental: bool = True,
+        full_snapshot_every: int = 20,
+    ) -> None:
+        if full_snapshot_every < 1:
+            raise ConfigError("full_snapshot_every must be at least 1")
+        if retention_count is not None and retention_count < 0:
+            raise ConfigError("retention_count must be >= 0 (0 or None keeps every checkpoint)")
+        self._owns_store = not isinstance(storage, CheckpointStore)
+        self.storage: CheckpointStore = open_store(storage)
+        self.checkpoint_frequency = checkpoint_frequency
+        self.checkpoint_interval = checkpoint_interval
+        self.retention_count = retention_count or 0
+        self.hook_manager = hook_manager
+        self.incremental = incremental
+        self.full_snapshot_every = full_snapshot_every
+        self._heads: dict[str, _Head] = {}
+        self._metas: dict[str, list[CheckpointMeta]] = {}
+        self._last_save: dict[str, tuple[int, float]] = {}
+        self._locks: dict[str, anyio.Lock] = {}
+        self._started = time.monotonic()
+
+    # -- public API ----------------------------------------------------------------------
+    async def save_checkpoint(self, state: AgentState, force: bool = False) -> str | None:
+        """Save ``state`` and return the new checkpoint id.
+
+        The state gets a fresh ``checkpoint_id`` and ``parent_checkpoint_id`` (its own
+        previous checkpoint when it came from one of this agent's checkpoints, else the
+        agent's newest); ``updated_at`` is set to now. With a hook manager,
+        PRE_CHECKPOINT_SAVE runs first: a result with ``blocked`` skips the save and
+        returns None, unless ``force`` is true (used for interrupt checkpoints).
+        """
+        events = None
+        if self.hook_manager is not None:
+            from kaizen_core.hooks import HookEvent
+
+            events = HookEvent
+            if self.hook_manager.has_handlers(HookEvent.PRE_CHECKPOINT_SAVE):
+                results = await self.hook_manager.trigger(
+                    HookEvent.PRE_CHECKPOINT_SAVE,
+                    agent_id=state.agent_id,
+                    metadata={"step_number": state.step_number, "status": state.status, "force": force},
+                )
+                blocked = [r for r in results if getattr(r, "blocked", False)]
+                if blocked and not force:
+                    logger.info(
+                        "checkpoint of agent %s skipped: blocked by a PRE_CHECKPOINT_SAVE hook (%s)",
+                        state.agent_id,
+                        getattr(blocked[0], "reason", None),
+                    )
+                    return None
+        meta = await self._save(state, _AUTO, {})
+        if events is not None and self.hook_manager.has_handlers(events.POST_CHECKPOINT_SAVE):
+            await self.hook_manager.trigger(
+                events.POST_CHECKPOINT_SAVE,
+                agent_id=state.agent_id,
+                metadata={
+                    "checkpoint_id": meta.checkpoint_id,
+                    "parent_checkpoint_id": meta.parent_checkpoint_id,
+                    "step_number": meta.step_number,
+                    "kind": meta.kind,
+                    "size_bytes": meta.size_bytes,
+                },
+            )
+        return meta.checkpoint_id
+
+    async def load_checkpoint(self, checkpoint_id: str) -> AgentState:
+        """The exact state saved as ``checkpoint_id`` (CHECKPOINT_001 if missing, 002 if corrupt)."""
+        state = await self._load_dict(checkpoint_id)
+        return self._to_model(state, checkpoint_id)
+
+    async def resume_from_latest(self, agent_id: str) -> AgentState | None:
+        """The agent's newest checkpoint, or None when it has none."""
+        metas = await self.list_checkpoints(agent_id)
+        if not metas:
+            return None
+        return await self.load_checkpoint(metas[0].checkpoint_id)
+
+    async def fork_from_checkpoint(self, checkpoint_id: str, new_agent_id: str | None = None) -> AgentState:
+        """Save an independent copy of ``checkpoint_id`` (under ``new_agent_id`` if given).
+
+        The fork gets a new checkpoint id, records ``checkpoint_id`` as its parent, and
+        shares no objects with the source: changing one never changes the other.
+        """
+        state = await self.load_checkpoint(checkpoint_id)
+        if new_agent_id is not None:
+            state.agent_id = new_agent_id
+        await self._save(state, checkpoint_id, {"forked_from": checkpoint_id})
+        return state
+
+    async def list_checkpoints(self, agent_id: str) -> list[CheckpointMeta]:
+        """Metadata of the agent's checkpoints, newest first (read from the store)."""
+        metas = await self.storage.list(agent_id)
+        self._metas[agent_id] = list(metas)
+        return metas
+
+    async def get_checkpoint_tree(self, agent_id: str) -> dict[str, Any]:
+        """The agent's checkpoints as a tree of parent links.
+
+        Returns ``{"agent_id", "count", "roots": [id, ...], "nodes": {id: node}}`` where a node is
+        ``{"checkpoint_id", "parent_checkpoint_id", "step_number", "status", "created_at",
+        "kind", "children": [id, ...]}`` (children oldest first). Roots are checkpoints whose
+        parent is not among the agent's checkpoints (first saves, forks from other agents,
+        parents removed by retention).
+        """
+        metas = await self.list_checkpoints(agent_id)
+        nodes: dict[str, dict[str, Any]] = {}
+        for m in reversed(metas):  # oldest first
+            nodes[m.checkpoint_id] = {
+                "checkpoint_id": m.checkpoint_id,
+                "parent_checkpoint_id": m.parent_checkpoint_id,
+                "step_number": m.step_number,
+                "status": m.status,
+                "created_at": m.created_at,
+                "kind": m.kind,
+                "children": [],
+            }
+        roots: list[str] = []
+        for cid, node in nodes.items():
+            parent = nodes.get(node["parent_checkpoint_id"] or "")
+            if parent is None:
+                roots.append(cid)
+            else:
+                parent["children"].append(cid)
+        return {"agent_id": agent_id, "count": len(nodes), "roots": roots, "nodes": nodes}
+
+    def should_checkpoint(self, agent_id: str, step: int) -> bool:
+        """True when ``checkpoint_frequency`` steps or ``checkpoint_interval`` seconds passed since the last save."""
+        last_step, last_time = self._last_save.get(agent_id, (0, self._started))
+        if self.checkpoint_frequency > 0 and step - last_step >= self.checkpoint_frequency:
+            return True
+        return self.checkpoint_interval > 0 and time.monotonic() - last_time >= self.checkpoint_interval
+
+    async def delete_checkpoint(self, checkpoint_id: str) -> bool:
+        """Delete one checkpoint; deltas based on it are compacted first so they still load."""
+        meta = await self._find_meta(checkpoint_id)
+        if meta is None:
+            return False
+        async with self._lock(meta.agent_id):
+            metas = await self._known(meta.agent_id)
+            for child in [m for m in metas if m.kind == "delta" and m.base_checkpoint_id == checkpoint_id]:
+                try:
+                    await self._compact(child)
+                except CheckpointCorruptError as exc:  # it was unloadable before this delete too
+                    logger.warning("checkpoint %s could not be compacted: %s", child.checkpoint_id, exc)
+            deleted = await self.storage.delete(checkpoint_id)
+            self._metas[meta.agent_id] = [m for m in metas if m.checkpoint_id != checkpoint_id]
+            head = self._heads.get(meta.agent_id)
+            if head is not None and head.checkpoint_id == checkpoint_id:
+                del self._heads[meta.agent_id]
+        return deleted
+
+    #: Alias of :meth:`delete_checkpoint`.
+    delete = delete_checkpoint
+
+    async def journal_append(self, stream: str, entry: dict[str, Any]) -> None:
+        """Durably append a JSON entry to the journal ``stream`` (e.g. a tool-call journal)."""
+        try:
+            record = orjson.dumps(entry)
+        except TypeError as exc:
+            raise InputValidationError(f"journal entry for {stream!r} is not JSON-serialisable: {exc}") from None
+        await self.storage.journal_append(stream, record)
+
+    async def journal_read(self, stream: str) -> list[dict[str, Any]]:
+        """Every entry of ``stream`` in append order ([] when none)."""
+        entries = []
+        for number, record in enumerate(await self.storage.journal_read(stream), start=1):
+            try:
+                entries.append(orjson.loads(record))
+            except orjson.JSONDecodeError:
+                raise CheckpointCorruptError(f"journal {stream!r} record {number} is not JSON") from None
+        return entries
+
+    async def journal_delete(self, stream: str) -> None:
+        """Drop the journal ``stream``."""
+        await self.storage.journal_delete(stream)
+
+    async def close(self) -> None:
+        """Close the store if this manager opened it from a URL."""
+        if self._owns_store:
+            await self.storage.close()
+
+    async def __aenter__(self) -> StateManager:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- internals -----------------------------------------------------------------------
+    def _lock(self, agent_id: str) -> anyio.Lock:
+        lock = self._locks.get(agent_id)
+        if lock is None:
+            lock = self._locks[agent_id] = anyio.Lock()
+        return lock
+
+    async def _known(self, agent_id: str) -> list[CheckpointMeta]:
+        metas = self._metas.get(agent_id)
+        if metas is None:
+            metas = self._metas[agent_id] = await self.storage.list(agent_id)
+        return metas
+
+    async def _find_meta(self, checkpoint_id: str) -> CheckpointMeta | None:
+        for metas in self._metas.values():
+            for m in metas:
+                if m.checkpoint_id == checkpoint_id:
+                    return m
+        for agent_id in await self.storage.list_agents():
+            for m in await self.list_checkpoints(agent_id):
+                if m.checkpoint_id == checkpoint_id:
+                    return m
+        return None
+
+    async def _save(self, state: AgentState, parent: Any, extra: dict[str, Any]) -> CheckpointMeta:
+        agent_id = state.agent_id
+        async with self._lock(agent_id):
+            metas = await self._known(agent_id)
+            by_id = {m.checkpoint_id: m for m in metas}
+            if parent is _AUTO:
+                if state.checkpoint_id in by_id:
+                    parent = state.checkpoint_id
+                else:
+                    parent = metas[0].checkpoint_id if metas else None
+            new_id = new_checkpoint_id()
+            old_ids = (state.checkpoint_id, state.parent_checkpoint_id, state.updated_at)
+            state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = new_id, parent, utc_now()
+            try:
+                new_state = state.model_dump(mode="json")
+                base_meta = by_id.get(parent) if parent is not None else None
+                kept_after = {new_id, *(m.checkpoint_id for m in metas[: max(self.retention_count - 1, 0)])}
+                use_delta = (
+                    self.incremental
+                    and base_meta is not None
+                    and self._depth(base_meta) + 1 < self.full_snapshot_every
+                    and (not self.retention_count or base_meta.checkpoint_id in kept_after)
+                )
+                depth = 0
+                if use_delta and base_meta is not None:
+                    head = self._heads.get(agent_id)
+                    if head is not None and head.checkpoint_id == base_meta.checkpoint_id:
+                        base_state = head.state
+                    else:
+                        base_state = await self._load_dict(base_meta.checkpoint_id)
+                    payload = codec.encode_delta(base_meta.checkpoint_id, base_state, new_state)
+                    depth = self._depth(base_meta) + 1
+                else:
+                    payload = codec.encode_full(new_state)
+                created = time.time()
+                if metas and created <= metas[0].created_at:
+                    created = metas[0].created_at + 1e-6  # keep "newest first" strict
+                meta = CheckpointMeta(
+                    checkpoint_id=new_id,
+                    agent_id=agent_id,
+                    parent_checkpoint_id=parent,
+                    step_number=state.step_number,
+                    status=state.status,
+                    created_at=created,
+                    kind="delta" if depth else "full",
+                    base_checkpoint_id=parent if depth else None,
+                    size_bytes=len(payload),
+                    extra={**extra, "depth": depth},
+                )
+                await self.storage.write(meta, payload)
+            except BaseException:
+                state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = old_ids
+                raise
+            self._heads[agent_id] = _Head(new_id, new_state, depth)
+            metas.insert(0, meta)
+            self._last_save[agent_id] = (state.step_number, time.monotonic())
+            await self._apply_retention(agent_id)
+            return meta
+
+    @staticmethod
+    def _depth(meta: CheckpointMeta) -> int:
+        if meta.kind == "full":
+            return 0
+        depth = meta.extra.get("depth")
+        return depth if isinstance(depth, int) else 1_000_000
+
+    async def _apply_retention(self, agent_id: str) -> None:
+        metas = self._metas[agent_id]
+        if not self.retention_count or len(metas) <= self.retention_count:
+            return
+        kept, doomed = metas[: self.retention_count], metas[self.retention_count :]
+        kept_ids = {m.checkpoint_id for m in kept}
+        for m in kept:
+            if m.kind == "delta" and m.base_checkpoint_id not in kept_ids:
+                await self._compact(m)
+        for m in doomed:
+            await self.storage.delete(m.checkpoint_id)
+            logger.debug("retention deleted checkpoint %s of agent %s", m.checkpoint_id, agent_id)
+        self._metas[agent_id] = self._metas[agent_id][: self.retention_count]
+
+    async def _compact(self, meta: CheckpointMeta) -> None:
+        """Rewrite a delta checkpoint as a full snapshot (same id, same state)."""
+        state = await self._load_dict(meta.checkpoint_id)
+        payload = codec.encode_full(state)
+        full = meta.model_copy(
+            update={"kind": "full", "base_checkpoint_id": None, "size_bytes": len(payload), "extra": {**meta.extra, "depth": 0}}
+        )
+        await self.storage.write(full, payload)
+        metas = self._metas.get(meta.agent_id, [])
+        for i, m in enumerate(metas):
+            if m.checkpoint_id == meta.checkpoint_id:
+                metas[i] = full
+        head = self._heads.get(meta.agent_id)
+        if head is not None and head.checkpoint_id == meta.checkpoint_id:
+            head.depth = 0
+
+    async def _load_dict(self, checkpoint_id: str) -> StateDict:
+        heads = {h.checkpoint_id: h for h in self._heads.values()}
+        chain: list[tuple[str, dict[str, Any]]] = []
+        current = checkpoint_id
+        seen: set[str] = set()
+        while True:
+            head = heads.get(current)
+            if head is not None:
+                state = _deep_copy(head.state)
+                break
+            if current in seen:
+                raise CheckpointCorruptError(f"checkpoint {self.storage.location(checkpoint_id)} has a cyclic delta chain")
+            seen.add(current)
+            try:
+                meta, payload = await self.storage.read(current)
+            except CheckpointNotFoundError:
+                if current == checkpoint_id:
+                    raise
+                raise CheckpointCorruptError(
+                    f"checkpoint {self.storage.location(checkpoint_id)} needs base checkpoint {current!r}, which is missing",
+                    hint="the delta chain is broken; load an older full checkpoint",
+                ) from None
+            location = self.storage.location(current)
+            body = codec.decode(payload, location)
+            if body["kind"] == "full":
+                state = body["state"]
+                break
+            if meta.base_checkpoint_id is not None and body["base"] != meta.base_checkpoint_id:
+                raise CheckpointCorruptError(f"checkpoint {location} disagrees with its metadata about its base")
+            chain.append((location, body))
+            current = body["base"]
+        for location, body in reversed(chain):
+            state = codec.apply_delta(state, body, location)
+        if state.get("checkpoint_id") != checkpoint_id:
+            raise CheckpointCorruptError(
+                f"checkpoint {self.storage.location(checkpoint_id)} decodes to checkpoint {state.get('checkpoint_id')!r}",
+                hint="the stored data is inconsistent; load another checkpoint",
+            )
+        return state
+
+    def _to_model(self, state: StateDict, checkpoint_id: str) -> AgentState:
+        try:
+            return AgentState.model_validate(state)
+        except ValidationError as exc:
+            raise CheckpointCorruptError(
+                f"checkpoint {self.storage.location(checkpoint_id)} is not a valid AgentState: {exc.error_count()} errors",
+            ) from None

@@ -1,0 +1,172 @@
+"""SQLiteStorage: checkpoints and journals in one SQLite database (scheme ``sqlite``).
+
+WAL mode, one connection per store guarded by a lock; every blocking call runs in a
+worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on disk.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import anyio.to_thread
+
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    checkpoint_id TEXT PRIMARY KEY,
+    agent_id      TEXT NOT NULL,
+    created_at    REAL NOT NULL,
+    step_number   INTEGER NOT NULL,
+    meta          TEXT NOT NULL,
+    payload       BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS checkpoints_agent ON checkpoints (agent_id, created_at, step_number);
+CREATE TABLE IF NOT EXISTS journal (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream  TEXT NOT NULL,
+    record  BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS journal_stream ON journal (stream, seq);
+"""
+
+
+def parse_sqlite_url(url: str) -> str:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; ``sqlite://:memory:``."""
+    if not url.startswith("sqlite://"):
+        raise ConfigError(f"not a sqlite URL: {url!r}", hint="use sqlite:///relative.db or sqlite:////absolute.db")
+    rest = url[len("sqlite://") :].partition("?")[0]
+    if rest in (":memory:", "/:memory:"):
+        return ":memory:"
+    if not rest.startswith("/") or len(rest) < 2:
+        raise ConfigError(f"sqlite URL {url!r} has no database path", hint="e.g. sqlite:///checkpoints.db")
+    return os.path.expanduser(rest[1:])
+
+
+class SQLiteStorage(CheckpointStore):
+    """Checkpoints in SQLite (WAL). ``path`` may be ``":memory:"``."""
+
+    scheme: ClassVar[str] = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str], synchronous: str = "FULL") -> None:
+        self.path = os.fspath(path)
+        self.synchronous = synchronous
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
+        return cls(parse_sqlite_url(url), **options)
+
+    def __repr__(self) -> str:
+        return f"SQLiteStorage({self.path!r})"
+
+    def location(self, checkpoint_id: str) -> str:
+        return f"sqlite:///{self.path} (checkpoint {checkpoint_id})"
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageError(f"SQLite store {self.path} is closed")
+        if self._conn is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            try:
+                return fn(self._connect())
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(f"SQLite checkpoint store {self.path} failed: {exc}") from exc
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, fn)
+
+    def _meta(self, checkpoint_id: str, raw: str) -> CheckpointMeta:
+        try:
+            return CheckpointMeta.model_validate_json(raw)
+        except ValueError:
+            raise CheckpointCorruptError(
+                f"checkpoint {self.location(checkpoint_id)} has unreadable metadata",
+                hint="delete it or restore the database from a backup",
+            ) from None
+
+    async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
+        row = (meta.checkpoint_id, meta.agent_id, meta.created_at, meta.step_number, meta.model_dump_json(), payload)
+        await self._call(
+            lambda c: c.execute(
+                "INSERT OR REPLACE INTO checkpoints (checkpoint_id, agent_id, created_at, step_number, meta, payload)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                row,
+            )
+        )
+
+    async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
+        row = await self._call(
+            lambda c: c.execute(
+                "SELECT meta, payload FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,)
+            ).fetchone()
+        )
+        if row is None:
+            raise CheckpointNotFoundError(
+                f"no checkpoint {checkpoint_id!r} in {self.path}",
+                hint="list_checkpoints(agent_id) shows the ids that exist",
+            )
+        return self._meta(checkpoint_id, row[0]), bytes(row[1])
+
+    async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
+        rows = await self._call(
+            lambda c: c.execute(
+                "SELECT checkpoint_id, meta FROM checkpoints WHERE agent_id = ?"
+                " ORDER BY created_at DESC, step_number DESC, rowid DESC",
+                (agent_id,),
+            ).fetchall()
+        )
+        return [self._meta(cid, raw) for cid, raw in rows]
+
+    async def delete(self, checkpoint_id: str) -> bool:
+        cursor = await self._call(lambda c: c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,)))
+        return bool(cursor.rowcount)
+
+    async def list_agents(self) -> builtins.list[str]:
+        rows = await self._call(lambda c: c.execute("SELECT DISTINCT agent_id FROM checkpoints ORDER BY agent_id").fetchall())
+        return [r[0] for r in rows]
+
+    async def journal_append(self, stream: str, record: bytes) -> None:
+        await self._call(lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)))
+
+    async def journal_read(self, stream: str) -> builtins.list[bytes]:
+        rows = await self._call(
+            lambda c: c.execute("SELECT record FROM journal WHERE stream = ? ORDER BY seq", (stream,)).fetchall()
+        )
+        return [bytes(r[0]) for r in rows]
+
+    async def journal_delete(self, stream: str) -> None:
+        await self._call(lambda c: c.execute("DELETE FROM journal WHERE stream = ?", (stream,)))
+
+    def _close_sync(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    async def close(self) -> None:
+        await anyio.to_thread.run_sync(self._close_sync)
+
+
