@@ -19,7 +19,7 @@ Rules every implementation follows (checked by ``MemoryTierSuite``):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -85,5 +85,25 @@ class MemoryTier(ABC):
     async def stats(self) -> TierStats:
         """Counters and latency percentiles for this tier instance."""
 
-    async def close(self) -> None:
+    async def put_many(self, items: dict[str, Any], ttl: float | None = None) -> None:
+        """Store several values at once. The default calls :meth:`put` per item; backends
+        with a bulk path (executemany, pipelines) override it."""
+        for key, value in items.items():
+            await self.put(key, value, ttl=ttl)
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, no-op by default
         """Release connections. Safe to call twice."""
+
+
+@runtime_checkable
+class TextSearchable(Protocol):
+    """Optional tier capability: ranked full-text search over stored text.
+
+    The indexed text of a value is the value itself when it is a string, or its
+    ``"content"`` field when it is a dict with a string ``content``. Results are
+    ``(key, score)`` pairs, best first, higher score is better; expired keys never match.
+    :class:`kaizen_core.memory.LongTermMemory` uses this when the tier offers it
+    (the sqlite tier: FTS5 with BM25), and a ranked scan otherwise.
+    """
+
+    async def search_text(self, query: str, limit: int = 10, prefix: str = "") -> list[tuple[str, float]]: ...

@@ -1,0 +1,220 @@
+"""HotMemoryTier: the in-process ``memory://`` tier (bounded, LRU/LFU/FIFO, TTL).
+
+Values are validated and kept as compact JSON text, so a caller mutating a value it
+got back never changes what is stored (same semantics as the persistent tiers).
+
+Backends: ``memory://`` gives a private store; ``memory://NAME`` shares the
+process-wide store called ``NAME`` between every tier opened on it (each tier still
+sees only its own namespace). ``max_size`` bounds the number of live entries *per
+namespace*; when a put would exceed it, expired entries are dropped first, then one
+entry is evicted by the policy:
+
+* ``lru``: the least recently read or written;
+* ``lfu``: the least frequently read or written (ties: the oldest of them);
+* ``fifo``: the oldest written (reads do not matter).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from kaizen_core.errors import ConfigError
+from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, decode_value, encode_value
+from kaizen_core.memory.tier import MemoryTier, TierStats
+
+__all__ = ["EvictionPolicy", "HotMemoryTier", "HotStore"]
+
+EvictionPolicy = Literal["lru", "lfu", "fifo"]
+_POLICIES = ("lru", "lfu", "fifo")
+
+
+@dataclass(slots=True)
+class _Entry:
+    text: str
+    expires_at: float | None
+    freq: int = 1
+
+
+@dataclass
+class HotStore:
+    """The backend of hot tiers: one ordered table per namespace, guarded by a lock."""
+
+    tables: dict[str, OrderedDict[str, _Entry]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def table(self, namespace: str) -> OrderedDict[str, _Entry]:
+        table = self.tables.get(namespace)
+        if table is None:
+            table = self.tables[namespace] = OrderedDict()
+        return table
+
+
+_named_stores: dict[str, HotStore] = {}
+_named_lock = threading.Lock()
+
+
+def _named_store(name: str) -> HotStore:
+    with _named_lock:
+        store = _named_stores.get(name)
+        if store is None:
+            store = _named_stores[name] = HotStore()
+        return store
+
+
+class HotMemoryTier(MemoryTier):
+    """Bounded in-process tier. See the module docstring for eviction rules."""
+
+    scheme: ClassVar[str] = "memory"
+
+    def __init__(
+        self,
+        namespace: str = "default",
+        *,
+        max_size: int | None = 10_000,
+        eviction: EvictionPolicy = "lru",
+        default_ttl: float | None = None,
+        store: HotStore | None = None,
+    ) -> None:
+        super().__init__(namespace)
+        if eviction not in _POLICIES:
+            raise ConfigError(f"unknown eviction policy {eviction!r}", hint="use 'lru', 'lfu' or 'fifo'")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+            raise ConfigError(f"max_size must be a positive integer or None, got {max_size!r}")
+        self.max_size = max_size
+        self.eviction: EvictionPolicy = eviction
+        self.default_ttl = check_ttl(default_ttl)
+        self._store = store if store is not None else HotStore()
+        self._table = self._store.table(namespace)
+        self._lock = self._store.lock
+        self._stats = TierStats(name=f"memory:{namespace}")
+        self._latency = LatencyRecorder()
+
+    @classmethod
+    def from_url(cls, url: str, *, namespace: str = "default", **options: Any) -> HotMemoryTier:
+        """``memory://`` (private store) or ``memory://NAME`` (shared named store).
+
+        Query parameters ``max_size``, ``eviction`` and ``default_ttl`` are accepted too;
+        keyword options win over them.
+        """
+        parts = urlsplit(url)
+        if parts.scheme != "memory":
+            raise ConfigError(f"not a memory:// URL: {url!r}")
+        query: dict[str, Any] = dict(parse_qsl(parts.query))
+        if "max_size" in query:
+            query["max_size"] = None if query["max_size"] in ("", "none") else int(query["max_size"])
+        if "default_ttl" in query:
+            query["default_ttl"] = float(query["default_ttl"])
+        query.update(options)
+        name = (parts.netloc + parts.path).strip("/")
+        store = _named_store(name) if name else None
+        return cls(namespace, store=store, **query)
+
+    # -- helpers (call with the lock held) -------------------------------------------------
+    def _live(self, key: str, now: float) -> _Entry | None:
+        entry = self._table.get(key)
+        if entry is None:
+            return None
+        if entry.expires_at is not None and entry.expires_at <= now:
+            del self._table[key]
+            return None
+        return entry
+
+    def _purge_expired(self, now: float) -> None:
+        dead = [k for k, e in self._table.items() if e.expires_at is not None and e.expires_at <= now]
+        for key in dead:
+            del self._table[key]
+
+    def _evict_one(self) -> None:
+        if self.eviction == "lfu":
+            victim = min(self._table.items(), key=lambda kv: kv[1].freq)[0]
+        else:  # lru and fifo both evict from the front of the ordered table
+            victim = next(iter(self._table))
+        del self._table[victim]
+        self._stats.evictions += 1
+
+    # -- contract ----------------------------------------------------------------------------
+    async def get(self, key: str) -> Any | None:
+        start = time.perf_counter()
+        check_key(key)
+        with self._lock:
+            entry = self._live(key, time.time())
+            if entry is None:
+                self._stats.misses += 1
+                self._latency.add(time.perf_counter() - start)
+                return None
+            entry.freq += 1
+            if self.eviction == "lru":
+                self._table.move_to_end(key)
+            text = entry.text
+            self._stats.hits += 1
+        value = decode_value(text)
+        self._latency.add(time.perf_counter() - start)
+        return value
+
+    def peek(self, key: str) -> bool:
+        """True when ``key`` is live, without touching recency, frequency or stats."""
+        with self._lock:
+            return self._live(key, time.time()) is not None
+
+    async def put(self, key: str, value: Any, ttl: float | None = None) -> None:
+        check_key(key)
+        ttl = check_ttl(ttl) if ttl is not None else self.default_ttl
+        text = encode_value(value)
+        now = time.time()
+        expires_at = None if ttl is None else now + ttl
+        with self._lock:
+            old = self._table.get(key)
+            if old is not None:
+                old.text, old.expires_at = text, expires_at
+                old.freq += 1
+                if self.eviction == "lru":
+                    self._table.move_to_end(key)
+            else:
+                if self.max_size is not None and len(self._table) >= self.max_size:
+                    self._purge_expired(now)
+                    while len(self._table) >= self.max_size:
+                        self._evict_one()
+                self._table[key] = _Entry(text, expires_at)
+            self._stats.puts += 1
+
+    async def delete(self, key: str) -> bool:
+        check_key(key)
+        with self._lock:
+            found = self._live(key, time.time()) is not None
+            if found:
+                del self._table[key]
+                self._stats.deletes += 1
+            return found
+
+    async def exists(self, key: str) -> bool:
+        check_key(key)
+        return self.peek(key)
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            self._purge_expired(time.time())
+            return sorted(k for k in self._table if k.startswith(prefix))
+
+    async def clear(self) -> None:
+        with self._lock:
+            self._table.clear()
+
+    async def size(self) -> int:
+        with self._lock:
+            self._purge_expired(time.time())
+            return len(self._table)
+
+    async def stats(self) -> TierStats:
+        stats = self._stats.model_copy()
+        stats.size = await self.size()
+        stats.p50_ms = self._latency.p50_ms
+        stats.p95_ms = self._latency.p95_ms
+        return stats
+
+    async def close(self) -> None:
+        """Nothing to release (the store lives as long as its references)."""
