@@ -41,6 +41,7 @@ from kaizen_core.providers.types import (
     StreamEvent,
     ToolCall,
     ToolCallDelta,
+    ToolDefinition,
     Usage,
 )
 
@@ -127,6 +128,10 @@ class MockProvider(BaseProvider):
                 retryable=bool(status in (429, 500, 502, 503, 504)),
             )
         if reply is None or (isinstance(reply, dict) and set(reply) <= {"delay"}):
+            forced = _forced_tool(request)
+            if forced is not None:
+                arguments = example_from_schema(forced.parameters)
+                return None, None, [ToolCall(id=_call_id(request, 0), name=forced.name, arguments=arguments)]
             if request.output_schema is None:
                 return "mock reply", None, []
             parsed = example_from_schema(request.output_schema)
@@ -176,6 +181,15 @@ class MockProvider(BaseProvider):
         vectors = [_hash_vector(t) for t in texts]
         usage = Usage(input_tokens=sum(count_tokens(t) for t in texts), cost_usd=0.0)
         return Embeddings(vectors=vectors, model=model or "mock-embedding", usage=usage)
+
+
+def _forced_tool(request: CompletionRequest) -> ToolDefinition | None:
+    """The tool the request forces (``tool_choice`` = a name, or "required"), if any."""
+    if not request.tools or request.tool_choice in (None, "auto", "none"):
+        return None
+    if request.tool_choice == "required":
+        return request.tools[0]
+    return next((t for t in request.tools if t.name == request.tool_choice), None)
 
 
 def _call_id(request: CompletionRequest, index: int) -> str:

@@ -31,6 +31,7 @@ def kaizen_plugin() -> Iterator[Any]:
 
 
 # Server fixtures: each module under kaizen_core.testing.servers adds its own import here.
+from kaizen_core.testing.servers.llama import llama_server  # noqa: E402,F401
 from kaizen_core.testing.servers.postgres import postgres_server  # noqa: E402,F401
 from kaizen_core.testing.servers.redis import redis_server  # noqa: E402,F401
 from kaizen_core.testing.servers.s3 import s3_server  # noqa: E402,F401
