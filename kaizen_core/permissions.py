@@ -1,0 +1,239 @@
+"""Permission modes, rules, budgets: may the agent run this tool now?
+
+Decision order of :meth:`ExecutionContext.can_use_tool` (first match wins):
+
+1. mode BYPASS -> ALLOW (everything, budget included);
+2. budget: ``budget_limit`` set and ``spent + estimated_cost > budget_limit`` -> DENY;
+3. mode PLAN -> ALLOW only SAFE tools, DENY the rest;
+4. tool in ``denied_tools`` -> DENY;
+5. tool in ``allowed_tools`` -> ALLOW;
+6. rules, highest ``priority`` first (ties: order given), first whose pattern fully
+   matches the tool name -> that rule's type;
+7. danger-level default: SAFE and LOW -> ALLOW; MEDIUM and above -> ASK, except that
+   mode ACCEPT_EDITS allows file-edit tools (``edit_tools``) up to MEDIUM.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from kaizen_core.errors import ConfigError
+from kaizen_core.tools.tool import DangerLevel
+
+__all__ = [
+    "DEFAULT_EDIT_TOOLS",
+    "ExecutionContext",
+    "PermissionDecision",
+    "PermissionMode",
+    "PermissionRule",
+    "PermissionType",
+]
+
+#: Tools ACCEPT_EDITS mode treats as "file edits" (auto-approved up to MEDIUM).
+DEFAULT_EDIT_TOOLS: frozenset[str] = frozenset({"write_file", "edit_file", "append_file", "create_file"})
+
+
+class PermissionMode(StrEnum):
+    """How permissive the run is. See the module docstring for the decision order."""
+
+    DEFAULT = "default"
+    ACCEPT_EDITS = "accept_edits"
+    PLAN = "plan"
+    BYPASS = "bypass"
+
+
+class PermissionType(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    ASK = "ask"
+
+
+class PermissionDecision(BaseModel):
+    """The answer of :meth:`ExecutionContext.can_use_tool`; ``source`` names the step that decided."""
+
+    type: PermissionType
+    reason: str
+    source: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.type is PermissionType.ALLOW
+
+
+class PermissionRule(BaseModel):
+    """A regex on tool names (full match). An invalid pattern is rejected at creation (KAIZEN_002)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pattern: str
+    permission_type: PermissionType
+    reason: str = ""
+    priority: int = 0
+
+    def __init__(
+        self,
+        pattern: str | None = None,
+        permission_type: PermissionType | str | None = None,
+        reason: str = "",
+        priority: int = 0,
+        **data: Any,
+    ) -> None:
+        if pattern is not None:
+            data["pattern"] = pattern
+        if permission_type is not None:
+            data["permission_type"] = permission_type
+        data.setdefault("reason", reason)
+        data.setdefault("priority", priority)
+        raw = data.get("pattern")
+        if isinstance(raw, str):
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                raise ConfigError(
+                    f"invalid permission rule pattern {raw!r}: {exc}", hint="give a Python regular expression"
+                ) from exc
+        super().__init__(**data)
+
+    def matches(self, tool_name: str) -> bool:
+        return _compiled(self.pattern).fullmatch(tool_name) is not None
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def _compiled(pattern: str) -> re.Pattern[str]:
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        compiled = _PATTERNS[pattern] = re.compile(pattern)
+    return compiled
+
+
+class ExecutionContext(BaseModel):
+    """Permission state of one run: mode, budget, allow/deny lists, rules. Thread-safe."""
+
+    model_config = ConfigDict(validate_assignment=True)
+
+    mode: PermissionMode = PermissionMode.DEFAULT
+    budget_limit: float | None = Field(default=None, ge=0)
+    allowed_tools: set[str] | None = None
+    denied_tools: set[str] | None = None
+    rules: list[PermissionRule] | None = None
+    edit_tools: frozenset[str] = DEFAULT_EDIT_TOOLS
+
+    _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
+    _spent: float = PrivateAttr(default=0.0)
+    _usage: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    def __init__(
+        self,
+        mode: PermissionMode | str = PermissionMode.DEFAULT,
+        budget_limit: float | None = None,
+        allowed_tools: Iterable[str] | None = None,
+        denied_tools: Iterable[str] | None = None,
+        rules: Iterable[PermissionRule] | None = None,
+        **kw: object,
+    ) -> None:
+        super().__init__(
+            mode=mode,
+            budget_limit=budget_limit,
+            allowed_tools=set(allowed_tools) if allowed_tools is not None else None,
+            denied_tools=set(denied_tools) if denied_tools is not None else None,
+            rules=list(rules) if rules is not None else None,
+            **kw,
+        )
+
+    # --- budget -------------------------------------------------------------------------
+    @property
+    def budget_spent(self) -> float:
+        with self._lock:
+            return self._spent
+
+    @property
+    def budget_remaining(self) -> float | None:
+        with self._lock:
+            return None if self.budget_limit is None else max(0.0, self.budget_limit - self._spent)
+
+    @property
+    def tool_usage(self) -> dict[str, int]:
+        """Calls recorded per tool name."""
+        with self._lock:
+            return dict(self._usage)
+
+    def has_budget(self, estimate: float = 0.0) -> bool:
+        """True when ``estimate`` more dollars fit in the budget (always true without a limit)."""
+        with self._lock:
+            return self.budget_limit is None or self._spent + estimate <= self.budget_limit
+
+    def record_tool_usage(self, name: str, cost: float = 0.0) -> None:
+        """Count one call of ``name`` and add ``cost`` to the spent budget."""
+        with self._lock:
+            self._usage[name] = self._usage.get(name, 0) + 1
+            self._spent += cost
+
+    def record_cost(self, cost: float) -> None:
+        """Add a cost not tied to a tool (e.g. model usage)."""
+        with self._lock:
+            self._spent += cost
+
+    # --- decisions ----------------------------------------------------------------------
+    def add_rule(self, rule: PermissionRule) -> None:
+        with self._lock:
+            self.rules = [*(self.rules or []), rule]
+
+    def can_use_tool(
+        self, tool_name: str, danger_level: DangerLevel | str = DangerLevel.SAFE, estimated_cost: float = 0.0
+    ) -> PermissionDecision:
+        """Decide ALLOW / DENY / ASK for one call, in the documented order."""
+        level = DangerLevel(danger_level)
+        with self._lock:
+            if self.mode is PermissionMode.BYPASS:
+                return PermissionDecision(type=PermissionType.ALLOW, reason="bypass mode allows every tool", source="mode")
+            if self.budget_limit is not None and self._spent + estimated_cost > self.budget_limit:
+                return PermissionDecision(
+                    type=PermissionType.DENY,
+                    reason=(
+                        f"budget exhausted: spent ${self._spent:.4f} + estimated ${estimated_cost:.4f} "
+                        f"exceeds the ${self.budget_limit:.4f} limit"
+                    ),
+                    source="budget",
+                )
+            if self.mode is PermissionMode.PLAN:
+                if level is DangerLevel.SAFE:
+                    return PermissionDecision(type=PermissionType.ALLOW, reason="plan mode allows SAFE tools", source="mode")
+                return PermissionDecision(
+                    type=PermissionType.DENY,
+                    reason=f"plan mode allows only SAFE tools; {tool_name!r} is {level.name}",
+                    source="mode",
+                )
+            if self.denied_tools and tool_name in self.denied_tools:
+                return PermissionDecision(
+                    type=PermissionType.DENY, reason=f"tool {tool_name!r} is in the denied list", source="denied_tools"
+                )
+            if self.allowed_tools and tool_name in self.allowed_tools:
+                return PermissionDecision(
+                    type=PermissionType.ALLOW, reason=f"tool {tool_name!r} is in the allowed list", source="allowed_tools"
+                )
+            rules = sorted(enumerate(self.rules or []), key=lambda pair: (-pair[1].priority, pair[0]))
+            for _, rule in rules:
+                if rule.matches(tool_name):
+                    reason = rule.reason or f"rule {rule.pattern!r} -> {rule.permission_type.value}"
+                    return PermissionDecision(type=rule.permission_type, reason=reason, source="rule")
+            if level <= DangerLevel.LOW:
+                return PermissionDecision(
+                    type=PermissionType.ALLOW, reason=f"{level.name} tools are allowed by default", source="danger_level"
+                )
+            if self.mode is PermissionMode.ACCEPT_EDITS and tool_name in self.edit_tools and level <= DangerLevel.MEDIUM:
+                return PermissionDecision(
+                    type=PermissionType.ALLOW, reason="accept-edits mode allows file edits", source="mode"
+                )
+            return PermissionDecision(
+                type=PermissionType.ASK,
+                reason=f"{tool_name!r} is {level.name}: approval required",
+                source="danger_level",
+            )

@@ -1,0 +1,190 @@
+"""Tool, @tool, ToolRegistry."""
+
+from __future__ import annotations
+
+import pytest
+
+from kaizen_core import plugins
+from kaizen_core.errors import ConfigError, PluginNotInstalledError
+from kaizen_core.hookspecs import hookimpl
+from kaizen_core.providers import ToolDefinition
+from kaizen_core.tools import DangerLevel, Tool, ToolContext, ToolRegistry, tool
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@tool(danger_level=DangerLevel.LOW, category="math", idempotent=True)
+def add(a: int, b: int = 2) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@tool
+async def shout(text: str) -> str:
+    """Upper-case a text."""
+    return text.upper()
+
+
+@tool(name="boom")
+def explode(x: int) -> int:
+    """Always fails."""
+    raise RuntimeError(f"exploded with {x}")
+
+
+def test_decorator_builds_name_description_schema() -> None:
+    assert isinstance(add, Tool)
+    assert add.name == "add"
+    assert add.description == "Add two integers."
+    assert add.danger_level is DangerLevel.LOW
+    assert add.category == "math" and add.idempotent is True
+    assert add.parameters["properties"]["a"]["type"] == "integer"
+    assert add.parameters["required"] == ["a"]
+    assert add.parameters["properties"]["b"]["default"] == 2
+    assert explode.name == "boom"
+    assert shout.danger_level is DangerLevel.SAFE and shout.idempotent is False
+    definition = add.to_definition()
+    assert isinstance(definition, ToolDefinition)
+    assert definition.name == "add" and definition.parameters == add.parameters
+
+
+def test_context_parameter_is_not_in_schema() -> None:
+    @tool
+    def where(path: str, context: ToolContext) -> str:
+        """Show where."""
+        return str(context.workspace_root / path)
+
+    assert list(where.parameters["properties"]) == ["path"]
+
+
+def test_danger_levels_are_ordered() -> None:
+    order = [DangerLevel.SAFE, DangerLevel.LOW, DangerLevel.MEDIUM, DangerLevel.HIGH, DangerLevel.CRITICAL]
+    assert sorted(reversed(order)) == order
+    assert DangerLevel.HIGH > DangerLevel.MEDIUM >= DangerLevel.MEDIUM
+    assert DangerLevel("high") is DangerLevel.HIGH
+
+
+async def test_execute_sync_and_async() -> None:
+    result = await add.execute({"a": 40})
+    assert (result.success, result.output, result.tool_name, result.error_code) == (True, 42, "add", None)
+    assert result.duration_ms >= 0
+    assert (await shout.execute({"text": "hi"})).output == "HI"
+
+
+async def test_context_is_injected(tmp_path) -> None:
+    @tool
+    def where(context: ToolContext) -> str:
+        """Root."""
+        return str(context.workspace_root)
+
+    result = await where.execute({}, context=ToolContext(workspace_root=tmp_path))
+    assert result.output == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "arguments, fragment",
+    [({"a": "not a number"}, "a:"), ({}, "a: Field required"), ({"a": 1, "c": 3}, "c:"), ([1, 2], "JSON object")],
+)
+async def test_invalid_arguments_become_exec_001(arguments, fragment) -> None:
+    result = await add.execute(arguments)
+    assert result.success is False
+    assert result.error_code == "EXEC_001"
+    assert fragment in (result.error or "")
+
+
+async def test_exception_inside_tool_becomes_exec_002() -> None:
+    result = await explode.execute({"x": 7})
+    assert not result.success and result.error_code == "EXEC_002"
+    assert "exploded with 7" in (result.error or "")
+    assert "exploded" in result.to_content()
+
+
+async def test_tool_timeout_from_context() -> None:
+    import anyio
+
+    @tool
+    async def slow() -> str:
+        """Sleeps."""
+        await anyio.sleep(5)
+        return "done"
+
+    result = await slow.execute({}, context=ToolContext(tool_timeout=0.05))
+    assert result.error_code == "EXEC_002" and "timed out" in (result.error or "")
+
+
+def test_secrets_redacted_from_tool_errors() -> None:
+    import anyio
+
+    @tool
+    def leaky() -> None:
+        """Leaks."""
+        raise ValueError("connect to https://user:hunter2secret@example.com failed")
+
+    result = anyio.run(leaky.execute, {})
+    assert "hunter2secret" not in (result.error or "")
+
+
+async def test_registry_register_get_discover_execute() -> None:
+    registry = ToolRegistry([add, shout])
+
+    def plain(n: int) -> int:
+        """Double."""
+        return n * 2
+
+    registry.register(plain)
+    assert registry.names() == ["add", "plain", "shout"]
+    assert registry.get("add") is add and registry.get("nope") is None
+    assert [t.name for t in registry.discover(category="math")] == ["add"]
+    assert [t.name for t in registry.discover(category="custom")] == ["plain", "shout"]
+    assert (await registry.execute("plain", {"n": 4})).output == 8
+    unknown = await registry.execute("nope", {})
+    assert unknown.error_code == "EXEC_001" and "unknown tool 'nope'" in (unknown.error or "")
+    with pytest.raises(ConfigError):
+        registry.register(Tool(lambda: 1, name="add"))
+
+
+async def test_execute_chain_stops_on_error() -> None:
+    registry = ToolRegistry([add, explode])
+    results = await registry.execute_chain([("add", {"a": 1}), {"name": "boom", "params": {"x": 1}}, ("add", {"a": 2})])
+    assert [r.success for r in results] == [True, False]
+    results = await registry.execute_chain(
+        [("add", {"a": 1}), {"name": "boom", "arguments": {"x": 1}}, ("add", {"a": 2})], stop_on_error=False
+    )
+    assert [r.output for r in results] == [3, None, 4]
+
+
+def test_from_config_loads_builtins_and_all() -> None:
+    registry = ToolRegistry.from_config(["read_file", "http_get"])
+    assert registry.names() == ["http_get", "read_file"]
+    everything = ToolRegistry.from_config("all", extra=[add])
+    assert len(everything) == 13
+    assert {t.name for t in everything.discover(category="files")} == {
+        "read_file",
+        "file_exists",
+        "list_directory",
+        "write_file",
+        "delete_file",
+    }
+
+
+def test_from_config_unknown_name_is_kaizen_003() -> None:
+    with pytest.raises(PluginNotInstalledError) as info:
+        ToolRegistry.from_config(["read_file", "teleport"])
+    assert info.value.code == "KAIZEN_003"
+    assert "read_file" in info.value.message
+
+
+def test_from_config_picks_up_plugin_tools() -> None:
+    class ToolPlugin:
+        @hookimpl
+        def register_tools(self, register) -> None:
+            register("add_numbers", add, category="math")
+
+    with plugins.plugin_registered(ToolPlugin(), name="tool-plugin"):
+        registry = ToolRegistry.from_config(["add_numbers"])
+        assert registry.names() == ["add_numbers"]
+        assert registry.get("add_numbers") is add
