@@ -64,7 +64,9 @@ class TimeoutInterruptHandler(BaseInterruptHandler):
 
     def __init__(self, timeout_seconds: float, mode: InterruptMode | str = InterruptMode.GRACEFUL) -> None:
         if timeout_seconds <= 0:
-            raise ConfigError(f"timeout_seconds must be > 0, got {timeout_seconds}", hint="pass a positive number of seconds")
+            raise ConfigError(
+                f"timeout_seconds must be > 0, got {timeout_seconds}", hint="pass a positive number of seconds"
+            )
         super().__init__(mode)
         self.timeout_seconds = float(timeout_seconds)
 
@@ -162,7 +164,9 @@ class ResourceInterruptHandler(BaseInterruptHandler):
         cpu_window_s: float = 1.0,
     ) -> None:
         if max_memory_mb is None and max_cpu_percent is None:
-            raise ConfigError("ResourceInterruptHandler needs max_memory_mb or max_cpu_percent", hint="set at least one limit")
+            raise ConfigError(
+                "ResourceInterruptHandler needs max_memory_mb or max_cpu_percent", hint="set at least one limit"
+            )
         for label, value in (("max_memory_mb", max_memory_mb), ("max_cpu_percent", max_cpu_percent)):
             if value is not None and value <= 0:
                 raise ConfigError(f"{label} must be > 0, got {value}", hint="pass a positive limit or None")

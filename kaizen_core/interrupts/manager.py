@@ -317,7 +317,9 @@ class InterruptManager:
         if reason is None:
             self.request_interrupt(InterruptSource.USER, InterruptMode.GRACEFUL, f"received {name}", {"signal": name})
         elif reason.mode is InterruptMode.GRACEFUL:
-            self.request_interrupt(InterruptSource.USER, InterruptMode.IMMEDIATE, f"received {name} again", {"signal": name})
+            self.request_interrupt(
+                InterruptSource.USER, InterruptMode.IMMEDIATE, f"received {name} again", {"signal": name}
+            )
         elif signum == signal.SIGINT:
             raise KeyboardInterrupt
 
@@ -328,7 +330,9 @@ class InterruptManager:
                     try:
                         context = context_fn()
                     except Exception as exc:
-                        logger.error("%s", InterruptHandlerError(f"interrupt context function raised {exc!r}"), exc_info=exc)
+                        logger.error(
+                            "%s", InterruptHandlerError(f"interrupt context function raised {exc!r}"), exc_info=exc
+                        )
                     else:
                         await self.check(context)
                 self.escalate_if_overdue()
