@@ -288,6 +288,7 @@ def test_registration_errors() -> None:
         hooks.register(E.PRE_CYCLE, fn)  # same handler twice on one event
     with pytest.raises(HookError):
         hooks.register(E.POST_CYCLE, lambda ctx: None, name="taken")  # name owned by another handler
+    assert hooks.register(E.PRE_CYCLE, fn, name="again") == "again"  # twice on purpose: a new explicit name
 
     class NoEvents(BaseHook):
         async def handle(self, context: HookContext) -> None:

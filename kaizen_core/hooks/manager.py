@@ -87,7 +87,8 @@ class HookManager:
 
         Without ``name`` the handler's qualified name is used, suffixed ``#2``, ``#3``... if
         another handler already uses it. An explicit ``name`` already taken by a different
-        handler, or the same handler registered twice for one event, raises HOOK_001.
+        handler, or the same handler registered twice for one event (unless under a new
+        explicit name), raises HOOK_001.
         """
         return self._add(event, handler, handler, priority, name, timeout)
 
@@ -151,7 +152,7 @@ class HookManager:
             if other is not None and not _same(other, owner):
                 raise HookError(f"a different hook is already registered as {hook_name!r}", hint="pick another name")
         current = self._handlers.get(ev, [])
-        if any(_same(e.owner, owner) for e in current):
+        if any(_same(e.owner, owner) and (name is None or e.name == hook_name) for e in current):
             raise HookError(f"hook {hook_name!r} is already registered for {ev.value}")
         self._seq += 1
         entry = _Entry(hook_name, fn, owner, prio, self._seq, timeout, _is_async(fn))
@@ -219,29 +220,50 @@ class HookManager:
     async def _run(self, entry: _Entry, context: HookContext) -> HookResult:
         start = time.perf_counter()
         scope: anyio.CancelScope | None = None
+        value: Any = None
+        code: str | None = None
+        error = ""
+        exc_info: BaseException | None = None
         try:
-            value: Any
             if entry.is_async:
-                timeout = entry.timeout if entry.timeout is not None else self.default_timeout
-                with anyio.fail_after(timeout) as scope:
+                with anyio.fail_after(self._timeout(entry)) as scope:
                     value = await cast(Awaitable[HandlerReturn], entry.fn(context))
             else:
                 value = entry.fn(context)  # sync handlers are called directly: they must be quick
-                if inspect.isawaitable(value):
-                    timeout = entry.timeout if entry.timeout is not None else self.default_timeout
-                    with anyio.fail_after(timeout) as scope:
+                if value is not None and not isinstance(value, HookResult | dict) and inspect.isawaitable(value):
+                    with anyio.fail_after(self._timeout(entry)) as scope:
                         value = await value
-            result = self._to_result(entry.name, value)
         except TimeoutError as exc:
             if scope is not None and scope.cancelled_caught:
-                timeout = entry.timeout if entry.timeout is not None else self.default_timeout
-                result = self._failure(entry, context, "HOOK_003", f"hook {entry.name!r} timed out after {timeout}s", None)
+                code, error = "HOOK_003", f"hook {entry.name!r} timed out after {self._timeout(entry)}s"
             else:
-                result = self._failure(entry, context, "HOOK_002", _describe(exc), exc)
+                code, error, exc_info = "HOOK_002", _describe(exc), exc
         except Exception as exc:
-            result = self._failure(entry, context, "HOOK_002", _describe(exc), exc)
+            code, error, exc_info = "HOOK_002", _describe(exc), exc
         duration = (time.perf_counter() - start) * 1000.0
-        result.duration_ms = duration
+        result: HookResult | None = None
+        if code is None:
+            if value is None:
+                result = HookResult(success=True, hook_name=entry.name, duration_ms=duration)
+            elif isinstance(value, HookResult):
+                result = value.model_copy(update={"hook_name": entry.name, "duration_ms": duration})
+            elif isinstance(value, dict):
+                result = HookResult(success=True, data=value, hook_name=entry.name, duration_ms=duration)
+            else:
+                code = "HOOK_002"
+                error = f"hook {entry.name!r} returned {type(value).__name__}; return a HookResult, a dict or None"
+        if result is None:
+            error = redact(error)
+            logger.warning(
+                "lifecycle hook %s failed on %s (agent %s): [%s] %s",
+                entry.name,
+                context.event.value,
+                context.agent_id,
+                code,
+                error,
+                exc_info=exc_info,
+            )
+            result = HookResult(success=False, error=error, error_code=code, hook_name=entry.name, duration_ms=duration)
         stat = self._stats[entry.name]
         stat.calls += 1
         stat.total_ms += duration
@@ -251,36 +273,8 @@ class HookManager:
             stat.failures += 1
         return result
 
-    @staticmethod
-    def _to_result(name: str, value: Any) -> HookResult:
-        if value is None:
-            return HookResult(success=True, hook_name=name)
-        if isinstance(value, HookResult):
-            return value.model_copy(update={"hook_name": name})
-        if isinstance(value, dict):
-            return HookResult(success=True, data=value, hook_name=name)
-        return HookResult(
-            success=False,
-            error=f"hook {name!r} returned {type(value).__name__}; return a HookResult, a dict or None",
-            error_code="HOOK_002",
-            hook_name=name,
-        )
-
-    @staticmethod
-    def _failure(
-        entry: _Entry, context: HookContext, code: str, message: str, exc: BaseException | None
-    ) -> HookResult:
-        message = redact(message)
-        logger.warning(
-            "lifecycle hook %s failed on %s (agent %s): [%s] %s",
-            entry.name,
-            context.event.value,
-            context.agent_id,
-            code,
-            message,
-            exc_info=exc,
-        )
-        return HookResult(success=False, error=message, error_code=code, hook_name=entry.name)
+    def _timeout(self, entry: _Entry) -> float | None:
+        return entry.timeout if entry.timeout is not None else self.default_timeout
 
     # -- reporting -------------------------------------------------------------------------
     def stats(self) -> dict[str, dict[str, float | int]]:
