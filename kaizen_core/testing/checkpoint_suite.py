@@ -175,8 +175,10 @@ class CheckpointStoreSuite:
             state.budget_spent_usd += 0.01
             if i % 7 == 0:
                 state.custom_state["plan"].append(f"step {i}")
-            ids.append(await manager.save_checkpoint(state))
-            loaded = await StateManager(store).load_checkpoint(ids[-1])  # no cache: from the store only
+            cid = await manager.save_checkpoint(state)
+            assert cid is not None and cid == state.checkpoint_id
+            ids.append(cid)
+            loaded = await StateManager(store).load_checkpoint(cid)  # no cache: from the store only
             assert loaded == state
         kinds = [m.kind for m in await manager.list_checkpoints(state.agent_id)]
         assert kinds.count("delta") > kinds.count("full") > 0
