@@ -318,6 +318,10 @@ class WarmMemoryTier(MemoryTier):
             )
         )
 
+    async def text_search_available(self) -> bool:
+        """True when this database has the FTS5 index (opens the connection if needed)."""
+        return await self._run(lambda c: self.has_fts)
+
     async def search_text(self, query: str, limit: int = 10, prefix: str = "") -> list[tuple[str, float]]:
         """FTS5 BM25 search over this namespace's indexed text (higher score is better).
 
