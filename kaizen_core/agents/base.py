@@ -130,13 +130,15 @@ class BaseAgent:
 
     async def _execute(self, run: AgentRun) -> dict[str, Any]:
         """Run ``run`` under interrupt watch with lifecycle events; shared by subclasses."""
-        try:
-            if self._interrupts is not None:
-                async with self._interrupts.monitor(run.interrupt_context, install_signals=self.config.enable_interrupts):
-                    return await self._drive(run)
+        if self._interrupts is None:
             return await self._drive(run)
-        except RunStopped:
-            raise await self._interrupted(run) from None
+        async with self._interrupts.monitor(run.interrupt_context, install_signals=self.config.enable_interrupts):
+            try:
+                return await self._drive(run)
+            except RunStopped:
+                # Still inside monitor(): a second signal during the checkpoint save escalates
+                # instead of killing the process with a half-written state.
+                raise await self._interrupted(run) from None
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         await run.fire("pre_agent_loop", inputs=run.inputs)
@@ -215,14 +217,19 @@ class BaseAgent:
             content = json.dumps({"error": f"unknown tool {call.name!r}: this agent has no tools", "error_code": "EXEC_001"})
             outcome = "error"
         else:
-            result = await self.tools.execute(call.name, call.arguments)
-            content, outcome = result.to_content(), "success" if result.success else "error"
+            content, outcome = await self._invoke_tool(run, call)
         duration = (time.perf_counter() - started) * 1000
         run.tool_calls.append(
             {"id": call.id, "name": call.name, "arguments": call.arguments, "outcome": outcome, "duration_ms": duration}
         )
         await run.fire("post_tool_call", tool=call.name, outcome=outcome, duration_ms=duration)
         return Message(role="tool", content=content, tool_call_id=call.id, name=call.name)
+
+    async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> tuple[str, str]:
+        """Execute one permitted, unblocked call: (content for the model, outcome). Subclasses wrap it."""
+        assert self.tools is not None
+        result = await self.tools.execute(call.name, call.arguments)
+        return result.to_content(), "success" if result.success else "error"
 
     # --- interrupts -------------------------------------------------------------------------
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
