@@ -1,0 +1,197 @@
+"""ShortTermMemory / LongTermMemory: add, search (FTS5 and scan), forget, semantic search."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import anyio
+import pytest
+
+from kaizen_core.errors import MemoryBackendError, MemoryValueError
+from kaizen_core.memory import LongTermMemory, MemoryEntry, ShortTermMemory
+from kaizen_core.memory.long_term import keyword_rank
+from kaizen_core.providers import BaseProvider, Embeddings
+
+pytestmark = pytest.mark.anyio
+
+FACTS = [
+    ("The user's favourite language is Python", 0.9, ["preference"]),
+    ("Deploys happen on Fridays after the standup", 0.4, ["process"]),
+    ("Python services run on port 8080; python workers use celery", 0.5, ["infra"]),
+    ("The cat is called Miso", 0.2, ["personal"]),
+]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class TopicEmbedder(BaseProvider):
+    """A real (if tiny) embedding model: counts words of a few topic vocabularies."""
+
+    name = "topic-embedder"
+    supports_embeddings = True
+    TOPICS = [
+        {"python", "language", "code", "programming", "celery"},
+        {"deploy", "deploys", "release", "friday", "fridays", "ship"},
+        {"cat", "pet", "miso", "animal"},
+        {"port", "server", "services", "workers", "infra"},
+    ]
+
+    def __init__(self, model: str | None = "topics-v1", **options: object) -> None:
+        super().__init__(model=model, **options)
+        self.calls = 0
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> Embeddings:
+        self.calls += 1
+        vectors = []
+        for text in texts:
+            words = re.findall(r"\w+", text.lower())
+            vectors.append([float(sum(w in topic for w in words)) + 0.01 for topic in self.TOPICS])
+        return Embeddings(vectors=vectors, model=self.model)
+
+
+async def fill(memory: LongTermMemory | ShortTermMemory) -> list[MemoryEntry]:
+    return [await memory.add(text, importance, tags) for text, importance, tags in FACTS]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "memory"])
+async def test_keyword_search_ranks_relevant_entries(tmp_path: Path, store: str) -> None:
+    url = f"sqlite://{tmp_path}/lt.db" if store == "sqlite" else "memory://"
+    memory = LongTermMemory(url, agent_id="bot")
+    await fill(memory)
+    results = await memory.search("python", limit=5)
+    assert {r.content for r in results} == {FACTS[0][0], FACTS[2][0]}
+    assert all(r.score is not None and r.score > 0 for r in results)
+    assert [r.content for r in await memory.search("cat Miso")] == [FACTS[3][0]]
+    assert await memory.search("quantum") == []
+    assert await memory.search("   ") == []
+    assert len(await memory.search("python the", limit=1)) == 1
+    await memory.close()
+
+
+async def test_fts_ranking_prefers_more_matches(tmp_path: Path) -> None:
+    memory = LongTermMemory(f"sqlite://{tmp_path}/rank.db", agent_id="bot")
+    await memory.add("Python python python everywhere")
+    await memory.add("a single python mention in a much longer sentence about many other things")
+    results = await memory.search("python")
+    assert results[0].content.startswith("Python python")
+    await memory.close()
+
+
+def test_scan_ranking_uses_idf_and_importance() -> None:
+    entries = [
+        MemoryEntry(content="common rare", importance=0.5, created_at=1),
+        MemoryEntry(content="common", importance=0.5, created_at=2),
+        MemoryEntry(content="common", importance=1.0, created_at=3),
+    ]
+    ranked = keyword_rank("rare common", entries, limit=3)
+    assert ranked[0].content == "common rare"  # the rare word weighs more
+    assert ranked[1].importance == 1.0  # importance breaks the tie between equal texts
+    assert keyword_rank("absent", entries, limit=3) == []
+
+
+async def test_long_term_persists_and_isolates_agents(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/shared.db"
+    a = LongTermMemory(url, agent_id="agent-a")
+    b = LongTermMemory(url, agent_id="agent-b")
+    entry = await a.add("A's private fact about python", 0.7, ["secret"])
+    assert await b.search("python") == []
+    assert await b.get(entry.id) is None
+    await a.close()
+    reopened = LongTermMemory(url, agent_id="agent-a")
+    got = await reopened.get(entry.id)
+    assert got is not None and got.content == entry.content and got.tags == ["secret"]
+    assert [e.id for e in await reopened.search("python")] == [entry.id]
+    await reopened.close()
+    await b.close()
+
+
+async def test_forget_by_id_and_filters(tmp_path: Path) -> None:
+    memory = LongTermMemory(f"sqlite://{tmp_path}/f.db", agent_id="bot")
+    entries = await fill(memory)
+    assert await memory.forget(entries[0].id) == 1
+    assert await memory.forget(entries[0].id) == 0
+    assert await memory.forget(tags=["personal"]) == 1
+    assert await memory.forget(below_importance=0.45) == 1  # the Friday deploy fact
+    assert [e.content for e in await memory.all()] == [FACTS[2][0]]
+    assert await memory.forget(older_than=3600) == 0
+    with pytest.raises(MemoryValueError):
+        await memory.forget()
+    assert await memory.forget(all=True) == 1
+    assert await memory.count() == 0
+    await memory.close()
+
+
+async def test_short_term_memory_is_session_scoped_and_expires() -> None:
+    s1 = ShortTermMemory("session-1", store="memory://stm-test", ttl=60)
+    s2 = ShortTermMemory("session-2", store="memory://stm-test", ttl=60)
+    await s1.add("the build is broken", 0.8, ["ci"])
+    short = await s1.add("temporary note about the build", ttl=0.1)
+    assert short.expires_at is not None and short.session_id == "session-1"
+    assert await s2.search("build") == []
+    with anyio.fail_after(5):
+        while await s1.get(short.id) is not None:
+            await anyio.sleep(0.05)
+    assert [e.content for e in await s1.search("build")] == ["the build is broken"]
+    with pytest.raises(MemoryValueError):
+        await s1.add("x", importance=1.5)
+
+
+async def test_search_similar_without_provider_is_a_clear_error(tmp_path: Path) -> None:
+    memory = LongTermMemory(f"sqlite://{tmp_path}/s.db", agent_id="bot")
+    await memory.add("something")
+    with pytest.raises(MemoryBackendError) as info:
+        await memory.search_similar("anything")
+    assert info.value.code == "MEMORY_001"
+    assert "embedding provider" in str(info.value)
+    await memory.close()
+
+
+async def test_search_similar_ranks_by_cosine_and_stores_vectors(tmp_path: Path) -> None:
+    provider = TopicEmbedder()
+    memory = LongTermMemory(f"sqlite://{tmp_path}/v.db", agent_id="bot", embedding_provider=provider)
+    entries = await fill(memory)
+    assert await memory.tier.exists(f"vec/{entries[0].id}")
+    results = await memory.search_similar("which programming language do I code in", limit=2)
+    assert results[0].content == FACTS[0][0]
+    assert results[0].score is not None and 0.9 < results[0].score <= 1.0 + 1e-9
+    pets = await memory.search_similar("my pet animal", limit=1, min_similarity=0.5)
+    assert [r.content for r in pets] == [FACTS[3][0]]
+    assert await memory.search_similar("my pet animal", min_similarity=1.01) == []
+    calls = provider.calls
+    await memory.search_similar("ship a release")
+    assert provider.calls == calls + 1  # only the query was embedded: entry vectors are stored
+    await memory.close()
+
+
+async def test_search_similar_embeds_entries_added_without_provider(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/late.db"
+    plain = LongTermMemory(url, agent_id="bot")
+    await fill(plain)
+    await plain.close()
+    memory = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
+    results = await memory.search_similar("deploy on friday", limit=1)
+    assert results[0].content == FACTS[1][0]
+    assert len(await memory.tier.keys("vec/")) == len(FACTS)
+    await memory.close()
+
+
+async def test_provider_by_registered_name(tmp_path: Path, kaizen_plugin: object) -> None:
+    import kaizen_core
+
+    class Plugin:
+        @kaizen_core.hookimpl
+        def register_providers(self, register: object) -> None:
+            register("topic-test", TopicEmbedder, capabilities=["embed"])  # type: ignore[operator]
+
+    kaizen_plugin(Plugin(), name="topic-test-plugin")  # type: ignore[operator]
+    memory = LongTermMemory(f"sqlite://{tmp_path}/n.db", agent_id="bot", embedding_provider="topic-test")
+    await memory.add("the cat Miso")
+    assert isinstance(memory.embedding_provider, TopicEmbedder)
+    (hit,) = await memory.search_similar("animal")
+    assert math.isclose(hit.score or 0, 1.0, abs_tol=0.05)
+    await memory.close()
