@@ -320,3 +320,45 @@ async def test_caller_cancellation_propagates() -> None:
             tg.cancel_scope.cancel()
     assert not outer.cancelled_caught
     assert returned == []  # the cancellation was not turned into a hook result
+
+
+async def test_async_handlers_that_suspend_return_and_raise() -> None:
+    hooks = HookManager()
+    sent: list[int] = []
+
+    async def chatty(ctx: HookContext) -> dict[str, Any]:
+        send, receive = anyio.create_memory_object_stream[int](1)
+        async with send, receive:
+            for i in range(3):
+                await send.send(i)
+                sent.append(await receive.receive())
+                await anyio.sleep(0)
+        return {"sent": len(sent)}
+
+    async def late_raiser(ctx: HookContext) -> None:
+        await anyio.sleep(0)
+        raise KeyError("late")
+
+    async def immediate(ctx: HookContext) -> dict[str, Any]:
+        return {"immediate": True}
+
+    hooks.register(E.POST_MEMORY_SAVE, chatty, name="chatty")
+    hooks.register(E.POST_MEMORY_SAVE, late_raiser, name="late")
+    hooks.register(E.POST_MEMORY_SAVE, immediate, name="immediate")
+    results = await hooks.trigger(E.POST_MEMORY_SAVE, agent_id="a")
+    assert results[0].data == {"sent": 3} and sent == [0, 1, 2]
+    assert results[1].error_code == "HOOK_002" and "KeyError" in (results[1].error or "")
+    assert results[2].data == {"immediate": True}
+
+
+async def test_timeout_applies_to_a_hook_that_suspends_more_than_once() -> None:
+    hooks = HookManager(default_timeout=0.05)
+
+    async def stepper(ctx: HookContext) -> None:
+        await anyio.sleep(0)
+        await anyio.sleep(30)
+
+    hooks.register(E.PRE_PLAN_GENERATION, stepper)
+    with anyio.fail_after(10):
+        (result,) = await hooks.trigger(E.PRE_PLAN_GENERATION, agent_id="a")
+    assert result.error_code == "HOOK_003"

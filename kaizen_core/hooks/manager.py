@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import uuid4
@@ -43,6 +43,39 @@ class _Stat:
     failures: int = 0
     total_ms: float = 0.0
     max_ms: float = 0.0
+
+
+class _Resumed:
+    """Awaits the rest of a coroutine whose first step already ran and yielded ``first``.
+
+    Forwards every value sent or exception thrown (cancellation included) to the
+    coroutine, exactly like ``await coro`` would have.
+    """
+
+    __slots__ = ("_coro", "_first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self._coro = coro
+        self._first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, to_yield = self._coro, self._first
+        while True:
+            try:
+                sent = yield to_yield
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    to_yield = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            try:
+                to_yield = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 def _is_async(fn: Any) -> bool:
@@ -226,8 +259,17 @@ class HookManager:
         exc_info: BaseException | None = None
         try:
             if entry.is_async:
-                with anyio.fail_after(self._timeout(entry)) as scope:
-                    value = await cast(Awaitable[HandlerReturn], entry.fn(context))
+                # Run the coroutine's first step directly: most hooks never suspend, and a
+                # step that does not suspend cannot be cancelled anyway. Only a coroutine
+                # that suspends pays for the timeout scope.
+                coro = cast(Coroutine[Any, Any, HandlerReturn], entry.fn(context))
+                try:
+                    first = coro.send(None)
+                except StopIteration as stop:
+                    value = stop.value
+                else:
+                    with anyio.fail_after(self._timeout(entry)) as scope:
+                        value = await _Resumed(coro, first)
             else:
                 value = entry.fn(context)  # sync handlers are called directly: they must be quick
                 if value is not None and not isinstance(value, HookResult | dict) and inspect.isawaitable(value):
