@@ -183,6 +183,7 @@ class HTTPClient:
         secrets: tuple[str | None, ...] = (),
         transport: Any = None,
         sleep: Callable[[float], Awaitable[Any]] | None = None,
+        should_retry: Callable[[ProviderError], bool] | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -199,6 +200,7 @@ class HTTPClient:
         self.secrets = tuple(s for s in secrets if s)
         self.transport = transport
         self.sleep: Callable[[float], Awaitable[Any]] | None = sleep
+        self.should_retry = should_retry
         self._client: httpx.AsyncClient | None = None
         self._loop: object = None
 
@@ -334,6 +336,8 @@ class HTTPClient:
                 await response.aclose()
                 error = self._status_error(response.status_code, body, url)
                 if not error.retryable or attempt >= self.max_retries:
+                    raise error
+                if self.should_retry is not None and not self.should_retry(error):
                     raise error
                 retry_after = parse_retry_after(response.headers)
                 if retry_after is not None and retry_after > self.max_retry_after:

@@ -1,0 +1,333 @@
+"""kaizen-openai request/response translation, checked on the wire (respx) and against a loopback stub."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import httpx
+import pytest
+import respx
+from kaizen_openai.provider import AzureOpenAIProvider, DockerModelRunnerProvider, OpenAIProvider
+from kaizen_openai.schema import drop_null_optionals, strict_schema
+
+from kaizen_core.errors import ConfigError, ProviderError
+from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
+from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
+
+KEY = "sk-test-KEY0123456789abcdef"
+BASE = "https://api.openai.test/v1"
+SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}, "confidence": {"type": "number", "default": 0.5}},
+    "required": ["answer"],
+}
+TOOL = ToolDefinition(
+    name="get_weather",
+    description="Weather for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def chat(content: str | None, *, tool_calls: list[dict] | None = None, finish: str = "stop") -> dict:
+    message: dict = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = tool_calls
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+    }
+
+
+@pytest.fixture
+def provider() -> OpenAIProvider:
+    return OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=BASE, max_retries=0)
+
+
+def sent(route: respx.Route, n: int = -1) -> dict:
+    return json.loads(route.calls[n].request.content)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_structured_output_sends_strict_json_schema(provider: OpenAIProvider) -> None:
+    route = respx.post(f"{BASE}/chat/completions").respond(json=chat('{"answer": "Paris", "confidence": null}'))
+    request = CompletionRequest(
+        messages=[Message(role="system", content="Be brief."), Message(role="user", content="Capital of France?")],
+        output_schema=SCHEMA,
+        schema_name="QA Signature",
+        params=GenerationParams(temperature=0.0, max_tokens=32, seed=3),
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}],
+        "temperature": 0.0,
+        "max_tokens": 32,
+        "seed": 3,
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {
+                "name": "QA_Signature",
+                "strict": True,
+                "schema": {
+                    "type": "object",
+                    "properties": {"answer": {"type": "string"}, "confidence": {"type": ["number", "null"]}},
+                    "required": ["answer", "confidence"],
+                    "additionalProperties": False,
+                },
+            },
+        },
+    }
+    assert route.calls[0].request.headers["authorization"] == f"Bearer {KEY}"
+    assert completion.parsed == {"answer": "Paris"}  # the null for the optional field is dropped
+    assert completion.usage.input_tokens == 12 and completion.usage.output_tokens == 5
+    assert completion.usage.cost_usd == pytest.approx((12 * 0.15 + 5 * 0.60) / 1e6)
+    assert completion.model == "gpt-4o-mini-2024-07-18"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_fallback_to_json_object_when_server_rejects_json_schema(provider: OpenAIProvider) -> None:
+    rejection = {
+        "error": {
+            "message": "validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'",
+            "type": "internal_server_error",
+        }
+    }
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        side_effect=[httpx.Response(500, json=rejection), httpx.Response(200, json=chat('{"answer": "Paris"}'))]
+        + [httpx.Response(200, json=chat('{"answer": "Rome"}'))]
+    )
+    request = CompletionRequest(messages=[Message(role="user", content="Capital?")], output_schema=SCHEMA)
+    first = await provider.complete(request)
+    assert first.parsed == {"answer": "Paris"}
+    body = sent(route, 1)
+    assert body["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    assert body["messages"][0]["role"] == "system" and json.dumps(SCHEMA, separators=(",", ":")) in body["messages"][0]["content"]
+    # remembered: the next call starts at json_object directly
+    second = await provider.complete(request)
+    assert second.parsed == {"answer": "Rome"} and len(route.calls) == 3
+    assert sent(route, 2)["response_format"]["type"] == "json_object"
+    assert provider.structured_mode == "json_object_schema"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_unrelated_400_is_not_a_fallback(provider: OpenAIProvider) -> None:
+    respx.post(f"{BASE}/chat/completions").respond(400, json={"error": {"message": "model 'x' does not exist"}})
+    with pytest.raises(ProviderError, match="does not exist") as info:
+        await provider.complete(CompletionRequest(messages=[Message(role="user", content="hi")], output_schema=SCHEMA))
+    assert info.value.code == "AGENT_004" and info.value.status == 400
+    assert provider.structured_mode == "json_schema"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_tools_history_and_tool_call_parsing(provider: OpenAIProvider) -> None:
+    call = {"id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+    route = respx.post(f"{BASE}/chat/completions").respond(json=chat(None, tool_calls=[call], finish="tool_calls"))
+    request = CompletionRequest(
+        messages=[
+            Message(role="user", content="Weather?"),
+            Message(role="assistant", tool_calls=[ToolCall(id="call_1", name="get_weather", arguments={"city": "Rome"})]),
+            Message(role="tool", tool_call_id="call_1", content="sunny"),
+        ],
+        tools=[TOOL],
+        tool_choice="get_weather",
+    )
+    completion = await provider.complete(request)
+    body = sent(route)
+    assert body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+    assert body["tools"] == [
+        {"type": "function", "function": {"name": "get_weather", "description": "Weather for a city", "parameters": TOOL.parameters}}
+    ]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
+    assert completion.tool_calls == [ToolCall(id="call_9", name="get_weather", arguments={"city": "Paris"})]
+    assert completion.finish_reason == "tool_calls"
+
+
+def sse(*chunks: dict) -> str:
+    return "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_text_tool_deltas_and_usage(provider: OpenAIProvider) -> None:
+    body = sse(
+        {"model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}}]},
+        {"choices": [{"index": 0, "delta": {"content": "lo"}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "get_weather", "arguments": '{"ci'}}]}}]},
+        {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'ty": "Oslo"}'}}]}, "finish_reason": "tool_calls"}]},
+        {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}},
+    )
+    route = respx.post(f"{BASE}/chat/completions").respond(200, text=body, headers={"content-type": "text/event-stream"})
+    events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="x")], tools=[TOOL]))]
+    assert sent(route)["stream"] is True and sent(route)["stream_options"] == {"include_usage": True}
+    assert [e.text for e in events if e.type == "text"] == ["Hel", "lo"]
+    deltas = [e.tool_call for e in events if e.type == "tool_call"]
+    assert [d.arguments_delta for d in deltas if d] == ['{"ci', 'ty": "Oslo"}']
+    done = events[-1].completion
+    assert done is not None and done.content == "Hello"
+    assert done.tool_calls == [ToolCall(id="c1", name="get_weather", arguments={"city": "Oslo"})]
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (9, 4)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_embeddings_in_index_order(provider: OpenAIProvider) -> None:
+    route = respx.post(f"{BASE}/embeddings").respond(
+        json={
+            "data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": 6, "total_tokens": 6},
+        }
+    )
+    result = await provider.embed(["a", "b"])
+    assert sent(route) == {"model": "text-embedding-3-small", "input": ["a", "b"]}
+    assert result.vectors == [[1.0, 0.0], [0.0, 1.0]] and result.usage.input_tokens == 6
+    assert result.usage.cost_usd == pytest.approx(6 * 0.02 / 1e6)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_azure_deployment_url_key_header_and_api_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://res.openai.azure.test/")
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", KEY)
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
+    route = respx.post("https://res.openai.azure.test/openai/deployments/my-gpt/chat/completions").respond(json=chat("hi"))
+    provider = AzureOpenAIProvider("my-gpt")
+    assert (await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))).content == "hi"
+    request = route.calls[0].request
+    assert request.url.params["api-version"] == "2024-10-21"
+    assert request.headers["api-key"] == KEY and "authorization" not in request.headers
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_docker_model_runner_defaults_and_zero_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKER_MODEL_RUNNER_URL", raising=False)
+    route = respx.post("http://localhost:12434/engines/v1/chat/completions").respond(json=chat("ok"))
+    completion = await DockerModelRunnerProvider().complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    assert sent(route)["model"] == "ai/smollm2" and "authorization" not in route.calls[0].request.headers
+    assert completion.usage.cost_usd == 0.0
+
+
+def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        OpenAIProvider()
+    with pytest.raises(ConfigError, match="unknown option"):
+        OpenAIProvider(api_key=KEY, colour="red")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert OpenAIProvider().base_url == "http://127.0.0.1:9/v1"  # a compatible server needs no key
+    monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
+    with pytest.raises(ConfigError, match="AZURE_OPENAI_ENDPOINT"):
+        AzureOpenAIProvider("dep", api_key=KEY)
+
+
+def test_unknown_model_costs_none() -> None:
+    provider = OpenAIProvider(api_key=KEY, base_url=BASE)
+    assert provider._usage({"prompt_tokens": 5, "completion_tokens": 5}, "my-local-model").cost_usd is None
+
+
+def test_strict_schema_nested_and_drop_nulls() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}}}},
+            "kind": {"enum": ["a", "b"], "type": "string"},
+            "ref": {"$ref": "#/$defs/X"},
+        },
+        "required": ["items"],
+        "$defs": {"X": {"type": "object", "properties": {"y": {"type": "string"}}, "required": ["y"]}},
+    }
+    out = strict_schema(schema)
+    assert out["required"] == ["items", "kind", "ref"] and out["additionalProperties"] is False
+    assert out["properties"]["items"]["items"] == {
+        "type": "object",
+        "properties": {"n": {"type": ["integer", "null"]}},
+        "required": ["n"],
+        "additionalProperties": False,
+    }
+    assert out["properties"]["kind"] == {"enum": ["a", "b", None], "type": ["string", "null"]}
+    assert out["properties"]["ref"] == {"anyOf": [{"$ref": "#/$defs/X"}, {"type": "null"}]}
+    assert out["$defs"]["X"]["additionalProperties"] is False
+    assert "additionalProperties" not in schema  # input untouched
+    assert drop_null_optionals({"items": [], "kind": None, "ref": {"y": "z"}}, schema) == {"items": [], "ref": {"y": "z"}}
+
+
+# --- real sockets: retries, Retry-After, unreachable ---------------------------------------------
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("first", "expected_delay"),
+    [(StubReply(429, {"Retry-After": "2"}, {"error": {"message": "Rate limit reached"}}), 2.0), (StubReply(500, body={"error": {"message": "oops"}}), None)],
+)
+async def test_retry_then_success_over_a_socket(first: StubReply, expected_delay: float | None) -> None:
+    with StubHTTPServer([first, StubReply(200, body=chat("done"))]) as srv:
+        provider = OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=f"{srv.url}/v1", max_retries=2)
+        sleep = RecordingSleep()
+        provider.http.sleep = sleep
+        completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+        await provider.aclose()
+    assert completion.content == "done"
+    assert len(srv.requests) == 2 and srv.requests[0].body == srv.requests[1].body
+    assert len(sleep.delays) == 1
+    if expected_delay is not None:
+        assert sleep.delays == [expected_delay]
+    else:
+        assert 0 <= sleep.delays[0] <= 0.5
+
+
+@pytest.mark.anyio
+async def test_rate_limit_exhausted_reports_provider_message_without_key() -> None:
+    reply = StubReply(429, {"Retry-After": "1"}, {"error": {"message": f"Rate limit reached for key {KEY}", "type": "requests"}})
+    with StubHTTPServer([reply]) as srv:
+        provider = OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=f"{srv.url}/v1", max_retries=1)
+        provider.http.sleep = RecordingSleep()
+        with pytest.raises(ProviderError) as info:
+            await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    assert info.value.code == "AGENT_004" and info.value.status == 429
+    assert "Rate limit reached" in str(info.value) and KEY not in str(info.value)
+
+
+def test_unreachable_endpoint_sync_use() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    provider = OpenAIProvider("m", api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    with pytest.raises(ProviderError) as info:
+        provider.complete_sync(CompletionRequest(messages=[Message(role="user", content="x")]))
+    text = str(info.value)
+    assert info.value.code == "AGENT_004" and "unreachable" in text and f"127.0.0.1:{port}/v1" in text
+    assert KEY not in text
+
+
+def test_import_is_light() -> None:
+    code = "import sys, kaizen_openai; assert 'httpx' not in sys.modules and 'kaizen_openai.provider' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
