@@ -101,8 +101,11 @@ async def test_fallback_to_json_object_when_server_rejects_json_schema(provider:
         }
     }
     route = respx.post(f"{BASE}/chat/completions").mock(
-        side_effect=[httpx.Response(500, json=rejection), httpx.Response(200, json=chat('{"answer": "Paris"}'))]
-        + [httpx.Response(200, json=chat('{"answer": "Rome"}'))]
+        side_effect=[
+            httpx.Response(500, json=rejection),
+            httpx.Response(200, json=chat('{"answer": "Paris"}')),
+            httpx.Response(200, json=chat('{"answer": "Rome"}')),
+        ]
     )
     request = CompletionRequest(messages=[Message(role="user", content="Capital?")], output_schema=SCHEMA)
     first = await provider.complete(request)
