@@ -221,7 +221,9 @@ class FakeHooks:
     def has_handlers(self, event: Any) -> bool:
         return True
 
-    async def trigger(self, event: Any, *, agent_id: str, metadata: dict[str, Any] | None = None, **_: Any) -> list[FakeResult]:
+    async def trigger(
+        self, event: Any, *, agent_id: str, metadata: dict[str, Any] | None = None, **_: Any
+    ) -> list[FakeResult]:
         self.calls.append((str(getattr(event, "value", event)), dict(metadata or {}, agent_id=agent_id)))
         pre = "pre" in str(getattr(event, "value", event)).lower()
         return [FakeResult(blocked=self.block and pre, reason="policy")]

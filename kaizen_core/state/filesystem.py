@@ -179,7 +179,9 @@ class FilesystemStorage(CheckpointStore):
             if self.fsync:
                 _fsync_dir(directory)
         except OSError as exc:
-            raise StorageError(f"cannot write checkpoint {target}: {exc}", hint="check the directory and free space") from exc
+            raise StorageError(
+                f"cannot write checkpoint {target}: {exc}", hint="check the directory and free space"
+            ) from exc
         old = self._paths.get(meta.checkpoint_id)
         if old is not None and old != target:
             old.unlink(missing_ok=True)  # same id moved to another agent: keep one copy

@@ -364,7 +364,12 @@ class StateManager:
         state = await self._load_dict(meta.checkpoint_id)
         payload = codec.encode_full(state)
         full = meta.model_copy(
-            update={"kind": "full", "base_checkpoint_id": None, "size_bytes": len(payload), "extra": {**meta.extra, "depth": 0}}
+            update={
+                "kind": "full",
+                "base_checkpoint_id": None,
+                "size_bytes": len(payload),
+                "extra": {**meta.extra, "depth": 0},
+            }
         )
         await self.storage.write(full, payload)
         metas = self._metas.get(meta.agent_id, [])
@@ -386,7 +391,9 @@ class StateManager:
                 state = _deep_copy(head.state)
                 break
             if current in seen:
-                raise CheckpointCorruptError(f"checkpoint {self.storage.location(checkpoint_id)} has a cyclic delta chain")
+                raise CheckpointCorruptError(
+                    f"checkpoint {self.storage.location(checkpoint_id)} has a cyclic delta chain"
+                )
             seen.add(current)
             try:
                 meta, payload = await self.storage.read(current)

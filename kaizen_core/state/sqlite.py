@@ -140,11 +140,15 @@ class SQLiteStorage(CheckpointStore):
         return [self._meta(cid, raw) for cid, raw in rows]
 
     async def delete(self, checkpoint_id: str) -> bool:
-        cursor = await self._call(lambda c: c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,)))
+        cursor = await self._call(
+            lambda c: c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
+        )
         return bool(cursor.rowcount)
 
     async def list_agents(self) -> builtins.list[str]:
-        rows = await self._call(lambda c: c.execute("SELECT DISTINCT agent_id FROM checkpoints ORDER BY agent_id").fetchall())
+        rows = await self._call(
+            lambda c: c.execute("SELECT DISTINCT agent_id FROM checkpoints ORDER BY agent_id").fetchall()
+        )
         return [r[0] for r in rows]
 
     async def journal_append(self, stream: str, record: bytes) -> None:
@@ -168,5 +172,3 @@ class SQLiteStorage(CheckpointStore):
 
     async def close(self) -> None:
         await anyio.to_thread.run_sync(self._close_sync)
-
-
