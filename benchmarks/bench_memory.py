@@ -85,7 +85,7 @@ async def bench(entries: int, reads: int) -> None:
 
     print(f"memory tiers: {reads} random gets; warm tier holds {entries} entries (bulk insert {build:.1f} s)")
     _, base95 = describe("dict get (baseline)", base)
-    h50, h95 = describe("hot tier get", hot_samples)
+    _, h95 = describe("hot tier get", hot_samples)
     _, w95 = describe(f"warm tier get ({entries // 1000}k)", warm_samples)
     describe("manager get (hot hit)", mgr_samples)
     print(f"  ratio hot/dict p95: {h95 / base95:.1f}x   warm/dict p95: {w95 / base95:.0f}x")
