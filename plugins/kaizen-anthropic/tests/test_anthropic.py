@@ -1,0 +1,234 @@
+"""kaizen-anthropic against recorded Messages API wire fixtures (respx): exact request bodies, parsing, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from kaizen_anthropic.provider import AnthropicProvider
+
+from kaizen_core.errors import ConfigError, ProviderError
+from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
+from kaizen_core.testing.provider_suite import ProviderSuite
+
+FIXTURES = Path(__file__).parent / "fixtures"
+KEY = "sk-ant-api03-SECRETSECRETSECRET"
+URL = "https://api.anthropic.com/v1/messages"
+MODEL = "claude-3-5-haiku-20241022"
+WEATHER = ToolDefinition(
+    name="get_weather",
+    description="Weather for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def sent(route: respx.Route, n: int = -1) -> Any:
+    return json.loads(route.calls[n].request.content)
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+def provider() -> AnthropicProvider:
+    p = AnthropicProvider(MODEL, api_key=KEY, max_retries=2)
+    p.http.sleep = RecordingSleep()
+    return p
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_text_completion_exact_body_headers_usage_cost(provider: AnthropicProvider) -> None:
+    fx = fixture("messages_text.json")
+    route = respx.post(URL).respond(json=fx["response"])
+    request = CompletionRequest(
+        messages=[Message(role="system", content="Be brief."), Message(role="user", content="Say hello.")],
+        params=GenerationParams(temperature=0.0, max_tokens=64, seed=1),
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == fx["body"]
+    headers = route.calls[0].request.headers
+    assert headers["x-api-key"] == KEY and headers["anthropic-version"] == "2023-06-01"
+    assert completion.content == "Hello!" and completion.finish_reason == "stop"
+    assert (completion.usage.input_tokens, completion.usage.output_tokens) == (12, 6)
+    assert completion.usage.cost_usd == pytest.approx((12 * 0.80 + 6 * 4.00) / 1e6)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_structured_output_is_a_forced_tool(provider: AnthropicProvider) -> None:
+    fx = fixture("messages_structured.json")
+    route = respx.post(URL).respond(json=fx["response"])
+    request = CompletionRequest(
+        messages=[Message(role="user", content="Capital of France?")], output_schema=fx["schema"], schema_name="QA"
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == fx["body"]
+    assert completion.parsed == {"answer": "Paris", "confidence": 0.97}
+    assert json.loads(completion.content or "") == completion.parsed
+    assert completion.tool_calls == [] and completion.finish_reason == "stop"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_tool_history_and_tool_use_parsing(provider: AnthropicProvider) -> None:
+    fx = fixture("messages_tool_use.json")
+    route = respx.post(URL).respond(json=fx["response"])
+    request = CompletionRequest(
+        messages=[
+            Message(role="user", content="Weather in Rome and Oslo?"),
+            Message(
+                role="assistant",
+                content="Checking.",
+                tool_calls=[
+                    ToolCall(id="toolu_1", name="get_weather", arguments={"city": "Rome"}),
+                    ToolCall(id="toolu_2", name="get_weather", arguments={"city": "Oslo"}),
+                ],
+            ),
+            Message(role="tool", tool_call_id="toolu_1", content="sunny"),
+            Message(role="tool", tool_call_id="toolu_2", content="snow"),
+        ],
+        tools=[WEATHER],
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == fx["body"]
+    assert completion.content == "Let me also check Paris."
+    assert completion.tool_calls == [ToolCall(id="toolu_3", name="get_weather", arguments={"city": "Paris"})]
+    assert completion.finish_reason == "tool_calls"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_text(provider: AnthropicProvider) -> None:
+    route = respx.post(URL).respond(200, text=(FIXTURES / "stream_text.sse").read_text(), headers={"content-type": "text/event-stream"})
+    events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="hi")]))]
+    assert sent(route)["stream"] is True
+    assert [e.text for e in events if e.type == "text"] == ["Hel", "lo!"]
+    done = events[-1].completion
+    assert done is not None and done.content == "Hello!" and done.finish_reason == "stop"
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (25, 15)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_tool_use_deltas(provider: AnthropicProvider) -> None:
+    respx.post(URL).respond(200, text=(FIXTURES / "stream_tool_use.sse").read_text(), headers={"content-type": "text/event-stream"})
+    request = CompletionRequest(messages=[Message(role="user", content="weather?")], tools=[WEATHER])
+    events = [e async for e in provider.stream(request)]
+    deltas = [e.tool_call for e in events if e.type == "tool_call" and e.tool_call]
+    assert deltas[0].name == "get_weather" and deltas[0].id == "toolu_9"
+    assert "".join(d.arguments_delta for d in deltas) == '{"city": "Paris"}'
+    done = events[-1].completion
+    assert done is not None and done.content == "Okay."
+    assert done.tool_calls == [ToolCall(id="toolu_9", name="get_weather", arguments={"city": "Paris"})]
+    assert done.finish_reason == "tool_calls"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_rate_limit_honours_retry_after_then_succeeds(provider: AnthropicProvider) -> None:
+    err = fixture("error_rate_limit.json")
+    ok = fixture("messages_text.json")["response"]
+    route = respx.post(URL).mock(
+        side_effect=[httpx.Response(err["status"], json=err["response"], headers=err["headers"]), httpx.Response(200, json=ok)]
+    )
+    completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    assert completion.content == "Hello!" and len(route.calls) == 2
+    assert provider.http.sleep.delays == [7.0]  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("name", ["error_overloaded.json", "error_rate_limit.json", "error_invalid_request.json"])
+@respx.mock
+async def test_errors_map_to_agent_004_with_message_and_no_key(provider: AnthropicProvider, name: str) -> None:
+    err = fixture(name)
+    route = respx.post(URL).respond(err["status"], json=err["response"], headers=err["headers"])
+    with pytest.raises(ProviderError) as info:
+        await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    exc = info.value
+    assert exc.code == "AGENT_004" and exc.status == err["status"]
+    assert err["response"]["error"]["message"] in str(exc) and err["response"]["error"]["type"] in str(exc)
+    assert KEY not in str(exc)
+    assert len(route.calls) == (1 if err["status"] == 400 else 3)  # 429/529 retried twice
+
+
+def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
+        AnthropicProvider()
+    with pytest.raises(ConfigError, match="unknown option"):
+        AnthropicProvider(api_key=KEY, bogus=1)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    assert AnthropicProvider().model == "claude-3-5-haiku-latest"
+
+
+def test_import_is_light() -> None:
+    code = "import sys, kaizen_anthropic; assert 'httpx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- ProviderSuite against a canned Messages API (respx), answering from the request ---------------
+
+
+def _value_for(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _value_for(v) for k, v in (schema.get("properties") or {}).items()}
+    return {"string": "Paris", "number": 0.9, "integer": 1, "boolean": True, "array": []}.get(kind, "Paris")
+
+
+def canned_messages_api(request: httpx.Request) -> httpx.Response:
+    """Answers like the Messages API: a forced tool gets a tool_use built from its schema."""
+    body = json.loads(request.content)
+    choice = body.get("tool_choice") or {}
+    usage = {"input_tokens": 10 + len(json.dumps(body["messages"])) // 4, "output_tokens": 5}
+    if choice.get("type") in ("tool", "any"):
+        tool = next(t for t in body["tools"] if choice.get("type") == "any" or t["name"] == choice["name"])
+        content = [{"type": "tool_use", "id": "toolu_suite", "name": tool["name"], "input": _value_for(tool["input_schema"])}]
+        stop = "tool_use"
+    else:
+        content = [{"type": "text", "text": "Hello"}]
+        stop = "end_turn"
+    if body.get("stream"):
+        events = [
+            {"type": "message_start", "message": {"model": body["model"], "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}},
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}},
+            {"type": "content_block_stop", "index": 0},
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
+            {"type": "message_stop"},
+        ]
+        text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+    return httpx.Response(
+        200,
+        json={"type": "message", "role": "assistant", "model": body["model"], "content": content, "stop_reason": stop, "usage": usage},
+    )
+
+
+class TestAnthropicProviderSuite(ProviderSuite):
+    """The conformance suite over a canned Messages API: checks our translation both ways, not Claude."""
+
+    supports_embeddings = False
+
+    @pytest.fixture
+    def provider(self) -> Any:
+        with respx.mock(assert_all_called=False) as mock:
+            mock.post(URL).mock(side_effect=canned_messages_api)
+            yield AnthropicProvider(MODEL, api_key=KEY)
