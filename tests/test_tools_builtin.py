@@ -22,6 +22,22 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+BUILTINS = [
+    "read_file",
+    "file_exists",
+    "list_directory",
+    "write_file",
+    "delete_file",
+    "http_get",
+    "http_post",
+    "http_put",
+    "http_delete",
+    "bash_command",
+    "fetch_url",
+    "extract_links",
+]
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     root = tmp_path / "ws"
@@ -35,7 +51,7 @@ def workspace(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def registry(workspace: Path) -> ToolRegistry:
-    return ToolRegistry.from_config("all", context=ToolContext(workspace_root=workspace, command_timeout=5))
+    return ToolRegistry.from_config(BUILTINS, context=ToolContext(workspace_root=workspace, command_timeout=5))
 
 
 def test_levels_match_the_issue(registry: ToolRegistry) -> None:

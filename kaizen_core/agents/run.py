@@ -97,11 +97,18 @@ class AgentRun:
             raise RunStopped()
 
     # --- provider -----------------------------------------------------------------------
-    def request(self, *, tools: list[ToolDefinition] | None = None, with_schema: bool = True) -> CompletionRequest:
+    def request(
+        self,
+        *,
+        tools: list[ToolDefinition] | None = None,
+        with_schema: bool = True,
+        output_schema: dict[str, Any] | None = None,
+    ) -> CompletionRequest:
+        """The next request; ``output_schema`` replaces the signature's schema when given."""
         cfg = self.config
         return CompletionRequest(
             messages=list(self.messages),
-            output_schema=self.signature.output_schema() if with_schema else None,
+            output_schema=output_schema or (self.signature.output_schema() if with_schema else None),
             schema_name=type(self.signature).__name__,
             tools=tools or [],
             tool_choice="auto" if tools else None,
@@ -111,10 +118,16 @@ class AgentRun:
             model=self.agent.provider.model or None,
         )
 
-    async def complete(self, *, tools: list[ToolDefinition] | None = None, with_schema: bool = True) -> Completion:
+    async def complete(
+        self,
+        *,
+        tools: list[ToolDefinition] | None = None,
+        with_schema: bool = True,
+        output_schema: dict[str, Any] | None = None,
+    ) -> Completion:
         """One provider call: timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
-        request = self.request(tools=tools, with_schema=with_schema)
+        request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         manager = self.agent._interrupts
         if manager is not None:
             from kaizen_core.interrupts import StepCancelled

@@ -24,7 +24,7 @@ class ToolRegistry:
     def from_config(
         cls,
         names: Sequence[str] | str,
-        extra: Iterable[Tool | Callable[..., Any]] | None = None,
+        extra: Iterable[Tool | Callable[..., Any] | str] | None = None,
         *,
         context: ToolContext | None = None,
     ) -> ToolRegistry:
@@ -32,7 +32,7 @@ class ToolRegistry:
 
         Names are loaded through ``kaizen_core.plugins.get_registry()`` (kind ``tool``);
         an unknown name raises the registry's KAIZEN_003 error listing installed tools.
-        ``extra`` adds tools given as objects.
+        ``extra`` adds tools given as objects (or more names).
         """
         from kaizen_core.plugins import get_registry
 
@@ -48,7 +48,10 @@ class ToolRegistry:
             obj = plugin_registry.load("tool", name)
             registry.register(obj, name=name)
         for t in extra or ():
-            registry.register(t)
+            if isinstance(t, str):  # a name, as in ``tools=["read_file", my_tool]``
+                registry.register(plugin_registry.load("tool", t), name=t)
+            else:
+                registry.register(t)
         return registry
 
     def register(self, obj: Tool | Callable[..., Any], *, name: str | None = None, replace: bool = False) -> Tool:

@@ -1,0 +1,80 @@
+"""Crash-safe resume, for real: SIGKILL a child process mid-run, resume in a new process.
+
+The child's tool appends a line to a file; after the resume every line is in the
+file exactly once and the run completes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+CHILD = Path(__file__).with_name("autonomous_crash_child.py")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "KILL_AT"}
+    env.update(extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    "kill_at, expected_outcomes",
+    [
+        # killed inside append_line("line 3"): its result was never recorded -> outcome unknown, not re-run
+        ("line 3", {"line 3": "unknown"}),
+        # killed inside pause() after line 4's result was journaled -> line 4 replayed, pause re-run (idempotent)
+        ("pause", {"line 4": "replayed", "pause": "success"}),
+    ],
+)
+def test_sigkill_mid_run_then_resume(tmp_path: Path, kill_at: str, expected_outcomes: dict[str, str]) -> None:
+    (tmp_path / "ws").mkdir()
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), "run", str(tmp_path)],
+        env=_env(KILL_AT=kill_at),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "hanging").exists():
+            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+            assert time.monotonic() < deadline, "child never reached the kill point"
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    lines_file = tmp_path / "ws" / "lines.txt"
+    before = lines_file.read_text().splitlines()
+    assert before == ["line 1", "line 2", "line 3"] + (["line 4"] if kill_at == "pause" else [])
+
+    resumed = subprocess.run(
+        [sys.executable, str(CHILD), "resume", str(tmp_path)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    assert result["stop_reason"] == "converged" and result["summary"] == "six lines"
+    assert result["cycles_used"] == 7 and result["resumed_from"]
+    assert lines_file.read_text().splitlines() == [f"line {i}" for i in range(1, 7)]
+
+    by_label: dict[str, str] = {}
+    for call in result["tool_calls"]:
+        label = call["arguments"].get("line", call["name"])
+        by_label[label] = "replayed" if call.get("replayed") else call["outcome"]
+    for label, outcome in expected_outcomes.items():
+        assert by_label[label] == outcome, (label, by_label)
