@@ -20,7 +20,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import orjson
+from kaizen_core import _json
 
 from kaizen_core.errors import CheckpointCorruptError
 
@@ -32,7 +32,7 @@ StateDict = dict[str, Any]
 
 
 def _wrap(body: dict[str, Any]) -> bytes:
-    data = orjson.dumps(body)
+    data = _json.dumps(body)
     return _MAGIC + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data
 
 
@@ -105,8 +105,8 @@ def decode(payload: bytes, location: str) -> dict[str, Any]:
     if zlib.crc32(data) & 0xFFFFFFFF != expected:
         raise corrupt("checksum mismatch (truncated or modified)")
     try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        body = _json.loads(data)
+    except _json.JSONDecodeError as exc:
         raise corrupt(f"invalid JSON ({exc})") from None
     if not isinstance(body, dict) or body.get("v") != FORMAT_VERSION or body.get("kind") not in ("full", "delta"):
         raise corrupt("unknown payload format")

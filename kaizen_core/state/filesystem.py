@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio.to_thread
-import orjson
+from kaizen_core import _json
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
 from kaizen_core.state._names import decode_name, encode_name
@@ -115,7 +115,7 @@ class FilesystemStorage(CheckpointStore):
             "sha256": hashlib.sha256(body).hexdigest(),
             "encoding": "gzip" if self.compress else "identity",
         }
-        return orjson.dumps(header) + b"\n" + body
+        return _json.dumps(header) + b"\n" + body
 
     @staticmethod
     def _corrupt(path: Path, why: str) -> CheckpointCorruptError:
@@ -129,7 +129,7 @@ class FilesystemStorage(CheckpointStore):
         if not line.endswith(b"\n"):
             raise self._corrupt(path, "truncated header")
         try:
-            header = orjson.loads(line)
+            header = _json.loads(line)
             if not isinstance(header, dict) or header.get("format") != _FORMAT:
                 raise ValueError("not a Kaizen checkpoint file")
             meta = CheckpointMeta.model_validate(header["meta"])
@@ -263,13 +263,13 @@ class FilesystemStorage(CheckpointStore):
     def _to_line(record: bytes) -> bytes:
         if b"\n" not in record and b"\r" not in record:
             try:
-                value = orjson.loads(record)
-            except orjson.JSONDecodeError:
+                value = _json.loads(record)
+            except _json.JSONDecodeError:
                 value = None
             else:
                 if not (isinstance(value, dict) and set(value) == {_BYTES_KEY}):
                     return record + b"\n"
-        return orjson.dumps({_BYTES_KEY: base64.b64encode(record).decode("ascii")}) + b"\n"
+        return _json.dumps({_BYTES_KEY: base64.b64encode(record).decode("ascii")}) + b"\n"
 
     def _journal_append_sync(self, stream: str, record: bytes) -> None:
         path = self._journal_path(stream)
@@ -312,8 +312,8 @@ class FilesystemStorage(CheckpointStore):
         for number, line in enumerate(lines, start=1):
             if line.startswith(b'{"' + _BYTES_KEY.encode()):
                 try:
-                    value = orjson.loads(line)
-                except orjson.JSONDecodeError:
+                    value = _json.loads(line)
+                except _json.JSONDecodeError:
                     raise self._corrupt(path, f"line {number} is not JSON") from None
                 if isinstance(value, dict) and set(value) == {_BYTES_KEY}:
                     records.append(base64.b64decode(value[_BYTES_KEY]))

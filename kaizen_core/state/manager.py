@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import anyio
-import orjson
+from kaizen_core import _json
 from pydantic import ValidationError
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, InputValidationError
@@ -43,7 +43,7 @@ class _Head:
 
 
 def _deep_copy(value: StateDict) -> StateDict:
-    copied: StateDict = orjson.loads(orjson.dumps(value))
+    copied: StateDict = _json.loads(_json.dumps(value))
     return copied
 
 
@@ -225,7 +225,7 @@ class StateManager:
     async def journal_append(self, stream: str, entry: dict[str, Any]) -> None:
         """Durably append a JSON entry to the journal ``stream`` (e.g. a tool-call journal)."""
         try:
-            record = orjson.dumps(entry)
+            record = _json.dumps(entry)
         except TypeError as exc:
             raise InputValidationError(f"journal entry for {stream!r} is not JSON-serialisable: {exc}") from None
         await self.storage.journal_append(stream, record)
@@ -235,8 +235,8 @@ class StateManager:
         entries = []
         for number, record in enumerate(await self.storage.journal_read(stream), start=1):
             try:
-                entries.append(orjson.loads(record))
-            except orjson.JSONDecodeError:
+                entries.append(_json.loads(record))
+            except _json.JSONDecodeError:
                 raise CheckpointCorruptError(f"journal {stream!r} record {number} is not JSON") from None
         return entries
 
