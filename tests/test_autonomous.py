@@ -492,3 +492,17 @@ def test_sync_wrapper_and_task_mapping(tmp_path: Path, ws: Path) -> None:
     with pytest.raises(Exception, match="cannot map a task string"):
         two_inputs.run_autonomous_sync("x")
     assert two_inputs.run_autonomous_sync({"a": "1", "b": "2"})["stop_reason"] == "converged"
+
+
+def test_file_organizer_example_runs_offline(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    for name in ("a.txt", "b.jpg", "c.csv", "keep.bin"):
+        (tmp_path / name).write_text(name)
+    script = Path(__file__).parent.parent / "examples" / "autonomous" / "organize_files.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "stop reason: converged, cycles: 3" in out.stdout
+    assert (tmp_path / "docs" / "a.txt").exists() and (tmp_path / "images" / "b.jpg").exists()
+    assert (tmp_path / "data" / "c.csv").exists() and (tmp_path / "keep.bin").exists()
