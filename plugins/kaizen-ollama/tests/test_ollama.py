@@ -1,0 +1,211 @@
+"""kaizen-ollama against recorded /api/chat and /api/embed wire fixtures (respx): exact request bodies."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from kaizen_ollama.detect import ollama_url
+from kaizen_ollama.provider import OllamaProvider
+
+from kaizen_core.errors import ConfigError, ProviderError
+from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
+from kaizen_core.testing.provider_suite import ProviderSuite
+
+FIXTURES = Path(__file__).parent / "fixtures"
+HOST = "http://localhost:11434"
+WEATHER = ToolDefinition(
+    name="get_weather",
+    description="Weather for a city",
+    parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def sent(route: respx.Route, n: int = -1) -> Any:
+    return json.loads(route.calls[n].request.content)
+
+
+class RecordingSleep:
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> OllamaProvider:
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    p = OllamaProvider("llama3.2")
+    p.http.sleep = RecordingSleep()
+    return p
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_structured_output_sends_schema_as_format(provider: OllamaProvider) -> None:
+    fx = fixture("chat_structured.json")
+    route = respx.post(f"{HOST}/api/chat").respond(json=fx["response"])
+    request = CompletionRequest(
+        messages=[Message(role="system", content="Answer in JSON."), Message(role="user", content="Capital of France?")],
+        output_schema=fx["schema"],
+        params=GenerationParams(temperature=0.0, max_tokens=64, seed=42),
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == fx["body"]
+    assert completion.parsed == {"answer": "Paris", "confidence": 0.95}
+    assert (completion.usage.input_tokens, completion.usage.output_tokens, completion.usage.cost_usd) == (26, 14, 0.0)
+    assert completion.finish_reason == "stop"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_tool_history_and_tool_calls(provider: OllamaProvider) -> None:
+    fx = fixture("chat_tools.json")
+    route = respx.post(f"{HOST}/api/chat").respond(json=fx["response"])
+    request = CompletionRequest(
+        messages=[
+            Message(role="user", content="Weather in Rome, then Paris?"),
+            Message(role="assistant", tool_calls=[ToolCall(id="call_0", name="get_weather", arguments={"city": "Rome"})]),
+            Message(role="tool", tool_call_id="call_0", content="sunny"),
+        ],
+        tools=[WEATHER],
+        tool_choice="auto",
+    )
+    completion = await provider.complete(request)
+    assert sent(route) == fx["body"]
+    assert completion.tool_calls == [ToolCall(id="call_0", name="get_weather", arguments={"city": "Paris"})]
+    assert completion.finish_reason == "tool_calls" and completion.content is None
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_forced_tool_uses_format_with_the_tool_schema(provider: OllamaProvider) -> None:
+    reply = {"model": "llama3.2", "message": {"role": "assistant", "content": '{"city": "Paris"}'}, "done": True, "done_reason": "stop", "prompt_eval_count": 9, "eval_count": 6}
+    route = respx.post(f"{HOST}/api/chat").respond(json=reply)
+    request = CompletionRequest(messages=[Message(role="user", content="Weather in Paris?")], tools=[WEATHER], tool_choice="get_weather")
+    completion = await provider.complete(request)
+    assert sent(route) == {
+        "model": "llama3.2",
+        "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "stream": False,
+        "format": WEATHER.parameters,
+    }
+    assert completion.tool_calls == [ToolCall(id="call_0", name="get_weather", arguments={"city": "Paris"})]
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_ndjson_text_and_usage(provider: OllamaProvider) -> None:
+    route = respx.post(f"{HOST}/api/chat").respond(200, text=(FIXTURES / "chat_stream.ndjson").read_text(), headers={"content-type": "application/x-ndjson"})
+    events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="Why is the sky blue?")]))]
+    assert sent(route) == {"model": "llama3.2", "messages": [{"role": "user", "content": "Why is the sky blue?"}], "stream": True}
+    assert [e.text for e in events if e.type == "text"] == ["The", " sky", " is", " blue."]
+    done = events[-1].completion
+    assert done is not None and done.content == "The sky is blue."
+    assert (done.usage.input_tokens, done.usage.output_tokens) == (26, 5)
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_tool_calls(provider: OllamaProvider) -> None:
+    respx.post(f"{HOST}/api/chat").respond(200, text=(FIXTURES / "chat_stream_tools.ndjson").read_text())
+    events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="x")], tools=[WEATHER]))]
+    deltas = [e.tool_call for e in events if e.type == "tool_call" and e.tool_call]
+    assert deltas[0].name == "get_weather" and json.loads(deltas[0].arguments_delta) == {"city": "Oslo"}
+    done = events[-1].completion
+    assert done is not None and done.tool_calls == [ToolCall(id="call_0", name="get_weather", arguments={"city": "Oslo"})]
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_embed(provider: OllamaProvider) -> None:
+    fx = fixture("embed.json")
+    route = respx.post(f"{HOST}/api/embed").respond(json=fx["response"])
+    result = await provider.embed(fx["body"]["input"])
+    assert sent(route) == fx["body"]
+    assert result.vectors == fx["response"]["embeddings"] and result.dimensions == 3 and result.usage.input_tokens == 8
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_busy_server_retried_after_retry_after(provider: OllamaProvider) -> None:
+    err = fixture("error_overloaded.json")
+    ok = fixture("chat_structured.json")["response"]
+    route = respx.post(f"{HOST}/api/chat").mock(
+        side_effect=[httpx.Response(err["status"], json=err["response"], headers=err["headers"]), httpx.Response(200, json=ok)]
+    )
+    completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    assert completion.content and len(route.calls) == 2
+    assert provider.http.sleep.delays == [2.0]  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_model_not_found_is_agent_004_with_ollama_message(provider: OllamaProvider) -> None:
+    err = fixture("error_model_not_found.json")
+    route = respx.post(f"{HOST}/api/chat").respond(err["status"], json=err["response"])
+    with pytest.raises(ProviderError) as info:
+        await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    assert info.value.code == "AGENT_004" and info.value.status == 404
+    assert "try pulling it first" in str(info.value) and len(route.calls) == 1
+
+
+def test_host_forms_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ollama_url("0.0.0.0") == "http://localhost:11434"
+    assert ollama_url("example.org:8080") == "http://example.org:8080"
+    assert ollama_url("https://ollama.example.org/") == "https://ollama.example.org"
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:5555")
+    assert OllamaProvider().base_url == "http://127.0.0.1:5555"
+    with pytest.raises(ConfigError, match="unknown option"):
+        OllamaProvider(api_key="x")
+
+
+def test_import_is_light() -> None:
+    code = "import sys, kaizen_ollama; assert 'httpx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- ProviderSuite over a canned Ollama API (respx) ----------------------------------------------
+
+
+def _value_for(schema: dict[str, Any]) -> Any:
+    kind = schema.get("type")
+    if kind == "object":
+        return {k: _value_for(v) for k, v in (schema.get("properties") or {}).items()}
+    return {"string": "Paris", "number": 0.9, "integer": 1, "boolean": True, "array": []}.get(kind, "Paris")
+
+
+def canned_ollama(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    if request.url.path == "/api/embed":
+        return httpx.Response(200, json={"model": body["model"], "embeddings": [[0.1, 0.2, 0.3] for _ in body["input"]], "prompt_eval_count": 4})
+    content = json.dumps(_value_for(body["format"])) if "format" in body else "Hello"
+    final = {"model": body["model"], "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 3}
+    if body.get("stream"):
+        lines = [{"model": body["model"], "message": {"role": "assistant", "content": p}, "done": False} for p in ("Hel", "lo")]
+        return httpx.Response(200, text="".join(json.dumps(x) + "\n" for x in [*lines, final]))
+    return httpx.Response(200, json={**final, "message": {"role": "assistant", "content": content}})
+
+
+class TestOllamaProviderSuite(ProviderSuite):
+    """The conformance suite over a canned Ollama API: checks our translation both ways, not a model."""
+
+    supports_embeddings = True
+
+    @pytest.fixture
+    def provider(self, monkeypatch: pytest.MonkeyPatch) -> Any:
+        monkeypatch.delenv("OLLAMA_HOST", raising=False)
+        with respx.mock(assert_all_called=False) as mock:
+            mock.post(url__regex=r"http://localhost:11434/api/(chat|embed)").mock(side_effect=canned_ollama)
+            yield OllamaProvider("llama3.2")
