@@ -75,6 +75,8 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         cases: dict[str, list[float]] = {"baseline": [], "loop (no checkpoints)": [], "loop + file journal": [], "loop + sqlite journal": []}
+        await baseline(10, root)  # warm-up: imports, thread pool, plugin registry
+        await loop(10, root, None)
         for r in range(repeat):
             cases["baseline"].append(await baseline(n, root))
             cases["loop (no checkpoints)"].append(await loop(n, root, None))
