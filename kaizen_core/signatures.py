@@ -363,7 +363,9 @@ def _type_name(tp: Any) -> str:
 
 
 def _split_top_level(text: str) -> list[str]:
-    parts, depth, buf = [], 0, []
+    parts: list[str] = []
+    buf: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "[(":
             depth += 1

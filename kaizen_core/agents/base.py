@@ -163,7 +163,7 @@ class BaseAgent:
 
     def _result(self, run: AgentRun, outputs: dict[str, Any]) -> dict[str, Any]:
         usage = run.usage
-        meta = {
+        meta: dict[str, Any] = {
             "run_id": run.run_id,
             "agent_id": self.agent_id,
             "model": run.model or self.provider.model,

@@ -121,7 +121,7 @@ class MockProvider(BaseProvider):
     ) -> tuple[str | None, dict[str, Any] | None, list[ToolCall]]:
         if isinstance(reply, dict) and "error" in reply:
             err = reply["error"] if isinstance(reply["error"], dict) else {"message": str(reply["error"])}
-            status = err.get("status")
+            status = int(err["status"]) if err.get("status") is not None else None
             raise ProviderError(
                 f"mock provider error: {err.get('message', 'scripted failure')}",
                 status=status,
