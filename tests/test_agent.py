@@ -203,7 +203,7 @@ def test_pre_tool_call_hook_can_block_a_tool() -> None:
     result = agent.run(question="q")
     assert ran == []
     assert result["_meta"]["tool_calls"][0]["outcome"] == "blocked"
-    fed_back = [m for m in provider.requests[-1].messages if m.role == "tool"][0]
+    fed_back = next(m for m in provider.requests[-1].messages if m.role == "tool")
     assert "not allowed today" in (fed_back.content or "")
 
 

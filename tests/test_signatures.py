@@ -30,7 +30,7 @@ class Rich(Signature):
 
     text: str = InputField(desc="Source text")
     limit: int = InputField(description="Max items", default=5)
-    note: Optional[str] = InputField(desc="Optional note", required=False)
+    note: Optional[str] = InputField(desc="Optional note", required=False)  # noqa: UP045 -- typing.Optional is part of what is tested
     title: str = OutputField(desc="Title")
     count: int = OutputField()
     score: float = OutputField()
@@ -40,7 +40,7 @@ class Rich(Signature):
     priority: Priority = OutputField()
     mode: Literal["fast", "slow"] = OutputField()
     address: Address = OutputField()
-    maybe: Optional[int] = OutputField(required=False)
+    maybe: Optional[int] = OutputField(required=False)  # noqa: UP045
 
 
 def test_fields_split_by_kind_with_descriptions() -> None:

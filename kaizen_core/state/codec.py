@@ -21,7 +21,6 @@ import zlib
 from typing import Any
 
 from kaizen_core import _json
-
 from kaizen_core.errors import CheckpointCorruptError
 
 FORMAT_VERSION = 1

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio.to_thread
-from kaizen_core import _json
 
+from kaizen_core import _json
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
 from kaizen_core.state._names import decode_name, encode_name
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore

@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 import anyio
-from kaizen_core import _json
 from pydantic import ValidationError
 
+from kaizen_core import _json
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, InputValidationError
 from kaizen_core.state import codec
 from kaizen_core.state.agent_state import AgentState, new_checkpoint_id, utc_now
