@@ -1,0 +1,247 @@
+"""``S3CheckpointStore``: checkpoints as objects in S3 (``s3://bucket/prefix``).
+
+Object layout under the URL's prefix ``P``::
+
+    P/ckpt/<checkpoint_id>                      gzip(meta length + meta JSON + payload),
+                                                metadata: sha256 of the content, index key
+    P/idx/<agent_id>/<inv time>-<inv step>-<id>[~<meta>]  the checkpoint's metadata (JSON body;
+                                                also inline in the name when it fits)
+    P/journal/<stream>/<time ns>-<seq>-<uuid>   one object per journal record
+
+Segments are percent-encoded. A PUT is atomic in S3, so a reader sees a whole
+checkpoint or none; the data object is written before its index entry, so a listed
+checkpoint is always readable. Index keys embed an *inverted* timestamp and step, so
+S3's lexicographic listing returns the newest checkpoint first. A damaged object or a
+content-hash mismatch is CHECKPOINT_002.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import itertools
+import struct
+import threading
+import time
+import uuid
+import zlib
+from typing import Any
+
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, StorageError
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_s3_storage.client import S3Client, dec, enc, is_missing, pack, unpack
+
+_TIME_SPAN = 10**17  # microseconds: sortable until the year 5138
+_STEP_SPAN = 10**12
+_HEADER = struct.Struct(">I")
+_INLINE_LIMIT = 900  # S3 keys may have 1024 bytes; leave room for the prefix
+
+
+def index_name(meta: CheckpointMeta, meta_json: bytes) -> str:
+    """Sortable name: newest (then highest step) first in lexicographic order.
+
+    The metadata itself rides in the name (``~`` + base64 of its zlib'd JSON) when it
+    fits, so listing an agent is one LIST request instead of one GET per checkpoint.
+    """
+    micros = min(_TIME_SPAN - 1, max(0, round(meta.created_at * 1_000_000)))
+    step = min(_STEP_SPAN - 1, max(0, meta.step_number))
+    name = f"{_TIME_SPAN - 1 - micros:017d}-{_STEP_SPAN - 1 - step:012d}-{enc(meta.checkpoint_id)}"
+    inline = base64.urlsafe_b64encode(zlib.compress(meta_json, 9)).decode()
+    return f"{name}~{inline}" if len(name) + len(inline) <= _INLINE_LIMIT else name
+
+
+def _inline_meta(name: str) -> CheckpointMeta | None:
+    _, sep, inline = name.partition("~")
+    if not sep:
+        return None
+    return CheckpointMeta.model_validate_json(zlib.decompress(base64.urlsafe_b64decode(inline)))
+
+
+class _JournalClock:
+    """Strictly increasing nanosecond stamps within this process (append order)."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._lock = threading.Lock()
+        self._seq = itertools.count()
+
+    def stamp(self) -> str:
+        with self._lock:
+            self._last = max(self._last + 1, time.time_ns())
+            return f"{self._last:020d}-{next(self._seq) % 1_000_000:06d}"
+
+
+_clock = _JournalClock()
+
+
+class S3CheckpointStore(CheckpointStore):
+    """Checkpoint store on S3 or any S3-compatible service.
+
+    Options (keyword, or URL query for the first three): ``endpoint_url`` (MinIO, Ceph,
+    moto...; also ``AWS_ENDPOINT_URL``), ``region_name``, ``profile_name``, explicit
+    ``aws_access_key_id``/``aws_secret_access_key``/``aws_session_token`` (prefer the
+    environment), ``retries``, ``connect_timeout``, ``read_timeout``, ``max_concurrency``.
+    """
+
+    scheme = "s3"
+
+    def __init__(self, url: str, **options: Any) -> None:
+        self.s3 = S3Client(url, **options)
+        self.url = self.s3.url
+        self.bucket = self.s3.location.bucket
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> S3CheckpointStore:
+        return cls(url, **options)
+
+    def __repr__(self) -> str:
+        return f"S3CheckpointStore({self.s3.describe()!r})"
+
+    def _data_key(self, checkpoint_id: str) -> str:
+        return self.s3.location.key("ckpt", enc(checkpoint_id))
+
+    def _index_prefix(self, agent_id: str) -> str:
+        return self.s3.location.key("idx", enc(agent_id)) + "/"
+
+    def _journal_prefix(self, stream: str) -> str:
+        return self.s3.location.key("journal", enc(stream)) + "/"
+
+    def location(self, checkpoint_id: str) -> str:
+        return f"s3://{self.bucket}/{self._data_key(checkpoint_id)}"
+
+    async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
+        meta_json = meta.model_dump_json().encode()
+        body, digest = pack(_HEADER.pack(len(meta_json)) + meta_json + payload)
+        data_key = self._data_key(meta.checkpoint_id)
+        index_key = self._index_prefix(meta.agent_id) + index_name(meta, meta_json)
+
+        def op(client: Any) -> None:
+            old_index = self._index_of(client, data_key)
+            client.put_object(
+                Bucket=self.bucket, Key=data_key, Body=body, ContentType="application/octet-stream",
+                Metadata={"sha256": digest, "index-key": enc(index_key)},
+            )  # fmt: skip
+            client.put_object(Bucket=self.bucket, Key=index_key, Body=meta_json, ContentType="application/json")
+            if old_index and old_index != index_key:
+                client.delete_object(Bucket=self.bucket, Key=old_index)
+
+        await self.s3.call("write", op, StorageError)
+
+    def _index_of(self, client: Any, data_key: str) -> str | None:
+        try:
+            head = client.head_object(Bucket=self.bucket, Key=data_key)
+        except Exception as exc:
+            if is_missing(exc):
+                return None
+            raise
+        raw = head.get("Metadata", {}).get("index-key")
+        return dec(raw) if raw else None
+
+    async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
+        key = self._data_key(checkpoint_id)
+
+        def op(client: Any) -> tuple[bytes, str | None] | None:
+            try:
+                obj = client.get_object(Bucket=self.bucket, Key=key)
+            except Exception as exc:
+                if is_missing(exc):
+                    return None
+                raise
+            return obj["Body"].read(), obj.get("Metadata", {}).get("sha256")
+
+        found = await self.s3.call("read", op, StorageError)
+        if found is None:
+            raise CheckpointNotFoundError(f"checkpoint {checkpoint_id!r} not found in {self.url}")
+        try:
+            data = unpack(*found)
+            (size,) = _HEADER.unpack_from(data)
+            meta = CheckpointMeta.model_validate_json(data[_HEADER.size : _HEADER.size + size])
+            payload = data[_HEADER.size + size :]
+        except (ValueError, struct.error) as exc:
+            raise CheckpointCorruptError(
+                f"checkpoint object {self.location(checkpoint_id)} is unreadable: {exc}",
+                hint="restore it from a bucket version or delete it",
+            ) from exc
+        return meta, payload
+
+    async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
+        prefix = self._index_prefix(agent_id)
+        keys = await self.s3.call("list", lambda c: self.s3.list_keys(c, prefix), StorageError)
+        metas: builtins.list[CheckpointMeta] = []
+        fetch: builtins.list[str] = []
+        for key in keys:
+            try:
+                inline = _inline_meta(key[len(prefix) :])
+            except (ValueError, zlib.error) as exc:
+                raise CheckpointCorruptError(f"index key s3://{self.bucket}/{key} is unreadable: {exc}") from exc
+            if inline is None:
+                fetch.append(key)
+            else:
+                metas.append(inline)
+
+        def getter(key: str) -> Any:
+            return lambda c: c.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+        bodies = await self.s3.gather("list", [getter(k) for k in fetch], StorageError)
+        for key, body in zip(fetch, bodies, strict=True):
+            if body is None:  # deleted while listing
+                continue
+            try:
+                metas.append(CheckpointMeta.model_validate_json(body))
+            except ValueError as exc:
+                raise CheckpointCorruptError(f"index object s3://{self.bucket}/{key} is unreadable: {exc}") from exc
+        metas.sort(key=lambda m: (m.created_at, m.step_number), reverse=True)
+        return metas
+
+    async def delete(self, checkpoint_id: str) -> bool:
+        data_key = self._data_key(checkpoint_id)
+
+        def op(client: Any) -> bool:
+            try:
+                head = client.head_object(Bucket=self.bucket, Key=data_key)
+            except Exception as exc:
+                if is_missing(exc):
+                    return False
+                raise
+            raw = head.get("Metadata", {}).get("index-key")
+            if raw:
+                client.delete_object(Bucket=self.bucket, Key=dec(raw))
+            client.delete_object(Bucket=self.bucket, Key=data_key)
+            return True
+
+        return await self.s3.call("delete", op, StorageError)
+
+    async def list_agents(self) -> builtins.list[str]:
+        root = self.s3.location.key("idx") + "/"
+        prefixes = await self.s3.call("list_agents", lambda c: self.s3.list_prefixes(c, root), StorageError)
+        return sorted(dec(p[len(root) :].rstrip("/")) for p in prefixes)
+
+    async def journal_append(self, stream: str, record: bytes) -> None:
+        key = f"{self._journal_prefix(stream)}{_clock.stamp()}-{uuid.uuid4().hex}"
+        await self.s3.call(
+            "journal_append", lambda c: c.put_object(Bucket=self.bucket, Key=key, Body=record), StorageError
+        )
+
+    async def journal_read(self, stream: str) -> builtins.list[bytes]:
+        prefix = self._journal_prefix(stream)
+        keys = sorted(await self.s3.call("journal_read", lambda c: self.s3.list_keys(c, prefix), StorageError))
+
+        def getter(key: str) -> Any:
+            return lambda c: c.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+        bodies = await self.s3.gather("journal_read", [getter(k) for k in keys], StorageError)
+        return [b for b in bodies if b is not None]
+
+    async def journal_delete(self, stream: str) -> None:
+        prefix = self._journal_prefix(stream)
+
+        def op(client: Any) -> None:
+            self.s3.delete_keys(client, self.s3.list_keys(client, prefix))
+
+        await self.s3.call("journal_delete", op, StorageError)
+
+    async def close(self) -> None:
+        self.s3.close()
+
+
+__all__ = ["S3CheckpointStore", "index_name"]
