@@ -136,3 +136,12 @@ async def test_full_text_search(pg_url: str) -> None:
     for t in (tier, other):
         await t.clear()
         await t.close()
+
+
+def test_kaizen_storage_migrate_cli(fresh_pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from kaizen_core.cli import main
+
+    assert main(["storage", "migrate", fresh_pg_url]) == 0
+    assert capsys.readouterr().out.strip() == str(list(range(1, LATEST + 1)))
+    assert main(["storage", "migrate", fresh_pg_url]) == 0
+    assert capsys.readouterr().out.strip() == "[]"  # already current
