@@ -15,10 +15,10 @@ import statistics
 import time
 from typing import Any
 
-from kaizen_core.providers.types import CompletionRequest, GenerationParams, Message
-from kaizen_llamacpp.grammar import schema_to_gbnf
 from kaizen_llamacpp.models import load_model
 from kaizen_llamacpp.provider import LlamaCppProvider
+
+from kaizen_core.providers.types import CompletionRequest, GenerationParams, Message
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -51,12 +51,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="passes over the questions")
     args = parser.parse_args()
 
-    from llama_cpp import LlamaGrammar
-
     provider = LlamaCppProvider(temperature=0.0, seed=1, max_tokens=MAX_TOKENS)
     shared = load_model(provider.model_path, n_ctx=provider.n_ctx, embedding=False, n_threads=provider.n_threads)
     llama = shared.llama
-    grammar = LlamaGrammar.from_string(schema_to_gbnf(SCHEMA, max_string_chars=provider.max_string_chars), verbose=False)
+    grammar = provider._plan(_request(QUESTIONS[0])).grammar  # the provider's own grammar object for SCHEMA
 
     def direct_kwargs(question: str) -> dict[str, Any]:
         plan = provider._plan(_request(question))  # identical messages (system instructions included)

@@ -4,9 +4,11 @@ llama.cpp samples only tokens the grammar allows, so the model's output always p
 and matches the schema. llama-cpp-python's converter does the translation; this module
 tightens it where the converter is looser than the schema or lets a small model run away:
 
+* string characters exclude raw control characters (strict JSON parsers reject them);
 * strings without ``maxLength``/``pattern``/``format`` get ``maxLength`` =
-  ``max_string_chars`` (a bound only: every output is still schema-valid, and decoding
-  always ends within the token budget);
+  ``max_string_chars``, lowered by :func:`fit_string_bound` so the reply fits the
+  call's ``max_tokens`` (a bound only: every output is still schema-valid, and a
+  runaway string cannot be cut off by the token budget, which would leave invalid JSON);
 * integers with ``minimum`` and ``maximum`` (at most 1001 values) are enumerated;
 * numbers bounded to ``[0, 1]`` (a confidence, a probability) get an exact rule;
   numbers with ``minimum >= 0`` cannot be negative.
@@ -31,6 +33,8 @@ from kaizen_core.providers.types import ToolDefinition
 DEFAULT_MAX_STRING_CHARS = 400
 _MAX_ENUMERATED_INTEGERS = 1001
 _NUMBER_0_1_RULE = '("0" ("." [0-9] [0-9]? [0-9]? [0-9]?)? | "1" ("." "0" "0"? "0"? "0"?)?) space'
+# a JSON string character: anything but a quote, a backslash or a control character, or an escape
+_CHAR_RULE = r'[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])'
 _NON_NEGATIVE_RULE = 'integral-part ("." decimal-part)? ([eE] [-+]? integral-part)? space'
 
 
@@ -46,6 +50,39 @@ def bound_strings(schema: Any, max_chars: int) -> Any:
     if is_string and not ({"maxLength", "pattern", "format", "enum", "const"} & out.keys()):
         out["maxLength"] = max_chars
     return out
+
+
+def _free_strings_and_fields(schema: Any) -> tuple[int, int]:
+    strings = fields = 0
+    if isinstance(schema, list):
+        for item in schema:
+            s, f = _free_strings_and_fields(item)
+            strings, fields = strings + s, fields + f
+        return strings, fields
+    if not isinstance(schema, dict):
+        return 0, 0
+    if schema.get("type") == "string" and not ({"maxLength", "pattern", "format", "enum", "const"} & schema.keys()):
+        strings += 1
+    if isinstance(schema.get("properties"), dict):
+        fields += len(schema["properties"])
+    for key, value in schema.items():
+        if key not in ("enum", "const", "default", "examples"):
+            s, f = _free_strings_and_fields(value)
+            strings, fields = strings + s, fields + f
+    return strings, fields
+
+
+def fit_string_bound(schema: dict[str, Any], max_tokens: int, cap: int = DEFAULT_MAX_STRING_CHARS) -> int:
+    """The free-string bound for ``schema`` under a ``max_tokens`` budget (at most ``cap``).
+
+    Budget left after the JSON skeleton (about 8 tokens per field), shared by the free
+    strings at about 2 characters per token: a heuristic, exact only for typical text.
+    """
+    strings, fields = _free_strings_and_fields(schema)
+    if strings == 0:
+        return cap
+    left = max_tokens - 8 * fields - 8
+    return max(8, min(cap, 2 * left // strings))
 
 
 def _number_rule(schema: dict[str, Any]) -> str | None:
@@ -67,6 +104,11 @@ def _gbnf_cached(schema_json: str) -> str:
     from llama_cpp import llama_grammar
 
     class _Converter(llama_grammar.SchemaConverter):  # type: ignore[misc,name-defined]
+        def _add_primitive(self, name: str, rule: Any) -> str:
+            if name == "char":
+                rule = llama_grammar.BuiltinRule(_CHAR_RULE, [])
+            return str(super()._add_primitive(name, rule))
+
         def visit(self, schema: dict[str, Any], name: str) -> str:
             rule = _number_rule(schema) if isinstance(schema, dict) and "$ref" not in schema else None
             if rule is None:
@@ -87,7 +129,8 @@ def schema_to_gbnf(schema: dict[str, Any], *, max_string_chars: int = DEFAULT_MA
     """GBNF text for ``schema`` (cached per schema). Unsupported schemas raise KAIZEN_002."""
     bounded = bound_strings(schema, max_string_chars)
     try:
-        return _gbnf_cached(json.dumps(bounded, sort_keys=True))
+        # key order matters: the grammar emits properties in schema order
+        return _gbnf_cached(json.dumps(bounded))
     except (AssertionError, KeyError, ValueError, TypeError, NotImplementedError) as exc:
         raise ConfigError(
             f"this JSON schema cannot be turned into a llama.cpp grammar: {exc}",
@@ -112,12 +155,14 @@ def tool_envelope_schema(
     *,
     answer_schema: dict[str, Any] | None,
     tool_choice: str | None,
+    max_calls: int = 1,
 ) -> dict[str, Any]:
     """The JSON schema of a reply when tools are offered.
 
     ``tool_choice``: ``"auto"``/None (call tools or answer), ``"required"`` (call at
     least one tool), a tool name (call exactly that tool). ``answer_schema`` is the
-    shape of ``final_answer`` (a string when None).
+    shape of ``final_answer`` (a string when None). ``max_calls`` bounds the calls per
+    reply (1 by default: small models are steadier one step at a time).
     """
     if tool_choice not in (None, "auto", "required"):
         chosen = [tool for tool in tools if tool.name == tool_choice]
@@ -140,7 +185,7 @@ def tool_envelope_schema(
                 "type": "array",
                 "items": variants[0] if len(variants) == 1 else {"anyOf": variants},
                 "minItems": 1,
-                "maxItems": 1 if tool_choice not in (None, "auto", "required") else 4,
+                "maxItems": 1 if tool_choice not in (None, "auto", "required") else max(1, max_calls),
             }
         },
         "required": ["tool_calls"],

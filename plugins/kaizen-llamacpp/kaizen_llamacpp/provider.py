@@ -37,13 +37,13 @@ from kaizen_core.providers.types import (
     Usage,
 )
 from kaizen_llamacpp import BUNDLED_MODEL
-from kaizen_llamacpp.grammar import DEFAULT_MAX_STRING_CHARS, schema_grammar, tool_envelope_schema
+from kaizen_llamacpp.grammar import DEFAULT_MAX_STRING_CHARS, fit_string_bound, schema_grammar, tool_envelope_schema
 from kaizen_llamacpp.model_path import resolve_model_path
 from kaizen_llamacpp.models import SharedModel, cached_model, load_model
 
 T = TypeVar("T")
 
-_OPTIONS = {"extra_buffers", "n_ctx", "n_threads", "temperature", "max_tokens", "seed", "max_string_chars", "repeat_penalty"}
+_OPTIONS = {"extra_buffers", "max_tool_calls", "n_ctx", "n_threads", "temperature", "max_tokens", "seed", "max_string_chars", "repeat_penalty"}
 
 
 @dataclass
@@ -62,7 +62,7 @@ class LlamaCppProvider(BaseProvider):
     Options (``provider_config``): ``n_ctx`` (2048), ``n_threads`` (llama.cpp default),
     ``temperature`` (0.0: greedy), ``max_tokens`` (512), ``seed``,
     ``max_string_chars`` (400: bound on free strings in constrained output),
-    ``repeat_penalty`` (1.1), ``extra_buffers`` (False: llama.cpp's repacked/AMX weight
+    ``repeat_penalty`` (1.1), ``max_tool_calls`` (1 per reply), ``extra_buffers`` (False: llama.cpp's repacked/AMX weight
     buffers, see :mod:`kaizen_llamacpp.models`). Request params override them per call.
     """
 
@@ -89,6 +89,7 @@ class LlamaCppProvider(BaseProvider):
         self.max_string_chars: int = int(options.get("max_string_chars", DEFAULT_MAX_STRING_CHARS))
         self.repeat_penalty: float = float(options.get("repeat_penalty", 1.1))
         self.extra_buffers: bool = bool(options.get("extra_buffers", False))
+        self.max_tool_calls: int = int(options.get("max_tool_calls", 1))
 
     # -- model access ---------------------------------------------------------------
     async def _model(self, *, embedding: bool = False) -> SharedModel:
@@ -118,21 +119,32 @@ class LlamaCppProvider(BaseProvider):
 
     # -- request translation ----------------------------------------------------------
     def _plan(self, request: CompletionRequest) -> _Plan:
-        messages = [_to_llama_message(message) for message in request.messages]
         use_tools = bool(request.tools) and request.tool_choice != "none"
+        may_answer = request.tool_choice in (None, "auto")
+        calls = {call.id: call for message in request.messages for call in message.tool_calls}
+        nudge = _answer_skeleton(request.output_schema) if use_tools and may_answer else None
+        messages = [_to_llama_message(message, calls, nudge=nudge) for message in request.messages]
         if use_tools:
-            envelope = tool_envelope_schema(request.tools, answer_schema=request.output_schema, tool_choice=request.tool_choice)
+            envelope = tool_envelope_schema(
+                request.tools,
+                answer_schema=request.output_schema,
+                tool_choice=request.tool_choice,
+                max_calls=self.max_tool_calls,
+            )
             instructions = _tools_instructions(request)
-            grammar = schema_grammar(envelope, max_string_chars=self.max_string_chars)
+            grammar = schema_grammar(envelope, max_string_chars=self._string_bound(envelope, request))
             return _Plan(_with_system(messages, instructions), grammar, "tools", request.output_schema is not None)
         if request.output_schema is not None:
             instructions = (
                 "Reply with one JSON object that matches this JSON schema, and nothing else:\n"
                 + json.dumps(request.output_schema, separators=(",", ":"))
             )
-            grammar = schema_grammar(request.output_schema, max_string_chars=self.max_string_chars)
+            grammar = schema_grammar(request.output_schema, max_string_chars=self._string_bound(request.output_schema, request))
             return _Plan(_with_system(messages, instructions), grammar, "schema", True)
         return _Plan(messages, None, "text")
+
+    def _string_bound(self, schema: dict[str, Any], request: CompletionRequest) -> int:
+        return fit_string_bound(schema, request.params.max_tokens or self.max_tokens, self.max_string_chars)
 
     def _kwargs(self, request: CompletionRequest, plan: _Plan) -> dict[str, Any]:
         params = request.params
@@ -299,15 +311,31 @@ def _count_usage(llama: Any, text: str) -> Usage:
     return Usage(input_tokens=max(int(llama.n_tokens) - output, 0), output_tokens=output, cost_usd=0.0)
 
 
-def _to_llama_message(message: Message) -> dict[str, Any]:
+def _answer_skeleton(schema: dict[str, Any] | None) -> str:
+    """``{"final_answer": {"field": "...", ...}}``: the shape shown to the model after a tool result."""
+    properties = (schema or {}).get("properties")
+    if isinstance(properties, dict) and properties:
+        return json.dumps({"final_answer": {name: "..." for name in properties}})
+    return json.dumps({"final_answer": "..."})
+
+
+def _to_llama_message(message: Message, calls: dict[str, ToolCall], *, nudge: str | None) -> dict[str, Any]:
     """Kaizen message -> llama chat message. Tool traffic is rendered as plain turns
-    (the bundled model's chat template has no tool roles)."""
+    (the bundled model's chat template has no tool roles); with ``nudge`` (an answer
+    skeleton) a tool result tells the model how to give its final answer."""
     if message.role == "tool":
-        label = message.name or message.tool_call_id or "tool"
-        return {"role": "user", "content": f"Result of tool {label}: {message.content or ''}"}
+        call = calls.get(message.tool_call_id or "")
+        if call is not None:
+            label = f"{call.name}({json.dumps(call.arguments, separators=(',', ':'))})"
+        else:
+            label = message.name or message.tool_call_id or "tool"
+        text = f"{label} returned: {message.content or ''}"
+        if nudge:
+            text += f"\nIf that completes the task, reply with your final answer: {nudge}"
+        return {"role": "user", "content": text}
     if message.role == "assistant" and message.tool_calls:
-        calls = [{"name": call.name, "arguments": call.arguments} for call in message.tool_calls]
-        return {"role": "assistant", "content": json.dumps({"tool_calls": calls})}
+        payload = [{"name": call.name, "arguments": call.arguments} for call in message.tool_calls]
+        return {"role": "assistant", "content": json.dumps({"tool_calls": payload})}
     return {"role": message.role, "content": message.content or ""}
 
 

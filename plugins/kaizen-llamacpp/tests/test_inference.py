@@ -8,10 +8,10 @@ from typing import Literal
 import anyio
 import jsonschema
 import pytest
+from kaizen_llamacpp.provider import LlamaCppProvider
 
 from kaizen_core.providers.types import CompletionRequest, GenerationParams, Message, ToolDefinition
 from kaizen_core.signatures import InputField, OutputField, Signature
-from kaizen_llamacpp.provider import LlamaCppProvider
 
 pytestmark = pytest.mark.anyio
 
@@ -23,8 +23,7 @@ class FactSignature(Signature):
     answer: str = OutputField(desc="A short answer")
     confidence: float = OutputField(desc="How sure you are, 0.0 to 1.0")
     kind: Literal["fact", "opinion", "math"] = OutputField(desc="What kind of question it is")
-    keywords: list[str] = OutputField(desc="Up to three keywords")
-    year: int = OutputField(desc="A year related to the answer")
+    tags: list[str] = OutputField(desc="Keywords")
 
 
 PROMPTS = [
@@ -65,7 +64,7 @@ async def test_typed_signature_is_schema_valid_for_20_of_20_prompts(provider: Ll
     valid = 0
     failures: list[str] = []
     for question in PROMPTS:
-        # the budget covers the worst case allowed by the grammar's string bound
+        # the budget covers the longest reply the grammar allows (strings <= 80 chars)
         completion = await provider.complete(_request(question, schema, max_tokens=400))
         try:
             assert completion.parsed is not None, completion.content
@@ -77,8 +76,7 @@ async def test_typed_signature_is_schema_valid_for_20_of_20_prompts(provider: Ll
         assert isinstance(outputs["answer"], str)
         assert isinstance(outputs["confidence"], float) and math.isfinite(outputs["confidence"])
         assert outputs["kind"] in ("fact", "opinion", "math")
-        assert all(isinstance(k, str) for k in outputs["keywords"])
-        assert isinstance(outputs["year"], int)
+        assert all(isinstance(k, str) for k in outputs["tags"])
         assert completion.usage.input_tokens > 0 and completion.usage.output_tokens > 0
         assert completion.usage.cost_usd == 0.0
         valid += 1
@@ -95,7 +93,7 @@ async def test_bounded_confidence_stays_in_range(provider: LlamaCppProvider) -> 
         },
         "required": ["answer", "confidence", "stars"],
     }
-    for question in PROMPTS[:5]:
+    for question in PROMPTS[:3]:
         completion = await provider.complete(_request(question, schema))
         assert completion.parsed is not None, completion.content
         jsonschema.validate(completion.parsed, schema)
