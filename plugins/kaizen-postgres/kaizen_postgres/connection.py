@@ -9,6 +9,7 @@ without its password. Every retried write is idempotent (upserts, journal tokens
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -78,8 +79,11 @@ class PostgresConnection:
     async def _get_pool(self) -> asyncpg.Pool:
         loop = asyncio.get_running_loop()
         if self._pool is None or self._loop is not loop:
-            if self._pool is not None:
-                self._pool.terminate()  # its loop is gone (run_sync uses a fresh loop per call)
+            if self._pool is not None and self._loop is not None and not self._loop.is_closed():
+                # another loop (run_sync uses a fresh loop per call): drop its connections.
+                # When that loop is already closed, its sockets are closed on collection.
+                with contextlib.suppress(RuntimeError):
+                    self._pool.terminate()
             self._pool = await asyncpg.create_pool(
                 self.url,
                 min_size=self.min_size,
@@ -150,5 +154,6 @@ class PostgresConnection:
             return
         if self._loop is asyncio.get_running_loop():
             await pool.close()
-        else:
-            pool.terminate()
+        elif self._loop is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                pool.terminate()
