@@ -12,6 +12,7 @@ name resolves its target (``"module:attr"``) on first use only.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import threading
@@ -218,7 +219,9 @@ def _allowlist() -> set[str] | None:
     return {p.strip() for p in raw.split(",") if p.strip()}
 
 
+@functools.lru_cache(maxsize=64)
 def _dist_version(dist: str) -> str:
+    """Installed version of ``dist`` (each lookup scans sys.path, so it is cached)."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -232,6 +235,7 @@ class PluginManager:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self._dist_of: dict[str, str] = {}
+        self._version_of: dict[str, str] = {}  # plugin name -> version read with its entry point
         from kaizen_core import builtins
 
         self.register(builtins, name=CORE_DISTRIBUTION, distribution=CORE_DISTRIBUTION)
@@ -253,12 +257,20 @@ class PluginManager:
     def unregister(self, name: str) -> None:
         self.pm.unregister(name=name)
         self._dist_of.pop(name, None)
+        self._version_of.pop(name, None)
 
     def _load_entry_points(self) -> None:
         allow = _allowlist()
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist is not None else ep.name
+            version = None
+            if ep.dist is not None:
+                meta = ep.dist.metadata  # parsed once for both the name and the version
+                dist, version = meta["Name"], meta["Version"]
+            else:
+                dist = ep.name
             if dist == CORE_DISTRIBUTION:
+                if version:
+                    self._version_of.setdefault(CORE_DISTRIBUTION, version)
                 continue
             if allow is not None and dist not in allow and ep.name not in allow:
                 continue
@@ -272,6 +284,8 @@ class PluginManager:
                     hint="reinstall it, or exclude it with KAIZEN_LOAD_PLUGINS",
                 ) from exc
             self.register(module, name=ep.name, distribution=dist)
+            if version:
+                self._version_of[ep.name] = version
 
     def build_registry(self) -> Registry:
         """Call every ``register_*`` hook once and collect the registrations."""
@@ -319,7 +333,8 @@ class PluginManager:
                 h.name for h in (self.pm.get_hookcallers(plugin) or []) if h.name.startswith("register_")
             )
             dist = self._dist_of.get(plugin_name, plugin_name)
-            registry.plugins.append(PluginInfo(plugin_name, dist, _dist_version(dist), hooks))
+            version = self._version_of.get(plugin_name) or _dist_version(dist)
+            registry.plugins.append(PluginInfo(plugin_name, dist, version, hooks))
         registry.plugins.sort(key=lambda p: (p.distribution != CORE_DISTRIBUTION, p.distribution, p.name))
         return registry
 

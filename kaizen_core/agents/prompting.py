@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import weakref
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -14,6 +15,25 @@ from kaizen_core.signatures import Signature, _type_name
 
 def system_prompt(signature: Signature, *, extra: str = "") -> str:
     """Instructions, input/output field descriptions and the reply format."""
+    cls = cast("type[Signature]", signature) if isinstance(signature, type) else type(signature)
+    base = _base_prompt(cls)
+    return f"{base}\n{extra}" if extra else base
+
+
+#: Prompt per signature class, built on first use. Signature classes are immutable
+#: (``with_instructions`` and friends derive a new class); weak keys let classes made on
+#: the fly (``Signature.parse``) be collected.
+_PROMPTS: weakref.WeakKeyDictionary[type[Signature], str] = weakref.WeakKeyDictionary()
+
+
+def _base_prompt(cls: type[Signature]) -> str:
+    prompt = _PROMPTS.get(cls)
+    if prompt is None:
+        prompt = _PROMPTS[cls] = _build_prompt(cls)
+    return prompt
+
+
+def _build_prompt(signature: type[Signature]) -> str:
     lines: list[str] = []
     instructions = signature.instructions()
     if instructions:
@@ -28,8 +48,6 @@ def system_prompt(signature: Signature, *, extra: str = "") -> str:
         "Reply with one JSON object containing exactly the output fields, matching this JSON schema:\n"
         + json.dumps(signature.output_schema(), separators=(",", ":"))
     )
-    if extra:
-        lines.append(extra)
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -31,7 +31,12 @@ logger = logging.getLogger("kaizen.interrupts")
 
 T = TypeVar("T")
 ShutdownCallback = Callable[[], Any]
-_HANDLED_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
+_HANDLED_SIGNALS: tuple[int, ...] = (int(signal.SIGINT), int(signal.SIGTERM))
+
+try:  # signal.signal() wraps this with enum conversions that cost ~6 µs a call (4 calls a run)
+    from _signal import signal as _set_signal
+except ImportError:  # pragma: no cover - other interpreters
+    _set_signal = signal.signal
 
 
 def exit_code_for(reason: InterruptReason | None) -> int | None:
@@ -67,7 +72,9 @@ class InterruptManager:
         self._shutdown_callbacks: list[ShutdownCallback] = []
         self._children: list[weakref.ref[InterruptManager]] = []
         self._parent: weakref.ref[InterruptManager] | None = None
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        # (loop, callback) pairs called on their loop after every change of the interrupt state.
+        self._listeners: set[_Listener] = set()
+        self._monitors: set[_Monitor] = set()
 
     # ------------------------------------------------------------------ state
     def request_interrupt(
@@ -152,28 +159,29 @@ class InterruptManager:
         return self.graceful_shutdown_timeout - (time.monotonic() - requested_at)
 
     def _notify(self) -> None:
-        for loop, event in list(self._waiters):
+        for loop, callback in list(self._listeners):
             with contextlib.suppress(RuntimeError):  # loop closed
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(callback)
 
-    @contextlib.contextmanager
-    def _waiter(self) -> Any:
-        event = asyncio.Event()
-        entry = (asyncio.get_running_loop(), event)
+    def _listen(self, entry: _Listener) -> None:
         with self._lock:
-            self._waiters.add(entry)
-        try:
-            yield event
-        finally:
-            with self._lock:
-                self._waiters.discard(entry)
+            self._listeners.add(entry)
+
+    def _unlisten(self, entry: _Listener) -> None:
+        with self._lock:
+            self._listeners.discard(entry)
 
     async def wait(self, timeout: float | None = None) -> InterruptReason | None:
         """Wait until an interrupt is requested (or ``timeout`` passes); returns the reason."""
-        with self._waiter() as event:
+        event = asyncio.Event()
+        entry: _Listener = (asyncio.get_running_loop(), event.set)
+        self._listen(entry)
+        try:
             if self._reason is None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout)
+        finally:
+            self._unlisten(entry)
         return self._reason
 
     # ------------------------------------------------------------------ children
@@ -203,6 +211,10 @@ class InterruptManager:
         with self._lock:
             if handler not in self._handlers:
                 self._handlers.append(handler)
+            monitors = list(self._monitors)
+        for monitor in monitors:  # an active monitor() starts polling now
+            with contextlib.suppress(RuntimeError):  # loop closed
+                monitor.loop.call_soon_threadsafe(monitor.start_poller)
 
     def remove_handler(self, handler: BaseInterruptHandler) -> None:
         """Remove a handler (no error if absent)."""
@@ -271,44 +283,29 @@ class InterruptManager:
         return errors
 
     # ------------------------------------------------------------------ run-time guard
-    @contextlib.asynccontextmanager
-    async def monitor(
+    def monitor(
         self,
         context_fn: Callable[[], InterruptContext] | None = None,
         install_signals: bool = True,
-    ) -> AsyncIterator[InterruptManager]:
-        """Watch the run for the duration of the block.
+    ) -> contextlib.AbstractAsyncContextManager[InterruptManager]:
+        """Watch the run for the duration of the ``async with`` block.
 
         * installs SIGINT/SIGTERM handlers (main thread, top-level manager only) and
           restores the previous ones on exit: the first signal requests a USER/GRACEFUL
           interrupt with ``metadata["signal"]``, the second escalates to IMMEDIATE, a
           third SIGINT raises ``KeyboardInterrupt`` as a last resort;
-        * polls the handlers every ``poll_interval`` seconds with ``context_fn()`` and
-          escalates an overdue GRACEFUL interrupt.
+        * polls the handlers every ``poll_interval`` seconds with ``context_fn()`` (a
+          background task, started only while the manager has handlers) and escalates an
+          overdue GRACEFUL interrupt.
         """
-        started = time.monotonic()
+        return _Monitor(self, context_fn, install_signals)
 
-        def default_context() -> InterruptContext:
-            return InterruptContext(started_at=started, elapsed_s=time.monotonic() - started)
-
-        get_context = context_fn or default_context
-        previous = self._install_signals() if install_signals else {}
-        poller = asyncio.create_task(self._poll(get_context), name="kaizen-interrupt-poller")
-        try:
-            yield self
-        finally:
-            poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await poller
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-
-    def _install_signals(self) -> dict[signal.Signals, Any]:
+    def _install_signals(self) -> dict[int, Any]:
         if self._parent is not None or threading.current_thread() is not threading.main_thread():
             return {}
-        previous: dict[signal.Signals, Any] = {}
+        previous: dict[int, Any] = {}
         for signum in _HANDLED_SIGNALS:
-            previous[signum] = signal.signal(signum, self._on_signal)
+            previous[signum] = _set_signal(signum, self._on_signal)
         return previous
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -324,28 +321,18 @@ class InterruptManager:
             raise KeyboardInterrupt
 
     async def _poll(self, context_fn: Callable[[], InterruptContext]) -> None:
-        with self._waiter() as event:
-            while True:
-                if self._reason is None and self._handlers:
-                    try:
-                        context = context_fn()
-                    except Exception as exc:
-                        logger.error(
-                            "%s", InterruptHandlerError(f"interrupt context function raised {exc!r}"), exc_info=exc
-                        )
-                    else:
-                        await self.check(context)
-                self.escalate_if_overdue()
-                event.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), self._next_wait())
-
-    def _next_wait(self) -> float:
-        wait = self.poll_interval
-        reason, remaining = self._reason, self._graceful_remaining()
-        if reason is not None and reason.mode is InterruptMode.GRACEFUL and remaining is not None:
-            wait = max(0.0, min(wait, remaining))
-        return wait
+        while True:
+            if self._reason is None and self._handlers:
+                try:
+                    context = context_fn()
+                except Exception as exc:
+                    logger.error(
+                        "%s", InterruptHandlerError(f"interrupt context function raised {exc!r}"), exc_info=exc
+                    )
+                else:
+                    await self.check(context)
+            self.escalate_if_overdue()
+            await asyncio.sleep(self.poll_interval)
 
     async def guard(self, step: Callable[..., Awaitable[T]] | Awaitable[T], *args: Any, **kwargs: Any) -> T:
         """Run one step (``await step(*args, **kwargs)``, or an awaitable) under interrupt watch.
@@ -354,35 +341,170 @@ class InterruptManager:
         pending. Cancels it and raises :class:`StepCancelled` when an IMMEDIATE interrupt
         is requested, or when a GRACEFUL one has been pending for
         ``graceful_shutdown_timeout`` seconds (it is then escalated to IMMEDIATE).
+
+        The step runs in the calling task; an interrupt cancels that task while it is
+        inside the step, and the cancellation comes out as :class:`StepCancelled`.
+        Cancelling the caller cancels the step and raises ``CancelledError`` as usual.
         """
         awaitable = step(*args, **kwargs) if callable(step) else step
-        task: asyncio.Future[T] = asyncio.ensure_future(awaitable)
+        task = asyncio.current_task()
+        if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
+            return await asyncio.ensure_future(self._guarded(awaitable))
+        watch = _Watch(self, asyncio.get_running_loop(), task)
+        entry: _Listener = (watch.loop, watch.on_request)
+        cancelling = task.cancelling()
+        self._listen(entry)  # before looking at the state, so no request can slip between
         try:
-            with self._waiter() as event:
-                while True:
-                    if task.done():
-                        return task.result()
-                    self.escalate_if_overdue()
-                    reason = self._reason
-                    if reason is not None and reason.mode is InterruptMode.IMMEDIATE:
-                        task.cancel()
-                        with contextlib.suppress(BaseException):
-                            await task
-                        if task.cancelled():
-                            raise StepCancelled(reason)
-                        return task.result()  # finished (or failed) before the cancel landed
-                    remaining = self._graceful_remaining() if reason is not None else None
-                    event.clear()
-                    waiter = asyncio.ensure_future(event.wait())
-                    try:
-                        await asyncio.wait({task, waiter}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        waiter.cancel()
+            if self._reason is not None:
+                self.escalate_if_overdue()
+                reason = self._reason
+                if reason is not None and reason.mode is InterruptMode.IMMEDIATE:
+                    _discard(awaitable)
+                    raise StepCancelled(reason)
+                if reason is not None:
+                    watch.arm()  # a GRACEFUL interrupt is pending: escalate when its grace ends
+            result = await awaitable
+        except asyncio.CancelledError:
+            if watch.cancelled_for is not None and task.uncancel() <= cancelling:
+                raise StepCancelled(watch.cancelled_for) from None
+            raise  # cancelled from outside (or by an outer guard of the same task)
         finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+            self._unlisten(entry)
+            watch.close()
+        if watch.cancelled_for is not None:
+            task.uncancel()  # the step finished (or swallowed the cancellation): its value stands
+        return result
+
+    async def _guarded(self, awaitable: Awaitable[T]) -> T:
+        return await self.guard(awaitable)
+
+
+_Listener = tuple[asyncio.AbstractEventLoop, Callable[[], None]]
+
+
+class _Watch:
+    """One guard() or monitor() on one event loop; its methods run on that loop.
+
+    Arms a timer that escalates a pending GRACEFUL interrupt when its grace period ends
+    and, for guard() (``task`` set), cancels the task once the interrupt is IMMEDIATE.
+    """
+
+    __slots__ = ("active", "cancelled_for", "loop", "manager", "task", "timer")
+
+    def __init__(self, manager: InterruptManager, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any] | None):
+        self.manager = manager
+        self.loop = loop
+        self.task = task
+        self.active = True
+        self.cancelled_for: InterruptReason | None = None
+        self.timer: asyncio.TimerHandle | None = None
+
+    def on_request(self) -> None:
+        if not self.active:
+            return
+        reason = self.manager._reason
+        if reason is None:
+            return
+        if reason.mode is InterruptMode.IMMEDIATE:
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if self.task is not None and self.cancelled_for is None:
+                self.cancelled_for = reason
+                self.task.cancel()
+        elif self.timer is None:
+            self.arm()
+
+    def arm(self) -> None:
+        """Escalate the pending GRACEFUL interrupt when its grace period ends."""
+        remaining = self.manager._graceful_remaining()
+        self.timer = self.loop.call_later(max(0.0, remaining or 0.0), self._grace_over)
+
+    def _grace_over(self) -> None:
+        self.timer = None
+        if not self.active:
+            return
+        reason = self.manager._reason
+        if reason is None or reason.mode is not InterruptMode.GRACEFUL:
+            return
+        remaining = self.manager._graceful_remaining()
+        if remaining is not None and remaining > 0:  # the loop clock may run a hair early
+            self.arm()
+            return
+        self.manager.escalate_if_overdue()  # notifies every watch, which cancels guarded steps
+
+    def close(self) -> None:
+        self.active = False
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+class _Monitor:
+    """The async context manager returned by :meth:`InterruptManager.monitor`."""
+
+    def __init__(
+        self,
+        manager: InterruptManager,
+        context_fn: Callable[[], InterruptContext] | None,
+        install_signals: bool,
+    ) -> None:
+        self.manager = manager
+        self.context_fn = context_fn
+        self.install_signals = install_signals
+        self.poller: asyncio.Task[None] | None = None
+        self.previous: dict[int, Any] = {}
+
+    async def __aenter__(self) -> InterruptManager:
+        manager = self.manager
+        if self.context_fn is None:
+            started = time.monotonic()
+
+            def default_context() -> InterruptContext:
+                return InterruptContext(started_at=started, elapsed_s=time.monotonic() - started)
+
+            self.context_fn = default_context
+        self.loop = asyncio.get_running_loop()
+        self.watch = _Watch(manager, self.loop, None)
+        self.entry: _Listener = (self.loop, self.watch.on_request)
+        self.previous = manager._install_signals() if self.install_signals else {}
+        with manager._lock:
+            manager._listeners.add(self.entry)
+            manager._monitors.add(self)
+        if manager._reason is not None:
+            self.watch.on_request()
+        if manager._handlers:
+            self.start_poller()
+        return manager
+
+    def start_poller(self) -> None:
+        if self.poller is None and self.watch.active:
+            assert self.context_fn is not None
+            self.poller = self.loop.create_task(self.manager._poll(self.context_fn), name="kaizen-interrupt-poller")
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        manager = self.manager
+        try:
+            with manager._lock:
+                manager._listeners.discard(self.entry)
+                manager._monitors.discard(self)
+            self.watch.close()
+            poller, self.poller = self.poller, None
+            if poller is not None:
+                poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await poller
+        finally:
+            for signum, handler in self.previous.items():
+                _set_signal(signum, handler)
+
+
+def _discard(awaitable: Awaitable[Any]) -> None:
+    """Drop a step that will not run: close a coroutine, cancel a future."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
+    elif asyncio.isfuture(awaitable):
+        awaitable.cancel()
 
 
 async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
