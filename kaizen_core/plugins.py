@@ -261,6 +261,8 @@ class PluginManager:
 
     def _load_entry_points(self) -> None:
         allow = _allowlist()
+        if allow is not None and not allow:
+            return  # KAIZEN_LOAD_PLUGINS= : built-ins only, skip the entry-point scan entirely
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             version = None
             if ep.dist is not None:
