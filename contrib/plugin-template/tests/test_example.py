@@ -1,10 +1,10 @@
 """The template plugin passes the ProviderSuite and is discovered by name."""
 
 import pytest
-from kaizen_example.provider import EchoProvider
 
 from kaizen_core.plugins import get_registry, reset
 from kaizen_core.testing import ProviderSuite
+from kaizen_example.provider import EchoProvider
 
 
 class TestEchoProvider(ProviderSuite):

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from kaizen_anthropic.provider import AnthropicProvider
 
+from kaizen_anthropic.provider import AnthropicProvider
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite

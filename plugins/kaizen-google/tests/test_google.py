@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from kaizen_google.provider import GEMINI_BASE_URL, GoogleProvider
-from kaizen_google.schema import to_gemini_schema
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_google.provider import GEMINI_BASE_URL, GoogleProvider
+from kaizen_google.schema import to_gemini_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 KEY = "AIzaSyTESTSECRETKEY0123456789"

@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from kaizen_ollama.detect import ollama_url
-from kaizen_ollama.provider import OllamaProvider
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_ollama.detect import ollama_url
+from kaizen_ollama.provider import OllamaProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOST = "http://localhost:11434"

@@ -10,12 +10,12 @@ import sys
 import httpx
 import pytest
 import respx
-from kaizen_openai.provider import AzureOpenAIProvider, DockerModelRunnerProvider, OpenAIProvider
-from kaizen_openai.schema import drop_null_optionals, strict_schema
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
+from kaizen_openai.provider import AzureOpenAIProvider, DockerModelRunnerProvider, OpenAIProvider
+from kaizen_openai.schema import drop_null_optionals, strict_schema
 
 KEY = "sk-test-KEY0123456789abcdef"
 BASE = "https://api.openai.test/v1"

@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from kaizen_postgres.store import PostgresCheckpointStore
-from kaizen_postgres.tier import PostgresMemoryTier
 
 from kaizen_core.memory.tier import MemoryTier
 from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
 from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
+from kaizen_postgres.store import PostgresCheckpointStore
+from kaizen_postgres.tier import PostgresMemoryTier
 
 
 class TestPostgresCheckpointStore(CheckpointStoreSuite):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from kaizen_postgres.store import PostgresCheckpointStore
-from kaizen_postgres.tier import PostgresMemoryTier
 
 from kaizen_core.errors import MemoryBackendError, StorageError
 from kaizen_core.state import AgentState, StateManager
 from kaizen_core.testing.servers._process import free_port
 from kaizen_core.testing.servers.postgres import PostgresServer
 from kaizen_core.testing.servers.scenarios import kill_and_restart
+from kaizen_postgres.store import PostgresCheckpointStore
+from kaizen_postgres.tier import PostgresMemoryTier
 
 PASSWORD = "hunter2-pg-pass"
 

@@ -8,14 +8,14 @@ import sys
 import anyio
 import asyncpg
 import pytest
-from kaizen_postgres.migrations import LATEST
-from kaizen_postgres.store import PostgresCheckpointStore
-from kaizen_postgres.tier import PostgresMemoryTier
 
 from kaizen_core import plugins
 from kaizen_core.memory.tier import TextSearchable
 from kaizen_core.memory.urls import open_tier
 from kaizen_core.state import AgentState, StateManager, open_store
+from kaizen_postgres.migrations import LATEST
+from kaizen_postgres.store import PostgresCheckpointStore
+from kaizen_postgres.tier import PostgresMemoryTier
 
 
 def test_entry_point_registers_scheme_and_alias() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from kaizen_redis.store import RedisCheckpointStore
-from kaizen_redis.tier import RedisMemoryTier
 
 from kaizen_core.memory.tier import MemoryTier
 from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
 from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
+from kaizen_redis.store import RedisCheckpointStore
+from kaizen_redis.tier import RedisMemoryTier
 
 
 class TestRedisCheckpointStore(CheckpointStoreSuite):

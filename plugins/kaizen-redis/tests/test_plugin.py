@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from kaizen_redis.store import RedisCheckpointStore
-from kaizen_redis.tier import RedisMemoryTier
 
 from kaizen_core import plugins
 from kaizen_core.memory.urls import open_tier
 from kaizen_core.state import AgentState, StateManager, open_store
+from kaizen_redis.store import RedisCheckpointStore
+from kaizen_redis.tier import RedisMemoryTier
 
 
 def test_entry_point_registers_store_and_tier() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from kaizen_s3_storage.store import S3CheckpointStore
-from kaizen_s3_storage.tier import S3MemoryTier
 
 from kaizen_core.memory.tier import MemoryTier
 from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
 from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
+from kaizen_s3_storage.store import S3CheckpointStore
+from kaizen_s3_storage.tier import S3MemoryTier
 
 
 class TestS3CheckpointStore(CheckpointStoreSuite):
