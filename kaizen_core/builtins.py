@@ -9,7 +9,7 @@ from __future__ import annotations
 from kaizen_core.hookspecs import Register, hookimpl
 
 _TOOLS = {
-    # name: (module, danger level shown for docs) -- levels live on the Tool objects
+    # danger levels and categories live on the Tool objects themselves
     "read_file": "kaizen_core.tools.builtin.files:read_file",
     "file_exists": "kaizen_core.tools.builtin.files:file_exists",
     "list_directory": "kaizen_core.tools.builtin.files:list_directory",
@@ -58,8 +58,7 @@ def register_interrupt_handlers(register: Register) -> None:
 @hookimpl
 def register_tools(register: Register) -> None:
     for name, target in _TOOLS.items():
-        category = target.split(".")[-1].split(":")[0]
-        register(name, target, category=category)
+        register(name, target)
 
 
 @hookimpl

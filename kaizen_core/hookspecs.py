@@ -87,8 +87,8 @@ def register_interrupt_handlers(register: Register) -> None:
 def register_tools(register: Register) -> None:
     """Register tools by name, selectable in agent config (``tools = ["read_file"]``).
 
-    ``target`` is a :class:`kaizen_core.tools.Tool` (or a ``@tool``-decorated function).
-    ``category`` groups tools for ``ToolRegistry.discover(category=...)``.
+    ``target`` is a :class:`kaizen_core.tools.Tool` (or a ``@tool``-decorated function);
+    ``ToolRegistry.discover(category=...)`` groups tools by the Tool's own ``category``.
     """
 
 

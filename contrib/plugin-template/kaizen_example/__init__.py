@@ -15,4 +15,4 @@ def register_providers(register):  # type: ignore[no-untyped-def]
 
 @kaizen_core.hookimpl
 def register_tools(register):  # type: ignore[no-untyped-def]
-    register("word_count", "kaizen_example.tools:word_count", category="text")
+    register("word_count", "kaizen_example.tools:word_count")
