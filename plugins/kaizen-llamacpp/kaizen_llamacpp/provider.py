@@ -244,11 +244,14 @@ class LlamaCppProvider(BaseProvider):
             await anyio.sleep(0.005)
         chunks: Iterator[Any] | None = None
         try:
-            chunks = await anyio.to_thread.run_sync(lambda: shared.llama.create_chat_completion(stream=True, **kwargs))
+            stream: Iterator[Any] = await anyio.to_thread.run_sync(
+                lambda: shared.llama.create_chat_completion(stream=True, **kwargs)
+            )
+            chunks = stream
             parts: list[str] = []
             finish: str | None = None
             while True:
-                chunk = await anyio.to_thread.run_sync(_next_chunk, chunks)
+                chunk = await anyio.to_thread.run_sync(_next_chunk, stream)
                 if chunk is None:
                     break
                 choice = chunk["choices"][0]

@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from kaizen_llamacpp.provider import LlamaCppProvider
 
 from kaizen_core import plugins
+from kaizen_llamacpp.provider import LlamaCppProvider
 
 
 @pytest.fixture(scope="session", autouse=True)

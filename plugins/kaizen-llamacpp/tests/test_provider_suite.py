@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kaizen_llamacpp.provider import LlamaCppProvider
 
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_llamacpp.provider import LlamaCppProvider
 
 
 class TestLlamaCppProvider(ProviderSuite):
