@@ -21,6 +21,18 @@ after the checkpoint are replayed from the journal: recorded results are reused 
 executed twice); a call that started without a recorded result is re-run only when its
 tool is ``idempotent``, otherwise the model is told its outcome is unknown.
 
+Storage outages (CHECKPOINT_003 :class:`~kaizen_core.errors.StorageError` from the
+store) do not end a run, except the very first checkpoint of a fresh run (so an
+unreachable or misconfigured store fails fast). A failed periodic checkpoint fires
+``ON_ERROR`` (``phase="checkpoint"``), logs a warning and is retried at the end of the
+next cycle. A journal append is retried with bounded backoff for up to
+``storage_retry_seconds``; if it still fails, ``ON_ERROR`` fires (``phase="journal"``)
+and the run goes on, with crash safety degraded for that call until the next
+checkpoint is saved (which then happens at the end of the cycle). The final checkpoint
+(``completed`` or ``paused``) is retried for up to ``storage_retry_seconds`` too; if
+the store is still down the result is returned anyway. Every failure that was given
+up on is listed in ``result["_meta"]["storage_errors"]``.
+
 Providers without native tool calling (``supports_tools = False``) use the JSON
 protocol described in docs/autonomy.md: the model replies ``{"tool_calls": [...]}``
 or ``{"final_answer": {...}}``, constrained by a JSON schema built from the tools and
@@ -31,9 +43,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import anyio
 
@@ -43,7 +57,13 @@ from kaizen_core.agents.prompting import initial_messages
 from kaizen_core.agents.run import AgentRun, RunStopped
 from kaizen_core.agents.strategies import validate_or_correct
 from kaizen_core.config import AutonomousConfig
-from kaizen_core.errors import AgentInterrupted, CheckpointNotFoundError, ConfigError, InputValidationError
+from kaizen_core.errors import (
+    AgentInterrupted,
+    CheckpointNotFoundError,
+    ConfigError,
+    InputValidationError,
+    StorageError,
+)
 from kaizen_core.permissions import ExecutionContext, PermissionMode, PermissionRule, PermissionType
 from kaizen_core.providers.base import parse_json_output
 from kaizen_core.providers.types import Completion, Message, ToolCall, Usage
@@ -56,6 +76,8 @@ if TYPE_CHECKING:
 __all__ = ["STOP_REASONS", "AutonomousRun", "BaseAutonomousAgent", "json_protocol_schema"]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Why a run ended (``result["stop_reason"]``).
 STOP_REASONS = ("converged", "max_cycles", "budget", "tool_errors", "interrupted")
@@ -78,6 +100,10 @@ class AutonomousRun(AgentRun):
     journal_assistant: dict[int, dict[str, Any]] = field(default_factory=dict)
     journal_started: dict[str, dict[str, Any]] = field(default_factory=dict)
     journal_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Storage failures the run gave up on (``_meta["storage_errors"]``); not checkpointed.
+    storage_errors: list[dict[str, Any]] = field(default_factory=list)
+    #: A checkpoint or journal write failed: save a checkpoint at the end of the next cycle.
+    checkpoint_due: bool = False
 
 
 def json_protocol_schema(tool_names: list[str], output_schema: dict[str, Any]) -> dict[str, Any]:
@@ -125,6 +151,10 @@ class BaseAutonomousAgent(BaseAgent):
 
     config_class: ClassVar[type[AutonomousConfig]] = AutonomousConfig
     config: AutonomousConfig
+    #: How long a journal append or the final checkpoint is retried while the store is down.
+    storage_retry_seconds: float = 10.0
+    #: First pause between those retries (doubled each time, at most 2 s).
+    storage_retry_delay: float = 0.1
 
     def __init__(
         self,
@@ -300,8 +330,50 @@ class BaseAutonomousAgent(BaseAgent):
                 run.journal_results[entry["key"]] = entry
 
     async def _journal(self, run: AutonomousRun, entry: dict[str, Any]) -> None:
-        if run.journal_stream is not None:
-            await self._require_state_manager().journal_append(run.journal_stream, entry)
+        """Append to the tool journal, retrying a storage failure; a lasting one is reported, not raised."""
+        stream = run.journal_stream
+        if stream is None:
+            return
+        manager = self._require_state_manager()
+        try:
+            await self._retry_storage(lambda: manager.journal_append(stream, entry))
+        except StorageError as exc:
+            details = {"entry_type": entry.get("type")}
+            if "key" in entry:
+                details["key"] = entry["key"]
+            await self._storage_failed(run, exc, "journal", **details)
+
+    async def _retry_storage(self, operation: Callable[[], Awaitable[T]], budget: float | None = None) -> T:
+        """Run ``operation``; retry a :class:`StorageError` with backoff for up to ``budget`` seconds."""
+        budget = self.storage_retry_seconds if budget is None else budget
+        deadline = time.monotonic() + budget
+        delay = self.storage_retry_delay
+        while True:
+            try:
+                return await operation()
+            except StorageError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise
+                await anyio.sleep(min(delay, remaining))
+                delay = min(delay * 2, 2.0)
+
+    async def _storage_failed(self, run: AutonomousRun, exc: StorageError, phase: str, **details: Any) -> None:
+        """Record a storage failure the run survives: ON_ERROR, a warning, ``_meta["storage_errors"]``."""
+        run.checkpoint_due = True
+        record = {"phase": phase, "error_code": exc.code, "error": exc.message, "cycle": run.cycle, **details}
+        run.storage_errors.append(record)
+        logger.warning(
+            "agent %s run %s: %s write failed in cycle %d; the run continues: %s",
+            self.agent_id,
+            run.run_id,
+            phase,
+            run.cycle,
+            exc,
+        )
+        await run.fire(
+            "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, phase=phase, **details
+        )
 
     # --- checkpoints ------------------------------------------------------------------------
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
@@ -320,11 +392,40 @@ class BaseAutonomousAgent(BaseAgent):
         )
         return state
 
-    async def _checkpoint(self, run: AutonomousRun, status: str, *, force: bool = False) -> str | None:
+    async def _checkpoint(
+        self, run: AutonomousRun, status: str, *, force: bool = False, final: bool = False, fatal: bool = False
+    ) -> str | None:
+        """Save a checkpoint; None when skipped or when the store failed.
+
+        A :class:`StorageError` is raised only when ``fatal``; otherwise it is reported
+        (:meth:`_storage_failed`) and the save is retried at the end of the next cycle.
+        ``final`` saves are retried with backoff for up to ``storage_retry_seconds`` first.
+        A failed save leaves no trace: the next checkpoint's parent is the last one saved.
+        """
         manager = self.state_manager
         if manager is None or not self.config.enable_checkpoints:
             return None
-        checkpoint_id: str | None = await manager.save_checkpoint(self.agent_state(run, status), force=force)
+
+        async def save() -> str | None:
+            saved: str | None = await manager.save_checkpoint(self.agent_state(run, status), force=force)
+            return saved
+
+        if fatal:
+            checkpoint_id = await save()
+        else:
+            try:
+                checkpoint_id = await self._retry_storage(save, None if final else 0.0)
+            except StorageError as exc:
+                await self._storage_failed(run, exc, "checkpoint", status=status, final=final)
+                if final:
+                    logger.error(
+                        "agent %s run %s: the final checkpoint was not saved; the newest saved one is %s",
+                        self.agent_id,
+                        run.run_id,
+                        run.extra.get("checkpoint_id"),
+                    )
+                return None
+        run.checkpoint_due = False
         if checkpoint_id is not None:
             run.extra["checkpoint_id"] = checkpoint_id
         return checkpoint_id
@@ -346,7 +447,7 @@ class BaseAutonomousAgent(BaseAgent):
     async def _loop(self, run: AutonomousRun) -> dict[str, Any]:
         cfg = self.config
         if run.cycle == 0 and not run.journal_assistant and "checkpoint_id" not in run.extra:
-            await self._checkpoint(run, "running")
+            await self._checkpoint(run, "running", fatal=True)  # an unreachable store fails fast
         if cfg.planning_enabled and "plan" not in run.extra:
             await self._plan(run)
         while True:
@@ -375,7 +476,7 @@ class BaseAutonomousAgent(BaseAgent):
             await run.fire("post_cycle", tool_calls=len(calls))
             if cfg.max_tool_errors and run.tool_errors > cfg.max_tool_errors:
                 return await self._stop(run, "tool_errors")
-            if run.cycle % cfg.checkpoint_frequency == 0:
+            if run.checkpoint_due or run.cycle % cfg.checkpoint_frequency == 0:
                 await self._checkpoint(run, "running")
 
     async def _next_reply(self, run: AutonomousRun) -> tuple[Completion, list[ToolCall]]:
@@ -480,7 +581,7 @@ class BaseAutonomousAgent(BaseAgent):
 
     async def _stop(self, run: AutonomousRun, reason: str) -> dict[str, Any]:
         run.extra["stop_reason"] = reason
-        await self._checkpoint(run, "paused", force=True)
+        await self._checkpoint(run, "paused", force=True, final=True)
         return {name: None for name in self.signature.output_fields()}
 
     async def _finish_checkpoint(self, run: AutonomousRun, outputs: dict[str, Any]) -> None:
@@ -488,8 +589,10 @@ class BaseAutonomousAgent(BaseAgent):
             return
         final = self._result(run, outputs)
         run.extra["final_result"] = json.loads(json.dumps(final, default=str))
-        await self._checkpoint(run, "completed", force=True)
-        run.extra.pop("final_result", None)
+        try:
+            await self._checkpoint(run, "completed", force=True, final=True)
+        finally:
+            run.extra.pop("final_result", None)
 
     async def _interrupted(self, run: AgentRun) -> AgentInterrupted:
         run.extra["stop_reason"] = "interrupted"
@@ -513,6 +616,9 @@ class BaseAutonomousAgent(BaseAgent):
             extra["plan"] = run.extra["plan"]
         if run.extra.get("resumed_from"):
             extra["resumed_from"] = list(run.extra["resumed_from"])
+        storage_errors = getattr(run, "storage_errors", None)
+        if storage_errors:
+            extra["storage_errors"] = list(storage_errors)
         meta.update(extra)
         return {**extra, **result}
 
