@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kaizen_redis.store import RedisCheckpointStore
 
 from kaizen_core.agents.autonomous import BaseAutonomousAgent
 from kaizen_core.config import AutonomousConfig
@@ -22,6 +21,7 @@ from kaizen_core.providers.mock import MockProvider
 from kaizen_core.state import StateManager
 from kaizen_core.testing.servers.redis import RedisServer
 from kaizen_core.tools import ToolRegistry, tool
+from kaizen_redis.store import RedisCheckpointStore
 
 
 class WatchingStore(RedisCheckpointStore):
