@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, ClassVar
 
-from kaizen_core.errors import ProviderError
+from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers.types import Completion, CompletionRequest, Embeddings, StreamEvent
 
 
@@ -16,7 +16,8 @@ class BaseProvider:
     Subclasses implement :meth:`complete`; they override :meth:`stream` and
     :meth:`embed` where the backend supports them. ``name`` is the registered name.
     Constructors take ``model`` plus provider-specific keyword options
-    (``provider_config`` in agent config); unknown options raise KAIZEN_002.
+    (``provider_config`` in agent config); unknown options raise KAIZEN_002
+    (call :meth:`reject_unknown_options` with the leftover ``**options``).
 
     ``structured_output`` documents how ``output_schema`` is honoured:
     ``"native"`` (the backend enforces the schema), ``"json_mode"`` (JSON guaranteed,
@@ -33,6 +34,20 @@ class BaseProvider:
     def __init__(self, model: str | None = None, **options: Any) -> None:
         self.model = model or self.default_model
         self.options = options
+
+    @classmethod
+    def reject_unknown_options(cls, options: Mapping[str, Any], known: Iterable[str]) -> None:
+        """Raise KAIZEN_002 (:class:`ConfigError`) when ``options`` is not empty.
+
+        For constructors that take their known options as keyword arguments and collect
+        the rest in ``**options``: the message names the unknown ones (sorted) and the
+        hint lists ``known`` in the order given.
+        """
+        if options:
+            raise ConfigError(
+                f"unknown option(s) for the {cls.name} provider: {', '.join(sorted(options))}",
+                hint=f"known: {', '.join(known)}",
+            )
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Run one completion."""

@@ -73,11 +73,7 @@ class MockProvider(BaseProvider):
         delay: float = 0.0,
         **options: Any,
     ) -> None:
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for the mock provider: {', '.join(sorted(options))}",
-                hint="valid: script, cost_per_input_token, cost_per_output_token, delay",
-            )
+        self.reject_unknown_options(options, ("script", "cost_per_input_token", "cost_per_output_token", "delay"))
         super().__init__(model)
         if script is not None and not isinstance(script, list):
             raise ConfigError("mock provider 'script' must be a list of replies")

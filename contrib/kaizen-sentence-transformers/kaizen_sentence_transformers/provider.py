@@ -46,7 +46,16 @@ class SentenceTransformersProvider(BaseProvider):
     supports_tools: ClassVar[bool] = False
     supports_embeddings: ClassVar[bool] = True
 
-    def __init__(self, model: str | None = None, *, device: str = "cpu", normalize: bool = True, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        device: str = "cpu",
+        normalize: bool = True,
+        batch_size: int = 32,
+        **options: Any,
+    ) -> None:
+        self.reject_unknown_options(options, ("device", "normalize", "batch_size"))
         super().__init__(model=model)
         self.device = device
         self.normalize = normalize

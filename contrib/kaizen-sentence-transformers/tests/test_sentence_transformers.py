@@ -73,3 +73,13 @@ async def test_provider_by_name_in_long_term_memory(tmp_path: Path) -> None:
     assert first.content == "Release notes are published on the wiki"
     assert (first.score or 0) > (second.score or 0)
     await memory.close()
+
+
+def test_unknown_option_is_a_config_error() -> None:
+    from kaizen_core.errors import ConfigError
+    from kaizen_sentence_transformers.provider import SentenceTransformersProvider
+
+    with pytest.raises(ConfigError, match=r"unknown option.*colour") as info:
+        SentenceTransformersProvider(colour="blue")
+    assert info.value.code == "KAIZEN_002"
+    assert "batch_size" in (info.value.hint or "")

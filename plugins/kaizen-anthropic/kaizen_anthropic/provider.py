@@ -79,11 +79,10 @@ class AnthropicProvider(BaseProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for the anthropic provider: {', '.join(sorted(options))}",
-                hint="known: api_key, base_url, timeout, max_retries, max_retry_after, max_tokens, headers, transport",
-            )
+        self.reject_unknown_options(
+            options,
+            ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "max_tokens", "headers", "transport"),
+        )
         super().__init__(model)
         self.api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
         if not self.api_key:

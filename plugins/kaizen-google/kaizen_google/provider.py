@@ -77,11 +77,10 @@ class GoogleProvider(BaseProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for the google provider: {', '.join(sorted(options))}",
-                hint="known: api_key, base_url, timeout, max_retries, max_retry_after, embedding_model, headers, transport",
-            )
+        self.reject_unknown_options(
+            options,
+            ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"),
+        )
         super().__init__(model)
         self.api_key = api_key or env_api_key()
         if not self.api_key:

@@ -67,12 +67,13 @@ class OllamaProvider(BaseProvider):
         transport: Any = None,
         **unknown: Any,
     ) -> None:
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) for the ollama provider: {', '.join(sorted(unknown))}",
-                hint="known: host, base_url, timeout, max_retries, max_retry_after, keep_alive, embedding_model, "
-                "options, headers, transport",
-            )
+        self.reject_unknown_options(
+            unknown,
+            (
+                "host", "base_url", "timeout", "max_retries", "max_retry_after", "keep_alive", "embedding_model",
+                "options", "headers", "transport",
+            ),
+        )
         super().__init__(model)
         self.base_url = ollama_url(base_url or host)
         self.keep_alive = keep_alive

@@ -50,6 +50,10 @@ _FINISH: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _REJECTS_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
+_KNOWN_OPTIONS = (
+    "api_key", "base_url", "organization", "timeout", "max_retries", "max_retry_after",
+    "embedding_model", "structured_mode", "headers", "transport",
+)
 
 
 def _rejects_format(error: ProviderError) -> bool:
@@ -115,12 +119,7 @@ class OpenAIProvider(BaseProvider):
         transport: Any = None,
         **options: Any,
     ) -> None:
-        if options:
-            raise ConfigError(
-                f"unknown option(s) for the {self.name} provider: {', '.join(sorted(options))}",
-                hint="known: api_key, base_url, organization, timeout, max_retries, max_retry_after, "
-                "embedding_model, structured_mode, headers, transport",
-            )
+        self.reject_unknown_options(options, _KNOWN_OPTIONS)
         if structured_mode is not None and structured_mode not in STRUCTURED_MODES:
             raise ConfigError(f"structured_mode must be one of {', '.join(STRUCTURED_MODES)}")
         super().__init__(model)
