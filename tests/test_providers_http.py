@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -20,22 +19,9 @@ from kaizen_core.providers.http import (
 from kaizen_core.providers.pricing import cost_usd, lookup_price
 from kaizen_core.providers.types import Usage
 from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
+from kaizen_core.testing.wire import RecordingSleep, closed_port
 
 KEY = "sk-test-SECRETSECRET1234567890"
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_client(url: str, sleep: RecordingSleep, **kw: object) -> HTTPClient:

@@ -16,8 +16,10 @@ from kaizen_anthropic.provider import AnthropicProvider
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_core.testing.wire import RecordingSleep, fixture_loader, recorded_response, sample_value, sent, sse_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
+fixture = fixture_loader(FIXTURES)
 KEY = "sk-ant-api03-SECRETSECRETSECRET"
 URL = "https://api.anthropic.com/v1/messages"
 MODEL = "claude-3-5-haiku-20241022"
@@ -26,22 +28,6 @@ WEATHER = ToolDefinition(
     description="Weather for a city",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def sent(route: respx.Route, n: int = -1) -> Any:
-    return json.loads(route.calls[n].request.content)
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture
@@ -115,7 +101,7 @@ async def test_tool_history_and_tool_use_parsing(provider: AnthropicProvider) ->
 @pytest.mark.anyio
 @respx.mock
 async def test_stream_text(provider: AnthropicProvider) -> None:
-    route = respx.post(URL).respond(200, text=(FIXTURES / "stream_text.sse").read_text(), headers={"content-type": "text/event-stream"})
+    route = respx.post(URL).mock(return_value=sse_response((FIXTURES / "stream_text.sse").read_text()))
     events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="hi")]))]
     assert sent(route)["stream"] is True
     assert [e.text for e in events if e.type == "text"] == ["Hel", "lo!"]
@@ -127,7 +113,7 @@ async def test_stream_text(provider: AnthropicProvider) -> None:
 @pytest.mark.anyio
 @respx.mock
 async def test_stream_tool_use_deltas(provider: AnthropicProvider) -> None:
-    respx.post(URL).respond(200, text=(FIXTURES / "stream_tool_use.sse").read_text(), headers={"content-type": "text/event-stream"})
+    respx.post(URL).mock(return_value=sse_response((FIXTURES / "stream_tool_use.sse").read_text()))
     request = CompletionRequest(messages=[Message(role="user", content="weather?")], tools=[WEATHER])
     events = [e async for e in provider.stream(request)]
     deltas = [e.tool_call for e in events if e.type == "tool_call" and e.tool_call]
@@ -145,7 +131,7 @@ async def test_rate_limit_honours_retry_after_then_succeeds(provider: AnthropicP
     err = fixture("error_rate_limit.json")
     ok = fixture("messages_text.json")["response"]
     route = respx.post(URL).mock(
-        side_effect=[httpx.Response(err["status"], json=err["response"], headers=err["headers"]), httpx.Response(200, json=ok)]
+        side_effect=[recorded_response(err), httpx.Response(200, json=ok)]
     )
     completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
     assert completion.content == "Hello!" and len(route.calls) == 2
@@ -185,13 +171,6 @@ def test_import_is_light() -> None:
 # --- ProviderSuite against a canned Messages API (respx), answering from the request ---------------
 
 
-def _value_for(schema: dict[str, Any]) -> Any:
-    kind = schema.get("type")
-    if kind == "object":
-        return {k: _value_for(v) for k, v in (schema.get("properties") or {}).items()}
-    return {"string": "Paris", "number": 0.9, "integer": 1, "boolean": True, "array": []}.get(kind, "Paris")
-
-
 def canned_messages_api(request: httpx.Request) -> httpx.Response:
     """Answers like the Messages API: a forced tool gets a tool_use built from its schema."""
     body = json.loads(request.content)
@@ -199,7 +178,7 @@ def canned_messages_api(request: httpx.Request) -> httpx.Response:
     usage = {"input_tokens": 10 + len(json.dumps(body["messages"])) // 4, "output_tokens": 5}
     if choice.get("type") in ("tool", "any"):
         tool = next(t for t in body["tools"] if choice.get("type") == "any" or t["name"] == choice["name"])
-        content = [{"type": "tool_use", "id": "toolu_suite", "name": tool["name"], "input": _value_for(tool["input_schema"])}]
+        content = [{"type": "tool_use", "id": "toolu_suite", "name": tool["name"], "input": sample_value(tool["input_schema"])}]
         stop = "tool_use"
     else:
         content = [{"type": "text", "text": "Hello"}]
@@ -215,7 +194,7 @@ def canned_messages_api(request: httpx.Request) -> httpx.Response:
             {"type": "message_stop"},
         ]
         text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-        return httpx.Response(200, text=text, headers={"content-type": "text/event-stream"})
+        return sse_response(text)
     return httpx.Response(
         200,
         json={"type": "message", "role": "assistant", "model": body["model"], "content": content, "stop_reason": stop, "usage": usage},

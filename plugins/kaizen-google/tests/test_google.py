@@ -15,10 +15,12 @@ import respx
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_core.testing.wire import RecordingSleep, fixture_loader, recorded_response, sample_value, sent, sse_response
 from kaizen_google.provider import GEMINI_BASE_URL, GoogleProvider
 from kaizen_google.schema import to_gemini_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
+fixture = fixture_loader(FIXTURES)
 KEY = "AIzaSyTESTSECRETKEY0123456789"
 GEN = f"{GEMINI_BASE_URL}/models/gemini-2.0-flash:generateContent"
 STREAM = f"{GEMINI_BASE_URL}/models/gemini-2.0-flash:streamGenerateContent"
@@ -27,22 +29,6 @@ WEATHER = ToolDefinition(
     description="Weather for a city",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
 )
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def sent(route: respx.Route, n: int = -1) -> Any:
-    return json.loads(route.calls[n].request.content)
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture
@@ -93,7 +79,7 @@ async def test_function_calling_history_and_forced_function(provider: GoogleProv
 @pytest.mark.anyio
 @respx.mock
 async def test_stream_sse(provider: GoogleProvider) -> None:
-    route = respx.post(STREAM).respond(200, text=(FIXTURES / "stream.sse").read_text(), headers={"content-type": "text/event-stream"})
+    route = respx.post(STREAM).mock(return_value=sse_response((FIXTURES / "stream.sse").read_text()))
     events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="Sky?")]))]
     assert route.calls[0].request.url.params["alt"] == "sse"
     assert sent(route) == {"contents": [{"role": "user", "parts": [{"text": "Sky?"}]}]}
@@ -119,7 +105,7 @@ async def test_embeddings_single_and_batch(provider: GoogleProvider) -> None:
 @respx.mock
 async def test_rate_limit_retry_after_then_success(provider: GoogleProvider) -> None:
     err, ok = fixture("error_rate_limit.json"), fixture("generate_structured.json")["response"]
-    route = respx.post(GEN).mock(side_effect=[httpx.Response(429, json=err["response"], headers=err["headers"]), httpx.Response(200, json=ok)])
+    route = respx.post(GEN).mock(side_effect=[recorded_response(err), httpx.Response(200, json=ok)])
     completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
     assert completion.content and len(route.calls) == 2
     assert provider.http.sleep.delays == [4.0]  # type: ignore[union-attr]
@@ -191,13 +177,6 @@ def test_import_is_light_and_alias_registered() -> None:
 # --- ProviderSuite over a canned Gemini API (respx) -------------------------------------------
 
 
-def _value_for(schema: dict[str, Any]) -> Any:
-    kind = schema.get("type")
-    if kind == "OBJECT":
-        return {k: _value_for(v) for k, v in (schema.get("properties") or {}).items()}
-    return {"STRING": "Paris", "NUMBER": 0.9, "INTEGER": 1, "BOOLEAN": True, "ARRAY": []}.get(kind, "Paris")
-
-
 def canned_gemini(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     path = request.url.path
@@ -207,9 +186,9 @@ def canned_gemini(request: httpx.Request) -> httpx.Response:
     allowed = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("allowedFunctionNames")
     if allowed:
         decl = next(d for t in body["tools"] for d in t["functionDeclarations"] if d["name"] == allowed[0])
-        parts = [{"functionCall": {"name": decl["name"], "args": _value_for(decl["parameters"])}}]
+        parts = [{"functionCall": {"name": decl["name"], "args": sample_value(decl["parameters"])}}]
     elif "responseSchema" in body.get("generationConfig", {}):
-        parts = [{"text": json.dumps(_value_for(body["generationConfig"]["responseSchema"]))}]
+        parts = [{"text": json.dumps(sample_value(body["generationConfig"]["responseSchema"]))}]
     else:
         parts = [{"text": "Hello"}]
     if path.endswith(":streamGenerateContent"):

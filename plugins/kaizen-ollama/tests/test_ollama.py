@@ -15,32 +15,18 @@ import respx
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.provider_suite import ProviderSuite
+from kaizen_core.testing.wire import RecordingSleep, fixture_loader, recorded_response, sample_value, sent
 from kaizen_ollama.detect import ollama_url
 from kaizen_ollama.provider import OllamaProvider
 
 FIXTURES = Path(__file__).parent / "fixtures"
+fixture = fixture_loader(FIXTURES)
 HOST = "http://localhost:11434"
 WEATHER = ToolDefinition(
     name="get_weather",
     description="Weather for a city",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
-
-
-def sent(route: respx.Route, n: int = -1) -> Any:
-    return json.loads(route.calls[n].request.content)
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @pytest.fixture
@@ -143,7 +129,7 @@ async def test_busy_server_retried_after_retry_after(provider: OllamaProvider) -
     err = fixture("error_overloaded.json")
     ok = fixture("chat_structured.json")["response"]
     route = respx.post(f"{HOST}/api/chat").mock(
-        side_effect=[httpx.Response(err["status"], json=err["response"], headers=err["headers"]), httpx.Response(200, json=ok)]
+        side_effect=[recorded_response(err), httpx.Response(200, json=ok)]
     )
     completion = await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
     assert completion.content and len(route.calls) == 2
@@ -179,18 +165,11 @@ def test_import_is_light() -> None:
 # --- ProviderSuite over a canned Ollama API (respx) ----------------------------------------------
 
 
-def _value_for(schema: dict[str, Any]) -> Any:
-    kind = schema.get("type")
-    if kind == "object":
-        return {k: _value_for(v) for k, v in (schema.get("properties") or {}).items()}
-    return {"string": "Paris", "number": 0.9, "integer": 1, "boolean": True, "array": []}.get(kind, "Paris")
-
-
 def canned_ollama(request: httpx.Request) -> httpx.Response:
     body = json.loads(request.content)
     if request.url.path == "/api/embed":
         return httpx.Response(200, json={"model": body["model"], "embeddings": [[0.1, 0.2, 0.3] for _ in body["input"]], "prompt_eval_count": 4})
-    content = json.dumps(_value_for(body["format"])) if "format" in body else "Hello"
+    content = json.dumps(sample_value(body["format"])) if "format" in body else "Hello"
     final = {"model": body["model"], "message": {"role": "assistant", "content": ""}, "done": True, "done_reason": "stop", "prompt_eval_count": 12, "eval_count": 3}
     if body.get("stream"):
         lines = [{"model": body["model"], "message": {"role": "assistant", "content": p}, "done": False} for p in ("Hel", "lo")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import respx
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
 from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
+from kaizen_core.testing.wire import RecordingSleep, closed_port, sent, sse_response
 from kaizen_openai.provider import AzureOpenAIProvider, DockerModelRunnerProvider, OpenAIProvider
 from kaizen_openai.schema import drop_null_optionals, strict_schema
 
@@ -47,10 +47,6 @@ def chat(content: str | None, *, tool_calls: list[dict] | None = None, finish: s
 @pytest.fixture
 def provider() -> OpenAIProvider:
     return OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=BASE, max_retries=0)
-
-
-def sent(route: respx.Route, n: int = -1) -> dict:
-    return json.loads(route.calls[n].request.content)
 
 
 @pytest.mark.anyio
@@ -178,7 +174,7 @@ async def test_stream_text_tool_deltas_and_usage(provider: OpenAIProvider) -> No
         {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": 'ty": "Oslo"}'}}]}, "finish_reason": "tool_calls"}]},
         {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}},
     )
-    route = respx.post(f"{BASE}/chat/completions").respond(200, text=body, headers={"content-type": "text/event-stream"})
+    route = respx.post(f"{BASE}/chat/completions").mock(return_value=sse_response(body))
     events = [e async for e in provider.stream(CompletionRequest(messages=[Message(role="user", content="x")], tools=[TOOL]))]
     assert sent(route)["stream"] is True and sent(route)["stream_options"] == {"include_usage": True}
     assert [e.text for e in events if e.type == "text"] == ["Hel", "lo"]
@@ -278,14 +274,6 @@ def test_strict_schema_nested_and_drop_nulls() -> None:
 # --- real sockets: retries, Retry-After, unreachable ---------------------------------------------
 
 
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("first", "expected_delay"),
@@ -320,9 +308,7 @@ async def test_rate_limit_exhausted_reports_provider_message_without_key() -> No
 
 
 def test_unreachable_endpoint_sync_use() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = closed_port()
     provider = OpenAIProvider("m", api_key=KEY, base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
     with pytest.raises(ProviderError) as info:
         provider.complete_sync(CompletionRequest(messages=[Message(role="user", content="x")]))
