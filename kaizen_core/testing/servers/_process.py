@@ -7,12 +7,16 @@ program raises :class:`ServerUnavailable`, which the fixtures turn into a pytest
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TypeVar
 
 SYSTEM_DEPS_HINT = "run scripts/install-system-deps.sh (apt-get install -y redis-server postgresql)"
 
@@ -87,6 +91,86 @@ def stop_process(process: subprocess.Popen[bytes] | None, *, kill: bool = False,
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+class LoopbackServer:
+    """Base of a test server listening on ``127.0.0.1:port``, started and stopped on demand.
+
+    Subclasses set ``port`` and ``log`` and implement :meth:`start` (usually through
+    :meth:`_spawn`). The defaults suit a server that is one child process: ``running``
+    while it lives, :meth:`kill` is SIGKILL (a crash), :meth:`stop` a graceful
+    shutdown; servers managed another way (``pg_ctl``) override them.
+    """
+
+    port: int
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        """Start the server (a no-op when it is running)."""
+        raise NotImplementedError
+
+    def _spawn(
+        self, args: Sequence[str], *, what: str, timeout: float, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Run ``args`` on the (freed) port with output appended to ``log``; wait until it accepts connections."""
+        wait_closed(self.port)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                list(args), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            )
+        wait_until(lambda: port_open(self.port), what=what, timeout=timeout, process=self.process, log=self.log)
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash); :meth:`start` brings it back."""
+        stop_process(self.process, kill=True)
+        wait_closed(self.port)
+
+    def stop(self) -> None:
+        """Graceful shutdown."""
+        stop_process(self.process)
+
+    def restart(self) -> None:
+        """:meth:`kill`, then :meth:`start`."""
+        self.kill()
+        self.start()
+
+
+S = TypeVar("S", bound=LoopbackServer)
+
+
+@contextlib.contextmanager
+def run_in_tempdir(prefix: str, make: Callable[[Path], S]) -> Iterator[S]:
+    """``make`` a server in a fresh temporary directory, start it, and stop it (and delete the directory) on exit."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server = make(Path(tmp))
+        try:
+            server.start()
+            yield server
+        finally:
+            server.stop()
+
+
+T = TypeVar("T")
+
+
+def serve_or_fail(run: Callable[[], AbstractContextManager[T]]) -> Iterator[T]:
+    """The body of a session fixture: ``yield from serve_or_fail(run_x_server)``.
+
+    Yields the server ``run()`` starts; :class:`ServerUnavailable` becomes a pytest
+    *failure* with its hint (never a skip). pytest is imported only when called.
+    """
+    import pytest
+
+    try:
+        with run() as server:
+            yield server
+    except ServerUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def _tail(log: Path | None, size: int = 2000) -> str:

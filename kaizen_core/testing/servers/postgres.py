@@ -21,7 +21,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +28,12 @@ import pytest
 
 from kaizen_core.testing.servers._process import (
     SYSTEM_DEPS_HINT,
+    LoopbackServer,
     ServerUnavailable,
     free_port,
     port_open,
+    run_in_tempdir,
+    serve_or_fail,
     wait_closed,
     wait_until,
 )
@@ -77,7 +79,7 @@ def _run_as() -> tuple[list[str], str | None]:
     raise ServerUnavailable("running as root and neither runuser nor setpriv exists to drop privileges")
 
 
-class PostgresServer:
+class PostgresServer(LoopbackServer):
     """A PostgreSQL cluster in ``directory``; ``url`` connects as an ordinary role over TCP."""
 
     def __init__(
@@ -170,10 +172,6 @@ class PostgresServer:
         if self.data_dir.exists():
             self._cmd("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
 
-    def restart(self) -> None:
-        self.kill()
-        self.start()
-
     def create_database(self, name: str) -> str:
         """Create another database owned by the test role; returns its URL."""
         self._psql(f"CREATE DATABASE {name} OWNER {self.user}")
@@ -183,20 +181,11 @@ class PostgresServer:
 @contextlib.contextmanager
 def run_postgres_server() -> Iterator[PostgresServer]:
     """Start a throwaway PostgreSQL cluster; stop and delete it on exit (benchmarks use this)."""
-    with tempfile.TemporaryDirectory(prefix="kaizen-pg-") as tmp:
-        server = PostgresServer(Path(tmp))
-        try:
-            server.start()
-            yield server
-        finally:
-            server.stop()
+    with run_in_tempdir("kaizen-pg-", PostgresServer) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A real PostgreSQL for the session: ``.url`` (ordinary role with password), ``.kill()``, ``.start()``."""
-    try:
-        with run_postgres_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from serve_or_fail(run_postgres_server)

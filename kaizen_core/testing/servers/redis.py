@@ -12,8 +12,6 @@ A missing ``redis-server`` is a test failure with an install hint, never a skip.
 from __future__ import annotations
 
 import contextlib
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,13 +19,11 @@ import pytest
 
 from kaizen_core.testing.servers._process import (
     SYSTEM_DEPS_HINT,
-    ServerUnavailable,
+    LoopbackServer,
     find_program,
     free_port,
-    port_open,
-    stop_process,
-    wait_closed,
-    wait_until,
+    run_in_tempdir,
+    serve_or_fail,
 )
 
 __all__ = ["RedisServer", "redis_server", "run_redis_server"]
@@ -35,7 +31,7 @@ __all__ = ["RedisServer", "redis_server", "run_redis_server"]
 DEFAULT_PASSWORD = "kaizen-redis-secret-7d1c"
 
 
-class RedisServer:
+class RedisServer(LoopbackServer):
     """A redis-server child process. ``url`` is ``redis://:PASSWORD@127.0.0.1:PORT/0``."""
 
     def __init__(self, directory: Path, *, port: int | None = None, password: str = DEFAULT_PASSWORD) -> None:
@@ -43,7 +39,6 @@ class RedisServer:
         self.directory = directory
         self.port = port or free_port()
         self.password = password
-        self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "redis.log"
 
     @property
@@ -54,15 +49,10 @@ class RedisServer:
         """The URL of another logical database on the same server."""
         return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self) -> None:
         """Start (or restart after :meth:`kill`) on the same port and data directory."""
         if self.running:
             return
-        wait_closed(self.port)
         args = [
             self.binary,
             "--port", str(self.port),
@@ -75,41 +65,17 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", "",
         ]  # fmt: skip
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_until(lambda: port_open(self.port), what="redis-server", timeout=20, process=self.process, log=self.log)
-
-    def kill(self) -> None:
-        """SIGKILL the server (a crash); :meth:`start` brings it back with its data."""
-        stop_process(self.process, kill=True)
-        wait_closed(self.port)
-
-    def stop(self) -> None:
-        """Graceful shutdown."""
-        stop_process(self.process)
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
+        self._spawn(args, what="redis-server", timeout=20)
 
 
 @contextlib.contextmanager
 def run_redis_server(*, password: str = DEFAULT_PASSWORD) -> Iterator[RedisServer]:
     """Start a redis-server in a temporary directory; stop it on exit (benchmarks use this)."""
-    with tempfile.TemporaryDirectory(prefix="kaizen-redis-") as tmp:
-        server = RedisServer(Path(tmp), password=password)
-        try:
-            server.start()
-            yield server
-        finally:
-            server.stop()
+    with run_in_tempdir("kaizen-redis-", lambda directory: RedisServer(directory, password=password)) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server for the session: ``.url`` (with password), ``.kill()``, ``.start()``."""
-    try:
-        with run_redis_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from serve_or_fail(run_redis_server)

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,12 +26,11 @@ from pathlib import Path
 import pytest
 
 from kaizen_core.testing.servers._process import (
+    LoopbackServer,
     ServerUnavailable,
     free_port,
-    port_open,
-    stop_process,
-    wait_closed,
-    wait_until,
+    run_in_tempdir,
+    serve_or_fail,
 )
 
 __all__ = ["AWS_TEST_ENV", "S3Server", "run_s3_server", "s3_server"]
@@ -63,8 +60,11 @@ def _moto_program() -> list[str]:
     raise ServerUnavailable(f"moto's server mode is not installed: {INSTALL_HINT}")
 
 
-class S3Server:
-    """A moto S3 endpoint. ``endpoint_url`` is ``http://127.0.0.1:PORT``."""
+class S3Server(LoopbackServer):
+    """A moto S3 endpoint. ``endpoint_url`` is ``http://127.0.0.1:PORT``.
+
+    After :meth:`kill` (SIGKILL), :meth:`start` brings it back empty unless ``persist``.
+    """
 
     def __init__(
         self, directory: Path, *, bucket: str = DEFAULT_BUCKET, port: int | None = None, persist: bool = False
@@ -76,7 +76,6 @@ class S3Server:
         self.persist = persist
         self.recording = directory / "moto-recording.jsonl"
         self.log = directory / "moto.log"
-        self.process: subprocess.Popen[bytes] | None = None
         self._bucket_created = False
 
     @property
@@ -86,10 +85,6 @@ class S3Server:
     @property
     def url(self) -> str:
         return f"s3://{self.bucket}/kaizen-tests"
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def client(self) -> object:
         """A boto3 S3 client for this endpoint (boto3 imported here, on demand)."""
@@ -117,19 +112,10 @@ class S3Server:
         """Start (or restart after :meth:`kill`); replays the recording when ``persist``."""
         if self.running:
             return
-        wait_closed(self.port)
         env = {**os.environ, **AWS_TEST_ENV}
         if self.persist:
             env.update({"MOTO_ENABLE_RECORDING": "True", "MOTO_RECORDER_FILEPATH": str(self.recording)})
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*self.program, "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-            )
-        wait_until(lambda: port_open(self.port), what="moto_server", timeout=60, process=self.process, log=self.log)
+        self._spawn([*self.program, "-H", "127.0.0.1", "-p", str(self.port)], what="moto_server", timeout=60, env=env)
         if not self._bucket_created:
             self.create_bucket(self.bucket)
             self._bucket_created = True
@@ -137,18 +123,6 @@ class S3Server:
             self._moto_api("recorder/replay-recording")
         else:
             self.create_bucket(self.bucket)
-
-    def kill(self) -> None:
-        """SIGKILL the endpoint; :meth:`start` brings it back (empty unless ``persist``)."""
-        stop_process(self.process, kill=True)
-        wait_closed(self.port)
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-    def restart(self) -> None:
-        self.kill()
-        self.start()
 
 
 @contextlib.contextmanager
@@ -169,20 +143,13 @@ def aws_test_env() -> Iterator[None]:
 @contextlib.contextmanager
 def run_s3_server(*, bucket: str = DEFAULT_BUCKET, persist: bool = False) -> Iterator[S3Server]:
     """Start moto's S3 server with a bucket and dummy AWS env vars; stop it on exit."""
-    with tempfile.TemporaryDirectory(prefix="kaizen-s3-") as tmp, aws_test_env():
-        server = S3Server(Path(tmp), bucket=bucket, persist=persist)
-        try:
-            server.start()
-            yield server
-        finally:
-            server.stop()
+    with aws_test_env(), run_in_tempdir(
+        "kaizen-s3-", lambda directory: S3Server(directory, bucket=bucket, persist=persist)
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """A real S3 endpoint (moto) for the session: ``.url``, ``.endpoint_url``, ``.bucket``, ``.kill()``."""
-    try:
-        with run_s3_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from serve_or_fail(run_s3_server)
