@@ -15,9 +15,12 @@ import math
 import time
 import zlib
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kaizen_core.errors import MemoryBackendError, MemoryValueError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from kaizen_core.memory.tier import TierStats
 
 __all__ = ["LatencyRecorder", "check_key", "check_ttl", "compress", "decode_value", "decompress", "encode_value", "expiry"]
 
@@ -106,3 +109,7 @@ class LatencyRecorder:
     @property
     def p95_ms(self) -> float | None:
         return self.percentile_ms(0.95)
+
+    def report(self, counters: TierStats, *, size: int) -> TierStats:
+        """A copy of a tier's ``counters`` with ``size`` and this recorder's p50/p95 (what ``stats()`` returns)."""
+        return counters.model_copy(update={"size": size, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms})

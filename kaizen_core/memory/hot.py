@@ -210,11 +210,7 @@ class HotMemoryTier(MemoryTier):
             return len(self._table)
 
     async def stats(self) -> TierStats:
-        stats = self._stats.model_copy()
-        stats.size = await self.size()
-        stats.p50_ms = self._latency.p50_ms
-        stats.p95_ms = self._latency.p95_ms
-        return stats
+        return self._latency.report(self._stats, size=await self.size())
 
     async def close(self) -> None:
         """Nothing to release (the store lives as long as its references)."""

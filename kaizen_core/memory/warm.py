@@ -304,11 +304,7 @@ class WarmMemoryTier(MemoryTier):
         return int(row[0])
 
     async def stats(self) -> TierStats:
-        stats = self._stats.model_copy()
-        stats.size = await self.size()
-        stats.p50_ms = self._latency.p50_ms
-        stats.p95_ms = self._latency.p95_ms
-        return stats
+        return self._latency.report(self._stats, size=await self.size())
 
     async def purge_expired(self) -> int:
         """Physically delete expired rows of this namespace; returns how many."""

@@ -148,10 +148,7 @@ class PostgresMemoryTier(MemoryTier):
         return int(await self.conn.run("size", op, MemoryBackendError))
 
     async def stats(self) -> TierStats:
-        size = await self.size()
-        return self._counters.model_copy(
-            update={"size": size, "p50_ms": self._latency.p50_ms, "p95_ms": self._latency.p95_ms}
-        )
+        return self._latency.report(self._counters, size=await self.size())
 
     async def search_text(self, query: str, limit: int = 10, prefix: str = "") -> list[tuple[str, float]]:
         """Full-text search (PostgreSQL ``tsvector``, English stemming) over this namespace.

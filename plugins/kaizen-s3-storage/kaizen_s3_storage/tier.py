@@ -150,10 +150,7 @@ class S3MemoryTier(MemoryTier):
         return len(await self.keys())
 
     async def stats(self) -> TierStats:
-        size = await self.size()
-        return self._counters.model_copy(
-            update={"size": size, "p50_ms": self._latency.p50_ms, "p95_ms": self._latency.p95_ms}
-        )
+        return self._latency.report(self._counters, size=await self.size())
 
     async def close(self) -> None:
         self.s3.close()
