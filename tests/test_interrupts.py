@@ -9,6 +9,7 @@ import resource
 import signal
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -249,17 +250,24 @@ async def test_guard_propagates_the_step_error() -> None:
         await manager.guard(step)
 
 
-async def test_guard_cancels_a_sleeping_step_on_immediate() -> None:
-    manager = InterruptManager(graceful_shutdown_timeout=60)
-    cancelled = asyncio.Event()
+def slow_step(cancelled: asyncio.Event) -> Callable[[], Awaitable[str]]:
+    """A step that sleeps 30 s (like a slow provider call) and sets ``cancelled`` when cancelled."""
 
-    async def slow_provider_call() -> str:
+    async def step() -> str:
         try:
             await asyncio.sleep(30)
         except asyncio.CancelledError:
             cancelled.set()
             raise
         return "never"
+
+    return step
+
+
+async def test_guard_cancels_a_sleeping_step_on_immediate() -> None:
+    manager = InterruptManager(graceful_shutdown_timeout=60)
+    cancelled = asyncio.Event()
+    slow_provider_call = slow_step(cancelled)
 
     loop = asyncio.get_running_loop()
     loop.call_later(0.1, manager.request_interrupt, InterruptSource.PROGRAMMATIC, IMMEDIATE, "stop now")
@@ -275,14 +283,7 @@ async def test_guard_cancels_a_sleeping_step_on_immediate() -> None:
 async def test_guard_escalates_a_graceful_interrupt_after_the_timeout() -> None:
     manager = InterruptManager(graceful_shutdown_timeout=0.3)
     cancelled = asyncio.Event()
-
-    async def slow_provider_call() -> str:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-        return "never"
+    slow_provider_call = slow_step(cancelled)
 
     asyncio.get_running_loop().call_later(0.05, manager.request_interrupt, InterruptSource.USER, GRACEFUL, "bye")
     started = time.monotonic()
@@ -299,15 +300,7 @@ async def test_guard_escalates_a_graceful_interrupt_after_the_timeout() -> None:
 async def test_cancelling_guard_cancels_the_step() -> None:
     manager = InterruptManager()
     cancelled = asyncio.Event()
-
-    async def slow() -> None:
-        try:
-            await asyncio.sleep(30)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    outer = asyncio.create_task(manager.guard(slow))
+    outer = asyncio.create_task(manager.guard(slow_step(cancelled)))
     await asyncio.sleep(0.05)
     outer.cancel()
     with pytest.raises(asyncio.CancelledError):
