@@ -124,6 +124,16 @@ def is_missing(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and str(exc.response.get("Error", {}).get("Code")) in _MISSING
 
 
+def unless_missing(method: Callable[..., T], **kwargs: Any) -> T | None:
+    """``method(**kwargs)`` (a boto3 call), or None when S3 answers that the object is missing."""
+    try:
+        return method(**kwargs)
+    except Exception as exc:
+        if is_missing(exc):
+            return None
+        raise
+
+
 class S3Client:
     """A boto3 S3 client created on first use (in a worker thread) and shared by threads."""
 

@@ -29,7 +29,7 @@ from typing import Any
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, StorageError
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
-from kaizen_s3_storage.client import S3Client, dec, enc, is_missing, pack, unpack
+from kaizen_s3_storage.client import S3Client, dec, enc, pack, unless_missing, unpack
 
 _TIME_SPAN = 10**17  # microseconds: sortable until the year 5138
 _STEP_SPAN = 10**12
@@ -128,25 +128,17 @@ class S3CheckpointStore(CheckpointStore):
         await self.s3.call("write", op, StorageError)
 
     def _index_of(self, client: Any, data_key: str) -> str | None:
-        try:
-            head = client.head_object(Bucket=self.bucket, Key=data_key)
-        except Exception as exc:
-            if is_missing(exc):
-                return None
-            raise
-        raw = head.get("Metadata", {}).get("index-key")
+        head = unless_missing(client.head_object, Bucket=self.bucket, Key=data_key)
+        raw = head.get("Metadata", {}).get("index-key") if head is not None else None
         return dec(raw) if raw else None
 
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
         key = self._data_key(checkpoint_id)
 
         def op(client: Any) -> tuple[bytes, str | None] | None:
-            try:
-                obj = client.get_object(Bucket=self.bucket, Key=key)
-            except Exception as exc:
-                if is_missing(exc):
-                    return None
-                raise
+            obj = unless_missing(client.get_object, Bucket=self.bucket, Key=key)
+            if obj is None:
+                return None
             return obj["Body"].read(), obj.get("Metadata", {}).get("sha256")
 
         found = await self.s3.call("read", op, StorageError)
@@ -197,12 +189,9 @@ class S3CheckpointStore(CheckpointStore):
         data_key = self._data_key(checkpoint_id)
 
         def op(client: Any) -> bool:
-            try:
-                head = client.head_object(Bucket=self.bucket, Key=data_key)
-            except Exception as exc:
-                if is_missing(exc):
-                    return False
-                raise
+            head = unless_missing(client.head_object, Bucket=self.bucket, Key=data_key)
+            if head is None:
+                return False
             raw = head.get("Metadata", {}).get("index-key")
             if raw:
                 client.delete_object(Bucket=self.bucket, Key=dec(raw))

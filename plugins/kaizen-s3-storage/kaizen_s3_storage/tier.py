@@ -18,7 +18,7 @@ from typing import Any
 from kaizen_core.errors import MemoryBackendError
 from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, decode_value, encode_value
 from kaizen_core.memory.tier import MemoryTier, TierStats
-from kaizen_s3_storage.client import S3Client, dec, enc, is_missing, pack, unpack
+from kaizen_s3_storage.client import S3Client, dec, enc, pack, unless_missing, unpack
 
 
 def _expired(metadata: dict[str, str], now: float) -> bool:
@@ -52,12 +52,9 @@ class S3MemoryTier(MemoryTier):
 
     def _live_head(self, client: Any, object_key: str, now: float) -> bool:
         """True when the object exists and has not expired (expired ones are deleted)."""
-        try:
-            head = client.head_object(Bucket=self.bucket, Key=object_key)
-        except Exception as exc:
-            if is_missing(exc):
-                return False
-            raise
+        head = unless_missing(client.head_object, Bucket=self.bucket, Key=object_key)
+        if head is None:
+            return False
         if _expired(head.get("Metadata", {}), now):
             client.delete_object(Bucket=self.bucket, Key=object_key)
             return False
@@ -68,12 +65,9 @@ class S3MemoryTier(MemoryTier):
         started = time.perf_counter()
 
         def op(client: Any) -> tuple[bytes, dict[str, str]] | None:
-            try:
-                obj = client.get_object(Bucket=self.bucket, Key=object_key)
-            except Exception as exc:
-                if is_missing(exc):
-                    return None
-                raise
+            obj = unless_missing(client.get_object, Bucket=self.bucket, Key=object_key)
+            if obj is None:
+                return None
             body, metadata = obj["Body"].read(), obj.get("Metadata", {})
             if _expired(metadata, time.time()):
                 client.delete_object(Bucket=self.bucket, Key=object_key)
