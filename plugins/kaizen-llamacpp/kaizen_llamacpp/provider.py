@@ -73,12 +73,7 @@ class LlamaCppProvider(BaseProvider):
     supports_embeddings: ClassVar[bool] = True
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
-        unknown = sorted(set(options) - _OPTIONS)
-        if unknown:
-            raise ConfigError(
-                f"unknown llamacpp provider option(s): {', '.join(unknown)}",
-                hint=f"valid options: {', '.join(sorted(_OPTIONS))}",
-            )
+        self.reject_unknown_options({k: v for k, v in options.items() if k not in _OPTIONS}, sorted(_OPTIONS))
         super().__init__(model, **options)
         self.model_path = resolve_model_path(model)
         self.n_ctx: int = int(options.get("n_ctx", 2048))
