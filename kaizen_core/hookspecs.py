@@ -53,7 +53,9 @@ def register_providers(register: Register) -> None:
       auto-detected). Core order: openai 10, azure 20, anthropic 30, google 40,
       ollama 50, docker 60, llamacpp 90;
     * ``capabilities``: subset of ``{"chat", "embed", "stream", "tools"}``;
-    * ``default_model``: the model used when the config names none.
+    * ``default_model``: the model used when the config names none;
+    * ``embedding_priority``: set by providers that embed offline with no configuration;
+      the lowest one is the default for semantic search and routing.
     """
 
 

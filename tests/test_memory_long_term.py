@@ -141,14 +141,23 @@ async def test_short_term_memory_is_session_scoped_and_expires() -> None:
         await s1.add("x", importance=1.5)
 
 
-async def test_search_similar_without_provider_is_a_clear_error(tmp_path: Path) -> None:
+async def test_search_similar_without_provider_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_core import plugins
+
+    monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")  # no embedding plugin installed
+    plugins.reset()
     memory = LongTermMemory(f"sqlite://{tmp_path}/s.db", agent_id="bot")
     await memory.add("something")
     with pytest.raises(MemoryBackendError) as info:
         await memory.search_similar("anything")
     assert info.value.code == "MEMORY_001"
     assert "embedding provider" in str(info.value)
+    assert "kaizen-sentence-transformers" in (info.value.hint or "")
     await memory.close()
+    monkeypatch.undo()
+    plugins.reset()
 
 
 async def test_search_similar_ranks_by_cosine_and_stores_vectors(tmp_path: Path) -> None:

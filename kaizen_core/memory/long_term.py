@@ -37,6 +37,7 @@ from pydantic import BaseModel, Field, ValidationError
 from kaizen_core.errors import ConfigError, MemoryBackendError, MemoryValueError
 from kaizen_core.memory.events import fire
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
+from kaizen_core.providers.similarity import cosine_similarity
 
 __all__ = ["LongTermMemory", "MemoryEntry", "ShortTermMemory", "keyword_rank", "tokenize"]
 
@@ -275,15 +276,12 @@ class LongTermMemory(_EntryStore):
     # -- embeddings ------------------------------------------------------------------------
     @property
     def embedding_provider(self) -> Any:
-        """The provider instance used for ``embed()`` (resolved from a name on first use)."""
-        if self._provider is None and self._provider_spec is not None:
-            spec = self._provider_spec
-            if isinstance(spec, str):
-                from kaizen_core.plugins import get_registry
+        """The provider used for ``embed()``: the one given (instance or registered name), else
+        the installed default embedding provider (kaizen-sentence-transformers), resolved on first use."""
+        if self._provider is None:
+            from kaizen_core.providers.selection import resolve_embedding_provider
 
-                cls = get_registry().load("provider", spec)
-                spec = cls(model=self.embedding_model) if self.embedding_model else cls()
-            self._provider = spec
+            self._provider = resolve_embedding_provider(self._provider_spec, self.embedding_model)
         return self._provider
 
     def _require_provider(self) -> Any:
@@ -291,7 +289,8 @@ class LongTermMemory(_EntryStore):
         if provider is None:
             raise MemoryBackendError(
                 "semantic search needs an embedding provider and none is configured",
-                hint="pass embedding_provider= (e.g. 'sentence-transformers', a llamacpp/openai/ollama provider), "
+                hint="pip install kaizen-sentence-transformers, or pass embedding_provider= (a llamacpp/openai/ollama "
+                "provider or its name), "
                 "or use search() for keyword search",
             )
         return provider
@@ -374,8 +373,7 @@ class LongTermMemory(_EntryStore):
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
-    if len(a) != len(b):
-        raise MemoryBackendError(f"vector dimensions differ ({len(a)} vs {len(b)}); re-embed with one model")
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    try:
+        return cosine_similarity(a, b)
+    except ValueError as exc:
+        raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc

