@@ -634,6 +634,7 @@ class BaseAutonomousAgent(BaseAgent):
             if len(batch) == 1:
                 await one(batch[0])
                 continue
+            first_record = len(run.tool_calls)
             try:
                 async with anyio.create_task_group() as tg:
                     for index in batch:
@@ -642,6 +643,11 @@ class BaseAutonomousAgent(BaseAgent):
                 if len(group.exceptions) == 1:
                     raise group.exceptions[0] from None
                 raise
+            # Concurrent calls finish in any order; the result lists them in the model's order.
+            position = {call.id: i for i, call in enumerate(calls)}
+            run.tool_calls[first_record:] = sorted(
+                run.tool_calls[first_record:], key=lambda r: position.get(r["id"], len(calls))
+            )
         return [m for m in results if m is not None]
 
     def _batches(self, calls: list[ToolCall]) -> list[list[int]]:
