@@ -2,6 +2,9 @@
 #   make demo   - sets up .venv, runs an agent end to end on the bundled local model (offline)
 #   make test   - installs system services, runs the whole tox matrix, prints a summary
 PYTHON ?= python3
+# llama-cpp-python compiles from source on a machine without a cached wheel: use both cores.
+CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export CMAKE_BUILD_PARALLEL_LEVEL
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Fast envs first; the model-backed ones last so the llama-cpp-python wheel is built once.
