@@ -39,7 +39,9 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     for plugin in data["plugins"]:
         print(f"{plugin['distribution']} {plugin['version']} (plugin {plugin['name']})")
         for kind, names in plugin["registered"].items():
-            print(f"  {kind}: {', '.join(names)}")
+            aliases = plugin.get("aliases", {}).get(kind, {})
+            shown = [f"{n} (alias {', '.join(a for a, t in aliases.items() if t == n)})" if n in aliases.values() else n for n in names]
+            print(f"  {kind}: {', '.join(shown)}")
     return 0
 
 

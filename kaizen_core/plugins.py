@@ -196,19 +196,24 @@ class Registry:
         plugins = []
         for info in self.plugins:
             registered: dict[str, list[str]] = {}
+            aliases: dict[str, dict[str, str]] = {}
             for kind, table in self._by_kind.items():
-                names = sorted(n for n, r in table.items() if r.plugin == info.name)
-                if names:
-                    registered[kind] = names
-            plugins.append(
-                {
-                    "name": info.name,
-                    "distribution": info.distribution,
-                    "version": info.version,
-                    "hooks": info.hooks,
-                    "registered": registered,
-                }
-            )
+                own = [r for r in table.values() if r.plugin == info.name]
+                if own:
+                    registered[kind] = sorted(r.name for r in own)
+                kind_aliases = {a: r.name for r in own for a in r.aliases}
+                if kind_aliases:
+                    aliases[kind] = dict(sorted(kind_aliases.items()))
+            entry: dict[str, Any] = {
+                "name": info.name,
+                "distribution": info.distribution,
+                "version": info.version,
+                "hooks": info.hooks,
+                "registered": registered,
+            }
+            if aliases:
+                entry["aliases"] = aliases
+            plugins.append(entry)
         return {"plugins": plugins}
 
 
