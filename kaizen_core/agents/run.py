@@ -62,15 +62,12 @@ class AgentRun:
     async def fire(self, event: str, **metadata: Any) -> list[Any]:
         """Trigger lifecycle event ``event`` (a HookEvent value) if anything listens."""
         hooks = self.agent.hook_manager
-        if hooks is None:
+        if hooks is None or not hooks.has_handlers(event):  # nothing listens: no work at all
             return []
         from kaizen_core.hooks import HookEvent
 
-        ev = HookEvent(event)
-        if not hooks.has_handlers(ev):
-            return []
         return await hooks.trigger(
-            ev,
+            HookEvent(event),
             agent_id=self.agent.agent_id,
             run_id=self.run_id,
             cycle=self.cycle or None,

@@ -212,8 +212,12 @@ class HookManager:
                 del self._handlers[ev]
         return removed
 
-    def has_handlers(self, event: HookEvent) -> bool:
-        """True when at least one handler listens for ``event`` (O(1))."""
+    def has_handlers(self, event: HookEvent | str) -> bool:
+        """True when at least one handler listens for ``event`` (O(1)).
+
+        Accepts the event's string value too (``"pre_cycle"``): HookEvent is a StrEnum, so
+        callers on the hot path can ask without constructing the enum member.
+        """
         return event in self._handlers
 
     def handler_names(self, event: HookEvent) -> list[str]:
