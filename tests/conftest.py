@@ -1,4 +1,6 @@
-"""Core test configuration: Kaizen runs on asyncio, so anyio tests use that backend."""
+"""Core test configuration: Kaizen runs on asyncio, so anyio tests use that backend.
+
+The one place this is set for tests/ (test modules do not repeat it)."""
 
 import pytest
 

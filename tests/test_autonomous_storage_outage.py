@@ -26,11 +26,6 @@ from kaizen_core.tools import ToolRegistry, tool
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class FlakyStore(CheckpointStore):
     """A FilesystemStorage whose writes fail while ``writes_down`` / ``journal_down`` is set.
 

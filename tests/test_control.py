@@ -24,11 +24,6 @@ from kaizen_core.errors import KaizenError
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_question_answered_by_client() -> None:
     transport = InMemoryTransport()
     async with ControlProtocol(transport) as control, anyio.create_task_group() as tg:

@@ -30,11 +30,6 @@ pytestmark = pytest.mark.anyio
 E = HookEvent
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def ctx(event: HookEvent, **kw: Any) -> HookContext:
     return HookContext(event=event, agent_id=kw.pop("agent_id", "a"), run_id=kw.pop("run_id", "r1"), **kw)
 

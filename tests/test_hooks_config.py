@@ -16,11 +16,6 @@ from kaizen_core.hooks import BaseHook, HookContext, HookEvent, HookManager, Hoo
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def builtins_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")

@@ -24,11 +24,6 @@ pytestmark = pytest.mark.anyio
 E = HookEvent
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def test_event_values_and_phases() -> None:
     assert E.PRE_AGENT_LOOP.value == "pre_agent_loop"
     assert E("post_tool_call") is E.POST_TOOL_CALL

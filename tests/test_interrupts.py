@@ -36,12 +36,6 @@ GRACEFUL = InterruptMode.GRACEFUL
 IMMEDIATE = InterruptMode.IMMEDIATE
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    """The interrupt machinery (signals, loop wake-ups, task cancellation) is asyncio's."""
-    return "asyncio"
-
-
 # ---------------------------------------------------------------- request / state
 def test_first_request_wins() -> None:
     manager = InterruptManager()

@@ -32,11 +32,6 @@ SCRIPT = Path(__file__).with_name("interrupt_agent_script.py")
 GRACE = 1.0
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def _config(tmp_path: Path, **extra: object) -> BaseAgentConfig:
     return BaseAgentConfig(
         llm_provider="mock",

@@ -19,11 +19,6 @@ from kaizen_core.providers import Message
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 async def test_buffer_keeps_last_n_turns_per_session() -> None:
     memory = BufferMemory(max_turns=2)
     for i in range(3):

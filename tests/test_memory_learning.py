@@ -12,11 +12,6 @@ from kaizen_core.memory import ErrorCorrection, PatternRecognition, PreferenceLe
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 10_000.0

@@ -24,11 +24,6 @@ FACTS = [
 ]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class TopicEmbedder(BaseProvider):
     """A real (if tiny) embedding model: counts words of a few topic vocabularies."""
 

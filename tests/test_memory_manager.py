@@ -12,11 +12,6 @@ from kaizen_core.memory import HotMemoryTier, TierManager, TierManagerConfig, Wa
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0

@@ -17,11 +17,6 @@ from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 class TestHotTierSuite(MemoryTierSuite):
     @pytest.fixture
     def tier_factory(self) -> TierFactory:

@@ -99,8 +99,3 @@ async def test_plugin_scheme_is_resolved_through_registry(tmp_path: Path) -> Non
         cid = await manager.save_checkpoint(state)
         assert cid is not None and await manager.load_checkpoint(cid) == state
         await manager.close()
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"

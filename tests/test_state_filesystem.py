@@ -13,11 +13,6 @@ from kaizen_core.state import AgentState, StateManager
 from kaizen_core.state.filesystem import FilesystemStorage, parse_file_url
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def ckpt_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and ".journal" not in p.parts)
 

@@ -14,11 +14,6 @@ from kaizen_core.state.filesystem import FilesystemStorage
 from kaizen_core.state.sqlite import SQLiteStorage
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def turn(i: int, size: int = 1024) -> dict[str, Any]:
     body = f"turn {i} "
     return {"role": "user" if i % 2 == 0 else "assistant", "content": body + "x" * (size - len(body))}

@@ -13,11 +13,6 @@ from kaizen_core.tools import DangerLevel, Tool, ToolContext, ToolRegistry, tool
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @tool(danger_level=DangerLevel.LOW, category="math", idempotent=True)
 def add(a: int, b: int = 2) -> int:
     """Add two integers."""

@@ -17,11 +17,6 @@ from kaizen_core.tools import DangerLevel, ToolContext, ToolRegistry
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 BUILTINS = [
     "read_file",
     "file_exists",
