@@ -27,7 +27,13 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_core.testing.servers._process import ServerUnavailable, free_port, stop_process, wait_until
+from kaizen_core.testing.servers._process import (
+    ServerUnavailable,
+    free_port,
+    serve_or_fail,
+    stop_process,
+    wait_until,
+)
 
 CHAT_ALIAS = "SmolLM2-135M-Instruct"
 EMBEDDING_ALIAS = "SmolLM2-135M-Instruct-embedding"
@@ -162,8 +168,4 @@ def llama_server() -> Iterator[LlamaServer]:
 
     ``.embedding_model`` names the same GGUF served in embedding mode (``/v1/embeddings``).
     """
-    try:
-        with run_llama_server() as server:
-            yield server
-    except ServerUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+    yield from serve_or_fail(run_llama_server)
