@@ -15,6 +15,7 @@ from kaizen_core.control import ControlProtocol, InMemoryTransport
 from kaizen_core.errors import AgentInterrupted, CheckpointNotFoundError
 from kaizen_core.hooks import HookEvent, HookManager, HookResult
 from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.state import StateManager
 from kaizen_core.tools import DangerLevel, ToolRegistry, tool
 
@@ -40,10 +41,6 @@ def make_config(tmp_path: Path, ws: Path, **overrides: Any) -> AutonomousConfig:
     }
     values.update(overrides)
     return AutonomousConfig(**values)
-
-
-def calls(*pairs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": args} for name, args in pairs]}
 
 
 def recording_hooks() -> tuple[HookManager, list[str]]:

@@ -20,6 +20,7 @@ from kaizen_core.config import AutonomousConfig
 from kaizen_core.errors import StorageError
 from kaizen_core.hooks import HookContext, HookEvent, HookManager
 from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.state import CheckpointMeta, CheckpointStore, FilesystemStorage, StateManager
 from kaizen_core.tools import ToolRegistry, tool
 
@@ -79,10 +80,6 @@ class FlakyStore(CheckpointStore):
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         return await self.inner.journal_read(stream)
-
-
-def calls(*pairs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": args} for name, args in pairs]}
 
 
 @tool

@@ -49,6 +49,11 @@ _RESERVED = {"delay", "tool_calls", "content", "error", "output"}
 EMBEDDING_DIMENSIONS = 64
 
 
+def tool_calls_reply(*calls: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """A script reply asking for tool calls: ``tool_calls_reply(("read_file", {"path": "a"}))``."""
+    return {"tool_calls": [{"name": name, "arguments": arguments} for name, arguments in calls]}
+
+
 def count_tokens(text: str) -> int:
     """The mock's token estimate: one token per 4 characters, rounded up."""
     return math.ceil(len(text) / 4) if text else 0

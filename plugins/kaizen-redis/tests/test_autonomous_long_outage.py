@@ -20,14 +20,11 @@ from kaizen_core.agents.autonomous import BaseAutonomousAgent
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.hooks import HookContext, HookEvent, HookManager
 from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.state import StateManager
 from kaizen_core.testing.servers.redis import RedisServer
 from kaizen_core.tools import ToolRegistry, tool
 from kaizen_redis.store import RedisCheckpointStore
-
-
-def calls(*pairs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": args} for name, args in pairs]}
 
 
 @tool

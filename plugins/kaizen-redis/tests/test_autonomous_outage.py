@@ -18,6 +18,7 @@ import pytest
 from kaizen_core.agents.autonomous import BaseAutonomousAgent
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.state import StateManager
 from kaizen_core.testing.servers.redis import RedisServer
 from kaizen_core.tools import ToolRegistry, tool
@@ -39,10 +40,6 @@ class WatchingStore(RedisCheckpointStore):
         if not self.server.running:
             self.calls_while_down += 1
         await super().write(meta, payload)
-
-
-def calls(*pairs: tuple[str, dict[str, Any]]) -> dict[str, Any]:
-    return {"tool_calls": [{"name": name, "arguments": args} for name, args in pairs]}
 
 
 @pytest.mark.anyio
