@@ -99,29 +99,29 @@ class StateManager:
         PRE_CHECKPOINT_SAVE runs first: a result with ``blocked`` skips the save and
         returns None, unless ``force`` is true (used for interrupt checkpoints).
         """
-        events = None
-        if self.hook_manager is not None:
+        hooks = self.hook_manager
+        if hooks is not None and hooks.has_handlers("pre_checkpoint_save"):
             from kaizen_core.hooks import HookEvent
 
-            events = HookEvent
-            if self.hook_manager.has_handlers(HookEvent.PRE_CHECKPOINT_SAVE):
-                results = await self.hook_manager.trigger(
-                    HookEvent.PRE_CHECKPOINT_SAVE,
-                    agent_id=state.agent_id,
-                    metadata={"step_number": state.step_number, "status": state.status, "force": force},
+            results = await hooks.trigger(
+                HookEvent.PRE_CHECKPOINT_SAVE,
+                agent_id=state.agent_id,
+                metadata={"step_number": state.step_number, "status": state.status, "force": force},
+            )
+            blocked = [r for r in results if r.blocked]
+            if blocked and not force:
+                logger.info(
+                    "checkpoint of agent %s skipped: blocked by a PRE_CHECKPOINT_SAVE hook (%s)",
+                    state.agent_id,
+                    blocked[0].reason,
                 )
-                blocked = [r for r in results if getattr(r, "blocked", False)]
-                if blocked and not force:
-                    logger.info(
-                        "checkpoint of agent %s skipped: blocked by a PRE_CHECKPOINT_SAVE hook (%s)",
-                        state.agent_id,
-                        getattr(blocked[0], "reason", None),
-                    )
-                    return None
+                return None
         meta = await self._save(state, _AUTO, {})
-        if events is not None and self.hook_manager.has_handlers(events.POST_CHECKPOINT_SAVE):
-            await self.hook_manager.trigger(
-                events.POST_CHECKPOINT_SAVE,
+        if hooks is not None and hooks.has_handlers("post_checkpoint_save"):
+            from kaizen_core.hooks import HookEvent
+
+            await hooks.trigger(
+                HookEvent.POST_CHECKPOINT_SAVE,
                 agent_id=state.agent_id,
                 metadata={
                     "checkpoint_id": meta.checkpoint_id,
