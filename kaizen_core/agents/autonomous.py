@@ -54,7 +54,7 @@ import anyio
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.base import BaseAgent
 from kaizen_core.agents.prompting import initial_messages
-from kaizen_core.agents.run import AgentRun, RunStopped
+from kaizen_core.agents.run import AgentRun
 from kaizen_core.agents.strategies import validate_or_correct
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.errors import (
@@ -719,16 +719,7 @@ class BaseAutonomousAgent(BaseAgent):
         assert isinstance(run, AutonomousRun) and self.tools is not None
         key = f"{run.cycle}/{call.id}"
         await self._journal(run, {"type": "start", "key": key, "name": call.name, "arguments": call.arguments})
-        manager = self._interrupts
-        if manager is not None:
-            from kaizen_core.interrupts import StepCancelled
-
-            try:
-                result = await manager.guard(self.tools.execute, call.name, call.arguments)
-            except StepCancelled as exc:
-                raise RunStopped() from exc
-        else:
-            result = await self.tools.execute(call.name, call.arguments)
+        result = await run.guard(self.tools.execute, call.name, call.arguments)
         if result.error_code == "EXEC_001":
             run.tool_errors += 1
         return result.to_content(), "success" if result.success else "error"

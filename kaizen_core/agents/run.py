@@ -92,6 +92,18 @@ class AgentRun:
         if manager is not None and manager.is_interrupted():
             raise RunStopped()
 
+    async def guard(self, fn: Any, *args: Any) -> Any:
+        """``await fn(*args)`` under the run's interrupt guard: an IMMEDIATE interrupt cancels it (RunStopped)."""
+        manager = self.agent._interrupts
+        if manager is None:
+            return await fn(*args)
+        from kaizen_core.interrupts import StepCancelled
+
+        try:
+            return await manager.guard(fn, *args)
+        except StepCancelled as exc:
+            raise RunStopped() from exc
+
     # --- provider -----------------------------------------------------------------------
     def request(
         self,
@@ -124,16 +136,8 @@ class AgentRun:
         """One provider call: timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
+        completion: Completion = await self.guard(self.agent._call_provider, request)
         manager = self.agent._interrupts
-        if manager is not None:
-            from kaizen_core.interrupts import StepCancelled
-
-            try:
-                completion = await manager.guard(self.agent._call_provider, request)
-            except StepCancelled as exc:
-                raise RunStopped() from exc
-        else:
-            completion = await self.agent._call_provider(request)
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
