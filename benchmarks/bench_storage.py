@@ -1,7 +1,7 @@
 """Server-backed storage benchmark: redis, PostgreSQL and S3 against the filesystem store.
 
 Starts the test servers itself (redis-server, PostgreSQL via initdb, moto's S3 server,
-through kaizen_core.testing.servers), then for each backend saves a conversation that
+through kaizen_testing.servers), then for each backend saves a conversation that
 grows to ``--turns`` turns (about 1 KB each), saving after every turn, twice:
 incremental (deltas + a full snapshot every 20) and full snapshots. It reports save
 and load p50/p95 in ms (load = a cold StateManager rebuilding a checkpoint from the
@@ -85,17 +85,17 @@ def backends(only: set[str], tmp: str) -> Iterator[list[tuple[str, str, dict[str
     found: list[tuple[str, str, dict[str, Any]]] = [("file", f"file://{tmp}/checkpoints", {})]
     with contextlib.ExitStack() as stack:
         if "redis" in only:
-            from kaizen_core.testing.servers.redis import run_redis_server
+            from kaizen_testing.servers.redis import run_redis_server
 
             redis = stack.enter_context(run_redis_server())
             found.append(("redis", redis.url, {"key_prefix": f"bench{time.time_ns()}"}))
         if "postgres" in only:
-            from kaizen_core.testing.servers.postgres import run_postgres_server
+            from kaizen_testing.servers.postgres import run_postgres_server
 
             postgres = stack.enter_context(run_postgres_server())
             found.append(("postgres", postgres.url, {}))
         if "s3" in only:
-            from kaizen_core.testing.servers.s3 import run_s3_server
+            from kaizen_testing.servers.s3 import run_s3_server
 
             s3 = stack.enter_context(run_s3_server())
             found.append(("s3", s3.url, {"endpoint_url": s3.endpoint_url}))

@@ -46,7 +46,7 @@ def test_load_agent_composes_everything(agent_file: Path) -> None:
 def test_signature_by_import_path(tmp_path: Path) -> None:
     path = tmp_path / "agent.toml"
     path.write_text(
-        '[agent]\nsignature = "kaizen_core.testing.provider_suite:SuiteQA"\nllm_provider = "mock"\n', encoding="utf-8"
+        '[agent]\nsignature = "kaizen_testing.provider_suite:SuiteQA"\nllm_provider = "mock"\n', encoding="utf-8"
     )
     result = load_agent(path).run(question="q")
     assert isinstance(result["confidence"], float)

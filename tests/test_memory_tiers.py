@@ -12,7 +12,7 @@ from kaizen_core.errors import ConfigError, MemoryBackendError, PluginNotInstall
 from kaizen_core.memory import MemoryTier, TextSearchable, open_tier
 from kaizen_core.memory.hot import HotMemoryTier, HotStore
 from kaizen_core.memory.warm import WarmMemoryTier
-from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
+from kaizen_testing.memory_suite import MemoryTierSuite, TierFactory
 
 pytestmark = pytest.mark.anyio
 

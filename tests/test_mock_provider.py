@@ -7,7 +7,7 @@ import pytest
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, Message
 from kaizen_core.providers.mock import MockProvider, example_from_schema
-from kaizen_core.testing import ProviderSuite
+from kaizen_testing import ProviderSuite
 
 
 class TestMockProviderSuite(ProviderSuite):

@@ -18,8 +18,8 @@ from kaizen_core.providers.http import (
 )
 from kaizen_core.providers.pricing import cost_usd, lookup_price
 from kaizen_core.providers.types import Usage
-from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
-from kaizen_core.testing.wire import RecordingSleep, closed_port
+from kaizen_testing.stub_http import StubHTTPServer, StubReply
+from kaizen_testing.wire import RecordingSleep, closed_port
 
 KEY = "sk-test-SECRETSECRET1234567890"
 

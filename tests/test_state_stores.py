@@ -9,7 +9,7 @@ import pytest
 
 from kaizen_core.state.filesystem import FilesystemStorage
 from kaizen_core.state.sqlite import SQLiteStorage
-from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
+from kaizen_testing.checkpoint_suite import CheckpointStoreSuite
 
 
 class TestFilesystemStorage(CheckpointStoreSuite):

@@ -1,4 +1,4 @@
-"""kaizen_core.testing.wire: the helpers provider wire tests share."""
+"""kaizen_testing.wire: the helpers provider wire tests share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import respx
 
-from kaizen_core.testing.wire import (
+from kaizen_testing.wire import (
     RecordingSleep,
     closed_port,
     fixture_loader,

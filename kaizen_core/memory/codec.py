@@ -1,7 +1,7 @@
 """Validation and encoding shared by every memory tier (built-in or plugin).
 
 Tiers store values as compact JSON text. Using these helpers gives every backend the
-same rules, which :class:`kaizen_core.testing.memory_suite.MemoryTierSuite` checks:
+same rules, which :class:`kaizen_testing.memory_suite.MemoryTierSuite` checks:
 
 * keys are non-empty ``str`` (MEMORY_002 otherwise);
 * values must be strict JSON (no sets, bytes, objects, NaN or infinity: MEMORY_002);

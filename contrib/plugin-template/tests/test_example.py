@@ -3,8 +3,8 @@
 import pytest
 
 from kaizen_core.plugins import get_registry, reset
-from kaizen_core.testing import ProviderSuite
 from kaizen_example.provider import EchoProvider
+from kaizen_testing import ProviderSuite
 
 
 class TestEchoProvider(ProviderSuite):

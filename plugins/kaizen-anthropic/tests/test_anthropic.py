@@ -15,8 +15,8 @@ import respx
 from kaizen_anthropic.provider import AnthropicProvider
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
-from kaizen_core.testing.provider_suite import ProviderSuite
-from kaizen_core.testing.wire import RecordingSleep, fixture_loader, recorded_response, sample_value, sent, sse_response
+from kaizen_testing.provider_suite import ProviderSuite
+from kaizen_testing.wire import RecordingSleep, fixture_loader, recorded_response, sample_value, sent, sse_response
 
 FIXTURES = Path(__file__).parent / "fixtures"
 fixture = fixture_loader(FIXTURES)

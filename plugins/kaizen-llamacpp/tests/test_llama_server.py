@@ -1,4 +1,4 @@
-"""The kaizen_core.testing ``llama_server`` fixture serves chat and embeddings on loopback."""
+"""The kaizen_testing ``llama_server`` fixture serves chat and embeddings on loopback."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import importlib.util
 import httpx
 import pytest
 
-from kaizen_core.testing.servers import llama as llama_servers
-from kaizen_core.testing.servers._process import ServerUnavailable
+from kaizen_testing.servers import llama as llama_servers
+from kaizen_testing.servers._process import ServerUnavailable
 
 
 def test_server_lists_chat_and_embedding_models(llama_server: llama_servers.LlamaServer) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kaizen_core.testing.provider_suite import ProviderSuite
 from kaizen_llamacpp.provider import LlamaCppProvider
+from kaizen_testing.provider_suite import ProviderSuite
 
 
 class TestLlamaCppProvider(ProviderSuite):

@@ -8,8 +8,8 @@ import pytest
 
 from kaizen_core.errors import ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message
-from kaizen_core.testing.provider_suite import ProviderSuite
 from kaizen_openai.provider import OpenAIProvider
+from kaizen_testing.provider_suite import ProviderSuite
 
 KEY = "sk-local-NOTREALBUTSECRET123"
 PARAMS = GenerationParams(temperature=0.0, max_tokens=48, seed=1)

@@ -12,10 +12,10 @@ import respx
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
-from kaizen_core.testing.stub_http import StubHTTPServer, StubReply
-from kaizen_core.testing.wire import RecordingSleep, closed_port, sent, sse_response
 from kaizen_openai.provider import AzureOpenAIProvider, DockerModelRunnerProvider, OpenAIProvider
 from kaizen_openai.schema import drop_null_optionals, strict_schema
+from kaizen_testing.stub_http import StubHTTPServer, StubReply
+from kaizen_testing.wire import RecordingSleep, closed_port, sent, sse_response
 
 KEY = "sk-test-KEY0123456789abcdef"
 BASE = "https://api.openai.test/v1"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kaizen_core.testing.servers.postgres import PostgresServer
+from kaizen_testing.servers.postgres import PostgresServer
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kaizen_core.testing.servers.scenarios import concurrent_agents, saver_processes, verify_checkpoints
+from kaizen_testing.servers.scenarios import concurrent_agents, saver_processes, verify_checkpoints
 
 
 @pytest.mark.anyio

@@ -8,10 +8,10 @@ import asyncpg
 import pytest
 
 from kaizen_core.memory.tier import MemoryTier
-from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
-from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
 from kaizen_postgres.store import PostgresCheckpointStore
 from kaizen_postgres.tier import PostgresMemoryTier
+from kaizen_testing.checkpoint_suite import CheckpointStoreSuite
+from kaizen_testing.memory_suite import MemoryTierSuite, TierFactory
 
 
 class TestPostgresCheckpointStore(CheckpointStoreSuite):

@@ -8,11 +8,11 @@ import pytest
 
 from kaizen_core.errors import MemoryBackendError, StorageError
 from kaizen_core.state import AgentState, StateManager
-from kaizen_core.testing.servers._process import free_port
-from kaizen_core.testing.servers.postgres import PostgresServer
-from kaizen_core.testing.servers.scenarios import kill_and_restart
 from kaizen_postgres.store import PostgresCheckpointStore
 from kaizen_postgres.tier import PostgresMemoryTier
+from kaizen_testing.servers._process import free_port
+from kaizen_testing.servers.postgres import PostgresServer
+from kaizen_testing.servers.scenarios import kill_and_restart
 
 PASSWORD = "hunter2-pg-pass"
 

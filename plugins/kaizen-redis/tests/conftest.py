@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kaizen_core.testing.servers.redis import RedisServer
+from kaizen_testing.servers.redis import RedisServer
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from kaizen_core.config import AutonomousConfig
 from kaizen_core.providers.mock import MockProvider
 from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.state import StateManager
-from kaizen_core.testing.servers.redis import RedisServer
 from kaizen_core.tools import ToolRegistry, tool
 from kaizen_redis.store import RedisCheckpointStore
+from kaizen_testing.servers.redis import RedisServer
 
 
 class WatchingStore(RedisCheckpointStore):

@@ -8,11 +8,11 @@ import pytest
 
 from kaizen_core.errors import MemoryBackendError, StorageError
 from kaizen_core.state import AgentState, StateManager
-from kaizen_core.testing.servers._process import free_port
-from kaizen_core.testing.servers.redis import RedisServer
-from kaizen_core.testing.servers.scenarios import kill_and_restart
 from kaizen_redis.store import RedisCheckpointStore
 from kaizen_redis.tier import RedisMemoryTier
+from kaizen_testing.servers._process import free_port
+from kaizen_testing.servers.redis import RedisServer
+from kaizen_testing.servers.scenarios import kill_and_restart
 
 PASSWORD = "hunter2-redis-pass"
 

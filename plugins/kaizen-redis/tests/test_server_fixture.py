@@ -7,14 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kaizen_core.testing.servers.redis import RedisServer
+from kaizen_testing.servers.redis import RedisServer
 
 
 def test_missing_redis_server_fails_with_install_hint(tmp_path: Path) -> None:
     (tmp_path / "test_needs_redis.py").write_text("def test_uses_server(redis_server):\n    assert redis_server.url\n")
     env = {**os.environ, "PATH": str(tmp_path / "empty-bin"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     # no redis-server anywhere on PATH; load only kaizen's pytest plugin (fast start)
-    args = ["-q", "-p", "no:cacheprovider", "-p", "kaizen_core.testing.pytest_plugin", "test_needs_redis.py"]
+    args = ["-q", "-p", "no:cacheprovider", "-p", "kaizen_testing.pytest_plugin", "test_needs_redis.py"]
     out = subprocess.run(
         [sys.executable, "-m", "pytest", *args],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from kaizen_core.testing.servers.s3 import S3Server
+from kaizen_testing.servers.s3 import S3Server
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from kaizen_core.memory.tier import MemoryTier
-from kaizen_core.testing.checkpoint_suite import CheckpointStoreSuite
-from kaizen_core.testing.memory_suite import MemoryTierSuite, TierFactory
 from kaizen_s3_storage.store import S3CheckpointStore
 from kaizen_s3_storage.tier import S3MemoryTier
+from kaizen_testing.checkpoint_suite import CheckpointStoreSuite
+from kaizen_testing.memory_suite import MemoryTierSuite, TierFactory
 
 
 class TestS3CheckpointStore(CheckpointStoreSuite):

@@ -8,11 +8,11 @@ import pytest
 
 from kaizen_core.errors import MemoryBackendError, StorageError
 from kaizen_core.state import AgentState, StateManager
-from kaizen_core.testing.servers._process import free_port
-from kaizen_core.testing.servers.s3 import AWS_TEST_ENV, S3Server, run_s3_server
-from kaizen_core.testing.servers.scenarios import kill_and_restart
 from kaizen_s3_storage.store import S3CheckpointStore
 from kaizen_s3_storage.tier import S3MemoryTier
+from kaizen_testing.servers._process import free_port
+from kaizen_testing.servers.s3 import AWS_TEST_ENV, S3Server, run_s3_server
+from kaizen_testing.servers.scenarios import kill_and_restart
 
 SECRET = AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"]
 TOKEN = AWS_TEST_ENV["AWS_SESSION_TOKEN"]

@@ -14,9 +14,9 @@ from kaizen_core import plugins
 from kaizen_core.errors import CheckpointCorruptError, ConfigError
 from kaizen_core.memory.urls import open_tier
 from kaizen_core.state import AgentState, CheckpointMeta, StateManager, open_store
-from kaizen_core.testing.servers.s3 import S3Server
 from kaizen_s3_storage.store import S3CheckpointStore, index_name
 from kaizen_s3_storage.tier import S3MemoryTier
+from kaizen_testing.servers.s3 import S3Server
 
 
 def test_entry_point_registers_store_and_tier() -> None:

@@ -9,9 +9,9 @@ import importlib
 from typing import Any
 
 _SUITES = {
-    "ProviderSuite": "kaizen_core.testing.provider_suite",
-    "CheckpointStoreSuite": "kaizen_core.testing.checkpoint_suite",
-    "MemoryTierSuite": "kaizen_core.testing.memory_suite",
+    "ProviderSuite": "kaizen_testing.provider_suite",
+    "CheckpointStoreSuite": "kaizen_testing.checkpoint_suite",
+    "MemoryTierSuite": "kaizen_testing.memory_suite",
 }
 
 __all__ = list(_SUITES)
@@ -20,5 +20,5 @@ __all__ = list(_SUITES)
 def __getattr__(name: str) -> Any:
     module = _SUITES.get(name)
     if module is None:
-        raise AttributeError(f"module 'kaizen_core.testing' has no attribute {name!r}")
+        raise AttributeError(f"module 'kaizen_testing' has no attribute {name!r}")
     return getattr(importlib.import_module(module), name)

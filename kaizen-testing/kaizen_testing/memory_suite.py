@@ -5,7 +5,7 @@ an async callable ``make(namespace) -> MemoryTier``; every tier it makes must sh
 fresh backend (same file, server database, bucket...) so namespace isolation can be
 checked::
 
-    from kaizen_core.testing.memory_suite import MemoryTierSuite
+    from kaizen_testing.memory_suite import MemoryTierSuite
 
     class TestRedisTier(MemoryTierSuite):
         @pytest.fixture

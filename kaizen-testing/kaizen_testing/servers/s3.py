@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_core.testing.servers._process import (
+from kaizen_testing.servers._process import (
     LoopbackServer,
     ServerUnavailable,
     free_port,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_core.testing.servers._process import (
+from kaizen_testing.servers._process import (
     SYSTEM_DEPS_HINT,
     LoopbackServer,
     ServerUnavailable,

@@ -182,5 +182,5 @@ async def _child(url: str, prefix: str, agents: int, turns: int, options: dict[s
 
 if __name__ == "__main__":
     if len(sys.argv) != 7 or sys.argv[1] != "save":
-        raise SystemExit("usage: python -m kaizen_core.testing.servers.scenarios save URL PREFIX AGENTS TURNS OPTIONS_JSON")
+        raise SystemExit("usage: python -m kaizen_testing.servers.scenarios save URL PREFIX AGENTS TURNS OPTIONS_JSON")
     anyio.run(_child, sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), json.loads(sys.argv[6]))

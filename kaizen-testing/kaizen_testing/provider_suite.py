@@ -2,7 +2,7 @@
 
 Subclass it in your plugin's tests and override the ``provider`` fixture::
 
-    from kaizen_core.testing import ProviderSuite
+    from kaizen_testing import ProviderSuite
 
     class TestMyProvider(ProviderSuite):
         supports_embeddings = True

@@ -3,7 +3,7 @@
 For plugin authors testing an HTTP provider against recorded API exchanges, as the
 bundled provider plugins do::
 
-    from kaizen_core.testing.wire import RecordingSleep, fixture_loader, recorded_response, sent
+    from kaizen_testing.wire import RecordingSleep, fixture_loader, recorded_response, sent
 
     fixture = fixture_loader(Path(__file__).parent / "fixtures")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_core.testing.servers._process import (
+from kaizen_testing.servers._process import (
     ServerUnavailable,
     free_port,
     serve_or_fail,

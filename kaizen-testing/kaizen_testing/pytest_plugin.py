@@ -30,8 +30,8 @@ def kaizen_plugin() -> Iterator[Any]:
         plugins.unregister_plugin(name)
 
 
-# Server fixtures: each module under kaizen_core.testing.servers adds its own import here.
-from kaizen_core.testing.servers.llama import llama_server  # noqa: E402,F401
-from kaizen_core.testing.servers.postgres import postgres_server  # noqa: E402,F401
-from kaizen_core.testing.servers.redis import redis_server  # noqa: E402,F401
-from kaizen_core.testing.servers.s3 import s3_server  # noqa: E402,F401
+# Server fixtures: each module under kaizen_testing.servers adds its own import here.
+from kaizen_testing.servers.llama import llama_server  # noqa: E402,F401
+from kaizen_testing.servers.postgres import postgres_server  # noqa: E402,F401
+from kaizen_testing.servers.redis import redis_server  # noqa: E402,F401
+from kaizen_testing.servers.s3 import s3_server  # noqa: E402,F401
