@@ -182,13 +182,48 @@ async def test_branch_from_older_checkpoint_records_it_as_parent(manager: StateM
     assert len(tree["nodes"][first]["children"]) == 2
 
 
-def test_should_checkpoint_on_steps_or_interval(tmp_path: Path) -> None:
-    manager = StateManager(tmp_path, checkpoint_frequency=5, checkpoint_interval=3600)
+class FakeClock:
+    """A monotonic clock that only moves when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_should_checkpoint_on_steps(tmp_path: Path) -> None:
+    manager = StateManager(tmp_path, checkpoint_frequency=5, checkpoint_interval=3600, clock=FakeClock())
     assert not manager.should_checkpoint("a", 4)
     assert manager.should_checkpoint("a", 5)
-    timed = StateManager(tmp_path, checkpoint_frequency=0, checkpoint_interval=0.000001)
+
+
+def test_should_checkpoint_on_interval_from_construction(tmp_path: Path) -> None:
+    clock = FakeClock()
+    timed = StateManager(tmp_path, checkpoint_frequency=0, checkpoint_interval=30, clock=clock)
+    clock.now += 29.9
+    assert not timed.should_checkpoint("a", 1)
+    clock.now += 0.1
     assert timed.should_checkpoint("a", 1)
-    never = StateManager(tmp_path, checkpoint_frequency=0, checkpoint_interval=0)
+
+
+@pytest.mark.anyio
+async def test_should_checkpoint_interval_restarts_at_each_save(tmp_path: Path) -> None:
+    clock = FakeClock()
+    manager = StateManager(tmp_path, checkpoint_frequency=0, checkpoint_interval=30, clock=clock)
+    clock.now += 40
+    assert manager.should_checkpoint("a", 1)
+    await manager.save_checkpoint(AgentState(agent_id="a", step_number=1))
+    assert not manager.should_checkpoint("a", 2)
+    clock.now += 30
+    assert manager.should_checkpoint("a", 2)
+    assert manager.should_checkpoint("b", 1)  # an agent never saved counts from construction
+
+
+def test_should_checkpoint_never_with_zeros(tmp_path: Path) -> None:
+    clock = FakeClock()
+    never = StateManager(tmp_path, checkpoint_frequency=0, checkpoint_interval=0, clock=clock)
+    clock.now += 10**6
     assert not never.should_checkpoint("a", 1000)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -59,6 +60,8 @@ class StateManager:
         hook_manager: fires PRE/POST_CHECKPOINT_SAVE; a blocking PRE result skips the save.
         incremental: store deltas against the previous checkpoint.
         full_snapshot_every: the longest delta chain is ``full_snapshot_every - 1`` deltas.
+        clock: monotonic seconds for ``checkpoint_interval`` (default :func:`time.monotonic`;
+            tests pass a fake clock).
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class StateManager:
         hook_manager: Any = None,
         incremental: bool = True,
         full_snapshot_every: int = 20,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if full_snapshot_every < 1:
             raise ConfigError("full_snapshot_every must be at least 1")
@@ -87,7 +91,8 @@ class StateManager:
         self._metas: dict[str, list[CheckpointMeta]] = {}
         self._last_save: dict[str, tuple[int, float]] = {}
         self._locks: dict[str, anyio.Lock] = {}
-        self._started = time.monotonic()
+        self.clock = clock
+        self._started = clock()
 
     # -- public API ----------------------------------------------------------------------
     async def save_checkpoint(self, state: AgentState, force: bool = False) -> str | None:
@@ -198,7 +203,7 @@ class StateManager:
         last_step, last_time = self._last_save.get(agent_id, (0, self._started))
         if self.checkpoint_frequency > 0 and step - last_step >= self.checkpoint_frequency:
             return True
-        return self.checkpoint_interval > 0 and time.monotonic() - last_time >= self.checkpoint_interval
+        return self.checkpoint_interval > 0 and self.clock() - last_time >= self.checkpoint_interval
 
     async def delete_checkpoint(self, checkpoint_id: str) -> bool:
         """Delete one checkpoint; deltas based on it are compacted first so they still load."""
@@ -334,7 +339,7 @@ class StateManager:
                 raise
             self._heads[agent_id] = _Head(new_id, new_state, depth)
             metas.insert(0, meta)
-            self._last_save[agent_id] = (state.step_number, time.monotonic())
+            self._last_save[agent_id] = (state.step_number, self.clock())
             await self._apply_retention(agent_id)
             return meta
 
