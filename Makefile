@@ -8,7 +8,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Fast envs first; the model-backed ones last so the llama-cpp-python wheel is built once.
-TOX_FAST := core,lint,anthropic,ollama,google,redis,postgres,s3,sentence-transformers
+TOX_FAST := core,testing,lint,anthropic,ollama,google,redis,postgres,s3,sentence-transformers
 TOX_MODEL := llamacpp,openai
 
 .PHONY: setup demo test test-fast bench lint clean
@@ -17,8 +17,8 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.setup-done: $(BIN)/activate pyproject.toml
-	$(BIN)/pip install -q -e '.[test]' 'tox>=4.11'
+$(VENV)/.setup-done: $(BIN)/activate pyproject.toml kaizen-testing/pyproject.toml
+	$(BIN)/pip install -q -e '.[test]' -e kaizen-testing 'tox>=4.11'
 	touch $@
 
 setup: $(VENV)/.setup-done

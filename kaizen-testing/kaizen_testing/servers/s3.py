@@ -35,7 +35,7 @@ from kaizen_testing.servers._process import (
 
 __all__ = ["AWS_TEST_ENV", "S3Server", "run_s3_server", "s3_server"]
 
-INSTALL_HINT = "pip install 'moto[server]'  (or: pip install -e plugins/kaizen-s3-storage[test])"
+INSTALL_HINT = "pip install 'kaizen-testing[s3]'  (moto[server])"
 DEFAULT_BUCKET = "kaizen-test-bucket"
 #: Dummy credentials: moto accepts anything; real AWS must never be reached by tests.
 AWS_TEST_ENV = {

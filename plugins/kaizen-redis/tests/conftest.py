@@ -1,4 +1,4 @@
-"""Fixtures for kaizen-redis tests; ``redis_server`` comes from kaizen_core's pytest plugin."""
+"""Fixtures for kaizen-redis tests; ``redis_server`` comes from kaizen-testing's pytest plugin."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures for kaizen-s3-storage tests; ``s3_server`` (moto) comes from kaizen_core's pytest plugin."""
+"""Fixtures for kaizen-s3-storage tests; ``s3_server`` (moto) comes from kaizen-testing's pytest plugin."""
 
 from __future__ import annotations
 
