@@ -34,8 +34,9 @@ EXEC_003       permission denied or budget exhausted
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
+
+from kaizen_core.redaction import redact
 
 __all__ = [
     "ERROR_CODES",
@@ -89,29 +90,6 @@ ERROR_CODES: dict[str, str] = {
     "EXEC_002": "tool execution failed",
     "EXEC_003": "permission denied or budget exhausted",
 }
-
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@")
-_KEY_LIKE = re.compile(
-    r"(?i)(?P<k>(api[_-]?key|authorization|x-api-key|x-goog-api-key|password|secret|token)[\"']?\s*[:=]\s*[\"']?(bearer\s+)?)"
-    r"(?P<v>[^\s\"',&}]+)"
-)
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{8,}")
-_SK = re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_\-]{8,}")
-
-
-def redact(text: str, secrets: tuple[str | None, ...] | list[str | None] = ()) -> str:
-    """Remove secrets from ``text``: URL passwords, API keys and any string in ``secrets``.
-
-    Used for every error message and log line that may contain a URL or a header.
-    """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
-    text = _KEY_LIKE.sub(lambda m: f"{m['k']}***", text)
-    text = _BEARER.sub(r"\1***", text)
-    return _SK.sub(r"\1-***", text)
-
 
 class KaizenError(Exception):
     """Base of every Kaizen error. ``code`` is stable; ``hint`` says what to do."""
