@@ -1,35 +1,48 @@
 """The KaizenError hierarchy.
 
 Every user-visible failure raised by Kaizen (core or first-party plugin) is a
-`KaizenError` subclass carrying a stable ``code`` from the table below. Codes never
-change meaning; messages say what to do. Messages must never contain secrets: use
-:func:`redact` on anything that may hold a URL password or an API key.
+`KaizenError` subclass carrying a stable ``code``. Codes never change meaning; messages
+say what to do. Messages must never contain secrets: use :func:`redact` on anything that
+may hold a URL password or an API key.
 
-=============  =========================================================
-code           meaning
-=============  =========================================================
-KAIZEN_001     plugin system failure (load error, duplicate registration)
-KAIZEN_002     invalid configuration (bad value, unknown provider)
-KAIZEN_003     a named plugin/capability is not installed
-AGENT_001      agent could not be initialised
-AGENT_002      invalid signature definition
-AGENT_003      no usable LLM provider (nothing installed / configured)
-AGENT_004      LLM provider API error (HTTP error, unreachable endpoint)
-AGENT_005      model output failed validation after all retries
-HOOK_001       invalid lifecycle hook registration
-HOOK_002       lifecycle hook raised an exception
-HOOK_003       lifecycle hook timed out
-CHECKPOINT_001 checkpoint not found
-CHECKPOINT_002 checkpoint corrupt or unreadable
-CHECKPOINT_003 checkpoint storage backend failure / unreachable
-INTERRUPT_001  agent run interrupted
-INTERRUPT_002  interrupt handler failure
-MEMORY_001     memory backend failure / unreachable
-MEMORY_002     invalid memory key or value
-EXEC_001       invalid input to an agent or tool
-EXEC_002       tool execution failed
-EXEC_003       permission denied or budget exhausted
-=============  =========================================================
+The codes and meanings of the original Kaizen documentation ("Error Codes Reference")
+are the contract; codes after the documented ones in a family (AGENT_006..., EXEC_004...,
+INTERRUPT_003, MEMORY_003) name concepts that table lacks. docs/errors.md is the user's
+copy of this table.
+
+==============  ===============================  ======================================
+code            meaning                          class
+==============  ===============================  ======================================
+KAIZEN_001      framework initialization failed  PluginError
+KAIZEN_002      invalid configuration            ConfigError
+KAIZEN_003      required dependency missing      PluginNotInstalledError
+AGENT_001       agent creation failed            AgentInitError
+AGENT_002       invalid signature                SignatureError
+AGENT_003       execution timeout                ExecutionTimeoutError (a ProviderError)
+AGENT_004       model API error                  ProviderError
+AGENT_005       convergence failed               ConvergenceError (``.result``)
+AGENT_006       output validation failed         OutputValidationError (``.raw_output``)
+AGENT_007       no LLM provider available        NoProviderError
+HOOK_001        hook registration failed         HookError
+HOOK_002        hook execution timeout           HookTimeoutError
+HOOK_003        hook execution error             HookExecutionError
+CHECKPOINT_001  checkpoint save failed           CheckpointSaveError
+CHECKPOINT_002  checkpoint load failed           CheckpointLoadError, CheckpointNotFoundError,
+                                                 CheckpointCorruptError
+CHECKPOINT_003  storage backend unavailable      StorageError
+INTERRUPT_001   interrupt handler error          InterruptHandlerError
+INTERRUPT_002   graceful shutdown timeout        ShutdownTimeoutError
+INTERRUPT_003   agent interrupted                AgentInterrupted
+MEMORY_001      memory backend error             MemoryBackendError
+MEMORY_002      tier promotion failed            TierPromotionError
+MEMORY_003      invalid memory key or value      MemoryValueError
+EXEC_001        invalid input format             InputValidationError
+EXEC_002        workflow build failed            WorkflowBuildError
+EXEC_003        runtime execution error          RuntimeExecutionError
+EXEC_004        tool execution failed            ToolExecutionError
+EXEC_005        permission denied                PermissionDeniedError
+EXEC_006        budget exceeded                  BudgetExceededError
+==============  ===============================  ======================================
 """
 
 from __future__ import annotations
@@ -45,8 +58,12 @@ __all__ = [
     "BudgetExceededError",
     "CheckpointCorruptError",
     "CheckpointError",
+    "CheckpointLoadError",
     "CheckpointNotFoundError",
+    "CheckpointSaveError",
     "ConfigError",
+    "ConvergenceError",
+    "ExecutionTimeoutError",
     "HookError",
     "HookExecutionError",
     "HookTimeoutError",
@@ -61,34 +78,46 @@ __all__ = [
     "PluginError",
     "PluginNotInstalledError",
     "ProviderError",
+    "RuntimeExecutionError",
+    "ShutdownTimeoutError",
     "SignatureError",
     "StorageError",
+    "TierPromotionError",
     "ToolExecutionError",
+    "WorkflowBuildError",
     "redact",
 ]
 
+#: code -> meaning. The documented codes carry the original documentation's wording.
 ERROR_CODES: dict[str, str] = {
-    "KAIZEN_001": "plugin system failure",
-    "KAIZEN_002": "invalid configuration",
-    "KAIZEN_003": "plugin or capability not installed",
-    "AGENT_001": "agent initialisation failed",
-    "AGENT_002": "invalid signature definition",
-    "AGENT_003": "no usable LLM provider",
-    "AGENT_004": "LLM provider API error",
-    "AGENT_005": "model output failed validation",
-    "HOOK_001": "invalid hook registration",
-    "HOOK_002": "hook raised an exception",
-    "HOOK_003": "hook timed out",
-    "CHECKPOINT_001": "checkpoint not found",
-    "CHECKPOINT_002": "checkpoint corrupt",
-    "CHECKPOINT_003": "checkpoint storage failure",
-    "INTERRUPT_001": "agent interrupted",
-    "INTERRUPT_002": "interrupt handler failure",
-    "MEMORY_001": "memory backend failure",
-    "MEMORY_002": "invalid memory key or value",
-    "EXEC_001": "invalid input",
-    "EXEC_002": "tool execution failed",
-    "EXEC_003": "permission denied or budget exhausted",
+    "KAIZEN_001": "Framework initialization failed",
+    "KAIZEN_002": "Invalid configuration provided",
+    "KAIZEN_003": "Required dependency missing",
+    "AGENT_001": "Agent creation failed",
+    "AGENT_002": "Invalid signature provided",
+    "AGENT_003": "Execution timeout",
+    "AGENT_004": "Model API error",
+    "AGENT_005": "Convergence failed",
+    "AGENT_006": "Output validation failed after all retries",
+    "AGENT_007": "No LLM provider available",
+    "HOOK_001": "Hook registration failed",
+    "HOOK_002": "Hook execution timeout",
+    "HOOK_003": "Hook execution error",
+    "CHECKPOINT_001": "Checkpoint save failed",
+    "CHECKPOINT_002": "Checkpoint load failed",
+    "CHECKPOINT_003": "Storage backend unavailable",
+    "INTERRUPT_001": "Interrupt handler error",
+    "INTERRUPT_002": "Graceful shutdown timeout",
+    "INTERRUPT_003": "Agent interrupted",
+    "MEMORY_001": "Memory backend error",
+    "MEMORY_002": "Tier promotion failed",
+    "MEMORY_003": "Invalid memory key or value",
+    "EXEC_001": "Invalid input format",
+    "EXEC_002": "Workflow build failed",
+    "EXEC_003": "Runtime execution error",
+    "EXEC_004": "Tool execution failed",
+    "EXEC_005": "Permission denied",
+    "EXEC_006": "Budget exceeded",
 }
 
 class KaizenError(Exception):
@@ -128,32 +157,38 @@ class KaizenError(Exception):
 
 # --- KAIZEN_* : framework and configuration -------------------------------------------------
 class PluginError(KaizenError):
+    """The framework could not initialise: a plugin failed to load or a name is registered twice."""
+
     code = "KAIZEN_001"
 
 
 class ConfigError(KaizenError, ValueError):
+    """An invalid configuration value (the field or option is named)."""
+
     code = "KAIZEN_002"
 
 
 class PluginNotInstalledError(KaizenError, LookupError):
+    """A selected name, URL scheme or dependency is not installed (the package to install is named)."""
+
     code = "KAIZEN_003"
 
 
 # --- AGENT_* -------------------------------------------------------------------------------
 class AgentInitError(KaizenError):
+    """An agent could not be created."""
+
     code = "AGENT_001"
 
 
 class SignatureError(KaizenError, TypeError):
+    """A signature definition is invalid (raised when the class is created)."""
+
     code = "AGENT_002"
 
 
-class NoProviderError(KaizenError):
-    code = "AGENT_003"
-
-
 class ProviderError(KaizenError):
-    """An LLM backend failed (HTTP error, timeout, unreachable). ``status`` when known."""
+    """An LLM backend failed (HTTP error, unreachable). ``status`` when known."""
 
     code = "AGENT_004"
 
@@ -163,39 +198,93 @@ class ProviderError(KaizenError):
         self.retryable = retryable
 
 
+class ExecutionTimeoutError(ProviderError, TimeoutError):
+    """A provider call ran past its timeout (the agent's ``timeout`` or the provider's own).
+
+    A :class:`ProviderError` (so ``except ProviderError`` still sees every provider
+    failure) and a builtin :class:`TimeoutError`, with its own code AGENT_003.
+    """
+
+    code = "AGENT_003"
+
+
+class ConvergenceError(KaizenError):
+    """An autonomous run ended without a valid answer (``max_cycles`` spent).
+
+    ``result`` is the partial result dict: the tool calls made, usage and cost, and the
+    checkpoint id to resume from.
+    """
+
+    code = "AGENT_005"
+
+    def __init__(self, message: str, *, result: dict[str, Any] | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.result: dict[str, Any] = result if result is not None else {}
+
+
 class OutputValidationError(KaizenError):
     """The model never produced valid output; ``raw_output`` holds its last reply."""
 
-    code = "AGENT_005"
+    code = "AGENT_006"
 
     def __init__(self, message: str, *, raw_output: str | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.raw_output = raw_output
 
 
+class NoProviderError(KaizenError):
+    """No usable LLM provider: none installed, configured or reachable (says what to install or set)."""
+
+    code = "AGENT_007"
+
+
 # --- HOOK_* -------------------------------------------------------------------------------
 class HookError(KaizenError):
+    """A lifecycle hook could not be registered."""
+
     code = "HOOK_001"
 
 
-class HookExecutionError(KaizenError):
+class HookTimeoutError(KaizenError, TimeoutError):
+    """A lifecycle hook ran past its timeout (reported in its ``HookResult``)."""
+
     code = "HOOK_002"
 
 
-class HookTimeoutError(KaizenError):
+class HookExecutionError(KaizenError):
+    """A lifecycle hook raised (reported in its ``HookResult``)."""
+
     code = "HOOK_003"
 
 
 # --- CHECKPOINT_* -------------------------------------------------------------------------
 class CheckpointError(KaizenError):
+    """Base of the checkpoint errors (a bare one means the backend failed: CHECKPOINT_003)."""
+
     code = "CHECKPOINT_003"
 
 
-class CheckpointNotFoundError(CheckpointError, LookupError):
+class CheckpointSaveError(CheckpointError):
+    """A checkpoint could not be saved for a reason other than the backend (e.g. state not encodable)."""
+
     code = "CHECKPOINT_001"
 
 
-class CheckpointCorruptError(CheckpointError):
+class CheckpointLoadError(CheckpointError):
+    """A checkpoint could not be loaded: not found, corrupt, or not of the expected kind."""
+
+    code = "CHECKPOINT_002"
+
+
+class CheckpointNotFoundError(CheckpointLoadError, LookupError):
+    """No checkpoint with that id."""
+
+    code = "CHECKPOINT_002"
+
+
+class CheckpointCorruptError(CheckpointLoadError):
+    """A checkpoint is corrupt or truncated (its location is named)."""
+
     code = "CHECKPOINT_002"
 
 
@@ -206,13 +295,25 @@ class StorageError(CheckpointError):
 
 
 # --- INTERRUPT_* --------------------------------------------------------------------------
+class InterruptHandlerError(KaizenError):
+    """An interrupt handler or shutdown callback failed (logged; the others still run)."""
+
+    code = "INTERRUPT_001"
+
+
+class ShutdownTimeoutError(InterruptHandlerError, TimeoutError):
+    """A shutdown callback did not finish within ``graceful_shutdown_timeout``."""
+
+    code = "INTERRUPT_002"
+
+
 class AgentInterrupted(KaizenError, InterruptedError):
     """An agent run stopped on an interrupt. ``reason`` is the InterruptReason.
 
     Subclasses the builtin ``InterruptedError``: ``except InterruptedError as e: e.reason``.
     """
 
-    code = "INTERRUPT_001"
+    code = "INTERRUPT_003"
 
     def __init__(self, message: str, *, reason: Any = None, result: dict[str, Any] | None = None, **kw: Any) -> None:
         super().__init__(message, **kw)
@@ -220,31 +321,57 @@ class AgentInterrupted(KaizenError, InterruptedError):
         self.result = result
 
 
-class InterruptHandlerError(KaizenError):
-    code = "INTERRUPT_002"
-
-
 # --- MEMORY_* -----------------------------------------------------------------------------
 class MemoryBackendError(KaizenError):
+    """A memory tier failed or is unreachable (URL shown without password)."""
+
     code = "MEMORY_001"
 
 
-class MemoryValueError(KaizenError, ValueError):
+class TierPromotionError(MemoryBackendError):
+    """Copying a value up to a faster tier failed (a :class:`MemoryBackendError` too)."""
+
     code = "MEMORY_002"
+
+
+class MemoryValueError(KaizenError, ValueError):
+    """An invalid memory key, TTL, or a value that is not strict JSON."""
+
+    code = "MEMORY_003"
 
 
 # --- EXEC_* -------------------------------------------------------------------------------
 class InputValidationError(KaizenError, ValueError):
+    """Invalid input to an agent (the field is named) or a tool."""
+
     code = "EXEC_001"
 
 
-class ToolExecutionError(KaizenError):
+class WorkflowBuildError(KaizenError):
+    """A pipeline or workflow could not be built from its parts."""
+
     code = "EXEC_002"
 
 
-class PermissionDeniedError(KaizenError, PermissionError):
+class RuntimeExecutionError(KaizenError):
+    """The runtime itself failed (not the model, a tool or a backend)."""
+
     code = "EXEC_003"
+
+
+class ToolExecutionError(KaizenError):
+    """A tool failed or timed out (returned to the model as a tool error)."""
+
+    code = "EXEC_004"
+
+
+class PermissionDeniedError(KaizenError, PermissionError):
+    """A permission rule, mode or approval denied an action."""
+
+    code = "EXEC_005"
 
 
 class BudgetExceededError(PermissionDeniedError):
-    code = "EXEC_003"
+    """A budget ran out (a :class:`PermissionDeniedError` too, with its own code)."""
+
+    code = "EXEC_006"

@@ -10,7 +10,13 @@ import pytest
 
 from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy
-from kaizen_core.errors import ConfigError, InputValidationError, OutputValidationError, ProviderError
+from kaizen_core.errors import (
+    ConfigError,
+    ExecutionTimeoutError,
+    InputValidationError,
+    OutputValidationError,
+    ProviderError,
+)
 from kaizen_core.hooks import HookEvent, HookManager, HookPriority, HookResult
 from kaizen_core.providers.mock import MockProvider
 from kaizen_core.tools import tool
@@ -63,7 +69,7 @@ def test_two_invalid_replies_with_one_retry_raise_coded_error() -> None:
     agent = make_agent(["not json", {"answer": "x"}], retry_attempts=1)
     with pytest.raises(OutputValidationError) as info:
         agent.run(question="2+2?")
-    assert info.value.code == "AGENT_005"
+    assert info.value.code == "AGENT_006"
     assert info.value.raw_output == json.dumps({"answer": "x"})
 
 
@@ -117,10 +123,11 @@ def test_provider_error_propagates_with_code() -> None:
     assert info.value.code == "AGENT_004"
 
 
-def test_provider_timeout_is_agent_004() -> None:
+def test_provider_timeout_is_agent_003() -> None:
     with pytest.raises(ProviderError) as info:
         make_agent([{"delay": 5, "answer": "late", "confidence": 1}], timeout=0.2).run(question="q")
-    assert "0.2s" in info.value.message
+    assert isinstance(info.value, ExecutionTimeoutError) and isinstance(info.value, TimeoutError)
+    assert info.value.code == "AGENT_003" and "0.2s" in info.value.message
 
 
 def test_lifecycle_hooks_fire_in_priority_order_and_failures_do_not_stop_the_run() -> None:

@@ -115,7 +115,7 @@ async def test_deny_rule_on_delete_feeds_reason_back(tmp_path: Path, ws: Path) -
     assert result["stop_reason"] == "converged" and result["summary"] == "could not delete"
     assert result["tool_calls"][0]["outcome"] == "denied"
     fed_back = last_tool_message(provider, 1)
-    assert fed_back["error_code"] == "EXEC_003" and "deleting is forbidden" in fed_back["error"]
+    assert fed_back["error_code"] == "EXEC_005" and "deleting is forbidden" in fed_back["error"]
     assert result["permission_decisions"][0]["decision"] == "deny"
     assert result["permission_decisions"][0]["source"] == "rule"
     assert "pre_tool_call" not in seen and seen.count("post_permission_check") == 1
@@ -126,7 +126,7 @@ async def test_path_traversal_refused_inside_a_run(tmp_path: Path, ws: Path) -> 
     agent = BaseAutonomousAgent(make_config(tmp_path, ws), "task -> summary", provider=provider, tools=["read_file"])
     result = await agent.run_autonomous("read the password file")
     fed_back = last_tool_message(provider, 1)
-    assert fed_back["error_code"] == "EXEC_003" and "outside the workspace" in fed_back["error"]
+    assert fed_back["error_code"] == "EXEC_005" and "outside the workspace" in fed_back["error"]
     assert "root:" not in json.dumps(fed_back)
     assert result["tool_calls"][0]["outcome"] == "error" and result["stop_reason"] == "converged"
 
@@ -458,7 +458,7 @@ async def test_resume_without_checkpoint_fails_clearly(tmp_path: Path, ws: Path)
     agent = BaseAutonomousAgent(make_config(tmp_path, ws), "task -> summary", provider=MockProvider(), agent_id="nobody")
     with pytest.raises(CheckpointNotFoundError) as info:
         await agent.resume_from_latest()
-    assert info.value.code == "CHECKPOINT_001"
+    assert info.value.code == "CHECKPOINT_002"
 
 
 async def test_checkpoint_frequency_and_state_manager_injection(tmp_path: Path, ws: Path) -> None:

@@ -109,14 +109,14 @@ async def test_timeout_and_raise_fail_but_others_run(caplog: pytest.LogCaptureFi
         results = await hooks.trigger(E.PRE_TOOL_CALL, agent_id="a")
     by_name = {r.hook_name: r for r in results}
     assert [r.hook_name for r in results] == ["sleeper", "raiser", "good"]
-    assert not by_name["sleeper"].success and by_name["sleeper"].error_code == "HOOK_003"
+    assert not by_name["sleeper"].success and by_name["sleeper"].error_code == "HOOK_002"
     assert "timed out" in (by_name["sleeper"].error or "")
-    assert not by_name["raiser"].success and by_name["raiser"].error_code == "HOOK_002"
+    assert not by_name["raiser"].success and by_name["raiser"].error_code == "HOOK_003"
     assert "boom in hook" in (by_name["raiser"].error or "")
     assert by_name["good"].success and ran == ["good"]
     logged = [r.getMessage() for r in caplog.records if r.name == "kaizen.hooks"]
-    assert any("HOOK_003" in m and "sleeper" in m for m in logged)
-    assert any("HOOK_002" in m and "raiser" in m for m in logged)
+    assert any("HOOK_002" in m and "sleeper" in m for m in logged)
+    assert any("HOOK_003" in m and "raiser" in m for m in logged)
 
 
 async def test_handler_raising_timeout_error_itself_is_hook_002() -> None:
@@ -127,14 +127,14 @@ async def test_handler_raising_timeout_error_itself_is_hook_002() -> None:
 
     hooks.register(E.ON_ERROR, own_timeout)
     (result,) = await hooks.trigger(E.ON_ERROR, agent_id="a")
-    assert result.error_code == "HOOK_002"
+    assert result.error_code == "HOOK_003"
 
 
 async def test_unsupported_return_value_is_a_failure() -> None:
     hooks = HookManager()
     hooks.register(E.PRE_CYCLE, lambda ctx: 42, name="bad")  # type: ignore[arg-type, return-value]
     (result,) = await hooks.trigger(E.PRE_CYCLE, agent_id="a")
-    assert not result.success and result.error_code == "HOOK_002" and "int" in (result.error or "")
+    assert not result.success and result.error_code == "HOOK_003" and "int" in (result.error or "")
 
 
 async def test_secrets_are_redacted_from_failures() -> None:
@@ -342,7 +342,7 @@ async def test_async_handlers_that_suspend_return_and_raise() -> None:
     hooks.register(E.POST_MEMORY_SAVE, immediate, name="immediate")
     results = await hooks.trigger(E.POST_MEMORY_SAVE, agent_id="a")
     assert results[0].data == {"sent": 3} and sent == [0, 1, 2]
-    assert results[1].error_code == "HOOK_002" and "KeyError" in (results[1].error or "")
+    assert results[1].error_code == "HOOK_003" and "KeyError" in (results[1].error or "")
     assert results[2].data == {"immediate": True}
 
 
@@ -356,4 +356,4 @@ async def test_timeout_applies_to_a_hook_that_suspends_more_than_once() -> None:
     hooks.register(E.PRE_PLAN_GENERATION, stepper)
     with anyio.fail_after(10):
         (result,) = await hooks.trigger(E.PRE_PLAN_GENERATION, agent_id="a")
-    assert result.error_code == "HOOK_003"
+    assert result.error_code == "HOOK_002"

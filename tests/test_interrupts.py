@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kaizen_core.errors import ConfigError, InterruptHandlerError
+from kaizen_core.errors import ConfigError, InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts import (
     BaseInterruptHandler,
     BudgetInterruptHandler,
@@ -168,12 +168,12 @@ async def test_shutdown_callbacks_run_in_order_with_errors_isolated(caplog: pyte
         errors = await manager.run_shutdown_callbacks()
 
     assert calls == ["first", "broken_sync", "broken_async", "too_slow", "last"]
-    assert [type(e) for e in errors] == [InterruptHandlerError] * 3
-    assert all(e.code == "INTERRUPT_002" for e in errors)
+    assert [type(e) for e in errors] == [InterruptHandlerError, InterruptHandlerError, ShutdownTimeoutError]
+    assert [e.code for e in errors] == ["INTERRUPT_001", "INTERRUPT_001", "INTERRUPT_002"]
     assert "disk full" in errors[0].message and "bad state" in errors[1].message
     assert "did not finish" in errors[2].message
     logged = [r.getMessage() for r in caplog.records]
-    assert sum("INTERRUPT_002" in m for m in logged) == 3
+    assert sum("INTERRUPT_001" in m for m in logged) == 2 and sum("INTERRUPT_002" in m for m in logged) == 1
 
 
 # ---------------------------------------------------------------- check()
@@ -214,7 +214,7 @@ async def test_check_runs_all_handlers_and_ignores_a_raising_one(caplog: pytest.
     assert manager.reason.mode is IMMEDIATE and manager.reason.source is InterruptSource.SYSTEM
     assert manager.reason.metadata == {"handler": "cycles", "cycle": 3}
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 2 and all("INTERRUPT_002" in m and "sensor offline" in m for m in errors)
+    assert len(errors) == 2 and all("INTERRUPT_001" in m and "sensor offline" in m for m in errors)
 
     manager.remove_handler(cycles)
     manager.remove_handler(cycles)
@@ -271,7 +271,7 @@ async def test_guard_cancels_a_sleeping_step_on_immediate() -> None:
     assert time.monotonic() - started < 10  # far below the 30 s the step would take
     assert cancelled.is_set()
     assert info.value.reason.mode is IMMEDIATE and info.value.reason.message == "stop now"
-    assert info.value.code == "INTERRUPT_001"
+    assert info.value.code == "INTERRUPT_003"
 
 
 async def test_guard_escalates_a_graceful_interrupt_after_the_timeout() -> None:
@@ -421,7 +421,7 @@ async def test_monitor_survives_a_failing_context_function(caplog: pytest.LogCap
         async with manager.monitor(context_fn, install_signals=False):
             await asyncio.sleep(0.05)
             manager.request_interrupt(InterruptSource.PROGRAMMATIC)
-    assert any("INTERRUPT_002" in r.getMessage() and "context unavailable" in r.getMessage() for r in caplog.records)
+    assert any("INTERRUPT_001" in r.getMessage() and "context unavailable" in r.getMessage() for r in caplog.records)
     assert manager.reason is not None and manager.reason.source is InterruptSource.PROGRAMMATIC
 
 

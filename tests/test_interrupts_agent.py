@@ -53,7 +53,7 @@ async def test_timeout_handler_stops_an_agent_stuck_in_a_slow_provider(tmp_path:
     elapsed = time.monotonic() - started
 
     assert 0.5 <= elapsed < 0.5 + GRACE + 10  # timeout + grace, far below the provider's 30 s
-    assert isinstance(info.value, InterruptedError) and info.value.code == "INTERRUPT_001"
+    assert isinstance(info.value, InterruptedError) and info.value.code == "INTERRUPT_003"
     reason = info.value.reason
     assert reason.source is InterruptSource.SYSTEM and reason.metadata["handler"] == "timeout"
     assert reason.mode is InterruptMode.IMMEDIATE and reason.metadata["escalated"] is True

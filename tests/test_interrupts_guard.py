@@ -218,7 +218,7 @@ async def test_provider_timeout_inside_guard_is_agent_004() -> None:
     manager = InterruptManager()
     with pytest.raises(ProviderError) as info:
         await manager.guard(call_with_timeout, _slow_provider, _request(), 0.05)
-    assert info.value.code == "AGENT_004" and "0.05s" in str(info.value)
+    assert info.value.code == "AGENT_003" and "0.05s" in str(info.value)
 
 
 async def test_interrupt_during_a_provider_call_is_not_a_timeout() -> None:

@@ -40,7 +40,7 @@ def core_only(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 def test_nothing_usable_is_agent_003_saying_what_to_do(core_only: None) -> None:
     with pytest.raises(NoProviderError) as info:
         detect_provider()
-    assert info.value.code == "AGENT_003"
+    assert info.value.code == "AGENT_007"
     assert "kaizen-llamacpp" in (info.value.hint or "")
     with pytest.raises(NoProviderError):
         BaseAgent(BaseAgentConfig(), "q -> a")

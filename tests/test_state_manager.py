@@ -304,4 +304,4 @@ async def test_journal_passthrough(manager: StateManager) -> None:
 async def test_load_missing_is_checkpoint_001(manager: StateManager) -> None:
     with pytest.raises(CheckpointNotFoundError) as info:
         await manager.load_checkpoint("nope")
-    assert info.value.code == "CHECKPOINT_001"
+    assert info.value.code == "CHECKPOINT_002"

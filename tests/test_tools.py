@@ -93,7 +93,7 @@ async def test_invalid_arguments_become_exec_001(arguments, fragment) -> None:
 
 async def test_exception_inside_tool_becomes_exec_002() -> None:
     result = await explode.execute({"x": 7})
-    assert not result.success and result.error_code == "EXEC_002"
+    assert not result.success and result.error_code == "EXEC_004"
     assert "exploded with 7" in (result.error or "")
     assert "exploded" in result.to_content()
 
@@ -108,7 +108,7 @@ async def test_tool_timeout_from_context() -> None:
         return "done"
 
     result = await slow.execute({}, context=ToolContext(tool_timeout=0.05))
-    assert result.error_code == "EXEC_002" and "timed out" in (result.error or "")
+    assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
 
 def test_secrets_redacted_from_tool_errors() -> None:

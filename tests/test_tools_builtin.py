@@ -80,7 +80,7 @@ async def test_file_round_trip(registry: ToolRegistry, workspace: Path) -> None:
     deleted = await registry.execute("delete_file", {"path": "new/deep/out.txt"})
     assert deleted.success and not (workspace / "new/deep/out.txt").exists()
     missing = await registry.execute("read_file", {"path": "nope.txt"})
-    assert missing.error_code == "EXEC_002" and "does not exist" in (missing.error or "")
+    assert missing.error_code == "EXEC_004" and "does not exist" in (missing.error or "")
 
 
 @pytest.mark.parametrize("tool_name", ["read_file", "file_exists", "delete_file"])
@@ -88,13 +88,13 @@ async def test_file_round_trip(registry: ToolRegistry, workspace: Path) -> None:
 async def test_paths_outside_workspace_refused(registry: ToolRegistry, tool_name: str, path: str) -> None:
     result = await registry.execute(tool_name, {"path": path})
     assert result.success is False
-    assert result.error_code == "EXEC_003"
+    assert result.error_code == "EXEC_005"
     assert "outside the workspace" in (result.error or "")
 
 
 async def test_write_outside_refused(registry: ToolRegistry, workspace: Path) -> None:
     result = await registry.execute("write_file", {"path": "../escaped.txt", "content": "x"})
-    assert result.error_code == "EXEC_003"
+    assert result.error_code == "EXEC_005"
     assert not (workspace.parent / "escaped.txt").exists()
 
 
@@ -103,9 +103,9 @@ async def test_symlink_out_of_workspace_refused(registry: ToolRegistry, workspac
     (workspace / "linkdir").symlink_to(workspace.parent)
     for args in ({"path": "link.txt"}, {"path": "linkdir/secret.txt"}):
         result = await registry.execute("read_file", args)
-        assert result.error_code == "EXEC_003", args
+        assert result.error_code == "EXEC_005", args
     result = await registry.execute("write_file", {"path": "linkdir/evil.txt", "content": "x"})
-    assert result.error_code == "EXEC_003"
+    assert result.error_code == "EXEC_005"
     assert not (workspace.parent / "evil.txt").exists()
 
 
@@ -117,7 +117,7 @@ async def test_absolute_path_inside_workspace_allowed(registry: ToolRegistry, wo
 async def test_read_file_size_cap(workspace: Path) -> None:
     registry = ToolRegistry.from_config(["read_file"], context=ToolContext(workspace_root=workspace, max_file_bytes=4))
     result = await registry.execute("read_file", {"path": "hello.txt"})
-    assert result.error_code == "EXEC_002" and "limit" in (result.error or "")
+    assert result.error_code == "EXEC_004" and "limit" in (result.error or "")
 
 
 # --- shell ---------------------------------------------------------------------------------
@@ -140,7 +140,7 @@ async def test_bash_command_no_shell_injection(registry: ToolRegistry, workspace
 async def test_bash_command_timeout_kills(workspace: Path) -> None:
     registry = ToolRegistry.from_config(["bash_command"], context=ToolContext(workspace_root=workspace, command_timeout=0.3))
     result = await registry.execute("bash_command", {"command": f"{sys.executable} -c 'import time; time.sleep(30)'"})
-    assert result.error_code == "EXEC_002" and "timed out" in (result.error or "")
+    assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
 
 async def test_bash_command_output_capped(workspace: Path) -> None:
@@ -151,9 +151,9 @@ async def test_bash_command_output_capped(workspace: Path) -> None:
 
 
 async def test_bash_command_errors(registry: ToolRegistry) -> None:
-    assert (await registry.execute("bash_command", {"command": "definitely-not-a-program-xyz"})).error_code == "EXEC_002"
+    assert (await registry.execute("bash_command", {"command": "definitely-not-a-program-xyz"})).error_code == "EXEC_004"
     assert (await registry.execute("bash_command", {"command": "   "})).error_code == "EXEC_001"
-    assert (await registry.execute("bash_command", {"command": "ls", "cwd": ".."})).error_code == "EXEC_003"
+    assert (await registry.execute("bash_command", {"command": "ls", "cwd": ".."})).error_code == "EXEC_005"
 
 
 # --- HTTP against a real local server --------------------------------------------------------
@@ -243,14 +243,14 @@ async def test_http_size_cap(workspace: Path, http_server: str) -> None:
 async def test_http_timeout(workspace: Path, http_server: str) -> None:
     registry = ToolRegistry.from_config(["http_get"], context=ToolContext(workspace_root=workspace, http_timeout=0.2))
     result = await registry.execute("http_get", {"url": f"{http_server}/slow"})
-    assert result.error_code == "EXEC_002" and "timed out" in (result.error or "")
+    assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://x", "127.0.0.1:80/x", "javascript:alert(1)"])
 async def test_http_refuses_other_schemes(registry: ToolRegistry, url: str) -> None:
     for name in ("http_get", "fetch_url"):
         result = await registry.execute(name, {"url": url})
-        assert result.error_code == "EXEC_003", (name, url)
+        assert result.error_code == "EXEC_005", (name, url)
 
 
 async def test_http_redirect_to_file_scheme_fails(registry: ToolRegistry, http_server: str) -> None:

@@ -71,7 +71,7 @@ class CheckpointStoreSuite:
     async def test_read_missing_raises_not_found(self, store: CheckpointStore) -> None:
         with pytest.raises(CheckpointNotFoundError) as info:
             await store.read("no-such-" + uuid.uuid4().hex)
-        assert info.value.code == "CHECKPOINT_001"
+        assert info.value.code == "CHECKPOINT_002"
 
     @pytest.mark.anyio
     async def test_list_newest_first(self, store: CheckpointStore) -> None:

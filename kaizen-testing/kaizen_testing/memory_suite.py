@@ -217,7 +217,7 @@ class MemoryTierSuite:
             assert await tier.size() == 20
             assert await tier.get("k7") == {"i": 7}
 
-    # -- validation (MEMORY_002) -----------------------------------------------------------
+    # -- validation (MEMORY_003) -----------------------------------------------------------
     @pytest.mark.anyio
     @pytest.mark.parametrize(
         "bad", [object(), {1, 2}, b"bytes", float("nan"), math.inf, {"nested": object()}], ids=repr
@@ -227,7 +227,7 @@ class MemoryTierSuite:
             tier = await make("badvalue")
             with pytest.raises(MemoryValueError) as info:
                 await tier.put("k", bad)
-            assert info.value.code == "MEMORY_002"
+            assert info.value.code == "MEMORY_003"
             assert not await tier.exists("k")
 
     @pytest.mark.anyio
@@ -237,7 +237,7 @@ class MemoryTierSuite:
             tier = await make("badkey")
             with pytest.raises(MemoryValueError) as info:
                 await tier.put(bad, 1)
-            assert info.value.code == "MEMORY_002"
+            assert info.value.code == "MEMORY_003"
             with pytest.raises(MemoryValueError):
                 await tier.get(bad)
 
@@ -248,7 +248,7 @@ class MemoryTierSuite:
             tier = await make("badttl")
             with pytest.raises(MemoryValueError) as info:
                 await tier.put("k", 1, ttl=bad)
-            assert info.value.code == "MEMORY_002"
+            assert info.value.code == "MEMORY_003"
 
     # -- TTL -------------------------------------------------------------------------------
     @pytest.mark.anyio

@@ -685,14 +685,14 @@ class BaseAutonomousAgent(BaseAgent):
                         "and its result was not recorded; it was not re-run because the tool is not idempotent. "
                         "Check its effect before calling it again."
                     ),
-                    "error_code": "EXEC_002",
+                    "error_code": "EXEC_004",
                 }
             )
             return await self._record(run, call, key, content, "unknown", 0.0)
         if tool is not None:
             denied = await self._check_permission(run, call, tool)
             if denied is not None:
-                content = json.dumps({"error": f"permission denied for {call.name!r}: {denied}", "error_code": "EXEC_003"})
+                content = json.dumps({"error": f"permission denied for {call.name!r}: {denied}", "error_code": "EXEC_005"})
                 return await self._record(run, call, key, content, "denied", 0.0)
         message = await super().execute_tool_call(run, call)
         record = run.tool_calls[-1] if run.tool_calls and run.tool_calls[-1]["id"] == call.id else None

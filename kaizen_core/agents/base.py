@@ -114,7 +114,7 @@ class BaseAgent:
         """Validate inputs, run the strategy, return outputs plus ``_meta``.
 
         ``session_id`` selects the conversation buffer when ``max_turns`` is set.
-        Raises EXEC_001 for invalid inputs, AGENT_004 for provider failures, AGENT_005
+        Raises EXEC_001 for invalid inputs, AGENT_004 for provider failures (AGENT_003 past ``timeout``), AGENT_006
         when the output never validates, and :class:`AgentInterrupted` on interrupts.
         """
         values = self.signature.validate_inputs(inputs)
@@ -211,7 +211,7 @@ class BaseAgent:
         started = time.perf_counter()
         blocked = [r for r in await run.fire("pre_tool_call", tool=call.name, arguments=call.arguments) if r.blocked]
         if blocked:
-            content = json.dumps({"error": f"tool call blocked by a hook: {blocked[0].reason}", "error_code": "EXEC_003"})
+            content = json.dumps({"error": f"tool call blocked by a hook: {blocked[0].reason}", "error_code": "EXEC_005"})
             outcome = "blocked"
         elif self.tools is None:
             content = json.dumps({"error": f"unknown tool {call.name!r}: this agent has no tools", "error_code": "EXEC_001"})

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kaizen_core.errors import ProviderError
+from kaizen_core.errors import ExecutionTimeoutError
 from kaizen_core.providers.types import (
     Completion,
     CompletionRequest,
@@ -147,13 +147,16 @@ class AgentRun:
 
 
 async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: float) -> Completion:
-    """Run a provider call under ``timeout`` seconds; AGENT_004 when it runs out."""
+    """Run a provider call under ``timeout`` seconds; :class:`ExecutionTimeoutError` (AGENT_003) when it runs out."""
+    # asyncio.timeout: Kaizen runs on asyncio, and it costs less than half of anyio.fail_after.
+    deadline = asyncio.timeout(timeout)
     try:
-        # asyncio.timeout: Kaizen runs on asyncio, and it costs less than half of anyio.fail_after.
-        async with asyncio.timeout(timeout):
+        async with deadline:
             result: Completion = await coro_fn(request)
             return result
     except TimeoutError as exc:
-        raise ProviderError(
+        if not deadline.expired():
+            raise  # the provider's own timeout (already an ExecutionTimeoutError): not ours to rename
+        raise ExecutionTimeoutError(
             f"the provider did not answer within {timeout:g}s", hint="raise timeout in the agent config", retryable=True
         ) from exc

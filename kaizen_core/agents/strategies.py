@@ -38,7 +38,7 @@ class Strategy(Protocol):
 async def validate_or_correct(run: AgentRun, completion: Completion) -> dict[str, Any] | None:
     """Validated outputs, or None after appending the correction turn for another attempt.
 
-    Raises AGENT_005 with the last raw output when the retry budget is spent.
+    Raises AGENT_006 with the last raw output when the retry budget is spent.
     """
     try:
         return extract_outputs(run.signature, completion)
@@ -73,7 +73,7 @@ class MultiCycleStrategy:
     """Tool loop: call the model, run its tool calls, repeat until a final answer.
 
     ``max_cycles`` bounds the loop (default: the agent config's ``max_cycles`` when it
-    has one, else 10); running out raises AGENT_005 with the last reply.
+    has one, else 10); running out raises AGENT_006 with the last reply.
     """
 
     name = "multi_cycle"

@@ -37,7 +37,7 @@ class HookResult(BaseModel):
 
     ``success=False`` requires ``error``. ``blocked=True`` (see :meth:`block`) asks the
     agent to skip the guarded action (a tool call, a checkpoint save) for ``reason``.
-    ``error_code`` is ``HOOK_002`` (raised) or ``HOOK_003`` (timed out) when the manager
+    ``error_code`` is ``HOOK_003`` (raised) or ``HOOK_002`` (timed out) when the manager
     produced the failure. ``duration_ms`` and ``hook_name`` are filled in by the manager.
     """
 

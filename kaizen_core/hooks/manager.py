@@ -91,7 +91,7 @@ class HookManager:
 
     Handlers of one event run one after the other, lowest :class:`HookPriority` first and
     in registration order for equal priorities. A handler that raises or exceeds its
-    timeout yields a failed :class:`HookResult` (``HOOK_002`` / ``HOOK_003``), is logged on
+    timeout yields a failed :class:`HookResult` (``HOOK_003`` / ``HOOK_002``), is logged on
     the ``kaizen.hooks`` logger and never stops the other handlers or the agent.
 
     Zero cost when unused: :meth:`trigger` returns ``[]`` at once when nothing listens
@@ -281,11 +281,11 @@ class HookManager:
                         value = await value
         except TimeoutError as exc:
             if scope is not None and scope.cancelled_caught:
-                code, error = "HOOK_003", f"hook {entry.name!r} timed out after {self._timeout(entry)}s"
+                code, error = "HOOK_002", f"hook {entry.name!r} timed out after {self._timeout(entry)}s"
             else:
-                code, error, exc_info = "HOOK_002", _describe(exc), exc
+                code, error, exc_info = "HOOK_003", _describe(exc), exc
         except Exception as exc:
-            code, error, exc_info = "HOOK_002", _describe(exc), exc
+            code, error, exc_info = "HOOK_003", _describe(exc), exc
         duration = (time.perf_counter() - start) * 1000.0
         result: HookResult | None = None
         if code is None:
@@ -296,7 +296,7 @@ class HookManager:
             elif isinstance(value, dict):
                 result = HookResult(success=True, data=value, hook_name=entry.name, duration_ms=duration)
             else:
-                code = "HOOK_002"
+                code = "HOOK_003"
                 error = f"hook {entry.name!r} returned {type(value).__name__}; return a HookResult, a dict or None"
         if result is None:
             error = redact(error)

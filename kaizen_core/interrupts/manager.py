@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any, TypeVar
 
-from kaizen_core.errors import InterruptHandlerError
+from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.handlers import BaseInterruptHandler
 from kaizen_core.interrupts.types import (
     InterruptContext,
@@ -230,7 +230,7 @@ class InterruptManager:
     async def check(self, context: InterruptContext) -> InterruptReason | None:
         """Run every handler once. The first reason returned is recorded with
         :meth:`request_interrupt` (so first request still wins) and returned.
-        A handler that raises is logged as INTERRUPT_002 and ignored."""
+        A handler that raises is logged as INTERRUPT_001 and ignored."""
         found: InterruptReason | None = None
         for handler in self.handlers:
             try:
@@ -261,8 +261,9 @@ class InterruptManager:
 
     async def run_shutdown_callbacks(self) -> list[InterruptHandlerError]:
         """Run the shutdown callbacks in registration order, each bounded by
-        ``graceful_shutdown_timeout``. A failing or slow callback is logged as
-        INTERRUPT_002 and does not stop the others; the errors are returned."""
+        ``graceful_shutdown_timeout``. A failing callback is logged as INTERRUPT_001, a
+        slow one as INTERRUPT_002 (:class:`ShutdownTimeoutError`); neither stops the others;
+        the errors are returned."""
         errors: list[InterruptHandlerError] = []
         for callback in list(self._shutdown_callbacks):
             name = getattr(callback, "__qualname__", repr(callback))
@@ -271,7 +272,7 @@ class InterruptManager:
                 if inspect.isawaitable(result):
                     await asyncio.wait_for(_as_coroutine(result), self.graceful_shutdown_timeout)
             except TimeoutError:
-                error = InterruptHandlerError(
+                error: InterruptHandlerError = ShutdownTimeoutError(
                     f"shutdown callback {name} did not finish within {self.graceful_shutdown_timeout:g}s"
                 )
                 logger.error("%s", error)

@@ -82,7 +82,7 @@ class StepCancelled(KaizenError):
     :class:`kaizen_core.errors.AgentInterrupted`. ``reason`` is the interrupt that caused it.
     """
 
-    code = "INTERRUPT_001"
+    code = "INTERRUPT_003"
 
     def __init__(self, reason: InterruptReason) -> None:
         super().__init__(f"step cancelled by {reason.mode.value} interrupt: {reason.message}")

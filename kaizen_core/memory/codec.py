@@ -3,9 +3,9 @@
 Tiers store values as compact JSON text. Using these helpers gives every backend the
 same rules, which :class:`kaizen_testing.memory_suite.MemoryTierSuite` checks:
 
-* keys are non-empty ``str`` (MEMORY_002 otherwise);
-* values must be strict JSON (no sets, bytes, objects, NaN or infinity: MEMORY_002);
-* ``ttl`` is ``None`` or a positive number of seconds (MEMORY_002 otherwise).
+* keys are non-empty ``str`` (MEMORY_003 otherwise);
+* values must be strict JSON (no sets, bytes, objects, NaN or infinity: MEMORY_003);
+* ``ttl`` is ``None`` or a positive number of seconds (MEMORY_003 otherwise).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ __all__ = ["LatencyRecorder", "check_key", "check_ttl", "compress", "decode_valu
 
 
 def check_key(key: Any) -> str:
-    """Return ``key`` when it is a non-empty string, else raise MEMORY_002."""
+    """Return ``key`` when it is a non-empty string, else raise MEMORY_003."""
     if not isinstance(key, str) or not key:
         raise MemoryValueError(
             f"memory keys must be non-empty strings, got {type(key).__name__} {key!r}"[:200],
@@ -36,7 +36,7 @@ def check_key(key: Any) -> str:
 
 
 def check_ttl(ttl: Any) -> float | None:
-    """Return ``ttl`` as float seconds (or None), raising MEMORY_002 for zero, negative or non-numbers."""
+    """Return ``ttl`` as float seconds (or None), raising MEMORY_003 for zero, negative or non-numbers."""
     if ttl is None:
         return None
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
@@ -52,7 +52,7 @@ def expiry(ttl: float | None, now: float | None = None) -> float | None:
 
 
 def encode_value(value: Any) -> str:
-    """Compact JSON text for ``value``; MEMORY_002 when it is not strict JSON."""
+    """Compact JSON text for ``value``; MEMORY_003 when it is not strict JSON."""
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:

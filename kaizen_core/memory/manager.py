@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from kaizen_core.errors import MemoryBackendError, TierPromotionError
 from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, encode_value
 from kaizen_core.memory.tier import MemoryTier, TierStats
 
@@ -145,15 +146,23 @@ class TierManager:
             if not found:
                 continue
             if name == "cold" and self.warm is not None:
-                await self.warm.put(key, value)
-                self._counters["warm"].promotions += 1
+                await self._promote(key, value, "warm")
             if count >= self.config.promotion_threshold:
                 await self._promote(key, value, "hot")
             return value
         return default
 
-    async def _promote(self, key: str, value: Any, into: str) -> None:
-        await self.hot.put(key, value, ttl=self.config.hot_ttl)
+    async def _promote(self, key: str, value: Any, into: Literal["hot", "warm"]) -> None:
+        """Copy ``key`` up into tier ``into``; a tier failure is TierPromotionError (MEMORY_002)."""
+        try:
+            if into == "hot":
+                await self.hot.put(key, value, ttl=self.config.hot_ttl)
+            elif self.warm is not None:
+                await self.warm.put(key, value)
+        except MemoryBackendError as exc:
+            raise TierPromotionError(
+                f"promoting a key into the {into} tier failed: {exc.message}", hint=exc.hint, details=exc.details
+            ) from exc
         self._counters[into].promotions += 1
 
     async def put(self, key: str, value: Any, ttl: float | None = None) -> None:

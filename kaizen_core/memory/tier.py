@@ -7,7 +7,7 @@ memory. Tiers are selected by URL scheme: ``memory://`` (hot, in-process),
 
 Rules every implementation follows (checked by ``MemoryTierSuite``):
 
-* keys are non-empty strings; values must be JSON-serializable, else MEMORY_002;
+* keys are non-empty strings; values must be JSON-serializable, else MEMORY_003;
 * ``ttl`` is in seconds; an expired key behaves as absent everywhere
   (``get``, ``exists``, ``keys``, ``size``);
 * two tiers with different namespaces over the same backend are fully isolated,

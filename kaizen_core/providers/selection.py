@@ -31,7 +31,7 @@ def _usable(reg: Registration) -> bool:
 
 
 def detect_provider() -> str:
-    """Name of the first usable provider in auto-detection order, or AGENT_003."""
+    """Name of the first usable provider in auto-detection order, or AGENT_007."""
     registry = get_registry()
     candidates = sorted(
         (r for r in registry.entries("provider") if r.options.get("detect_priority") is not None),

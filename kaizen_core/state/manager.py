@@ -20,7 +20,13 @@ import anyio
 from pydantic import ValidationError
 
 from kaizen_core import _json
-from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, InputValidationError
+from kaizen_core.errors import (
+    CheckpointCorruptError,
+    CheckpointNotFoundError,
+    CheckpointSaveError,
+    ConfigError,
+    InputValidationError,
+)
 from kaizen_core.state import codec
 from kaizen_core.state.agent_state import AgentState, new_checkpoint_id, utc_now
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
@@ -139,7 +145,7 @@ class StateManager:
         return meta.checkpoint_id
 
     async def load_checkpoint(self, checkpoint_id: str) -> AgentState:
-        """The exact state saved as ``checkpoint_id`` (CHECKPOINT_001 if missing, 002 if corrupt)."""
+        """The exact state saved as ``checkpoint_id`` (CHECKPOINT_002 if missing or corrupt)."""
         state = await self._load_dict(checkpoint_id)
         return self._to_model(state, checkpoint_id)
 
@@ -298,7 +304,13 @@ class StateManager:
             old_ids = (state.checkpoint_id, state.parent_checkpoint_id, state.updated_at)
             state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = new_id, parent, utc_now()
             try:
-                new_state = state.model_dump(mode="json")
+                try:
+                    new_state = state.model_dump(mode="json")
+                except ValueError as exc:  # pydantic cannot serialize a value
+                    raise CheckpointSaveError(
+                        f"checkpoint of agent {agent_id} not saved: the state is not JSON-serializable ({exc})",
+                        hint="keep custom_state, memory_contents and history to JSON values",
+                    ) from exc
                 base_meta = by_id.get(parent) if parent is not None else None
                 kept_after = {new_id, *(m.checkpoint_id for m in metas[: max(self.retention_count - 1, 0)])}
                 use_delta = (

@@ -10,7 +10,7 @@ Rules every implementation follows (checked by ``CheckpointStoreSuite``):
 
 * ``write`` is atomic: a reader sees the whole checkpoint or none of it; a crash
   mid-write leaves earlier checkpoints loadable.
-* ``read`` of a missing id raises :class:`CheckpointNotFoundError` (CHECKPOINT_001); an
+* ``read`` of a missing id raises :class:`CheckpointNotFoundError` (CHECKPOINT_002); an
   unreadable payload raises :class:`CheckpointCorruptError` (CHECKPOINT_002) naming
   the location.
 * ``list`` returns metadata newest first (``created_at`` then ``step_number``).

@@ -4,7 +4,7 @@ A :class:`Tool` wraps a typed (sync or async) function. Its parameters' JSON sch
 is built by pydantic from the type hints; arguments coming from a model are validated
 with the same pydantic model before the function runs. :meth:`Tool.execute` never
 raises for a tool error: it returns a :class:`ToolResult` with ``success=False`` and
-an error code (``EXEC_001`` invalid arguments, ``EXEC_002`` the tool failed, or the
+an error code (``EXEC_001`` invalid arguments, ``EXEC_004`` the tool failed, or the
 code of the :class:`~kaizen_core.errors.KaizenError` the tool raised).
 """
 
@@ -170,12 +170,12 @@ class Tool:
             else:
                 output = await self._call(kwargs)
         except TimeoutError:
-            return done(success=False, error=f"tool {self.name!r} timed out after {ctx.tool_timeout}s", error_code="EXEC_002")
+            return done(success=False, error=f"tool {self.name!r} timed out after {ctx.tool_timeout}s", error_code="EXEC_004")
         except KaizenError as exc:
             return done(success=False, error=exc.message, error_code=exc.code)
         except Exception as exc:
             message = redact(f"{type(exc).__name__}: {exc}")
-            return done(success=False, error=f"tool {self.name!r} failed: {message}", error_code="EXEC_002")
+            return done(success=False, error=f"tool {self.name!r} failed: {message}", error_code="EXEC_004")
         return done(success=True, output=output)
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:

@@ -3,7 +3,7 @@
 Every file tool resolves its path argument through :func:`resolve_in_workspace`.
 Relative paths are taken from the root; the resolved path (symlinks followed,
 ``..`` collapsed) must stay inside the root, otherwise the call is refused with a
-:class:`~kaizen_core.errors.PermissionDeniedError` (EXEC_003).
+:class:`~kaizen_core.errors.PermissionDeniedError` (EXEC_005).
 """
 
 from __future__ import annotations

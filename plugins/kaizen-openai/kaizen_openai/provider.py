@@ -70,7 +70,7 @@ def schema_instruction(schema: dict[str, Any]) -> str:
 
 
 def parse_tool_arguments(text: str | None, *, name: str) -> dict[str, Any]:
-    """Tool-call arguments (a JSON string on the wire) as a dict; AGENT_005 if not an object."""
+    """Tool-call arguments (a JSON string on the wire) as a dict; AGENT_006 if not an object."""
     if not text:
         return {}
     try:
