@@ -49,6 +49,17 @@ class BaseAgentConfig(BaseModel):
     checkpoint_on_interrupt: bool = True
     graceful_shutdown_timeout: float = Field(5.0, gt=0)
     enable_interrupts: bool = True
+    # Permissions and budgets apply to every agent's tool calls (one gate, see docs/permissions.md).
+    permission_mode: Literal["default", "accept_edits", "plan", "bypass"] = "default"
+    permission_rules: list[dict[str, Any]] = Field(default_factory=list)
+    allowed_tools: list[str] | None = None
+    denied_tools: list[str] | None = None
+    approval_timeout: float = Field(60.0, gt=0, description="Seconds to wait for an approval before denying")
+    max_budget_usd: float | None = Field(None, ge=0, description="USD limit per run (checked before every call)")
+    max_budget_tokens: int | None = Field(
+        None, gt=0, description="Token limit per run; enforced instead of USD when the model has no price"
+    )
+    budget_alert_threshold: float = Field(0.8, gt=0, le=1)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -93,14 +104,10 @@ class AutonomousConfig(BaseAgentConfig):
     enable_checkpoints: bool = True
     checkpoint_frequency: int = Field(1, gt=0, description="Checkpoint every N cycles")
     checkpoint_storage: str | None = "file://./.kaizen/checkpoints"
-    max_budget_usd: float | None = Field(None, ge=0)
-    budget_alert_threshold: float = Field(0.8, gt=0, le=1)
-    permission_mode: Literal["default", "accept_edits", "plan", "bypass"] = "default"
-    permission_rules: list[dict[str, Any]] = Field(default_factory=list)
-    allowed_tools: list[str] | None = None
-    denied_tools: list[str] | None = None
-    approval_timeout: float = Field(60.0, gt=0)
     max_tool_errors: int = Field(5, ge=0, description="Invalid tool calls tolerated per run")
+    max_repeated_calls: int = Field(
+        2, ge=0, description="Identical repeated tool calls before the final answer is asked for (0: no limit)"
+    )
     workspace_root: str | None = Field(None, description="Root that file tools are confined to (default: cwd)")
 
 

@@ -12,7 +12,7 @@ import pytest
 from kaizen_core.agents.autonomous import BaseAutonomousAgent, json_protocol_schema
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.control import ControlProtocol, InMemoryTransport
-from kaizen_core.errors import AgentInterrupted, CheckpointNotFoundError
+from kaizen_core.errors import AgentInterrupted, BudgetExceededError, CheckpointNotFoundError, ConvergenceError
 from kaizen_core.hooks import HookEvent, HookManager, HookResult
 from kaizen_core.providers.mock import MockProvider
 from kaizen_core.providers.mock import tool_calls_reply as calls
@@ -131,8 +131,9 @@ async def test_path_traversal_refused_inside_a_run(tmp_path: Path, ws: Path) -> 
     assert result["tool_calls"][0]["outcome"] == "error" and result["stop_reason"] == "converged"
 
 
-async def test_max_cycles_stops_with_checkpoint(tmp_path: Path, ws: Path) -> None:
-    provider = MockProvider(script=[calls(("file_exists", {"path": "notes.txt"}))] * 10)
+async def test_max_cycles_asks_for_the_final_answer_without_tools(tmp_path: Path, ws: Path) -> None:
+    script = [calls(("file_exists", {"path": f"notes{i}.txt"})) for i in range(3)] + [{"summary": "nothing found"}]
+    provider = MockProvider(script=script)
     agent = BaseAutonomousAgent(
         make_config(tmp_path, ws, max_cycles=3, checkpoint_frequency=100),
         "task -> summary",
@@ -142,14 +143,34 @@ async def test_max_cycles_stops_with_checkpoint(tmp_path: Path, ws: Path) -> Non
     )
     result = await agent.run_autonomous("loop forever")
     assert result["stop_reason"] == "max_cycles"
+    assert result["summary"] == "nothing found"  # a result never violates the signature
     assert result["cycles_used"] == 3 and len(result["tool_calls"]) == 3
-    assert result["summary"] is None
-    assert result["checkpoint_id"]
-    state = await agent.state_manager.load_checkpoint(result["checkpoint_id"])
+    final_request = provider.requests[-1]
+    assert final_request.tools == []  # the tools were withheld on the final-answer turn
+    assert "final answer" in final_request.messages[-1].content
+
+
+async def test_max_cycles_without_a_valid_answer_raises_convergence_error(tmp_path: Path, ws: Path) -> None:
+    provider = MockProvider(script=[calls(("file_exists", {"path": f"n{i}.txt"})) for i in range(10)])
+    agent = BaseAutonomousAgent(
+        make_config(tmp_path, ws, max_cycles=3, checkpoint_frequency=100),
+        "task -> summary",
+        provider=provider,
+        tools=["file_exists"],
+        agent_id="looper",
+    )
+    with pytest.raises(ConvergenceError) as info:
+        await agent.run_autonomous("loop forever")
+    assert info.value.code == "AGENT_005"
+    partial = info.value.result
+    assert partial["stop_reason"] == "max_cycles"
+    assert partial["cycles_used"] == 3 and len(partial["tool_calls"]) == 3
+    assert partial["_meta"]["usage"]["total_tokens"] > 0
+    state = await agent.state_manager.load_checkpoint(partial["checkpoint_id"])
     assert state.status == "paused" and state.custom_state["cycle"] == 3
     assert state.custom_state["stop_reason"] == "max_cycles"
     latest = await agent.state_manager.resume_from_latest("looper")
-    assert latest is not None and latest.checkpoint_id == result["checkpoint_id"]
+    assert latest is not None and latest.checkpoint_id == partial["checkpoint_id"]
 
 
 # --- approvals -----------------------------------------------------------------------------
@@ -209,10 +230,15 @@ async def test_budget_stops_the_run(tmp_path: Path, ws: Path) -> None:
         provider=provider,
         tools=["file_exists"],
     )
-    result = await agent.run_autonomous("spend")
-    assert result["stop_reason"] == "budget"
-    assert result["cost"] >= 0.5
-    assert result["cycles_used"] < 20
+    with pytest.raises(BudgetExceededError) as info:
+        await agent.run_autonomous("spend")
+    partial = info.value.result
+    assert partial["stop_reason"] == "budget"
+    assert partial["cost"] >= 0.5
+    # checked before every model call: the call that crossed the limit is the last one made
+    assert provider.requests and len(provider.requests) == partial["_meta"]["provider_calls"] < 20
+    state = await agent.state_manager.load_checkpoint(partial["checkpoint_id"])
+    assert state.status == "paused" and state.custom_state["stop_reason"] == "budget"
 
 
 async def test_interrupt_raises_with_partial_result_and_checkpoint(tmp_path: Path, ws: Path) -> None:
@@ -254,6 +280,8 @@ async def test_invalid_tool_calls_fed_back_and_limited(tmp_path: Path, ws: Path)
     unknown = last_tool_message(provider, 2)
     assert unknown["error_code"] == "EXEC_001" and "unknown tool 'no_such_tool'" in unknown["error"]
     assert result["stop_reason"] == "tool_errors" and result["cycles_used"] == 3
+    assert result["summary"] == "never"  # the final answer, asked for with the tools withheld
+    assert provider.requests[-1].tools == []
 
 
 # --- concurrency ---------------------------------------------------------------------------
@@ -463,7 +491,7 @@ async def test_resume_without_checkpoint_fails_clearly(tmp_path: Path, ws: Path)
 
 async def test_checkpoint_frequency_and_state_manager_injection(tmp_path: Path, ws: Path) -> None:
     manager = StateManager(tmp_path / "own", checkpoint_frequency=1)
-    script = [calls(("file_exists", {"path": "a"}))] * 4 + [{"summary": "s"}]
+    script = [calls(("file_exists", {"path": f"f{i}"})) for i in range(4)] + [{"summary": "s"}]
     agent = BaseAutonomousAgent(
         make_config(tmp_path, ws, checkpoint_frequency=2),
         "task -> summary",

@@ -55,11 +55,34 @@ def test_budget_comes_before_plan_and_lists() -> None:
     assert ctx.budget_remaining == pytest.approx(0.1)
 
 
-def test_plan_mode_only_safe_even_if_allowed() -> None:
+def test_plan_mode_runs_only_read_only_tools_even_if_allowed() -> None:
     ctx = ExecutionContext(mode=PermissionMode.PLAN, allowed_tools=["write_file"])
-    assert decide(ctx, "read_file", DangerLevel.SAFE) is ALLOW
+    assert ctx.can_use_tool("read_file", DangerLevel.SAFE, read_only=True).type is ALLOW
+    assert decide(ctx, "safe_but_not_read_only", DangerLevel.SAFE) is DENY
     assert decide(ctx, "write_file", DangerLevel.MEDIUM) is DENY
     assert decide(ctx, "low_tool", DangerLevel.LOW) is DENY
+
+
+def test_documented_idiom_denied_or_unanswered_decisions_are_falsy() -> None:
+    """kaizen-docs, Permission System: ``if context.can_use_tool("read_file"): ...``."""
+    context = ExecutionContext(
+        mode=PermissionMode.DEFAULT, budget_limit=50.0, allowed_tools={"read_file", "http_get"}, denied_tools={"delete_file"}
+    )
+    assert context.can_use_tool("read_file")
+    assert not context.can_use_tool("delete_file")  # DENY
+    assert not context.can_use_tool("deploy", DangerLevel.HIGH)  # ASK: not approved yet
+    assert context.can_use_tool("deploy", DangerLevel.HIGH).type is PermissionType.ASK
+    context.record_tool_usage("read_file", cost=0.001)
+    assert context.has_budget()
+
+
+def test_token_budget() -> None:
+    ctx = ExecutionContext(token_limit=100)
+    ctx.record_tokens(60)
+    assert ctx.has_budget()
+    ctx.record_tokens(40)
+    assert not ctx.has_budget()
+    assert ctx.can_use_tool("read_file", DangerLevel.SAFE).source == "budget"
 
 
 def test_denied_before_allowed_before_rules() -> None:

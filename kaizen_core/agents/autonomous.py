@@ -5,145 +5,107 @@
     result = agent.run_autonomous_sync("tidy the folder")
     result["summary"], result["stop_reason"], result["cycles_used"], result["tool_calls"]
 
-One cycle: check interrupts and budget, ask the model, check each tool call's
-permission (ASK goes to the control protocol), run the calls (consecutive SAFE calls
-concurrently), feed the results back. The loop stops when the model answers without
-calling a tool (``converged``), at ``max_cycles``, when the budget is spent
-(``budget``), after too many invalid tool calls (``tool_errors``), or on an
-interrupt (``interrupted``: :class:`~kaizen_core.errors.AgentInterrupted` is raised,
-its ``result`` holds the partial result).
+One cycle: check interrupts and budget, ask the model, pass each tool call through the
+agent's permission gate (:mod:`kaizen_core.permissions.gate`; ASK goes to the control
+protocol), run the calls (consecutive SAFE calls concurrently), feed the results back.
 
-Crash safety: the model's tool-calling reply and every tool call are journaled in the
-checkpoint store (``StateManager.journal_append``): the reply before its tools run,
-each call before it runs and its result after. A checkpoint is saved when the run
-starts, every ``checkpoint_frequency`` cycles, and when it stops. On resume the cycles
-after the checkpoint are replayed from the journal: recorded results are reused (never
-executed twice); a call that started without a recorded result is re-run only when its
-tool is ``idempotent``, otherwise the model is told its outcome is unknown.
+The loop ends with a result that always satisfies the signature:
 
-Storage outages (CHECKPOINT_003 :class:`~kaizen_core.errors.StorageError` from the
-store) do not end a run, except the very first checkpoint of a fresh run (so an
-unreachable or misconfigured store fails fast). A failed periodic checkpoint fires
-``ON_ERROR`` (``phase="checkpoint"``), logs a warning and is retried at the end of the
-next cycle. A journal append is retried with bounded backoff for up to
-``storage_retry_seconds``; if it still fails, ``ON_ERROR`` fires (``phase="journal"``)
-and the run goes on, with crash safety degraded for that call until the next
-checkpoint is saved (which then happens at the end of the cycle). The final checkpoint
-(``completed`` or ``paused``) is retried for up to ``storage_retry_seconds`` too; if
-the store is still down the result is returned anyway. Every failure that was given
-up on is listed in ``result["_meta"]["storage_errors"]``.
+* ``converged``: the model answered without calling a tool;
+* ``max_cycles`` / ``tool_errors``: the cycles, or the tolerated invalid tool calls, are
+  spent; the model is asked once more for the final answer with the tools withheld;
+* repeated identical calls (:mod:`kaizen_core.agents.repeat_guard`): after
+  ``max_repeated_calls`` repeats the tools are withheld and the final answer asked for
+  (stop reason ``converged`` when it comes).
 
-Providers without native tool calling (``supports_tools = False``) use the JSON
-protocol described in docs/autonomy.md: the model replies ``{"tool_calls": [...]}``
-or ``{"final_answer": {...}}``, constrained by a JSON schema built from the tools and
-the signature's outputs.
+When no valid answer comes, :class:`~kaizen_core.errors.ConvergenceError` (AGENT_005)
+is raised; a spent budget raises :class:`~kaizen_core.errors.BudgetExceededError`; an
+interrupt raises :class:`~kaizen_core.errors.AgentInterrupted`. Each carries the partial
+result in ``e.result`` (tool calls, usage, ``stop_reason``, ``checkpoint_id``).
+
+Crash safety: the model's tool-calling reply and every tool call are journaled
+(:mod:`kaizen_core.agents.journal`) before anything acts on them. A checkpoint is saved
+when the run starts, every ``checkpoint_frequency`` cycles, and when it stops. On resume
+the cycles after the checkpoint are replayed from the journal: recorded results are
+reused (never executed twice); a call that started without a recorded result is re-run
+only when its tool is ``idempotent``, otherwise the model is told its outcome is unknown.
+A completed run's journal is deleted; its final checkpoint keeps the result.
+
+Storage outages (CHECKPOINT_003 :class:`~kaizen_core.errors.StorageError`) do not end a
+run, except the very first checkpoint of a fresh run (so an unreachable or misconfigured
+store fails fast). A failed periodic checkpoint fires ``ON_ERROR`` (``phase="checkpoint"``),
+logs a warning and is retried at the end of the next cycle. A journal append is retried
+for up to ``storage_retry_seconds``; if it still fails, ``ON_ERROR`` fires
+(``phase="journal"``) and the run goes on, with crash safety degraded for that call until
+the next checkpoint. The final checkpoint is retried for up to ``storage_retry_seconds``
+too. Every failure given up on is listed in ``result["_meta"]["storage_errors"]``.
+
+Providers without native tool calling (``supports_tools = False``) use the JSON protocol
+of :mod:`kaizen_core.agents.tool_protocol`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import time
-import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.base import BaseAgent
-from kaizen_core.agents.prompting import initial_messages
+from kaizen_core.agents.journal import RunJournal, retry_storage
+from kaizen_core.agents.prompting import extract_outputs, initial_messages
+from kaizen_core.agents.repeat_guard import REPEAT_NOTE, RepeatGuard
 from kaizen_core.agents.run import AgentRun
 from kaizen_core.agents.strategies import validate_or_correct
+from kaizen_core.agents.tool_protocol import (
+    JsonToolProtocol,
+    ToolProtocol,
+    ask_final_answer,
+    json_protocol_schema,
+    tool_protocol_for,
+)
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.errors import (
     AgentInterrupted,
+    BudgetExceededError,
     CheckpointNotFoundError,
     ConfigError,
+    ConvergenceError,
     InputValidationError,
     StorageError,
+    ToolExecutionError,
 )
-from kaizen_core.permissions import ExecutionContext, PermissionMode, PermissionRule, PermissionType
-from kaizen_core.providers.base import parse_json_output
 from kaizen_core.providers.types import Completion, Message, ToolCall, Usage
 
 if TYPE_CHECKING:
     from kaizen_core.control import ControlProtocol
+    from kaizen_core.permissions import ExecutionContext
     from kaizen_core.state import AgentState
-    from kaizen_core.tools import Tool
+    from kaizen_core.tools import ToolResult
 
 __all__ = ["STOP_REASONS", "AutonomousRun", "BaseAutonomousAgent", "json_protocol_schema"]
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-#: Why a run ended (``result["stop_reason"]``).
+#: Why a run ended (``result["stop_reason"]``, also on the partial result of a raised error).
 STOP_REASONS = ("converged", "max_cycles", "budget", "tool_errors", "interrupted")
-
-NATIVE_INSTRUCTIONS = (
-    "You are an autonomous agent. Call the available tools as needed, one step at a time; "
-    "tool results come back to you. When the task is done, reply without calling any tool, "
-    "with the final JSON answer."
-)
 
 
 @dataclass
 class AutonomousRun(AgentRun):
-    """An :class:`AgentRun` plus what the tool loop needs (journal index, permissions)."""
+    """An :class:`AgentRun` plus what the tool loop needs (protocol, journal, repeat guard)."""
 
-    execution_context: ExecutionContext = field(default_factory=ExecutionContext)
-    native_tools: bool = True
+    protocol: ToolProtocol = field(default_factory=JsonToolProtocol)
     tool_errors: int = 0
-    journal_stream: str | None = None
-    journal_assistant: dict[int, dict[str, Any]] = field(default_factory=dict)
-    journal_started: dict[str, dict[str, Any]] = field(default_factory=dict)
-    journal_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    journal: RunJournal | None = None
+    repeats: RepeatGuard = field(default_factory=RepeatGuard)
     #: Storage failures the run gave up on (``_meta["storage_errors"]``); not checkpointed.
     storage_errors: list[dict[str, Any]] = field(default_factory=list)
     #: A checkpoint or journal write failed: save a checkpoint at the end of the next cycle.
     checkpoint_due: bool = False
-
-
-def json_protocol_schema(tool_names: list[str], output_schema: dict[str, Any]) -> dict[str, Any]:
-    """The reply schema of the JSON tool protocol: ``tool_calls`` or ``final_answer``."""
-    schema = dict(output_schema)
-    defs = schema.pop("$defs", None)
-    protocol: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "tool_calls": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "name": {"type": "string", "enum": tool_names} if tool_names else {"type": "string"},
-                        "arguments": {"type": "object"},
-                    },
-                    "required": ["name", "arguments"],
-                },
-            },
-            "final_answer": schema,
-        },
-    }
-    if defs:
-        protocol["$defs"] = defs
-    return protocol
-
-
-def _json_protocol_instructions(agent: BaseAutonomousAgent) -> str:
-    tools = [
-        {"name": d.name, "description": d.description, "parameters": d.parameters} for d in agent.tool_definitions()
-    ]
-    return (
-        "You are an autonomous agent that acts through tools. Tools:\n"
-        + json.dumps(tools, separators=(",", ":"))
-        + "\nReply with exactly one JSON object and nothing else:\n"
-        '- to call tools: {"tool_calls": [{"name": "<tool>", "arguments": {...}}]}\n'
-        '- when the task is done: {"final_answer": {<the output fields>}}\n'
-        "Tool results come back in a user message starting with 'Tool results:'."
-    )
 
 
 class BaseAutonomousAgent(BaseAgent):
@@ -181,6 +143,8 @@ class BaseAutonomousAgent(BaseAgent):
             state_manager=state_manager,
             interrupt_manager=interrupt_manager,
             memory=memory,
+            control_protocol=control_protocol,
+            execution_context=execution_context,
         )
         if self.tools is None:
             from kaizen_core.tools import ToolRegistry
@@ -190,9 +154,6 @@ class BaseAutonomousAgent(BaseAgent):
             from pathlib import Path
 
             self.tools.context.workspace_root = Path(self.config.workspace_root)
-        self.control_protocol = control_protocol
-        self._execution_context = execution_context
-        self._rules = [PermissionRule(**rule) for rule in self.config.permission_rules]
 
     # --- public API -----------------------------------------------------------------------
     async def run_autonomous(self, task: str | dict[str, Any], session_id: str | None = None) -> dict[str, Any]:
@@ -207,8 +168,8 @@ class BaseAutonomousAgent(BaseAgent):
         """Validate inputs and run the autonomous loop (``agent.run(**inputs)`` works too)."""
         values = self.signature.validate_inputs(inputs)
         history = await self.memory.get_turns(session_id) if self.memory is not None and session_id else []
-        run = self._new_run(uuid.uuid4().hex, values, session_id)
-        run.messages = initial_messages(self.signature, values, history, extra_system=self._system_extra(run))
+        run = self._new_run(_new_run_id(), values, session_id)
+        run.messages = initial_messages(self.signature, values, history, extra_system=run.protocol.instructions(self))
         return await self._execute(run)
 
     async def resume_from_checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
@@ -255,29 +216,18 @@ class BaseAutonomousAgent(BaseAgent):
             inputs=inputs,
             messages=[],
             session_id=session_id,
-            execution_context=self._execution_context or self._make_execution_context(),
-            native_tools=bool(getattr(self.provider, "supports_tools", True)),
+            protocol=tool_protocol_for(self),
+            repeats=RepeatGuard(limit=self.config.max_repeated_calls),
         )
-        if self._journaling:
-            run.journal_stream = f"{self.agent_id}.{run_id}.tools"
+        manager = self.state_manager
+        if self.config.enable_checkpoints and manager is not None:
+            run.journal = RunJournal(
+                manager,
+                RunJournal.stream_name(self.agent_id, run_id),
+                retry_seconds=self.storage_retry_seconds,
+                retry_delay=self.storage_retry_delay,
+            )
         return run
-
-    def _make_execution_context(self) -> ExecutionContext:
-        cfg = self.config
-        return ExecutionContext(
-            mode=PermissionMode(cfg.permission_mode),
-            budget_limit=cfg.max_budget_usd,
-            allowed_tools=cfg.allowed_tools,
-            denied_tools=cfg.denied_tools,
-            rules=self._rules,
-        )
-
-    def _system_extra(self, run: AutonomousRun) -> str:
-        return NATIVE_INSTRUCTIONS if run.native_tools else _json_protocol_instructions(self)
-
-    @property
-    def _journaling(self) -> bool:
-        return self.config.enable_checkpoints and self.state_manager is not None
 
     def _require_state_manager(self) -> Any:
         manager = self.state_manager
@@ -290,9 +240,7 @@ class BaseAutonomousAgent(BaseAgent):
     async def _resume(self, state: AgentState) -> dict[str, Any]:
         custom = dict(state.custom_state)
         if "run_id" not in custom or "cycle" not in custom:
-            raise CheckpointNotFoundError(
-                f"checkpoint {state.checkpoint_id} was not written by an autonomous run", code="CHECKPOINT_002"
-            )
+            raise CheckpointNotFoundError(f"checkpoint {state.checkpoint_id} was not written by an autonomous run")
         if state.status == "completed" and "final_result" in custom:
             result: dict[str, Any] = custom["final_result"]
             return result
@@ -308,55 +256,30 @@ class BaseAutonomousAgent(BaseAgent):
         run.provider_calls = int(custom.pop("provider_calls", 0))
         run.invalid_outputs = int(custom.pop("invalid_outputs", 0))
         run.tool_errors = int(custom.pop("tool_errors", 0))
+        run.permission_decisions = list(custom.pop("permission_decisions", []))
         run.tool_calls = list(state.completed_tool_calls)
         run.extra = custom
         run.extra.pop("stop_reason", None)
-        run.execution_context.record_cost(state.budget_spent_usd)
-        await self._load_journal(run)
+        if run.budgeted:
+            run.execution_context.record_cost(state.budget_spent_usd)
+            run.execution_context.record_tokens(run.usage.total_tokens)
+        if run.journal is not None:
+            await run.journal.load(after_cycle=run.cycle)
         run.extra.setdefault("resumed_from", []).append(state.checkpoint_id)
         return await self._execute(run)
 
-    async def _load_journal(self, run: AutonomousRun) -> None:
-        if run.journal_stream is None:
-            return
-        manager = self._require_state_manager()
-        for entry in await manager.journal_read(run.journal_stream):
-            kind = entry.get("type")
-            if kind == "assistant" and int(entry["cycle"]) > run.cycle:
-                run.journal_assistant[int(entry["cycle"])] = entry
-            elif kind == "start":
-                run.journal_started[entry["key"]] = entry
-            elif kind == "result":
-                run.journal_results[entry["key"]] = entry
-
+    # --- storage ------------------------------------------------------------------------------
     async def _journal(self, run: AutonomousRun, entry: dict[str, Any]) -> None:
-        """Append to the tool journal, retrying a storage failure; a lasting one is reported, not raised."""
-        stream = run.journal_stream
-        if stream is None:
+        """Append to the tool journal; a lasting storage failure is reported, not raised."""
+        if run.journal is None:
             return
-        manager = self._require_state_manager()
         try:
-            await self._retry_storage(lambda: manager.journal_append(stream, entry))
+            await run.journal.append(entry)
         except StorageError as exc:
             details = {"entry_type": entry.get("type")}
             if "key" in entry:
                 details["key"] = entry["key"]
             await self._storage_failed(run, exc, "journal", **details)
-
-    async def _retry_storage(self, operation: Callable[[], Awaitable[T]], budget: float | None = None) -> T:
-        """Run ``operation``; retry a :class:`StorageError` with backoff for up to ``budget`` seconds."""
-        budget = self.storage_retry_seconds if budget is None else budget
-        deadline = time.monotonic() + budget
-        delay = self.storage_retry_delay
-        while True:
-            try:
-                return await operation()
-            except StorageError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise
-                await anyio.sleep(min(delay, remaining))
-                delay = min(delay * 2, 2.0)
 
     async def _storage_failed(self, run: AutonomousRun, exc: StorageError, phase: str, **details: Any) -> None:
         """Record a storage failure the run survives: ON_ERROR, a warning, ``_meta["storage_errors"]``."""
@@ -375,7 +298,6 @@ class BaseAutonomousAgent(BaseAgent):
             "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, phase=phase, **details
         )
 
-    # --- checkpoints ------------------------------------------------------------------------
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
         state = super().agent_state(run, status)
         state.custom_state.update(
@@ -384,6 +306,7 @@ class BaseAutonomousAgent(BaseAgent):
             provider_calls=run.provider_calls,
             invalid_outputs=run.invalid_outputs,
             tool_errors=getattr(run, "tool_errors", 0),
+            permission_decisions=run.permission_decisions,
             usage={
                 "input_tokens": run.usage.input_tokens,
                 "output_tokens": run.usage.output_tokens,
@@ -414,7 +337,8 @@ class BaseAutonomousAgent(BaseAgent):
             checkpoint_id = await save()
         else:
             try:
-                checkpoint_id = await self._retry_storage(save, None if final else 0.0)
+                budget = self.storage_retry_seconds if final else 0.0
+                checkpoint_id = await retry_storage(save, budget, self.storage_retry_delay)
             except StorageError as exc:
                 await self._storage_failed(run, exc, "checkpoint", status=status, final=final)
                 if final:
@@ -430,33 +354,54 @@ class BaseAutonomousAgent(BaseAgent):
             run.extra["checkpoint_id"] = checkpoint_id
         return checkpoint_id
 
+    async def _finish_checkpoint(self, run: AutonomousRun, outputs: dict[str, Any]) -> None:
+        """The ``completed`` checkpoint (holding the result); then the run's journal is no longer needed."""
+        if self.state_manager is None or not self.config.enable_checkpoints:
+            return
+        final = self._result(run, outputs)
+        run.extra["final_result"] = json.loads(json.dumps(final, default=str))
+        try:
+            saved = await self._checkpoint(run, "completed", force=True, final=True)
+        finally:
+            run.extra.pop("final_result", None)
+        if saved is not None and run.journal is not None:
+            try:
+                await run.journal.delete()
+            except StorageError as exc:  # the run succeeded; a leftover journal is only disk
+                await self._storage_failed(run, exc, "journal_delete")
+
     # --- the loop ---------------------------------------------------------------------------
     async def _run_strategy(self, run: AgentRun) -> dict[str, Any]:
         assert isinstance(run, AutonomousRun)
-        started_control = False
-        if self.control_protocol is not None and not self.control_protocol.started:
-            await self.control_protocol.start()
-            started_control = True
         try:
             return await self._loop(run)
-        finally:
-            if started_control and self.control_protocol is not None:
-                with anyio.CancelScope(shield=True):
-                    await self.control_protocol.stop()
+        except BudgetExceededError as exc:
+            await self._stop(run, "budget")
+            exc.result = self._result(run, {})  # type: ignore[attr-defined]
+            raise
 
     async def _loop(self, run: AutonomousRun) -> dict[str, Any]:
         cfg = self.config
-        if run.cycle == 0 and not run.journal_assistant and "checkpoint_id" not in run.extra:
+        if (
+            run.cycle == 0
+            and run.journal is not None
+            and not run.journal.assistant
+            and "checkpoint_id" not in run.extra
+        ):
             await self._checkpoint(run, "running", fatal=True)  # an unreachable store fails fast
         if cfg.planning_enabled and "plan" not in run.extra:
             await self._plan(run)
         while True:
             run.raise_if_interrupted()
             if run.cycle >= cfg.max_cycles:
-                return await self._stop(run, "max_cycles")
-            limit = run.execution_context.budget_limit
-            if limit is not None and run.execution_context.budget_spent >= limit:
-                return await self._stop(run, "budget")
+                return await self._final_answer(run, "max_cycles", f"All {cfg.max_cycles} cycles are used.")
+            if run.tool_errors > cfg.max_tool_errors:
+                why = f"{run.tool_errors} tool calls were invalid, more than the {cfg.max_tool_errors} tolerated."
+                return await self._final_answer(run, "tool_errors", why)
+            if run.repeats.exhausted:
+                why = "You keep repeating tool calls whose results you already have."
+                return await self._final_answer(run, "converged", why)
+            run.check_budget()
             run.cycle += 1
             await run.fire("pre_cycle")
             await self._progress(run)
@@ -465,19 +410,36 @@ class BaseAutonomousAgent(BaseAgent):
                 outputs = await validate_or_correct(run, completion)
                 await run.fire("post_cycle", tool_calls=0)
                 if outputs is not None:
-                    run.extra["stop_reason"] = "converged"
-                    await self._finish_checkpoint(run, outputs)
-                    return outputs
+                    return await self._converged(run, outputs, "converged")
                 continue
-            content = completion.content
-            self._append_assistant(run, content, calls)
+            run.protocol.append_assistant(run, completion.content, calls)
             results = await self.execute_tool_calls(run, calls)
-            self._append_results(run, calls, results)
+            run.protocol.append_results(run, calls, results)
             await run.fire("post_cycle", tool_calls=len(calls))
-            if cfg.max_tool_errors and run.tool_errors > cfg.max_tool_errors:
-                return await self._stop(run, "tool_errors")
             if run.checkpoint_due or run.cycle % cfg.checkpoint_frequency == 0:
                 await self._checkpoint(run, "running")
+
+    async def _converged(self, run: AutonomousRun, outputs: dict[str, Any], reason: str) -> dict[str, Any]:
+        run.extra["stop_reason"] = reason
+        await self._finish_checkpoint(run, outputs)
+        return outputs
+
+    async def _final_answer(self, run: AutonomousRun, reason: str, why: str) -> dict[str, Any]:
+        """Ask once for the final answer with the tools withheld; ConvergenceError (AGENT_005) without one."""
+        run.extra["stop_reason"] = reason
+        completion = await ask_final_answer(run, why)
+        if not run.protocol.native:
+            completion, _ = JsonToolProtocol.parse_reply(run, completion)
+        try:
+            outputs = extract_outputs(self.signature, completion)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+            await self._stop(run, reason)
+            raise ConvergenceError(
+                f"agent {self.agent_id} stopped ({reason}) without a valid final answer: {exc}",
+                hint="raise max_cycles, simplify the task or the signature, or use a stronger model",
+                result=self._result(run, {}),
+            ) from exc
+        return await self._converged(run, outputs, reason)
 
     async def _next_reply(self, run: AutonomousRun) -> tuple[Completion, list[ToolCall]]:
         """The model's reply for this cycle and its tool calls.
@@ -485,19 +447,11 @@ class BaseAutonomousAgent(BaseAgent):
         After a crash the reply is replayed from the journal; otherwise the model is asked
         and its reply journaled before anything acts on it.
         """
-        journaled = run.journal_assistant.get(run.cycle)
+        journaled = run.journal.assistant.get(run.cycle) if run.journal is not None else None
         if journaled is not None:
             calls = [ToolCall.model_validate(c) for c in journaled["tool_calls"]]
-            completion = Completion(content=journaled.get("content"), parsed=journaled.get("parsed"))
-            return completion, calls
-        if run.native_tools:
-            completion = await run.complete(tools=self.tool_definitions())
-            calls = list(completion.tool_calls)
-        else:
-            schema = json_protocol_schema(self.tools.names() if self.tools else [], self.signature.output_schema())
-            completion = await run.complete(output_schema=schema)
-            completion, calls = self._parse_protocol_reply(run, completion)
-        self._account_cost(run, completion)
+            return Completion(content=journaled.get("content"), parsed=journaled.get("parsed")), calls
+        completion, calls = await run.protocol.ask(run, self)
         await self._journal(
             run,
             {
@@ -510,63 +464,14 @@ class BaseAutonomousAgent(BaseAgent):
         )
         return completion, calls
 
-    def _parse_protocol_reply(self, run: AutonomousRun, completion: Completion) -> tuple[Completion, list[ToolCall]]:
-        data = completion.parsed if completion.parsed is not None else parse_json_output(completion.content)
-        if not isinstance(data, dict):
-            return completion, []
-        raw_calls = data.get("tool_calls")
-        if isinstance(raw_calls, list) and raw_calls:
-            calls = []
-            for i, raw in enumerate(raw_calls):
-                if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-                    raw = {"name": "(invalid)", "arguments": {"call": raw}}
-                arguments = raw.get("arguments")
-                calls.append(
-                    ToolCall(
-                        id=str(raw.get("id") or f"call_{run.cycle}_{i}"),
-                        name=raw["name"],
-                        arguments=arguments if isinstance(arguments, dict) else {},
-                    )
-                )
-            return completion, calls
-        if isinstance(data.get("final_answer"), dict):
-            return completion.model_copy(update={"parsed": data["final_answer"]}), []
-        return completion.model_copy(update={"parsed": data}), []
-
-    def _append_assistant(self, run: AutonomousRun, content: str | None, calls: list[ToolCall]) -> None:
-        if run.native_tools:
-            run.messages.append(Message(role="assistant", content=content, tool_calls=calls))
-        else:
-            text = content or json.dumps({"tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls]})
-            run.messages.append(Message(role="assistant", content=text))
-
-    def _append_results(self, run: AutonomousRun, calls: list[ToolCall], results: list[Message]) -> None:
-        if run.native_tools:
-            run.messages.extend(results)
-            return
-        payload = [{"id": c.id, "name": c.name, "result": m.content} for c, m in zip(calls, results, strict=True)]
-        run.messages.append(Message(role="user", content="Tool results:\n" + json.dumps(payload)))
-
-    def _account_cost(self, run: AutonomousRun, completion: Completion) -> None:
-        cost = completion.usage.cost_usd or 0.0
-        if cost:
-            run.execution_context.record_cost(cost)
-        limit = run.execution_context.budget_limit
-        if limit and not run.extra.get("budget_alert") and run.execution_context.budget_spent >= (
-            limit * self.config.budget_alert_threshold
-        ):
-            run.extra["budget_alert"] = True
-            logger.warning(
-                "agent %s spent $%.4f of its $%.4f budget", self.agent_id, run.execution_context.budget_spent, limit
-            )
-
     async def _plan(self, run: AutonomousRun) -> None:
         await run.fire("pre_plan_generation")
         run.messages.append(
-            Message(role="user", content="Before acting, write a short numbered plan for this task. Do not call tools yet.")
+            Message(
+                role="user", content="Before acting, write a short numbered plan for this task. Do not call tools yet."
+            )
         )
         completion = await run.complete(with_schema=False)
-        self._account_cost(run, completion)
         plan = (completion.content or "").strip()
         run.messages.append(Message(role="assistant", content=plan))
         run.messages.append(Message(role="user", content="Now carry out the plan."))
@@ -579,20 +484,10 @@ class BaseAutonomousAgent(BaseAgent):
             percentage = 100.0 * (run.cycle - 1) / self.config.max_cycles
             await control.report_progress(f"cycle {run.cycle} of at most {self.config.max_cycles}", percentage)
 
-    async def _stop(self, run: AutonomousRun, reason: str) -> dict[str, Any]:
+    async def _stop(self, run: AutonomousRun, reason: str) -> None:
+        """Record why the run ends without an answer and save a ``paused`` checkpoint to resume from."""
         run.extra["stop_reason"] = reason
         await self._checkpoint(run, "paused", force=True, final=True)
-        return {name: None for name in self.signature.output_fields()}
-
-    async def _finish_checkpoint(self, run: AutonomousRun, outputs: dict[str, Any]) -> None:
-        if self.state_manager is None or not self.config.enable_checkpoints:
-            return
-        final = self._result(run, outputs)
-        run.extra["final_result"] = json.loads(json.dumps(final, default=str))
-        try:
-            await self._checkpoint(run, "completed", force=True, final=True)
-        finally:
-            run.extra.pop("final_result", None)
 
     async def _interrupted(self, run: AgentRun) -> AgentInterrupted:
         run.extra["stop_reason"] = "interrupted"
@@ -606,7 +501,7 @@ class BaseAutonomousAgent(BaseAgent):
             "stop_reason": run.extra.get("stop_reason", "interrupted"),
             "cycles_used": run.cycle,
             "tool_calls": list(run.tool_calls),
-            "permission_decisions": list(run.extra.get("permission_decisions", [])),
+            "permission_decisions": list(run.permission_decisions),
             "usage": meta["usage"],
             "cost": meta["cost"],
             "run_id": run.run_id,
@@ -669,93 +564,54 @@ class BaseAutonomousAgent(BaseAgent):
         return batches
 
     async def execute_tool_call(self, run: AgentRun, call: ToolCall) -> Message:
-        """Replay from the journal, or check permission and run (PRE/POST_TOOL_CALL via BaseAgent)."""
+        """Replay from the journal, answer a repeat from memory, or run it (gate and hooks via BaseAgent)."""
         assert isinstance(run, AutonomousRun)
-        key = f"{run.cycle}/{call.id}"
-        replayed = run.journal_results.get(key)
+        key = RunJournal.key(run.cycle, call.id)
+        journal = run.journal
+        replayed = journal.results.get(key) if journal is not None else None
         if replayed is not None:
             run.tool_calls.append({**replayed["record"], "replayed": True})
-            return self._tool_message(call, replayed["content"])
+            return Message(role="tool", content=replayed["content"], tool_call_id=call.id, name=call.name)
         tool = self.tools.get(call.name) if self.tools else None
-        if key in run.journal_started and tool is not None and not tool.idempotent:
-            content = json.dumps(
-                {
-                    "error": (
-                        f"outcome unknown: the call to {call.name!r} started before the run was interrupted "
-                        "and its result was not recorded; it was not re-run because the tool is not idempotent. "
-                        "Check its effect before calling it again."
-                    ),
-                    "error_code": "EXEC_004",
-                }
+        if journal is not None and key in journal.started and tool is not None and not tool.idempotent:
+            error = (
+                f"outcome unknown: the call to {call.name!r} started before the run was interrupted "
+                "and its result was not recorded; it was not re-run because the tool is not idempotent. "
+                "Check its effect before calling it again."
             )
-            return await self._record(run, call, key, content, "unknown", 0.0)
-        if tool is not None:
-            denied = await self._check_permission(run, call, tool)
-            if denied is not None:
-                content = json.dumps({"error": f"permission denied for {call.name!r}: {denied}", "error_code": "EXEC_005"})
-                return await self._record(run, call, key, content, "denied", 0.0)
-        message = await super().execute_tool_call(run, call)
-        record = run.tool_calls[-1] if run.tool_calls and run.tool_calls[-1]["id"] == call.id else None
-        if record is None:  # concurrent calls may have appended after ours
-            record = next(r for r in reversed(run.tool_calls) if r["id"] == call.id)
-        run.execution_context.record_tool_usage(call.name)
+            message = self._record_tool_call(run, call, "unknown", 0.0, error=error, code=ToolExecutionError.code)
+        else:
+            previous = run.repeats.seen(call)
+            if previous is not None and tool is not None and (getattr(tool, "read_only", False) or tool.idempotent):
+                content = REPEAT_NOTE.format(tool=call.name) + "\n" + previous
+                message = self._record_tool_call(run, call, "repeated", 0.0, content=content)
+            else:
+                message = await super().execute_tool_call(run, call)
+        # Concurrent calls may have appended after ours: find our record by id.
+        record = next(r for r in reversed(run.tool_calls) if r["id"] == call.id)
+        if record["outcome"] == "success" and message.content is not None:
+            run.repeats.remember(call, message.content)
+        elif record.get("error_code") == InputValidationError.code:  # unknown tool or invalid arguments
+            run.tool_errors += 1
         await self._journal(run, {"type": "result", "key": key, "content": message.content, "record": record})
         return message
 
-    async def _record(
-        self, run: AutonomousRun, call: ToolCall, key: str, content: str, outcome: str, duration: float
-    ) -> Message:
-        record = {"id": call.id, "name": call.name, "arguments": call.arguments, "outcome": outcome, "duration_ms": duration}
-        run.tool_calls.append(record)
-        await self._journal(run, {"type": "result", "key": key, "content": content, "record": record})
-        return self._tool_message(call, content)
+    async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> ToolResult:
+        """Journal the start, then run the tool (under the interrupt guard, via BaseAgent)."""
+        assert isinstance(run, AutonomousRun)
+        await self._journal(
+            run,
+            {
+                "type": "start",
+                "key": RunJournal.key(run.cycle, call.id),
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+        )
+        return await super()._invoke_tool(run, call)
 
-    @staticmethod
-    def _tool_message(call: ToolCall, content: str | None) -> Message:
-        return Message(role="tool", content=content, tool_call_id=call.id, name=call.name)
 
-    async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> tuple[str, str]:
-        """Journal the start, run the tool under the interrupt guard, count invalid calls."""
-        assert isinstance(run, AutonomousRun) and self.tools is not None
-        key = f"{run.cycle}/{call.id}"
-        await self._journal(run, {"type": "start", "key": key, "name": call.name, "arguments": call.arguments})
-        result = await run.guard(self.tools.execute, call.name, call.arguments)
-        if result.error_code == "EXEC_001":
-            run.tool_errors += 1
-        return result.to_content(), "success" if result.success else "error"
+def _new_run_id() -> str:
+    import uuid
 
-    async def _check_permission(self, run: AutonomousRun, call: ToolCall, tool: Tool) -> str | None:
-        """None when the call may run, else the reason it may not. Fires PRE/POST_PERMISSION_CHECK."""
-        await run.fire("pre_permission_check", tool=call.name, arguments=call.arguments, danger_level=tool.danger_level.value)
-        decision = run.execution_context.can_use_tool(call.name, tool.danger_level)
-        final, reason, approved = decision.type, decision.reason, None
-        if decision.type is PermissionType.ASK:
-            approved = await self._ask_approval(call, tool, decision.reason)
-            final = PermissionType.ALLOW if approved else PermissionType.DENY
-            reason = (
-                f"approved through the control protocol ({decision.reason})"
-                if approved
-                else f"not approved: {decision.reason}; approval was refused or not given in time"
-                if self.control_protocol is not None
-                else f"not approved: {decision.reason}; no control protocol to ask for approval"
-            )
-        entry = {
-            "cycle": run.cycle,
-            "call_id": call.id,
-            "tool": call.name,
-            "decision": final.value,
-            "initial_decision": decision.type.value,
-            "source": decision.source,
-            "reason": reason,
-        }
-        run.extra.setdefault("permission_decisions", []).append(entry)
-        await run.fire("post_permission_check", **entry)
-        return None if final is PermissionType.ALLOW else reason
-
-    async def _ask_approval(self, call: ToolCall, tool: Tool, reason: str) -> bool:
-        control = self.control_protocol
-        if control is None:
-            return False
-        details = {"arguments": call.arguments, "danger_level": tool.danger_level.value, "reason": reason}
-        return await control.request_approval(call.name, details, timeout=self.config.approval_timeout)
-
+    return uuid.uuid4().hex

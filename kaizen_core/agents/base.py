@@ -16,22 +16,26 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import anyio
+
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.prompting import initial_messages, user_message
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.config import BaseAgentConfig, coerce_config
-from kaizen_core.errors import AgentInterrupted, ConfigError, ProviderError
+from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.selection import create_provider
 from kaizen_core.providers.types import Completion, CompletionRequest, Message, StreamEvent, ToolCall, ToolDefinition
 from kaizen_core.signatures import Signature
 
 if TYPE_CHECKING:
+    from kaizen_core.control import ControlProtocol
     from kaizen_core.hooks import HookManager
     from kaizen_core.interrupts import InterruptManager
+    from kaizen_core.permissions import ExecutionContext, PermissionGate
     from kaizen_core.state import AgentState, StateManager
-    from kaizen_core.tools import ToolRegistry
+    from kaizen_core.tools import ToolRegistry, ToolResult
 
 __all__ = ["BaseAgent"]
 
@@ -54,6 +58,8 @@ class BaseAgent:
         state_manager: StateManager | None = None,
         interrupt_manager: InterruptManager | None = None,
         memory: Any = None,
+        control_protocol: ControlProtocol | None = None,
+        execution_context: ExecutionContext | None = None,
     ) -> None:
         self.config = coerce_config(config, self.config_class)
         self.signature = _as_signature(signature)
@@ -69,6 +75,9 @@ class BaseAgent:
         self.tools = _as_tool_registry(tools, self.config.tools)
         self.strategy: Strategy = strategy or (MultiCycleStrategy() if self.tools else SingleShotStrategy())
         self._state_manager = state_manager
+        self._control_protocol = control_protocol
+        self._execution_context = execution_context
+        self._gate: PermissionGate | None = None
         self._interrupts = interrupt_manager
         if self._interrupts is None and self.config.enable_interrupts:
             from kaizen_core.interrupts import InterruptManager
@@ -100,6 +109,43 @@ class BaseAgent:
 
             self._state_manager = StateManager(self.config.checkpoint_storage, hook_manager=self.hook_manager)
         return self._state_manager
+
+    @property
+    def control_protocol(self) -> ControlProtocol | None:
+        """Where approvals and questions go (None: an ASK permission decision means deny)."""
+        return self._control_protocol
+
+    @control_protocol.setter
+    def control_protocol(self, protocol: ControlProtocol | None) -> None:
+        self._control_protocol = protocol
+        if self._gate is not None:
+            self._gate.control_protocol = protocol
+
+    @property
+    def permission_gate(self) -> PermissionGate:
+        """The gate every tool call of this agent passes (see :mod:`kaizen_core.permissions.gate`)."""
+        if self._gate is None:
+            from kaizen_core.permissions import PermissionGate
+
+            self._gate = PermissionGate(self._control_protocol, approval_timeout=self.config.approval_timeout)
+        return self._gate
+
+    def new_execution_context(self) -> ExecutionContext:
+        """The permission context of a new run: the one passed to the agent (shared by its runs,
+        budget included), else a fresh one from the config's permission and budget fields."""
+        if self._execution_context is not None:
+            return self._execution_context
+        from kaizen_core.permissions import ExecutionContext, PermissionMode, PermissionRule
+
+        cfg = self.config
+        return ExecutionContext(
+            mode=PermissionMode(cfg.permission_mode),
+            budget_limit=cfg.max_budget_usd,
+            token_limit=cfg.max_budget_tokens,
+            allowed_tools=cfg.allowed_tools,
+            denied_tools=cfg.denied_tools,
+            rules=[PermissionRule(**rule) for rule in cfg.permission_rules],
+        )
 
     def tool_definitions(self) -> list[ToolDefinition]:
         """Definitions of the agent's tools, as offered to the model."""
@@ -142,13 +188,25 @@ class BaseAgent:
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         await run.fire("pre_agent_loop", inputs=run.inputs)
+        control = self._control_protocol if self.tools else None
+        started_control = control is not None and not control.started
         try:
+            if started_control:
+                assert control is not None
+                await control.start()
             outputs = await self._run_strategy(run)
         except RunStopped:
             raise
         except Exception as exc:
+            if isinstance(exc, BudgetExceededError) and getattr(exc, "result", None) is None:
+                exc.result = self._result(run, {})  # type: ignore[attr-defined]  # the partial result is not lost
             await run.fire("on_error", error=str(exc), error_type=type(exc).__name__)
             raise
+        finally:
+            if started_control:
+                assert control is not None
+                with anyio.CancelScope(shield=True):
+                    await control.stop()
         result = self._result(run, outputs)
         await run.fire("post_agent_loop", outputs=outputs, usage=result["_meta"]["usage"], meta=result["_meta"])
         if self.memory is not None and run.session_id:
@@ -183,6 +241,8 @@ class BaseAgent:
             meta["cycles_used"] = run.cycle
         if run.tool_calls:
             meta["tool_calls"] = run.tool_calls
+        if run.permission_decisions:
+            meta["permission_decisions"] = run.permission_decisions
         return {**outputs, "_meta": meta}
 
     async def _call_provider(self, request: CompletionRequest) -> Completion:
@@ -207,29 +267,74 @@ class BaseAgent:
         return [await self.execute_tool_call(run, call) for call in calls]
 
     async def execute_tool_call(self, run: AgentRun, call: ToolCall) -> Message:
-        """Run one tool call with PRE/POST_TOOL_CALL events; errors go back to the model."""
+        """Run one tool call: permission gate, PRE/POST_TOOL_CALL, the tool; every outcome goes back to the model.
+
+        Order: unknown tool (EXEC_001) -> :attr:`permission_gate` (denied: the tool does not
+        run) -> PRE_TOOL_CALL (a blocking hook stops it) -> the tool -> POST_TOOL_CALL. The
+        record in ``result["_meta"]["tool_calls"]`` has an ``error_code`` when it did not succeed.
+        """
+        from kaizen_core.errors import InputValidationError, PermissionDeniedError
+
+        tool = self.tools.get(call.name) if self.tools is not None else None
+        if tool is None:
+            available = ", ".join(self.tools.names()) if self.tools else "none (this agent has no tools)"
+            error = f"unknown tool {call.name!r}; available tools: {available}"
+            return self._record_tool_call(run, call, "error", 0.0, error=error, code=InputValidationError.code)
+        decision = await self.permission_gate.authorize(run, call, tool)
+        if not decision:
+            error = f"permission denied for {call.name!r}: {decision.reason}"
+            return self._record_tool_call(run, call, "denied", 0.0, error=error, code=PermissionDeniedError.code)
         started = time.perf_counter()
         blocked = [r for r in await run.fire("pre_tool_call", tool=call.name, arguments=call.arguments) if r.blocked]
         if blocked:
-            content = json.dumps({"error": f"tool call blocked by a hook: {blocked[0].reason}", "error_code": "EXEC_005"})
-            outcome = "blocked"
-        elif self.tools is None:
-            content = json.dumps({"error": f"unknown tool {call.name!r}: this agent has no tools", "error_code": "EXEC_001"})
-            outcome = "error"
+            outcome, duration = "blocked", (time.perf_counter() - started) * 1000
+            error = f"tool call blocked by a hook: {blocked[0].reason}"
+            message = self._record_tool_call(run, call, outcome, duration, error=error, code=PermissionDeniedError.code)
         else:
-            content, outcome = await self._invoke_tool(run, call)
-        duration = (time.perf_counter() - started) * 1000
-        run.tool_calls.append(
-            {"id": call.id, "name": call.name, "arguments": call.arguments, "outcome": outcome, "duration_ms": duration}
-        )
+            result = await self._invoke_tool(run, call)
+            outcome = "success" if result.success else "error"
+            duration = (time.perf_counter() - started) * 1000
+            if result.success:
+                message = self._record_tool_call(run, call, outcome, duration, content=result.to_content())
+            else:
+                message = self._record_tool_call(
+                    run, call, outcome, duration, error=result.error or "tool failed", code=result.error_code
+                )
         await run.fire("post_tool_call", tool=call.name, outcome=outcome, duration_ms=duration)
+        return message
+
+    def _record_tool_call(
+        self,
+        run: AgentRun,
+        call: ToolCall,
+        outcome: str,
+        duration: float,
+        *,
+        content: str | None = None,
+        error: str | None = None,
+        code: str | None = None,
+    ) -> Message:
+        """Append the call's record to the run and build the tool message the model gets."""
+        record: dict[str, Any] = {
+            "id": call.id,
+            "name": call.name,
+            "arguments": call.arguments,
+            "outcome": outcome,
+            "duration_ms": duration,
+        }
+        if error is not None:
+            record["error_code"] = code
+            content = json.dumps({"error": error, "error_code": code})
+        run.tool_calls.append(record)
+        if outcome == "success":
+            run.execution_context.record_tool_usage(call.name)
         return Message(role="tool", content=content, tool_call_id=call.id, name=call.name)
 
-    async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> tuple[str, str]:
-        """Execute one permitted, unblocked call: (content for the model, outcome). Subclasses wrap it."""
+    async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> ToolResult:
+        """Execute one permitted, unblocked call under the interrupt guard. Subclasses wrap it."""
         assert self.tools is not None
-        result = await self.tools.execute(call.name, call.arguments)
-        return result.to_content(), "success" if result.success else "error"
+        result: ToolResult = await run.guard(self.tools.execute, call.name, call.arguments)
+        return result
 
     # --- interrupts -------------------------------------------------------------------------
     def agent_state(self, run: AgentRun, status: str) -> AgentState:

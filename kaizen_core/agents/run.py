@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kaizen_core.errors import ExecutionTimeoutError
+from kaizen_core.errors import BudgetExceededError, ExecutionTimeoutError
 from kaizen_core.providers.types import (
     Completion,
     CompletionRequest,
@@ -21,7 +22,11 @@ if TYPE_CHECKING:
     from kaizen_core.agents.base import BaseAgent
     from kaizen_core.config import BaseAgentConfig
     from kaizen_core.interrupts import InterruptContext
+    from kaizen_core.permissions import ExecutionContext
     from kaizen_core.signatures import Signature
+
+
+logger = logging.getLogger(__name__)
 
 
 class RunStopped(Exception):
@@ -45,6 +50,10 @@ class AgentRun:
     started: float = field(default_factory=time.monotonic)
     model: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Every permission decision of the run, in order (``result["permission_decisions"]``).
+    permission_decisions: list[dict[str, Any]] = field(default_factory=list)
+    #: Set to share one context (and its budget) between runs; else built from the config on first use.
+    execution_context_: ExecutionContext | None = None
 
     @property
     def signature(self) -> Signature:
@@ -57,6 +66,65 @@ class AgentRun:
     @property
     def cost_usd(self) -> float:
         return self.usage.cost_usd or 0.0
+
+    @property
+    def execution_context(self) -> ExecutionContext:
+        """The run's permissions and budget (the agent's shared context, or a fresh one from its config)."""
+        if self.execution_context_ is None:
+            self.execution_context_ = self.agent.new_execution_context()
+        return self.execution_context_
+
+    @property
+    def budgeted(self) -> bool:
+        """Whether a USD or token budget applies to this run."""
+        ctx = self.execution_context_
+        if ctx is not None:
+            return ctx.budget_limit is not None or ctx.token_limit is not None
+        cfg = self.config
+        return cfg.max_budget_usd is not None or cfg.max_budget_tokens is not None
+
+    # --- budget -------------------------------------------------------------------------
+    def check_budget(self) -> None:
+        """Raise :class:`BudgetExceededError` when the run's budget leaves no room for another call."""
+        if not self.budgeted:
+            return
+        exhausted = self.execution_context.budget_exhausted()
+        if exhausted is not None:
+            raise BudgetExceededError(
+                f"agent {self.agent.agent_id}: {exhausted}",
+                hint="raise max_budget_usd / max_budget_tokens, or make the task smaller",
+            )
+
+    def _spend(self, completion: Completion) -> None:
+        """Charge one model call to the budget (atomically: concurrent calls keep exact totals)."""
+        if not self.budgeted:
+            return
+        ctx = self.execution_context
+        usage = completion.usage
+        ctx.record_tokens(usage.total_tokens)
+        if usage.cost_usd is not None:
+            ctx.record_cost(usage.cost_usd)
+        elif ctx.budget_limit is not None and not self.extra.get("unpriced_warned"):
+            # No price for this model: the USD limit cannot be enforced. Fall back to the token
+            # budget when there is one; otherwise stop before anything acts on an unmetered call.
+            self.extra["unpriced_warned"] = True
+            model = completion.model or self.agent.provider.model
+            if ctx.token_limit is None:
+                raise BudgetExceededError(
+                    f"model {model!r} of provider {self.agent.provider.name!r} has no price, "
+                    f"so max_budget_usd=${ctx.budget_limit:g} cannot be enforced",
+                    hint="set max_budget_tokens to budget in tokens instead, or use a priced model",
+                )
+            logger.warning(
+                "model %r has no price: enforcing the token budget (%d tokens) instead of $%g",
+                model,
+                ctx.token_limit,
+                ctx.budget_limit,
+            )
+        limit = ctx.budget_limit
+        if limit and not self.extra.get("budget_alert") and ctx.budget_spent >= limit * self.config.budget_alert_threshold:
+            self.extra["budget_alert"] = True
+            logger.warning("agent %s spent $%.4f of its $%.4f budget", self.agent.agent_id, ctx.budget_spent, limit)
 
     # --- hooks --------------------------------------------------------------------------
     async def fire(self, event: str, **metadata: Any) -> list[Any]:
@@ -133,14 +201,16 @@ class AgentRun:
         with_schema: bool = True,
         output_schema: dict[str, Any] | None = None,
     ) -> Completion:
-        """One provider call: timeout, interrupt guard, usage accounting, handler check."""
+        """One provider call: budget check, timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
+        self.check_budget()
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         completion: Completion = await self.guard(self.agent._call_provider, request)
         manager = self.agent._interrupts
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
+        self._spend(completion)
         if manager is not None and manager.handlers:
             await manager.check(self.interrupt_context())
         return completion

@@ -3,14 +3,20 @@
 Decision order of :meth:`ExecutionContext.can_use_tool` (first match wins):
 
 1. mode BYPASS -> ALLOW (everything, budget included);
-2. budget: ``budget_limit`` set and ``spent + estimated_cost > budget_limit`` -> DENY;
-3. mode PLAN -> ALLOW only SAFE tools, DENY the rest;
+2. budget: ``budget_limit`` set and ``spent + estimated_cost > budget_limit``, or
+   ``token_limit`` set and reached -> DENY;
+3. mode PLAN ("look, don't touch") -> ALLOW only tools declared ``read_only``, DENY the rest;
 4. tool in ``denied_tools`` -> DENY;
 5. tool in ``allowed_tools`` -> ALLOW;
 6. rules, highest ``priority`` first (ties: order given), first whose pattern fully
    matches the tool name -> that rule's type;
 7. danger-level default: SAFE and LOW -> ALLOW; MEDIUM and above -> ASK, except that
    mode ACCEPT_EDITS allows file-edit tools (``edit_tools``) up to MEDIUM.
+
+A :class:`PermissionDecision` is truthy only for ALLOW, so the documented idiom
+``if context.can_use_tool("read_file"): ...`` never runs a denied or unanswered (ASK)
+call. Agents never call this directly: every tool call of every agent passes
+:class:`kaizen_core.permissions.PermissionGate`, which also asks for approvals.
 """
 
 from __future__ import annotations
@@ -65,6 +71,10 @@ class PermissionDecision(BaseModel):
     def allowed(self) -> bool:
         return self.type is PermissionType.ALLOW
 
+    def __bool__(self) -> bool:
+        # DENY and ASK (not yet answered) are falsy: ``if ctx.can_use_tool(name):`` is safe.
+        return self.type is PermissionType.ALLOW
+
 
 class PermissionRule(BaseModel):
     """A regex on tool names (full match). An invalid pattern is rejected at creation (KAIZEN_002)."""
@@ -115,12 +125,18 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 class ExecutionContext(BaseModel):
-    """Permission state of one run: mode, budget, allow/deny lists, rules. Thread-safe."""
+    """Permission state of one run: mode, budget, allow/deny lists, rules. Thread-safe.
+
+    Budgets: ``budget_limit`` in USD and ``token_limit`` in tokens (input + output).
+    Spending is recorded under a lock, so concurrent tool calls and model calls keep
+    the totals exact.
+    """
 
     model_config = ConfigDict(validate_assignment=True)
 
     mode: PermissionMode = PermissionMode.DEFAULT
     budget_limit: float | None = Field(default=None, ge=0)
+    token_limit: int | None = Field(default=None, ge=0)
     allowed_tools: set[str] | None = None
     denied_tools: set[str] | None = None
     rules: list[PermissionRule] | None = None
@@ -128,6 +144,7 @@ class ExecutionContext(BaseModel):
 
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
     _spent: float = PrivateAttr(default=0.0)
+    _tokens: int = PrivateAttr(default=0)
     _usage: dict[str, int] = PrivateAttr(default_factory=dict)
 
     def __init__(
@@ -137,11 +154,13 @@ class ExecutionContext(BaseModel):
         allowed_tools: Iterable[str] | None = None,
         denied_tools: Iterable[str] | None = None,
         rules: Iterable[PermissionRule] | None = None,
+        token_limit: int | None = None,
         **kw: object,
     ) -> None:
         super().__init__(
             mode=mode,
             budget_limit=budget_limit,
+            token_limit=token_limit,
             allowed_tools=set(allowed_tools) if allowed_tools is not None else None,
             denied_tools=set(denied_tools) if denied_tools is not None else None,
             rules=list(rules) if rules is not None else None,
@@ -165,10 +184,33 @@ class ExecutionContext(BaseModel):
         with self._lock:
             return dict(self._usage)
 
-    def has_budget(self, estimate: float = 0.0) -> bool:
-        """True when ``estimate`` more dollars fit in the budget (always true without a limit)."""
+    @property
+    def tokens_spent(self) -> int:
         with self._lock:
-            return self.budget_limit is None or self._spent + estimate <= self.budget_limit
+            return self._tokens
+
+    def has_budget(self, estimate: float = 0.0) -> bool:
+        """True when ``estimate`` more dollars fit in the budget and tokens remain (always without limits)."""
+        return self.budget_exhausted(estimate) is None
+
+    def budget_exhausted(self, estimate: float = 0.0) -> str | None:
+        """Why no more work fits in the budget (``estimate`` more dollars), or None when it does."""
+        with self._lock:
+            if self.budget_limit is not None and self._spent + estimate > self.budget_limit:
+                return (
+                    f"budget exhausted: spent ${self._spent:.4f} + estimated ${estimate:.4f} "
+                    f"exceeds the ${self.budget_limit:.4f} limit"
+                )
+            if self.budget_limit and self._spent >= self.budget_limit:  # all of it spent
+                return f"budget exhausted: spent ${self._spent:.4f} of the ${self.budget_limit:.4f} limit"
+            if self.token_limit is not None and self._tokens >= self.token_limit:
+                return f"token budget exhausted: {self._tokens} of {self.token_limit} tokens used"
+            return None
+
+    def record_tokens(self, tokens: int) -> None:
+        """Add model tokens (input + output) to the token budget."""
+        with self._lock:
+            self._tokens += tokens
 
     def record_tool_usage(self, name: str, cost: float = 0.0) -> None:
         """Count one call of ``name`` and add ``cost`` to the spent budget."""
@@ -187,28 +229,34 @@ class ExecutionContext(BaseModel):
             self.rules = [*(self.rules or []), rule]
 
     def can_use_tool(
-        self, tool_name: str, danger_level: DangerLevel | str = DangerLevel.SAFE, estimated_cost: float = 0.0
+        self,
+        tool_name: str,
+        danger_level: DangerLevel | str = DangerLevel.SAFE,
+        estimated_cost: float = 0.0,
+        *,
+        read_only: bool = False,
     ) -> PermissionDecision:
-        """Decide ALLOW / DENY / ASK for one call, in the documented order."""
+        """Decide ALLOW / DENY / ASK for one call, in the documented order.
+
+        ``read_only``: the tool declares that it changes nothing (PLAN mode runs only those).
+        """
         level = DangerLevel(danger_level)
         with self._lock:
             if self.mode is PermissionMode.BYPASS:
-                return PermissionDecision(type=PermissionType.ALLOW, reason="bypass mode allows every tool", source="mode")
-            if self.budget_limit is not None and self._spent + estimated_cost > self.budget_limit:
                 return PermissionDecision(
-                    type=PermissionType.DENY,
-                    reason=(
-                        f"budget exhausted: spent ${self._spent:.4f} + estimated ${estimated_cost:.4f} "
-                        f"exceeds the ${self.budget_limit:.4f} limit"
-                    ),
-                    source="budget",
+                    type=PermissionType.ALLOW, reason="bypass mode allows every tool", source="mode"
                 )
+            exhausted = self.budget_exhausted(estimated_cost)
+            if exhausted is not None:
+                return PermissionDecision(type=PermissionType.DENY, reason=exhausted, source="budget")
             if self.mode is PermissionMode.PLAN:
-                if level is DangerLevel.SAFE:
-                    return PermissionDecision(type=PermissionType.ALLOW, reason="plan mode allows SAFE tools", source="mode")
+                if read_only:
+                    return PermissionDecision(
+                        type=PermissionType.ALLOW, reason="plan mode allows read-only tools", source="mode"
+                    )
                 return PermissionDecision(
                     type=PermissionType.DENY,
-                    reason=f"plan mode allows only SAFE tools; {tool_name!r} is {level.name}",
+                    reason=f"plan mode allows only read-only tools; {tool_name!r} is not marked read_only",
                     source="mode",
                 )
             if self.denied_tools and tool_name in self.denied_tools:
@@ -217,7 +265,9 @@ class ExecutionContext(BaseModel):
                 )
             if self.allowed_tools and tool_name in self.allowed_tools:
                 return PermissionDecision(
-                    type=PermissionType.ALLOW, reason=f"tool {tool_name!r} is in the allowed list", source="allowed_tools"
+                    type=PermissionType.ALLOW,
+                    reason=f"tool {tool_name!r} is in the allowed list",
+                    source="allowed_tools",
                 )
             rules = sorted(enumerate(self.rules or []), key=lambda pair: (-pair[1].priority, pair[0]))
             for _, rule in rules:
@@ -226,9 +276,15 @@ class ExecutionContext(BaseModel):
                     return PermissionDecision(type=rule.permission_type, reason=reason, source="rule")
             if level <= DangerLevel.LOW:
                 return PermissionDecision(
-                    type=PermissionType.ALLOW, reason=f"{level.name} tools are allowed by default", source="danger_level"
+                    type=PermissionType.ALLOW,
+                    reason=f"{level.name} tools are allowed by default",
+                    source="danger_level",
                 )
-            if self.mode is PermissionMode.ACCEPT_EDITS and tool_name in self.edit_tools and level <= DangerLevel.MEDIUM:
+            if (
+                self.mode is PermissionMode.ACCEPT_EDITS
+                and tool_name in self.edit_tools
+                and level <= DangerLevel.MEDIUM
+            ):
                 return PermissionDecision(
                     type=PermissionType.ALLOW, reason="accept-edits mode allows file edits", source="mode"
                 )
