@@ -77,7 +77,7 @@ class AgentRun:
     @property
     def budgeted(self) -> bool:
         """Whether a USD or token budget applies to this run."""
-        ctx = self.execution_context_
+        ctx = self.execution_context_ or self.agent._execution_context
         if ctx is not None:
             return ctx.budget_limit is not None or ctx.token_limit is not None
         cfg = self.config

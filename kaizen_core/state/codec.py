@@ -10,9 +10,11 @@ Bodies (see docs/checkpoints.md):
   "lists": {field: {"keep": k, "append": [...]}}, "dicts": {field: {"set": {...}, "del": [...]}}}``
 
 In a delta, ``lists`` keeps the first ``k`` items of the base list and appends the new
-ones (``k`` smaller than the base length is the truncate marker); ``dicts`` sets and
-deletes keys; ``set`` replaces whole fields. Unchanged fields are absent, so a delta
-grows with the changes, never with the history.
+ones (``k`` smaller than the base length is the truncate marker); ``dicts`` holds the
+nested changes of a dict field, in the same shape (``set``, ``lists``, ``dicts``, ``del``),
+at any depth; ``set`` replaces whole fields. Unchanged fields are absent, so a delta
+grows with the changes, never with the history (a list inside ``custom_state`` that
+gains one item costs one item).
 """
 
 from __future__ import annotations
@@ -50,31 +52,42 @@ def _common_prefix(old: list[Any], new: list[Any]) -> int:
     return i
 
 
-def diff(base: StateDict, new: StateDict) -> dict[str, Any]:
-    """The changes that turn ``base`` into ``new`` (top-level fields only)."""
+def _diff_dict(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Changes turning ``old`` into ``new``, recursing into nested lists and dicts.
+
+    The result has the same shape at every level: ``set`` (whole values), ``lists``
+    (keep/append), ``dicts`` (nested changes), ``del`` / ``unset`` (removed keys). A list
+    that only grew, however deep, costs only its new items.
+    """
     sets: dict[str, Any] = {}
     lists: dict[str, Any] = {}
     dicts: dict[str, Any] = {}
     for key, value in new.items():
-        if key in base and base[key] == value:
+        if key in old and old[key] == value:
             continue
-        old = base.get(key)
-        if isinstance(old, list) and isinstance(value, list):
-            keep = _common_prefix(old, value)
+        before = old.get(key)
+        if isinstance(before, list) and isinstance(value, list):
+            keep = _common_prefix(before, value)
             if keep:
                 lists[key] = {"keep": keep, "append": value[keep:]}
                 continue
-        elif isinstance(old, dict) and isinstance(value, dict):
-            changed = {k: v for k, v in value.items() if k not in old or old[k] != v}
-            removed = [k for k in old if k not in value]
-            if len(changed) + len(removed) < len(value) or not value:
-                dicts[key] = {"set": changed, "del": removed}
-                continue
+        elif isinstance(before, dict) and isinstance(value, dict) and value:
+            dicts[key] = _diff_dict(before, value)
+            continue
         sets[key] = value
-    removed_fields = [k for k in base if k not in new]
     out: dict[str, Any] = {"set": sets, "lists": lists, "dicts": dicts}
-    if removed_fields:
-        out["unset"] = removed_fields
+    removed = [k for k in old if k not in new]
+    if removed:
+        out["del"] = removed
+    return out
+
+
+def diff(base: StateDict, new: StateDict) -> dict[str, Any]:
+    """The changes that turn ``base`` into ``new`` (nested: a delta stays O(change))."""
+    out = _diff_dict(base, new)
+    removed = out.pop("del", None)
+    if removed:
+        out["unset"] = removed
     return out
 
 
@@ -116,32 +129,35 @@ def decode(payload: bytes, location: str) -> dict[str, Any]:
     return body
 
 
-def apply_delta(base: StateDict, delta: dict[str, Any], location: str = "?") -> StateDict:
-    """Return a new state: ``base`` with ``delta`` applied (``base`` is not modified)."""
+def _apply(base: dict[str, Any], op: dict[str, Any], path: str) -> dict[str, Any]:
     out = dict(base)
+    for key, change in op.get("lists", {}).items():
+        old = base.get(key)
+        keep = change["keep"]
+        if not isinstance(old, list) or not 0 <= keep <= len(old):
+            raise ValueError(f"list field {path}{key!r} does not match its base")
+        out[key] = old[:keep] + list(change["append"])
+    for key, change in op.get("dicts", {}).items():
+        old = base.get(key)
+        if not isinstance(old, dict):
+            raise ValueError(f"dict field {path}{key!r} does not match its base")
+        out[key] = _apply(old, change, f"{path}{key}.")
+    out.update(op.get("set", {}))
+    for key in op.get("del", []) + op.get("unset", []):
+        out.pop(key, None)
+    return out
+
+
+def apply_delta(base: StateDict, delta: dict[str, Any], location: str = "?") -> StateDict:
+    """Return a new state: ``base`` with ``delta`` applied (``base`` is not modified).
+
+    Reads deltas of every version of the format: older writers only nested one level.
+    """
     try:
-        for key, op in delta.get("lists", {}).items():
-            old = base.get(key)
-            keep = op["keep"]
-            if not isinstance(old, list) or not 0 <= keep <= len(old):
-                raise ValueError(f"list field {key!r} does not match its base")
-            out[key] = old[:keep] + list(op["append"])
-        for key, op in delta.get("dicts", {}).items():
-            old = base.get(key)
-            if not isinstance(old, dict):
-                raise ValueError(f"dict field {key!r} does not match its base")
-            new = dict(old)
-            for k in op.get("del", []):
-                new.pop(k, None)
-            new.update(op.get("set", {}))
-            out[key] = new
-        out.update(delta.get("set", {}))
-        for key in delta.get("unset", []):
-            out.pop(key, None)
+        return _apply(base, delta, "")
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointCorruptError(
             f"checkpoint {location} cannot be applied to its base: {exc}",
             hint="delete it or restore it from a backup",
             details={"location": location},
         ) from None
-    return out
