@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kaizen_core import plugins
-from kaizen_core.errors import ConfigError, PluginNotInstalledError
+from kaizen_core.errors import ConfigError, PluginNotInstalledError, ToolExecutionError
 from kaizen_core.hookspecs import hookimpl
 from kaizen_core.providers import ToolDefinition
 from kaizen_core.tools import DangerLevel, Tool, ToolContext, ToolRegistry, tool
@@ -41,10 +41,23 @@ def test_decorator_builds_name_description_schema() -> None:
     assert add.parameters["required"] == ["a"]
     assert add.parameters["properties"]["b"]["default"] == 2
     assert explode.name == "boom"
-    assert shout.danger_level is DangerLevel.SAFE and shout.idempotent is False
+    # the documented defaults of @tool: LOW (runs without approval in DEFAULT mode), not read-only
+    assert shout.danger_level is DangerLevel.LOW and shout.idempotent is False and shout.read_only is False
     definition = add.to_definition()
     assert isinstance(definition, ToolDefinition)
     assert definition.name == "add" and definition.parameters == add.parameters
+
+
+def test_read_only_is_declared_explicitly() -> None:
+    @tool(read_only=True)
+    def peek(key: str) -> str:
+        """Look something up."""
+        return key
+
+    assert peek.read_only is True and peek.danger_level is DangerLevel.LOW
+    assert Tool(lambda: 1, name="plain").read_only is False
+    assert Tool(lambda: 1, name="plain").danger_level is DangerLevel.LOW
+    assert "read_only=True" in repr(peek)
 
 
 def test_context_parameter_is_not_in_schema() -> None:
@@ -93,7 +106,7 @@ async def test_invalid_arguments_become_exec_001(arguments, fragment) -> None:
 
 async def test_exception_inside_tool_becomes_exec_002() -> None:
     result = await explode.execute({"x": 7})
-    assert not result.success and result.error_code == "EXEC_004"
+    assert not result.success and result.error_code == ToolExecutionError.code
     assert "exploded with 7" in (result.error or "")
     assert "exploded" in result.to_content()
 
@@ -108,7 +121,45 @@ async def test_tool_timeout_from_context() -> None:
         return "done"
 
     result = await slow.execute({}, context=ToolContext(tool_timeout=0.05))
-    assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
+    assert result.error_code == ToolExecutionError.code and "timed out" in (result.error or "")
+
+
+async def test_sync_tool_timeout_returns_at_the_deadline_and_abandons_the_thread() -> None:
+    import threading
+
+    release = threading.Event()
+    finished = threading.Event()
+
+    @tool
+    def stuck() -> str:
+        """Blocks until the test releases it (a 2 s job, as far as the caller knows)."""
+        release.wait(timeout=30)
+        finished.set()
+        return "late"
+
+    try:
+        result = await stuck.execute({}, context=ToolContext(tool_timeout=0.3))
+        # the result came back while the tool was still blocked: it did not wait for the thread
+        assert not release.is_set() and not finished.is_set()
+        assert result.success is False and result.error_code == ToolExecutionError.code
+        assert "timed out after 0.3s" in (result.error or "")
+    finally:
+        release.set()
+    # the abandoned thread runs to completion; its result is discarded
+    assert finished.wait(timeout=30)
+
+
+def test_to_content_redacts_what_the_model_sees(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaizen_core.tools import ToolResult
+
+    monkeypatch.setenv("ACME_API_KEY", "acme-live-5f3c2a1b9e")
+    ok = ToolResult(success=True, output={"config": "key acme-live-5f3c2a1b9e", "dsn": "redis://u:p@ss@h/0"})
+    assert ok.to_content() == '{"config": "key ***", "dsn": "redis://u:***@h/0"}'
+    assert ok.output["config"] == "key acme-live-5f3c2a1b9e"  # the caller's own value is untouched
+    text = ToolResult(success=True, output="token ghp_0123456789abcdefghijABCDEFGHIJ012345")
+    assert text.to_content() == "token ghp_***"
+    failed = ToolResult(success=False, error="bad acme-live-5f3c2a1b9e", error_code="EXEC_001")
+    assert "acme-live" not in failed.to_content()
 
 
 def test_secrets_redacted_from_tool_errors() -> None:

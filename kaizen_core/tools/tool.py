@@ -4,8 +4,11 @@ A :class:`Tool` wraps a typed (sync or async) function. Its parameters' JSON sch
 is built by pydantic from the type hints; arguments coming from a model are validated
 with the same pydantic model before the function runs. :meth:`Tool.execute` never
 raises for a tool error: it returns a :class:`ToolResult` with ``success=False`` and
-an error code (``EXEC_001`` invalid arguments, ``EXEC_004`` the tool failed, or the
-code of the :class:`~kaizen_core.errors.KaizenError` the tool raised).
+an error code: :class:`~kaizen_core.errors.InputValidationError`'s for invalid
+arguments, :class:`~kaizen_core.errors.ToolExecutionError`'s when the tool failed or
+passed ``ToolContext.tool_timeout``, or the code of the
+:class:`~kaizen_core.errors.KaizenError` the tool raised. A timed-out call returns at
+the deadline; see :meth:`Tool._call` for what happens to a sync tool's thread.
 """
 
 from __future__ import annotations
@@ -21,10 +24,19 @@ from typing import Any, get_type_hints
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from kaizen_core.errors import KaizenError, redact
+from kaizen_core.errors import InputValidationError, KaizenError, ToolExecutionError
 from kaizen_core.providers.types import ToolDefinition
+from kaizen_core.redaction import redact
 
-__all__ = ["DangerLevel", "Tool", "ToolContext", "ToolResult", "tool"]
+__all__ = [
+    "DEFAULT_ALLOWED_COMMANDS",
+    "DEFAULT_ENV_PASSTHROUGH",
+    "DangerLevel",
+    "Tool",
+    "ToolContext",
+    "ToolResult",
+    "tool",
+]
 
 
 class DangerLevel(StrEnum):
@@ -65,23 +77,59 @@ class DangerLevel(StrEnum):
 _RANK = {DangerLevel.SAFE: 0, DangerLevel.LOW: 1, DangerLevel.MEDIUM: 2, DangerLevel.HIGH: 3, DangerLevel.CRITICAL: 4}
 
 
+#: programs ``bash_command`` runs when ``ToolContext.allowed_commands`` is not given: utilities
+#: that read or summarise files and never start another program, open a shell, or create
+#: links. Shells, interpreters and program launchers (sh, bash, python, perl, node, env,
+#: xargs, find, sudo, nice, timeout, git, make, sort (its --compress-program), sed (its
+#: ``e`` command), awk (``system()``), tar, ln...) are deliberately absent: any one of them
+#: runs arbitrary code and makes every other restriction moot.
+DEFAULT_ALLOWED_COMMANDS: tuple[str, ...] = (
+    "basename", "cat", "cmp", "comm", "cut", "date", "diff", "dirname", "du", "echo", "expand", "false",
+    "file", "fold", "grep", "head", "id", "ls", "md5sum", "nl", "od", "paste", "printf", "pwd", "readlink",
+    "realpath", "rev", "seq", "sha1sum", "sha256sum", "sha512sum", "stat", "tac", "tail", "tr", "tree",
+    "true", "uname", "uniq", "wc", "whoami",
+)  # fmt: skip
+
+#: parent environment variables every ``bash_command`` child receives (when set)
+DEFAULT_ENV_PASSTHROUGH: tuple[str, ...] = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+
+
 class ToolContext(BaseModel):
     """Limits and environment the built-in tools read at run time.
 
     ``workspace_root``: file tools and ``bash_command`` are confined to it (default:
-    the current directory when the context is created).
+    the current directory when the context is created). ``allowed_commands``,
+    ``env_passthrough`` and ``env`` shape ``bash_command``; ``allowed_hosts`` opts
+    internal hosts in for the HTTP and web tools. docs/tools.md says exactly what each
+    protects against.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     workspace_root: Path = Field(default_factory=Path.cwd)
-    tool_timeout: float | None = Field(default=None, description="seconds for any tool call; None: no limit")
+    tool_timeout: float | None = Field(
+        default=None, gt=0, description="seconds for any tool call; at the deadline the call returns its error"
+    )
     command_timeout: float = Field(default=30.0, gt=0, description="bash_command timeout in seconds")
-    http_timeout: float = Field(default=15.0, gt=0, description="HTTP tools timeout in seconds")
+    http_timeout: float = Field(default=15.0, gt=0, description="HTTP tools timeout in seconds (per request hop)")
     max_output_chars: int = Field(default=64_000, gt=0, description="cap on command output per stream")
     max_response_bytes: int = Field(default=1_000_000, gt=0, description="cap on an HTTP response body")
     max_file_bytes: int = Field(default=5_000_000, gt=0, description="largest file read_file returns")
-    env: dict[str, str] | None = Field(default=None, description="environment for bash_command (None: inherit)")
+    allowed_commands: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_COMMANDS),
+        description="programs bash_command may run: names looked up on PATH, or absolute paths",
+    )
+    env_passthrough: list[str] = Field(
+        default_factory=list, description="more parent environment variables bash_command children receive"
+    )
+    env: dict[str, str] | None = Field(
+        default=None, description="variables set for bash_command children, on top of the scrubbed environment"
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='hosts the HTTP tools may reach even if they resolve to internal addresses: "host" or "host:port"',
+    )
+    max_redirects: int = Field(default=5, ge=0, description="redirect hops the HTTP tools follow, each one checked")
 
 
 class ToolResult(BaseModel):
@@ -95,12 +143,20 @@ class ToolResult(BaseModel):
     duration_ms: float = 0.0
 
     def to_content(self) -> str:
-        """The text fed back to the model as the tool message."""
+        """The text fed back to the model as the tool message, with secrets redacted.
+
+        This text is what the model sees and what journals and checkpoints store, so it
+        goes through :func:`~kaizen_core.redaction.redact`: the process's known secrets
+        (registered ones, secret environment variables, URL passwords) and secret-shaped
+        text are replaced by ``***``. ``output`` itself is left as the tool returned it.
+        """
         if not self.success:
-            return json.dumps({"error": self.error, "error_code": self.error_code})
-        if isinstance(self.output, str):
-            return self.output
-        return json.dumps(self.output, default=str)
+            text = json.dumps({"error": self.error, "error_code": self.error_code})
+        elif isinstance(self.output, str):
+            text = self.output
+        else:
+            text = json.dumps(self.output, default=str)
+        return redact(text)
 
 
 class Tool:
@@ -109,6 +165,11 @@ class Tool:
     Build one with :func:`tool`, or directly: ``Tool(fn, name=..., danger_level=...)``.
     If ``fn`` has a parameter named ``context`` it receives the :class:`ToolContext`
     (and that parameter is not part of the schema).
+
+    ``danger_level`` defaults to ``LOW``: a tool the user put on the agent runs without
+    approval in the default permission mode, but is not assumed harmless. ``read_only``
+    (default False) declares that the tool changes nothing - no file, no remote state;
+    PLAN mode runs only read-only tools.
     """
 
     def __init__(
@@ -117,9 +178,10 @@ class Tool:
         *,
         name: str | None = None,
         description: str | None = None,
-        danger_level: DangerLevel = DangerLevel.SAFE,
+        danger_level: DangerLevel = DangerLevel.LOW,
         category: str = "custom",
         idempotent: bool = False,
+        read_only: bool = False,
     ) -> None:
         self.fn = fn
         self.name = name or fn.__name__
@@ -127,12 +189,16 @@ class Tool:
         self.danger_level = DangerLevel(danger_level)
         self.category = category
         self.idempotent = idempotent
+        self.read_only = read_only
         self._is_async = inspect.iscoroutinefunction(fn)
         self.args_model, self._wants_context = _build_args_model(fn, self.name)
         self.parameters: dict[str, Any] = _clean_schema(self.args_model.model_json_schema())
 
     def __repr__(self) -> str:
-        return f"Tool(name={self.name!r}, danger_level={self.danger_level.name}, category={self.category!r})"
+        return (
+            f"Tool(name={self.name!r}, danger_level={self.danger_level.name}, category={self.category!r}, "
+            f"read_only={self.read_only})"
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly (no validation)."""
@@ -155,33 +221,43 @@ class Tool:
             return ToolResult(tool_name=self.name, duration_ms=(time.perf_counter() - start) * 1000, **kw)
 
         if arguments is not None and not isinstance(arguments, dict):
-            return done(success=False, error=f"arguments for {self.name!r} must be a JSON object", error_code="EXEC_001")
+            return done(
+                success=False,
+                error=f"arguments for {self.name!r} must be a JSON object",
+                error_code=InputValidationError.code,
+            )
         try:
             kwargs = self.validate_arguments(arguments)
         except ValidationError as exc:
-            return done(success=False, error=_format_validation(self.name, exc), error_code="EXEC_001")
+            return done(success=False, error=_format_validation(self.name, exc), error_code=InputValidationError.code)
         ctx = context or ToolContext()
         if self._wants_context:
             kwargs["context"] = ctx
         try:
-            if ctx.tool_timeout is not None:
-                with anyio.fail_after(ctx.tool_timeout):
-                    output = await self._call(kwargs)
-            else:
+            with anyio.fail_after(ctx.tool_timeout):
                 output = await self._call(kwargs)
         except TimeoutError:
-            return done(success=False, error=f"tool {self.name!r} timed out after {ctx.tool_timeout}s", error_code="EXEC_004")
+            return done(
+                success=False,
+                error=f"tool {self.name!r} timed out after {ctx.tool_timeout}s",
+                error_code=ToolExecutionError.code,
+            )
         except KaizenError as exc:
             return done(success=False, error=exc.message, error_code=exc.code)
         except Exception as exc:
             message = redact(f"{type(exc).__name__}: {exc}")
-            return done(success=False, error=f"tool {self.name!r} failed: {message}", error_code="EXEC_004")
+            return done(
+                success=False, error=f"tool {self.name!r} failed: {message}", error_code=ToolExecutionError.code
+            )
         return done(success=True, output=output)
 
     async def _call(self, kwargs: dict[str, Any]) -> Any:
         if self._is_async:
             return await self.fn(**kwargs)
-        return await anyio.to_thread.run_sync(lambda: self.fn(**kwargs))
+        # A sync tool runs in a worker thread. On timeout or cancellation the call returns
+        # at once and the thread is abandoned: Python cannot kill a thread, so it runs the
+        # function to completion and its result (or exception) is discarded.
+        return await anyio.to_thread.run_sync(lambda: self.fn(**kwargs), abandon_on_cancel=True)
 
 
 def tool(
@@ -189,19 +265,26 @@ def tool(
     *,
     name: str | None = None,
     description: str | None = None,
-    danger_level: DangerLevel = DangerLevel.SAFE,
+    danger_level: DangerLevel = DangerLevel.LOW,
     category: str = "custom",
     idempotent: bool = False,
+    read_only: bool = False,
 ) -> Any:
-    """Turn a typed function into a :class:`Tool` (``@tool`` or ``@tool(danger_level=...)``).
+    """Turn a typed function into a :class:`Tool` (``@tool`` or ``@tool(danger_level=..., read_only=...)``).
 
     The description is the docstring; the parameters' JSON schema comes from the type
-    hints and defaults.
+    hints and defaults. Defaults: ``danger_level=LOW``, ``read_only=False`` (see :class:`Tool`).
     """
 
     def wrap(f: Callable[..., Any]) -> Tool:
         return Tool(
-            f, name=name, description=description, danger_level=danger_level, category=category, idempotent=idempotent
+            f,
+            name=name,
+            description=description,
+            danger_level=danger_level,
+            category=category,
+            idempotent=idempotent,
+            read_only=read_only,
         )
 
     if fn is not None:

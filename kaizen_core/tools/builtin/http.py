@@ -72,7 +72,7 @@ async def request(
         raise ToolExecutionError(f"{method} {redact(url)} failed: {redact(str(exc))}") from exc
 
 
-@tool(danger_level=DangerLevel.SAFE, category="http", idempotent=True)
+@tool(danger_level=DangerLevel.SAFE, category="http", idempotent=True, read_only=True)
 async def http_get(
     url: str, context: ToolContext, headers: dict[str, str] | None = None, params: dict[str, str] | None = None
 ) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def links_from_html(html: str, base_url: str | None = None) -> list[dict[str, st
     return parser.links
 
 
-@tool(danger_level=DangerLevel.SAFE, category="web", idempotent=True)
+@tool(danger_level=DangerLevel.SAFE, category="web", idempotent=True, read_only=True)
 async def fetch_url(url: str, context: ToolContext, max_chars: int = 20_000) -> dict[str, Any]:
     """Fetch a web page (http/https) and return its title and visible text."""
     response = await request("GET", url, context)
@@ -114,7 +114,7 @@ async def fetch_url(url: str, context: ToolContext, max_chars: int = 20_000) -> 
     }
 
 
-@tool(danger_level=DangerLevel.SAFE, category="web", idempotent=True)
+@tool(danger_level=DangerLevel.SAFE, category="web", idempotent=True, read_only=True)
 async def extract_links(
     context: ToolContext, url: str | None = None, html: str | None = None, base_url: str | None = None
 ) -> list[dict[str, str]]:
