@@ -289,7 +289,7 @@ async def test_safe_calls_run_concurrently_others_in_order(tmp_path: Path, ws: P
     first_started, second_started = anyio.Event(), anyio.Event()
     order: list[str] = []
 
-    @tool
+    @tool(danger_level=DangerLevel.SAFE)
     async def wait_a() -> str:
         """Needs wait_b to run at the same time."""
         first_started.set()
@@ -297,7 +297,7 @@ async def test_safe_calls_run_concurrently_others_in_order(tmp_path: Path, ws: P
             await second_started.wait()
         return "a"
 
-    @tool
+    @tool(danger_level=DangerLevel.SAFE)
     async def wait_b() -> str:
         """Needs wait_a to run at the same time."""
         second_started.set()
