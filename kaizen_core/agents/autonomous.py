@@ -395,7 +395,7 @@ class BaseAutonomousAgent(BaseAgent):
             run.raise_if_interrupted()
             if run.cycle >= cfg.max_cycles:
                 return await self._final_answer(run, "max_cycles", f"All {cfg.max_cycles} cycles are used.")
-            if run.tool_errors > cfg.max_tool_errors:
+            if cfg.max_tool_errors and run.tool_errors > cfg.max_tool_errors:
                 why = f"{run.tool_errors} tool calls were invalid, more than the {cfg.max_tool_errors} tolerated."
                 return await self._final_answer(run, "tool_errors", why)
             if run.repeats.exhausted:
