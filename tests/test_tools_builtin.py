@@ -65,6 +65,9 @@ def test_levels_match_the_issue(registry: ToolRegistry) -> None:
         "extract_links": DangerLevel.SAFE,
     }
     assert {t.name: t.danger_level for t in registry} == expected
+    # PLAN mode ("look, don't touch") runs only these: they change nothing locally or remotely
+    read_only = {"read_file", "file_exists", "list_directory", "http_get", "fetch_url", "extract_links"}
+    assert {t.name for t in registry if t.read_only} == read_only
 
 
 # --- files ---------------------------------------------------------------------------------
@@ -139,19 +142,24 @@ async def test_bash_command_no_shell_injection(registry: ToolRegistry, workspace
 
 async def test_bash_command_timeout_kills(workspace: Path) -> None:
     registry = ToolRegistry.from_config(["bash_command"], context=ToolContext(workspace_root=workspace, command_timeout=0.3))
-    result = await registry.execute("bash_command", {"command": f"{sys.executable} -c 'import time; time.sleep(30)'"})
+    result = await registry.execute("bash_command", {"command": "tail -f hello.txt"})  # never ends by itself
     assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
 
 async def test_bash_command_output_capped(workspace: Path) -> None:
     registry = ToolRegistry.from_config(["bash_command"], context=ToolContext(workspace_root=workspace, max_output_chars=100))
-    result = await registry.execute("bash_command", {"command": f"{sys.executable} -c 'print(\"x\" * 100000)'"})
+    result = await registry.execute("bash_command", {"command": "seq 1 100000"})
     assert result.success and result.output["truncated"] is True
     assert len(result.output["stdout"]) == 100
 
 
-async def test_bash_command_errors(registry: ToolRegistry) -> None:
-    assert (await registry.execute("bash_command", {"command": "definitely-not-a-program-xyz"})).error_code == "EXEC_004"
+async def test_bash_command_errors(registry: ToolRegistry, workspace: Path) -> None:
+    assert (await registry.execute("bash_command", {"command": "definitely-not-a-program-xyz"})).error_code == "EXEC_005"
+    allowed = ToolContext(workspace_root=workspace, allowed_commands=["definitely-not-a-program-xyz"])
+    missing = await ToolRegistry.from_config(["bash_command"], context=allowed).execute(
+        "bash_command", {"command": "definitely-not-a-program-xyz"}
+    )
+    assert missing.error_code == "EXEC_004" and "not on PATH" in (missing.error or "")
     assert (await registry.execute("bash_command", {"command": "   "})).error_code == "EXEC_001"
     assert (await registry.execute("bash_command", {"command": "ls", "cwd": ".."})).error_code == "EXEC_005"
 

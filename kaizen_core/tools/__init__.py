@@ -12,7 +12,25 @@ Built-in tools live in :mod:`kaizen_core.tools.builtin` and are selected by name
 """
 
 from kaizen_core.tools.registry import ToolRegistry
-from kaizen_core.tools.tool import DangerLevel, Tool, ToolContext, ToolResult, tool
+from kaizen_core.tools.tool import (
+    DEFAULT_ALLOWED_COMMANDS,
+    DEFAULT_ENV_PASSTHROUGH,
+    DangerLevel,
+    Tool,
+    ToolContext,
+    ToolResult,
+    tool,
+)
 from kaizen_core.tools.workspace import resolve_in_workspace
 
-__all__ = ["DangerLevel", "Tool", "ToolContext", "ToolRegistry", "ToolResult", "resolve_in_workspace", "tool"]
+__all__ = [
+    "DEFAULT_ALLOWED_COMMANDS",
+    "DEFAULT_ENV_PASSTHROUGH",
+    "DangerLevel",
+    "Tool",
+    "ToolContext",
+    "ToolRegistry",
+    "ToolResult",
+    "resolve_in_workspace",
+    "tool",
+]

@@ -82,9 +82,10 @@ _RANK = {DangerLevel.SAFE: 0, DangerLevel.LOW: 1, DangerLevel.MEDIUM: 2, DangerL
 #: links. Shells, interpreters and program launchers (sh, bash, python, perl, node, env,
 #: xargs, find, sudo, nice, timeout, git, make, sort (its --compress-program), sed (its
 #: ``e`` command), awk (``system()``), tar, ln...) are deliberately absent: any one of them
-#: runs arbitrary code and makes every other restriction moot.
+#: runs arbitrary code and makes every other restriction moot. (``date`` is absent too:
+#: ``date -s`` sets the clock when the agent runs as root.)
 DEFAULT_ALLOWED_COMMANDS: tuple[str, ...] = (
-    "basename", "cat", "cmp", "comm", "cut", "date", "diff", "dirname", "du", "echo", "expand", "false",
+    "basename", "cat", "cmp", "comm", "cut", "diff", "dirname", "du", "echo", "expand", "false",
     "file", "fold", "grep", "head", "id", "ls", "md5sum", "nl", "od", "paste", "printf", "pwd", "readlink",
     "realpath", "rev", "seq", "sha1sum", "sha256sum", "sha512sum", "stat", "tac", "tail", "tr", "tree",
     "true", "uname", "uniq", "wc", "whoami",
@@ -242,8 +243,9 @@ class Tool:
                 error=f"tool {self.name!r} timed out after {ctx.tool_timeout}s",
                 error_code=ToolExecutionError.code,
             )
-        except KaizenError as exc:
-            return done(success=False, error=exc.message, error_code=exc.code)
+        except KaizenError as exc:  # the hint tells the model what to do instead
+            error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            return done(success=False, error=error, error_code=exc.code)
         except Exception as exc:
             message = redact(f"{type(exc).__name__}: {exc}")
             return done(
