@@ -69,7 +69,7 @@ def test_encoding_roundtrip_and_compression() -> None:
 
 
 async def test_persistent_buffer_survives_a_new_instance(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/conv.db"
+    url = f"sqlite:///{tmp_path}/conv.db"
     first = PersistentBufferMemory(url, agent_id="bot", buffer_size=10)
     await first.add_turn("u1", "My name is Alice", "Hello Alice")
     await first.add_message("user", "I like tea", session_id="u1")
@@ -83,7 +83,7 @@ async def test_persistent_buffer_survives_a_new_instance(tmp_path: Path) -> None
 
 async def test_persistent_buffer_stores_compressed_jsonl(tmp_path: Path) -> None:
     db = tmp_path / "c.db"
-    memory = PersistentBufferMemory(f"sqlite://{db}", agent_id="bot", enable_compression=True)
+    memory = PersistentBufferMemory(f"sqlite:///{db}", agent_id="bot", enable_compression=True)
     await memory.add_turn("s", "x" * 5000, "y")
     await memory.close()
     conn = sqlite3.connect(db)
@@ -93,7 +93,7 @@ async def test_persistent_buffer_stores_compressed_jsonl(tmp_path: Path) -> None
 
 
 async def test_auto_persist_interval_bounds_what_a_crash_loses(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/i.db"
+    url = f"sqlite:///{tmp_path}/i.db"
     memory = PersistentBufferMemory(url, agent_id="bot", auto_persist_interval=3)
     for i in range(5):
         await memory.add_message("user", f"m{i}", session_id="s")
@@ -108,17 +108,17 @@ async def test_auto_persist_interval_bounds_what_a_crash_loses(tmp_path: Path) -
 
 
 async def test_buffer_size_bounds_stored_history(tmp_path: Path) -> None:
-    memory = PersistentBufferMemory(f"sqlite://{tmp_path}/b.db", agent_id="bot", buffer_size=4)
+    memory = PersistentBufferMemory(f"sqlite:///{tmp_path}/b.db", agent_id="bot", buffer_size=4)
     for i in range(6):
         await memory.add_turn("s", f"q{i}", f"a{i}")
     await memory.close()
-    again = PersistentBufferMemory(f"sqlite://{tmp_path}/b.db", agent_id="bot", buffer_size=4)
+    again = PersistentBufferMemory(f"sqlite:///{tmp_path}/b.db", agent_id="bot", buffer_size=4)
     assert [m.content for m in await again.get_history(session_id="s")] == ["q4", "a4", "q5", "a5"]
     await again.close()
 
 
 async def test_agents_do_not_see_each_others_history(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/shared.db"
+    url = f"sqlite:///{tmp_path}/shared.db"
     a = PersistentBufferMemory(url, agent_id="agent-a")
     b = PersistentBufferMemory(url, agent_id="agent-b")
     await a.add_turn("user123", "secret of A", "noted")
@@ -132,7 +132,7 @@ async def test_agents_do_not_see_each_others_history(tmp_path: Path) -> None:
 
 
 async def test_clear_stored(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/cl.db"
+    url = f"sqlite:///{tmp_path}/cl.db"
     memory = PersistentBufferMemory(url, agent_id="bot")
     await memory.add_turn("s1", "a", "b")
     await memory.add_turn("s2", "c", "d")
@@ -169,7 +169,7 @@ def test_two_processes_one_after_another_share_history(tmp_path: Path, mode: str
 
     script = tmp_path / "proc.py"
     script.write_text(PROCESS_SCRIPT)
-    url = f"sqlite://{tmp_path}/conversations.db"
+    url = f"sqlite:///{tmp_path}/conversations.db"
 
     def run(step: int) -> list[str]:
         done = subprocess.run(
@@ -193,7 +193,7 @@ async def test_memory_events_fire_through_hook_manager(tmp_path: Path) -> None:
 
     for event in (HookEvent.PRE_MEMORY_SAVE, HookEvent.POST_MEMORY_SAVE, HookEvent.PRE_MEMORY_LOAD, HookEvent.POST_MEMORY_LOAD):
         hooks.register(event, record)
-    memory = PersistentBufferMemory(f"sqlite://{tmp_path}/h.db", agent_id="bot", hook_manager=hooks)
+    memory = PersistentBufferMemory(f"sqlite:///{tmp_path}/h.db", agent_id="bot", hook_manager=hooks)
     await memory.add_turn("s", "hi", "hello")
     await memory.get_turns("s")
     await memory.load("s")

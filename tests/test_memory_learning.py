@@ -71,7 +71,7 @@ def test_preference_confidence_grows_with_consistent_evidence() -> None:
 
 
 async def test_error_corrections_are_retrieved_for_similar_calls(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/corr.db"
+    url = f"sqlite:///{tmp_path}/corr.db"
     corrections = ErrorCorrection(url, agent_id="bot")
     await corrections.record("read_file", {"path": "/etc/app.conf"}, "FileNotFoundError: no such file", "use /etc/app/app.conf")
     await corrections.record("read_file", {"encoding": "latin-1"}, "UnicodeDecodeError", "use encoding utf-8")

@@ -55,7 +55,7 @@ async def fill(memory: LongTermMemory | ShortTermMemory) -> list[MemoryEntry]:
 
 @pytest.mark.parametrize("store", ["sqlite", "memory"])
 async def test_keyword_search_ranks_relevant_entries(tmp_path: Path, store: str) -> None:
-    url = f"sqlite://{tmp_path}/lt.db" if store == "sqlite" else "memory://"
+    url = f"sqlite:///{tmp_path}/lt.db" if store == "sqlite" else "memory://"
     memory = LongTermMemory(url, agent_id="bot")
     await fill(memory)
     results = await memory.search("python", limit=5)
@@ -69,7 +69,7 @@ async def test_keyword_search_ranks_relevant_entries(tmp_path: Path, store: str)
 
 
 async def test_fts_ranking_prefers_more_matches(tmp_path: Path) -> None:
-    memory = LongTermMemory(f"sqlite://{tmp_path}/rank.db", agent_id="bot")
+    memory = LongTermMemory(f"sqlite:///{tmp_path}/rank.db", agent_id="bot")
     await memory.add("Python python python everywhere")
     await memory.add("a single python mention in a much longer sentence about many other things")
     results = await memory.search("python")
@@ -90,7 +90,7 @@ def test_scan_ranking_uses_idf_and_importance() -> None:
 
 
 async def test_long_term_persists_and_isolates_agents(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/shared.db"
+    url = f"sqlite:///{tmp_path}/shared.db"
     a = LongTermMemory(url, agent_id="agent-a")
     b = LongTermMemory(url, agent_id="agent-b")
     entry = await a.add("A's private fact about python", 0.7, ["secret"])
@@ -106,7 +106,7 @@ async def test_long_term_persists_and_isolates_agents(tmp_path: Path) -> None:
 
 
 async def test_forget_by_id_and_filters(tmp_path: Path) -> None:
-    memory = LongTermMemory(f"sqlite://{tmp_path}/f.db", agent_id="bot")
+    memory = LongTermMemory(f"sqlite:///{tmp_path}/f.db", agent_id="bot")
     entries = await fill(memory)
     assert await memory.forget(entries[0].id) == 1
     assert await memory.forget(entries[0].id) == 0
@@ -143,7 +143,7 @@ async def test_search_similar_without_provider_is_a_clear_error(
 
     monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")  # no embedding plugin installed
     plugins.reset()
-    memory = LongTermMemory(f"sqlite://{tmp_path}/s.db", agent_id="bot")
+    memory = LongTermMemory(f"sqlite:///{tmp_path}/s.db", agent_id="bot")
     await memory.add("something")
     with pytest.raises(MemoryBackendError) as info:
         await memory.search_similar("anything")
@@ -157,7 +157,7 @@ async def test_search_similar_without_provider_is_a_clear_error(
 
 async def test_search_similar_ranks_by_cosine_and_stores_vectors(tmp_path: Path) -> None:
     provider = TopicEmbedder()
-    memory = LongTermMemory(f"sqlite://{tmp_path}/v.db", agent_id="bot", embedding_provider=provider)
+    memory = LongTermMemory(f"sqlite:///{tmp_path}/v.db", agent_id="bot", embedding_provider=provider)
     entries = await fill(memory)
     assert await memory.tier.exists(f"vec/{entries[0].id}")
     results = await memory.search_similar("which programming language do I code in", limit=2)
@@ -173,7 +173,7 @@ async def test_search_similar_ranks_by_cosine_and_stores_vectors(tmp_path: Path)
 
 
 async def test_search_similar_embeds_entries_added_without_provider(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/late.db"
+    url = f"sqlite:///{tmp_path}/late.db"
     plain = LongTermMemory(url, agent_id="bot")
     await fill(plain)
     await plain.close()
@@ -193,7 +193,7 @@ async def test_provider_by_registered_name(tmp_path: Path, kaizen_plugin: object
             register("topic-test", TopicEmbedder, capabilities=["embed"])  # type: ignore[operator]
 
     kaizen_plugin(Plugin(), name="topic-test-plugin")  # type: ignore[operator]
-    memory = LongTermMemory(f"sqlite://{tmp_path}/n.db", agent_id="bot", embedding_provider="topic-test")
+    memory = LongTermMemory(f"sqlite:///{tmp_path}/n.db", agent_id="bot", embedding_provider="topic-test")
     await memory.add("the cat Miso")
     assert isinstance(memory.embedding_provider, TopicEmbedder)
     (hit,) = await memory.search_similar("animal")

@@ -44,7 +44,7 @@ class TestHotTierFromUrlSuite(MemoryTierSuite):
 class TestWarmTierSuite(MemoryTierSuite):
     @pytest.fixture
     def tier_factory(self, tmp_path: Path) -> TierFactory:
-        url = f"sqlite://{tmp_path}/memory.db"
+        url = f"sqlite:///{tmp_path}/memory.db"
 
         async def make(namespace: str) -> MemoryTier:
             return open_tier(url, namespace=namespace)
@@ -153,7 +153,7 @@ async def test_warm_tier_uses_wal_and_compresses_large_values(tmp_path: Path) ->
 
 
 async def test_warm_tier_persists_across_instances(tmp_path: Path) -> None:
-    url = f"sqlite://{tmp_path}/p.db"
+    url = f"sqlite:///{tmp_path}/p.db"
     first = open_tier(url, namespace="agent")
     await first.put("k", {"v": 1}, ttl=3600)
     await first.close()
@@ -241,7 +241,7 @@ def test_open_tier_missing_plugin_hint(monkeypatch: pytest.MonkeyPatch) -> None:
         plugins.reset()
 
 
-@pytest.mark.parametrize("bad", ["not a url", "", "sqlite://", 42])
+@pytest.mark.parametrize("bad", ["not a url", "", "sqlite://host/x.db", 42])
 def test_open_tier_rejects_bad_urls(bad: object) -> None:
     with pytest.raises(ConfigError):
         open_tier(bad, namespace="x")  # type: ignore[arg-type]

@@ -1,7 +1,9 @@
-"""Payload codec and store URLs."""
+"""Payload codec and the store URL grammar shared by checkpoint stores and memory tiers."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,12 @@ import pytest
 from kaizen_core import plugins
 from kaizen_core.errors import CheckpointCorruptError, ConfigError, PluginNotInstalledError
 from kaizen_core.hookspecs import hookimpl
-from kaizen_core.state import StateManager, codec, open_store, safe_url
+from kaizen_core.memory import open_tier
+from kaizen_core.memory.warm import WarmMemoryTier
+from kaizen_core.state import AgentState, StateManager, codec, open_store, safe_url
 from kaizen_core.state.filesystem import FilesystemStorage
-from kaizen_core.state.sqlite import SQLiteStorage, parse_sqlite_url
+from kaizen_core.state.sqlite import SQLiteStorage
+from kaizen_core.urls import file_url, parse_file_url, parse_sqlite_url, parse_url, sqlite_url
 
 
 def test_delta_roundtrip_covers_append_truncate_dict_and_scalar_changes() -> None:
@@ -47,12 +52,122 @@ def test_safe_url_strips_passwords() -> None:
     assert safe_url("file://./checkpoints") == "file://./checkpoints"
 
 
-def test_sqlite_urls() -> None:
-    assert parse_sqlite_url("sqlite:///rel.db") == "rel.db"
-    assert parse_sqlite_url("sqlite:////abs/x.db") == "/abs/x.db"
-    assert parse_sqlite_url("sqlite://:memory:") == ":memory:"
+@pytest.mark.parametrize(
+    ("url", "shown", "password"),
+    [
+        ("redis://:p@ss@host:6379/0", "redis://:***@host:6379/0", "p@ss"),
+        ("postgresql://kz:a:b@c@db:5432/kaizen", "postgresql://kz:***@db:5432/kaizen", "a:b@c"),
+        ("postgresql://kz:p%2Fw%3Fx@db/kaizen", "postgresql://kz:***@db/kaizen", "p/w?x"),
+        ("postgresql://db/kaizen?sslmode=require&password=q1", "postgresql://db/kaizen?sslmode=require&password=***", None),
+        ("rediss://[::1]:6380/2", "rediss://[::1]:6380/2", None),
+    ],
+)
+def test_network_urls_parse_passwords_and_show_them_redacted(url: str, shown: str, password: str | None) -> None:
+    parsed = parse_url(url)
+    assert parsed.display == shown == safe_url(url)
+    assert parsed.password_value == password
+    if password:
+        assert password not in repr(parsed) and password not in str(parsed.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("sqlite:///rel.db", "rel.db"),
+        ("sqlite:///dir/rel.db", "dir/rel.db"),
+        ("sqlite:////abs/x.db", "/abs/x.db"),
+        ("sqlite:///a%20b.db", "a b.db"),
+        ("sqlite://", ":memory:"),
+        ("sqlite:///:memory:", ":memory:"),
+        ("sqlite://:memory:", ":memory:"),
+    ],
+)
+def test_sqlite_urls_follow_sqlalchemy(url: str, path: str) -> None:
+    assert parse_sqlite_url(url) == (path, {})
+    assert parse_sqlite_url(sqlite_url(path))[0] == path
+
+
+def test_sqlite_url_home_and_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert parse_sqlite_url("sqlite:///~/k.db?synchronous=NORMAL") == (str(tmp_path / "k.db"), {"synchronous": "NORMAL"})
+
+
+@pytest.mark.parametrize("url", ["sqlite://host/x.db", "sqlite:///", "sqlite:///dir/", "file:///x.db"])
+def test_bad_sqlite_urls_are_config_errors(url: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sqlite_url(url)
+    assert info.value.code == "KAIZEN_002"
+
+
+def test_sqlite_host_error_says_what_to_write() -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_sqlite_url("sqlite://data/x.db")
+    assert "sqlite:///data/x.db" in str(info.value) and "sqlite:////data/x.db" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("file:///abs/dir", "/abs/dir"),
+        ("file://localhost/abs/dir", "/abs/dir"),
+        ("file://./rel/dir", "rel/dir"),
+        ("file://../up", "../up"),
+        ("file://.", "."),
+        ("file:///with%20space", "/with space"),
+    ],
+)
+def test_file_urls_follow_rfc_8089_plus_dot_relative(url: str, path: str) -> None:
+    assert parse_file_url(url) == (Path(path), {})
+    assert parse_file_url(file_url(path))[0] == Path(path)
+
+
+@pytest.mark.parametrize("url", ["file://", "file://server/share", "file://checkpoints"])
+def test_bad_file_urls_are_config_errors(url: str) -> None:
     with pytest.raises(ConfigError):
-        parse_sqlite_url("sqlite://")
+        parse_file_url(url)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("form", ["relative", "absolute"])
+async def test_checkpoint_store_and_memory_tier_open_the_same_file_for_one_url(
+    form: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = "sqlite:///shared/kaizen.db" if form == "relative" else f"sqlite:///{tmp_path}/abs/kaizen.db"
+    expected = tmp_path / ("shared" if form == "relative" else "abs") / "kaizen.db"
+    assert url.startswith("sqlite:////") == (form == "absolute")
+
+    manager = StateManager(url)
+    checkpoint_id = await manager.save_checkpoint(AgentState(agent_id="a"))
+    await manager.close()
+    tier = open_tier(url, namespace="a")
+    await tier.put("k", "v")
+    await tier.close()
+
+    assert isinstance(manager.storage, SQLiteStorage) and isinstance(tier, WarmMemoryTier)
+    assert Path(manager.storage.path).resolve() == Path(tier.path).resolve() == expected
+    assert parse_sqlite_url(tier.url)[0] == parse_sqlite_url(url)[0]
+    with sqlite3.connect(expected) as conn:  # one file holds both
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"checkpoints", "journal"} <= tables and len(tables) > 2
+    reopened = StateManager(url)
+    assert (await reopened.load_checkpoint(checkpoint_id or "")).agent_id == "a"
+    assert await open_tier(url, namespace="a").get("k") == "v"
+    await reopened.close()
+    assert not (Path("/") / "shared" / "kaizen.db").exists()
+
+
+def test_three_slashes_naming_a_missing_relative_file_warns_when_the_absolute_one_exists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    absolute = tmp_path / "old.db"
+    absolute.touch()
+    relative_form = "sqlite:///" + str(absolute).lstrip("/")  # what "sqlite:///abs/old.db" meant before
+    with caplog.at_level(logging.WARNING, logger="kaizen.urls"):
+        path, _ = parse_sqlite_url(relative_form)
+    assert path == str(absolute).lstrip("/")
+    assert any("sqlite:////" in record.getMessage() for record in caplog.records)
 
 
 def test_open_store_by_scheme(tmp_path: Path) -> None:
@@ -93,8 +208,6 @@ async def test_plugin_scheme_is_resolved_through_registry(tmp_path: Path) -> Non
     with plugins.plugin_registered(_Plugin(), name="memtest-plugin"):
         manager = StateManager(f"memtest://{tmp_path}/m")
         assert isinstance(manager.storage, _MemStore)
-        from kaizen_core.state import AgentState
-
         state = AgentState(agent_id="a")
         cid = await manager.save_checkpoint(state)
         assert cid is not None and await manager.load_checkpoint(cid) == state

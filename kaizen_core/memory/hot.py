@@ -21,11 +21,12 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote
 
 from kaizen_core.errors import ConfigError
 from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, decode_value, encode_value
 from kaizen_core.memory.tier import MemoryTier, TierStats
+from kaizen_core.urls import split_url
 
 __all__ = ["EvictionPolicy", "HotMemoryTier", "HotStore"]
 
@@ -101,16 +102,14 @@ class HotMemoryTier(MemoryTier):
         Query parameters ``max_size``, ``eviction`` and ``default_ttl`` are accepted too;
         keyword options win over them.
         """
-        parts = urlsplit(url)
-        if parts.scheme != "memory":
-            raise ConfigError(f"not a memory:// URL: {url!r}")
-        query: dict[str, Any] = dict(parse_qsl(parts.query))
+        rest, raw_query = split_url(url, "memory")
+        query: dict[str, Any] = dict(raw_query)
         if "max_size" in query:
             query["max_size"] = None if query["max_size"] in ("", "none") else int(query["max_size"])
         if "default_ttl" in query:
             query["default_ttl"] = float(query["default_ttl"])
         query.update(options)
-        name = (parts.netloc + parts.path).strip("/")
+        name = unquote(rest).strip("/")
         store = _named_store(name) if name else None
         return cls(namespace, store=store, **query)
 

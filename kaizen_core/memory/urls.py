@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from kaizen_core.errors import ConfigError, PluginError
 from kaizen_core.memory.tier import MemoryTier
+from kaizen_core.urls import url_scheme
 
 __all__ = ["open_tier"]
 
@@ -17,16 +17,18 @@ def open_tier(url_or_tier: str | MemoryTier, *, namespace: str = "default", **op
     A :class:`MemoryTier` instance passes through unchanged (its own namespace is kept).
     A URL's scheme (``memory``, ``sqlite``, ``redis``, ``postgresql``, ``s3``...) is looked
     up in the plugin registry (kind ``memory_tier``); a missing plugin raises KAIZEN_003
-    with the package to install. ``options`` go to the tier's ``from_url``.
+    with the package to install. ``options`` go to the tier's ``from_url``. The URL
+    grammar is :mod:`kaizen_core.urls`, the same as for checkpoint stores
+    (``sqlite:///rel.db`` relative, ``sqlite:////abs.db`` absolute).
     """
     if isinstance(url_or_tier, MemoryTier):
         return url_or_tier
     if not isinstance(url_or_tier, str) or "://" not in url_or_tier:
         raise ConfigError(
             f"memory store must be a URL like 'sqlite:///memory.db' or a MemoryTier, got {url_or_tier!r}"[:300],
-            hint="e.g. 'memory://', 'sqlite:///path/memory.db', 'redis://localhost:6379/0'",
+            hint="e.g. 'memory://', 'sqlite:///relative/memory.db', 'sqlite:////absolute/memory.db', 'redis://localhost:6379/0'",
         )
-    scheme = urlsplit(url_or_tier).scheme.lower()
+    scheme = url_scheme(url_or_tier)
     from kaizen_core.plugins import get_registry
 
     cls = get_registry().load("memory_tier", scheme)

@@ -1,6 +1,8 @@
 """WarmMemoryTier: the ``sqlite://`` tier (WAL, TTL, zlib compression, FTS5 search).
 
-``sqlite:///path/to/memory.db`` opens (and creates) the database file. Every tier on
+``sqlite:///rel/memory.db`` (relative) or ``sqlite:////abs/memory.db`` (absolute) opens
+(and creates) the database file; the grammar is :mod:`kaizen_core.urls`, the same as for
+checkpoint stores, and ``sqlite://`` is an in-memory database. Every tier on
 the same file shares one table; rows are keyed by ``(namespace, key)`` so namespaces
 never see each other. Values are compact JSON, zlib-compressed when their UTF-8 size
 exceeds ``compress_threshold`` bytes (default 1024; ``None`` disables compression).
@@ -24,11 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import anyio.to_thread
 
-from kaizen_core.errors import ConfigError, MemoryBackendError
+from kaizen_core.errors import MemoryBackendError
 from kaizen_core.memory.codec import (
     LatencyRecorder,
     check_key,
@@ -39,6 +40,7 @@ from kaizen_core.memory.codec import (
     encode_value,
 )
 from kaizen_core.memory.tier import MemoryTier, TierStats
+from kaizen_core.urls import parse_sqlite_url, sqlite_url
 
 __all__ = ["WarmMemoryTier"]
 
@@ -111,22 +113,17 @@ class WarmMemoryTier(MemoryTier):
 
     @property
     def url(self) -> str:
-        return f"sqlite://{self.path}"
+        return sqlite_url(self.path)
 
     @classmethod
     def from_url(cls, url: str, *, namespace: str = "default", **options: Any) -> WarmMemoryTier:
-        """``sqlite:///absolute/path.db`` or ``sqlite://relative/path.db``.
+        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite://`` (in memory).
 
         Query parameters ``compress_threshold`` (int or ``none``) and ``default_ttl``
         are accepted; keyword options win over them.
         """
-        parts = urlsplit(url)
-        if parts.scheme != "sqlite":
-            raise ConfigError(f"not a sqlite:// URL: {url!r}")
-        path = unquote(parts.netloc + parts.path)
-        if not path or path == "/":
-            raise ConfigError(f"sqlite memory URL {url!r} names no file", hint="use sqlite:///path/to/memory.db")
-        query: dict[str, Any] = dict(parse_qsl(parts.query))
+        path, raw_query = parse_sqlite_url(url)
+        query: dict[str, Any] = dict(raw_query)
         if "compress_threshold" in query:
             raw = query["compress_threshold"]
             query["compress_threshold"] = None if raw in ("", "none") else int(raw)

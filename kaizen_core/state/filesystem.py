@@ -23,9 +23,12 @@ from typing import Any, ClassVar
 import anyio.to_thread
 
 from kaizen_core import _json
-from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, StorageError
 from kaizen_core.state._names import decode_name, encode_name
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.urls import parse_file_url
+
+__all__ = ["FilesystemStorage", "parse_file_url"]
 
 _SUFFIX = ".ckpt"
 _FORMAT = "kaizen-checkpoint"
@@ -35,21 +38,6 @@ _BYTES_KEY = "$bytes"
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def parse_file_url(url: str) -> tuple[Path, dict[str, str]]:
-    """``file://./rel``, ``file:///abs``, ``file://~/x`` (+ ``?compress=true``) -> (path, query options)."""
-    if not url.startswith("file://"):
-        raise ConfigError(f"not a file URL: {url!r}", hint="use file://./relative, file:///absolute or file://~/dir")
-    rest = url[len("file://") :]
-    rest, _, query = rest.partition("?")
-    options: dict[str, str] = {}
-    for part in filter(None, query.split("&")):
-        key, _, value = part.partition("=")
-        options[key] = value
-    if not rest:
-        raise ConfigError(f"file URL {url!r} has no path", hint="e.g. file://./checkpoints")
-    return Path(os.path.expanduser(rest)), options
 
 
 def _fsync_dir(path: Path) -> None:

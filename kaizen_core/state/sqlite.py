@@ -18,6 +18,9 @@ import anyio.to_thread
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.urls import parse_sqlite_url, sqlite_url
+
+__all__ = ["SQLiteStorage", "parse_sqlite_url"]
 
 T = TypeVar("T")
 
@@ -40,18 +43,6 @@ CREATE INDEX IF NOT EXISTS journal_stream ON journal (stream, seq);
 """
 
 
-def parse_sqlite_url(url: str) -> str:
-    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``; ``sqlite://:memory:``."""
-    if not url.startswith("sqlite://"):
-        raise ConfigError(f"not a sqlite URL: {url!r}", hint="use sqlite:///relative.db or sqlite:////absolute.db")
-    rest = url[len("sqlite://") :].partition("?")[0]
-    if rest in (":memory:", "/:memory:"):
-        return ":memory:"
-    if not rest.startswith("/") or len(rest) < 2:
-        raise ConfigError(f"sqlite URL {url!r} has no database path", hint="e.g. sqlite:///checkpoints.db")
-    return os.path.expanduser(rest[1:])
-
-
 class SQLiteStorage(CheckpointStore):
     """Checkpoints in SQLite (WAL). ``path`` may be ``":memory:"``."""
 
@@ -66,13 +57,17 @@ class SQLiteStorage(CheckpointStore):
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
-        return cls(parse_sqlite_url(url), **options)
+        path, query = parse_sqlite_url(url)
+        unknown = sorted(set(query) - {"synchronous"})
+        if unknown:
+            raise ConfigError(f"unknown sqlite store URL option(s): {', '.join(unknown)}", hint="known: synchronous")
+        return cls(path, **{**query, **options})
 
     def __repr__(self) -> str:
         return f"SQLiteStorage({self.path!r})"
 
     def location(self, checkpoint_id: str) -> str:
-        return f"sqlite:///{self.path} (checkpoint {checkpoint_id})"
+        return f"{sqlite_url(self.path)} (checkpoint {checkpoint_id})"
 
     def _connect(self) -> sqlite3.Connection:
         if self._closed:

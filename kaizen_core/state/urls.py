@@ -5,24 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from kaizen_core.errors import ConfigError, redact
+from kaizen_core.errors import ConfigError
 from kaizen_core.state.store import CheckpointStore
+from kaizen_core.urls import safe_url, url_scheme
 
-
-def safe_url(url: str) -> str:
-    """``url`` without its password (and without key-like query values), for messages and logs."""
-    return redact(url)
-
-
-def url_scheme(url: str) -> str:
-    """The scheme of ``url`` (``"file"`` for ``file://./x``)."""
-    scheme, sep, _ = url.partition("://")
-    if not sep or not scheme:
-        raise ConfigError(
-            f"checkpoint storage {safe_url(url)!r} is not a URL",
-            hint="use file://./checkpoints, sqlite:///checkpoints.db or a plugin scheme such as redis://",
-        )
-    return scheme.lower()
+__all__ = ["open_store", "safe_url", "url_scheme"]
 
 
 def open_store(url_or_store: str | os.PathLike[str] | CheckpointStore, **options: Any) -> CheckpointStore:
@@ -31,6 +18,8 @@ def open_store(url_or_store: str | os.PathLike[str] | CheckpointStore, **options
     ``file://`` and ``sqlite://`` are built in; other schemes (``redis://``,
     ``postgresql://``, ``s3://``) come from installed plugins through the
     storage-backends hookspec. An unknown scheme raises KAIZEN_003 naming the package.
+    The URL grammar (``sqlite:///rel.db``, ``sqlite:////abs.db``, ``file:///abs`` ...) is
+    :mod:`kaizen_core.urls`, shared with the memory tiers.
     """
     if isinstance(url_or_store, CheckpointStore):
         return url_or_store

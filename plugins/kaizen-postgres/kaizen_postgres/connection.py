@@ -13,12 +13,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 import asyncpg
 
 from kaizen_core.errors import ConfigError, KaizenError, redact
+from kaizen_core.urls import parse_url, safe_url
 from kaizen_postgres.migrations import apply_migrations
 
 T = TypeVar("T")
@@ -37,10 +37,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def check_url(url: str) -> str:
-    scheme = urlsplit(url).scheme
-    if scheme not in ("postgresql", "postgres"):
+    if parse_url(url).scheme not in ("postgresql", "postgres"):
         raise ConfigError(
-            f"not a PostgreSQL URL: {redact(url)}", hint="use postgresql://user:password@host:5432/database"
+            f"not a PostgreSQL URL: {safe_url(url)}", hint="use postgresql://user:password@host:5432/database"
         )
     return url
 
@@ -62,8 +61,9 @@ class PostgresConnection:
         migrate: bool = True,
     ) -> None:
         self.url = check_url(url)
-        self.display_url = redact(url)
-        self._password = urlsplit(url).password
+        parsed = parse_url(url)
+        self.display_url = parsed.display
+        self._password = parsed.password_value
         self.min_size, self.max_size = min_size, max_size
         self.retries, self.backoff_base, self.backoff_cap = retries, backoff_base, backoff_cap
         self.connect_timeout, self.command_timeout = connect_timeout, command_timeout

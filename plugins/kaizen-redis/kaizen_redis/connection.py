@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from kaizen_core.errors import ConfigError, KaizenError, redact
+from kaizen_core.urls import parse_url, safe_url
 
 T = TypeVar("T")
 log = logging.getLogger("kaizen.redis")
@@ -33,7 +34,7 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
     """The URL without Kaizen's own query options, and those options."""
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(f"not a redis URL: {redact(url)}", hint="use redis://[:password@]host:port/db")
+        raise ConfigError(f"not a redis URL: {safe_url(url)}", hint="use redis://[:password@]host:port/db")
     ours: dict[str, str] = {}
     rest: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -57,7 +58,9 @@ class RedisConnection:
         pool_timeout: float = 20.0,
     ) -> None:
         self.url = url
-        self.display_url = redact(url)
+        parsed = parse_url(url)
+        self.display_url = parsed.display
+        self._secret = parsed.password_value
         self._kwargs: dict[str, Any] = {
             "max_connections": max_connections,
             "timeout": pool_timeout,
@@ -100,7 +103,7 @@ class RedisConnection:
             ) from exc
 
     def _password(self) -> str | None:
-        return urlsplit(self.url).password
+        return self._secret
 
     async def close(self) -> None:
         client, self._client = self._client, None

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 import anyio
 import anyio.to_thread
@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kaizen_core.errors import ConfigError, KaizenError, redact
+from kaizen_core.urls import parse_url as parse_store_url
 
 T = TypeVar("T")
 log = logging.getLogger("kaizen.s3")
@@ -48,19 +49,19 @@ class S3Location:
 
 def parse_url(url: str) -> tuple[S3Location, dict[str, str]]:
     """``s3://bucket/prefix?endpoint_url=...&region=...`` -> location and query options."""
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ConfigError(f"not an S3 URL: {redact(url)}", hint="use s3://bucket/optional/prefix")
-    if "@" in parts.netloc:
+    parts = parse_store_url(url)
+    if parts.scheme != "s3" or not parts.host:
+        raise ConfigError(f"not an S3 URL: {parts.display}", hint="use s3://bucket/optional/prefix")
+    if parts.username or parts.password is not None:
         raise ConfigError(
             "do not put credentials in the s3:// URL",
             hint="use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an AWS profile or an instance role",
         )
-    query = dict(parse_qsl(parts.query))
+    query = dict(parts.query)
     unknown = set(query) - _QUERY_OPTIONS
     if unknown:
         raise ConfigError(f"unknown s3 URL option(s): {', '.join(sorted(unknown))}", hint=f"known: {sorted(_QUERY_OPTIONS)}")
-    return S3Location(parts.netloc, parts.path.strip("/")), query
+    return S3Location(parts.host, parts.path.strip("/")), query
 
 
 def enc(text: str) -> str:
