@@ -84,3 +84,85 @@ def test_autonomous_agent_completes_a_one_tool_task(tmp_path: Path) -> None:
     assert isinstance(result["summary"], str)
     assert "Paris" in result["summary"], result["summary"]  # the tool's result reached the answer
     assert result["cycles_used"] >= 2
+
+
+ONE_TOOL_TASKS = [
+    ("get_weather", "city", "What is the weather in Paris? Use the get_weather tool."),
+    ("get_weather", "city", "Use the get_weather tool to tell me the weather in Tokyo."),
+    ("get_weather", "city", "Check the weather in Oslo with the get_weather tool."),
+    ("lookup_capital", "country", "Use the lookup_capital tool to find the capital of Japan."),
+    ("lookup_capital", "country", "What is the capital of Italy? Use the lookup_capital tool."),
+    ("lookup_capital", "country", "Find the capital of Spain using the lookup_capital tool."),
+    ("word_count", "text", "Use the word_count tool to count the words in 'the quick brown fox'."),
+    ("word_count", "text", "How many words are in 'hello big wide world'? Use the word_count tool."),
+    ("to_upper", "text", "Use the to_upper tool to convert 'kaizen' to upper case."),
+    ("to_upper", "text", "Convert 'agents' to capital letters with the to_upper tool."),
+]
+
+
+def test_one_tool_tasks_converge_to_a_typed_answer(tmp_path: Path) -> None:
+    """Issue 10: the bundled 135M model used to repeat one call until max_cycles.
+
+    The repeat guard answers a repeated call from memory and then asks for the final
+    answer with the tools withheld; every run must end with a valid typed answer or a
+    ConvergenceError, never a result that violates the signature. The count is printed
+    (pytest -s) for the closing note; the floor below is what this model reaches.
+    """
+    from kaizen_core.agents.autonomous import BaseAutonomousAgent
+    from kaizen_core.config import AutonomousConfig
+    from kaizen_core.errors import ConvergenceError
+    from kaizen_core.tools import tool
+
+    @tool(read_only=True, idempotent=True)
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        return f"Sunny, 21 C in {city}"
+
+    @tool(read_only=True, idempotent=True)
+    def lookup_capital(country: str) -> str:
+        """Return the capital city of a country."""
+        return {"japan": "Tokyo", "italy": "Rome", "spain": "Madrid"}.get(country.strip().lower(), "unknown")
+
+    @tool(read_only=True, idempotent=True)
+    def word_count(text: str) -> int:
+        """Count the words in a text."""
+        return len(text.split())
+
+    @tool(read_only=True, idempotent=True)
+    def to_upper(text: str) -> str:
+        """Convert a text to upper case."""
+        return text.upper()
+
+    class TaskSignature(Signature):
+        """Complete the task using the tools."""
+
+        task: str = InputField(desc="The task")
+        summary: str = OutputField(desc="The result of the task")
+
+    tools = {t.name: t for t in (get_weather, lookup_capital, word_count, to_upper)}
+    converged = 0
+    outcomes: list[str] = []
+    for i, (name, _, task) in enumerate(ONE_TOOL_TASKS):
+        agent = BaseAutonomousAgent(
+            AutonomousConfig(
+                llm_provider="llamacpp",
+                temperature=0.0,
+                seed=1,
+                max_tokens=96,
+                max_cycles=5,
+                checkpoint_storage=f"file://{tmp_path / f'ckpt{i}'}",
+            ),
+            TaskSignature(),
+            tools=[tools[name]],
+        )
+        try:
+            result = agent.run_autonomous_sync(task)
+        except ConvergenceError as exc:
+            outcomes.append(f"{name}: ConvergenceError after {exc.result.get('cycles_used')} cycles")
+            continue
+        assert isinstance(result["summary"], str)  # a returned result always satisfies the signature
+        outcomes.append(f"{name}: {result['stop_reason']} in {result['cycles_used']} cycles")
+        converged += 1
+    print(f"\none-tool tasks on the bundled model: {converged}/10 returned a valid typed answer")
+    print("\n".join(outcomes))
+    assert converged >= 8, outcomes
