@@ -44,9 +44,14 @@ def workspace(tmp_path: Path) -> Path:
     return root
 
 
+def local_context(workspace: Path, server: str, **limits: object) -> ToolContext:
+    """A context whose HTTP tools may reach the test's loopback server (internal hosts are refused by default)."""
+    return ToolContext(workspace_root=workspace, allowed_hosts=[server.removeprefix("http://")], **limits)
+
+
 @pytest.fixture
-def registry(workspace: Path) -> ToolRegistry:
-    return ToolRegistry.from_config(BUILTINS, context=ToolContext(workspace_root=workspace, command_timeout=5))
+def registry(workspace: Path, http_server: str) -> ToolRegistry:
+    return ToolRegistry.from_config(BUILTINS, context=local_context(workspace, http_server, command_timeout=5))
 
 
 def test_levels_match_the_issue(registry: ToolRegistry) -> None:
@@ -243,13 +248,13 @@ async def test_http_methods(registry: ToolRegistry, http_server: str) -> None:
 
 
 async def test_http_size_cap(workspace: Path, http_server: str) -> None:
-    registry = ToolRegistry.from_config(["http_get"], context=ToolContext(workspace_root=workspace, max_response_bytes=1000))
+    registry = ToolRegistry.from_config(["http_get"], context=local_context(workspace, http_server, max_response_bytes=1000))
     result = await registry.execute("http_get", {"url": f"{http_server}/big"})
     assert result.success and result.output["truncated"] is True and len(result.output["body"]) == 1000
 
 
 async def test_http_timeout(workspace: Path, http_server: str) -> None:
-    registry = ToolRegistry.from_config(["http_get"], context=ToolContext(workspace_root=workspace, http_timeout=0.2))
+    registry = ToolRegistry.from_config(["http_get"], context=local_context(workspace, http_server, http_timeout=0.2))
     result = await registry.execute("http_get", {"url": f"{http_server}/slow"})
     assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
@@ -266,10 +271,13 @@ async def test_http_redirect_to_file_scheme_fails(registry: ToolRegistry, http_s
     assert result.success is False
 
 
-async def test_http_error_hides_url_password(registry: ToolRegistry) -> None:
-    # nothing listens on port 9 of loopback: connection refused
-    result = await registry.execute("http_get", {"url": "http://user:s3cr3tpass@127.0.0.1:9/x"})
-    assert result.success is False and "s3cr3tpass" not in (result.error or "")
+async def test_http_error_hides_url_password(registry: ToolRegistry, workspace: Path) -> None:
+    refused = await registry.execute("http_get", {"url": "http://user:s3cr3tpass@127.0.0.1:9/x"})
+    assert refused.error_code == "EXEC_005" and "s3cr3tpass" not in (refused.error or "")
+    # allowed, but nothing listens on port 9 of loopback: connection refused
+    allowed = ToolRegistry.from_config(["http_get"], context=local_context(workspace, "127.0.0.1:9"))
+    failed = await allowed.execute("http_get", {"url": "http://user:s3cr3tpass@127.0.0.1:9/x"})
+    assert failed.error_code == "EXEC_004" and "s3cr3tpass" not in (failed.error or "")
 
 
 async def test_fetch_url_and_extract_links(registry: ToolRegistry, http_server: str) -> None:
