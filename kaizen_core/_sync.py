@@ -1,32 +1,134 @@
-"""Run async code from sync callers, including inside a running event loop (Jupyter)."""
+"""Run async code from sync callers on one persistent background event loop.
+
+The sync API (``agent.run()``, ``provider.complete_sync()``, ...) submits its coroutine
+to a single event loop running in a daemon thread, started on first use and shared by
+the whole process. Clients bound to a loop (the HTTP connection pools, redis and
+postgres pools) therefore live across calls instead of being rebuilt per call; they
+are released by ``agent.close()``. The caller's thread only waits, so this works from
+any thread and inside a running event loop (Jupyter) alike.
+
+Signals: the caller's thread, if it is the main thread, holds the process-wide signal
+dispatcher while it waits, so SIGINT and SIGTERM reach the runs on the background loop.
+A ``KeyboardInterrupt`` raised in the waiting thread (Ctrl+C when the runs do not take
+signals themselves) asks the runs of this call to stop gracefully and keeps waiting
+for them to checkpoint; a second one escalates to IMMEDIATE; with nothing left to stop,
+the call is cancelled and the ``KeyboardInterrupt`` raised.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import os
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from kaizen_core.interrupts.scope import InterruptScope
+
+__all__ = ["background_loop", "run_sync"]
 
 T = TypeVar("T")
 
 
-def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """Call ``await fn(*args)`` and return its result from synchronous code.
+class _BackgroundLoop:
+    """The shared loop and its daemon thread, started lazily."""
 
-    With no loop running in this thread, ``asyncio.run`` is used. Inside a running
-    loop (a notebook, an async web handler calling sync code) the coroutine runs on a
-    fresh loop in a helper thread, so the caller's loop is never re-entered.
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread: threading.Thread | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        loop = self.loop
+        if loop is not None:
+            return loop
+        with self._lock:
+            if self.loop is None:
+                loop = asyncio.new_event_loop()
+                started = threading.Event()
+                thread = threading.Thread(target=self._run, args=(loop, started), name="kaizen-event-loop", daemon=True)
+                thread.start()
+                started.wait()
+                self.thread, self.loop = thread, loop
+            return self.loop
+
+    @staticmethod
+    def _run(loop: asyncio.AbstractEventLoop, started: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        loop.call_soon(started.set)
+        loop.run_forever()
+
+    def after_fork(self) -> None:
+        """The thread does not survive fork(): a child process starts its own loop on first use."""
+        self._lock = threading.Lock()
+        self.loop = None
+        self.thread = None
+
+
+_background = _BackgroundLoop()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_background.after_fork)
+
+
+def background_loop() -> asyncio.AbstractEventLoop:
+    """The process's shared background event loop (started on first call)."""
+    return _background.get()
+
+
+def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """Call ``await fn(*args)`` on the background loop and return its result.
+
+    Runs started inside the call are nested in one interrupt scope (see the module
+    docstring for signals and Ctrl+C). Called from a coroutine already running on the
+    background loop (sync code inside a hook, say), the call runs on a fresh loop in a
+    helper thread instead, since waiting for the shared loop from inside it would hang.
     """
+    from kaizen_core.interrupts.scope import InterruptScope, current_scope
+    from kaizen_core.interrupts.signals import dispatcher
+
+    scope = InterruptScope(parent=current_scope())
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(_call(fn, *args))
+        if threading.current_thread() is _background.thread:
+            return _run_in_helper_thread(scope, fn, *args)
+        future = asyncio.run_coroutine_threadsafe(_call(scope, fn, *args), _background.get())
+        with dispatcher.watching():  # no-op outside the main thread
+            return _wait(future, scope)
+    finally:
+        scope.close()
+
+
+def _wait(future: concurrent.futures.Future[T], scope: InterruptScope) -> T:
+    while True:
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            if not _stop_runs(scope):
+                future.cancel()
+                raise
+
+
+def _stop_runs(scope: InterruptScope) -> bool:
+    """Ask the runs of this call to stop (GRACEFUL, then IMMEDIATE); False when there is nothing to ask."""
+    from kaizen_core.interrupts.types import InterruptMode, InterruptSource
+
+    if not scope.children:
+        return False
+    reason = scope.reason
+    mode = InterruptMode.GRACEFUL if reason is None else InterruptMode.IMMEDIATE
+    if reason is not None and reason.mode is InterruptMode.IMMEDIATE:
+        return False
+    return scope.request_interrupt(InterruptSource.USER, mode, "KeyboardInterrupt", {"signal": "SIGINT"})
+
+
+def _run_in_helper_thread(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     result: list[T] = []
     error: list[BaseException] = []
 
     def target() -> None:
         try:
-            result.append(asyncio.run(_call(fn, *args)))
+            result.append(asyncio.run(_call(scope, fn, *args)))
         except BaseException as exc:  # re-raised in the caller's thread
             error.append(exc)
 
@@ -38,5 +140,9 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     return result[0]
 
 
-async def _call(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    return await fn(*args)
+async def _call(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    token = scope.activate()
+    try:
+        return await fn(*args)
+    finally:
+        scope.deactivate(token)

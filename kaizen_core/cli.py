@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from kaizen_core.errors import ConfigError, KaizenError
+from kaizen_core.errors import AgentInterrupted, ConfigError, KaizenError
 
 
 def _parse_input(item: str) -> tuple[str, Any]:
@@ -106,6 +106,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.fn(args)
+    except AgentInterrupted as exc:  # the partial result on stdout; 130/143 after SIGINT/SIGTERM, like Python
+        from kaizen_core.interrupts import exit_code_for
+
+        if exc.result is not None:
+            print(json.dumps(exc.result, indent=2, default=str))
+        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        return exit_code_for(exc.reason) or 1
     except KaizenError as exc:
         print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
         return 1

@@ -1,57 +1,72 @@
-"""Run by tests/test_interrupts_agent.py in a subprocess: an agent stuck in a slow mock
-provider, with file:// checkpoints, that the test stops with a real SIGINT or SIGTERM.
+"""Run by tests in a subprocess: a script that just runs an agent, the way a user writes
+one, and is stopped by a real SIGINT or SIGTERM from the test.
 
-Usage: python interrupt_agent_script.py CHECKPOINT_DIR GRACE_SECONDS
+Usage: python interrupt_agent_script.py MODE CHECKPOINT_DIR GRACE_SECONDS
 
-Prints ``READY`` once the provider call is running (signal handlers installed), then on
-interrupt one JSON line with the checkpoint id, and exits with exit_code_for(reason).
+MODE is ``async`` (``asyncio.run(agent.run_autonomous(...))``), ``sync``
+(``agent.run_autonomous_sync(...)``, on the background loop) or ``base``
+(``BaseAgent.run(...)`` stuck in the provider). The agent waits in its tool (or
+provider) after printing ``READY`` on stdout; the script catches nothing, so its exit
+code is whatever an uncaught interrupt gives (130 for SIGINT, 143 for SIGTERM).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import sys
 
+from kaizen_core.agents.autonomous import BaseAutonomousAgent
 from kaizen_core.agents.base import BaseAgent
-from kaizen_core.config import BaseAgentConfig
-from kaizen_core.errors import AgentInterrupted
-from kaizen_core.interrupts import exit_code_for
-from kaizen_core.providers.mock import MockProvider
+from kaizen_core.config import AutonomousConfig, BaseAgentConfig
+from kaizen_core.providers.mock import MockProvider, tool_calls_reply
 from kaizen_core.providers.types import Completion, CompletionRequest
+from kaizen_core.tools import tool
+
+AGENT_ID = "signal-agent"
+TASK = "Wait for the signal"
 
 
-class AnnouncingMock(MockProvider):
-    """The mock provider, announcing on stdout when a call starts."""
+def ready() -> None:
+    print("READY", flush=True)
+
+
+@tool
+async def wait_for_signal() -> str:
+    """Wait until the run is interrupted."""
+    ready()
+    await asyncio.Event().wait()  # never set: only an interrupt ends this
+    return "unreachable"
+
+
+class WaitingMock(MockProvider):
+    """The mock provider, stuck in its call after announcing it."""
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        print("READY", flush=True)
-        return await super().complete(request)
+        ready()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
 
-def main() -> int:
-    checkpoint_dir, grace = sys.argv[1], float(sys.argv[2])
-    config = BaseAgentConfig(
-        llm_provider="mock",
-        checkpoint_storage=f"file://{checkpoint_dir}",
-        graceful_shutdown_timeout=grace,
-        timeout=300,
-    )
-    provider = AnnouncingMock(script=[{"delay": 60, "answer": "too late"}])
-    agent = BaseAgent(config, "question -> answer", provider=provider, agent_id="signal-agent")
-    try:
-        result = agent.run(question="What takes a minute?")
-    except AgentInterrupted as exc:
-        print(
-            json.dumps(
-                {"checkpoint_id": exc.reason.metadata.get("checkpoint_id"), "signal": exc.reason.metadata.get("signal")}
-            ),
-            flush=True,
+def main() -> None:
+    mode, checkpoint_dir, grace = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    storage = f"file://{checkpoint_dir}"
+    if mode == "base":
+        config = BaseAgentConfig(
+            llm_provider="mock", checkpoint_storage=storage, graceful_shutdown_timeout=grace, timeout=300
         )
-        code = exit_code_for(exc.reason)
-        return 1 if code is None else code
-    print(json.dumps({"result": result["answer"]}), flush=True)
-    return 0
+        agent = BaseAgent(config, "question -> answer", provider=WaitingMock(), agent_id=AGENT_ID)
+        print(agent.run(question=TASK))
+        return
+    autonomous = AutonomousConfig(llm_provider="mock", checkpoint_storage=storage, graceful_shutdown_timeout=grace)
+    provider = MockProvider(script=[tool_calls_reply(("wait_for_signal", {}))])
+    agent = BaseAutonomousAgent(
+        autonomous, "task -> summary", provider=provider, tools=[wait_for_signal], agent_id=AGENT_ID
+    )
+    if mode == "async":
+        print(asyncio.run(agent.run_autonomous(TASK)))
+    else:
+        print(agent.run_autonomous_sync(TASK))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,5 +1,6 @@
-"""guard() runs the step in the caller's task and monitor() polls only when there are
-handlers: the cancellation bookkeeping, nesting, threads and timeouts around that."""
+"""InterruptScope.guard() runs the step in the caller's task; monitor() polls only when
+there are handlers: the cancellation bookkeeping, nesting, threads and timeouts around
+that. Interrupts are requested once the step is known to be running (events, not sleeps)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import gc
 import threading
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from kaizen_core.errors import ProviderError
 from kaizen_core.interrupts import (
     InterruptManager,
     InterruptMode,
+    InterruptScope,
     InterruptSource,
     StepCancelled,
     TimeoutInterruptHandler,
@@ -29,6 +32,14 @@ IMMEDIATE = InterruptMode.IMMEDIATE
 PROGRAMMATIC = InterruptSource.PROGRAMMATIC
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def _pollers() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if t.get_name() == "kaizen-interrupt-poller" and not t.done()]
 
@@ -39,70 +50,129 @@ def _current() -> asyncio.Task[Any]:
     return task
 
 
-# ---------------------------------------------------------------- monitor() poller
-async def test_monitor_starts_a_poller_only_when_there_are_handlers() -> None:
-    manager = InterruptManager()
-    async with manager.monitor(install_signals=False):
-        assert _pollers() == []
-    manager.add_handler(TimeoutInterruptHandler(60))
-    async with manager.monitor(install_signals=False):
-        assert len(_pollers()) == 1
-    await asyncio.sleep(0)
-    assert _pollers() == []
+def blocked_step(started: asyncio.Event, cancelled: asyncio.Event | None = None) -> Callable[[], Awaitable[str]]:
+    """A step that announces it runs, then waits forever (a stuck provider call)."""
+
+    async def step() -> str:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            if cancelled is not None:
+                cancelled.set()
+            raise
+        return "never"
+
+    return step
 
 
-async def test_a_handler_added_inside_monitor_is_polled() -> None:
-    manager = InterruptManager(poll_interval=0.01)
-    async with manager.monitor(install_signals=False):
-        await asyncio.sleep(0.02)
-        manager.add_handler(TimeoutInterruptHandler(0.05))
-        reason = await manager.wait(timeout=10)
-    assert reason is not None and reason.metadata["handler"] == "timeout"
+async def interrupt_when(started: asyncio.Event, scope: InterruptScope, mode: InterruptMode, message: str = "") -> None:
+    await started.wait()
+    scope.request_interrupt(PROGRAMMATIC, mode, message)
 
 
-async def test_monitor_escalates_a_graceful_interrupt_requested_before_it_started() -> None:
-    manager = InterruptManager(graceful_shutdown_timeout=0.1)
-    manager.request_interrupt(PROGRAMMATIC, GRACEFUL, "early")
-    async with manager.monitor(install_signals=False):
-        for _ in range(500):
-            if manager.mode is IMMEDIATE:
-                break
-            await asyncio.sleep(0.01)
-    assert manager.mode is IMMEDIATE and manager.reason is not None and manager.reason.message == "early"
+# ---------------------------------------------------------------- guard(): outcomes
+async def test_guard_returns_the_step_value_even_with_a_graceful_interrupt_pending() -> None:
+    scope = InterruptScope(graceful_shutdown_timeout=30)
+
+    async def step(x: int, *, y: int) -> int:
+        scope.request_interrupt(PROGRAMMATIC, GRACEFUL, "after this step")
+        await asyncio.sleep(0)
+        return x + y
+
+    assert await scope.guard(step, 2, y=3) == 5
+    assert scope.mode is GRACEFUL
+
+
+async def test_guard_propagates_the_step_error() -> None:
+    async def step() -> None:
+        raise LookupError("nope")
+
+    with pytest.raises(LookupError, match="nope"):
+        await InterruptScope().guard(step)
+
+
+async def test_guard_cancels_a_blocked_step_on_immediate() -> None:
+    scope = InterruptScope(graceful_shutdown_timeout=60)
+    started, cancelled = asyncio.Event(), asyncio.Event()
+    requester = asyncio.create_task(interrupt_when(started, scope, IMMEDIATE, "stop now"))
+    with pytest.raises(StepCancelled) as info:
+        await scope.guard(blocked_step(started, cancelled))
+    await requester
+    assert cancelled.is_set()
+    assert info.value.reason.mode is IMMEDIATE and info.value.reason.message == "stop now"
+    assert _current().cancelling() == 0
+
+
+async def test_a_graceful_interrupt_escalates_when_the_injected_clock_passes_the_grace() -> None:
+    clock = FakeClock()
+    scope = InterruptScope(graceful_shutdown_timeout=5, clock=clock)
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def stop_gracefully_then_let_time_pass() -> None:
+        await started.wait()
+        scope.request_interrupt(InterruptSource.USER, GRACEFUL, "bye")
+        await asyncio.sleep(0)
+        assert scope.mode is GRACEFUL and not cancelled.is_set()  # the step keeps running meanwhile
+        clock.now = 5.0
+        scope.escalate_if_overdue()
+
+    requester = asyncio.create_task(stop_gracefully_then_let_time_pass())
+    with pytest.raises(StepCancelled) as info:
+        await scope.guard(blocked_step(started, cancelled))
+    await requester
+    assert cancelled.is_set()
+    reason = info.value.reason
+    assert reason.mode is IMMEDIATE and reason.source is InterruptSource.USER
+    assert reason.metadata["escalated"] is True and reason.metadata["escalation_source"] == "system"
+
+
+async def test_a_graceful_interrupt_escalates_on_its_own_when_the_grace_ends() -> None:
+    scope = InterruptScope(graceful_shutdown_timeout=0.2)  # the real clock and the loop's timer
+    started = asyncio.Event()
+    requester = asyncio.create_task(interrupt_when(started, scope, GRACEFUL))
+    with pytest.raises(StepCancelled) as info:
+        await scope.guard(blocked_step(started))
+    await requester
+    assert info.value.reason.metadata["escalated"] is True
+
+
+async def test_cancelling_the_caller_cancels_the_step() -> None:
+    scope = InterruptScope()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+    outer = asyncio.create_task(scope.guard(blocked_step(started, cancelled)))
+    await started.wait()
+    outer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await outer
+    assert cancelled.is_set()
 
 
 # ---------------------------------------------------------------- guard(): cancellation bookkeeping
-async def test_guard_leaves_no_pending_cancellation_after_step_cancelled() -> None:
-    manager = InterruptManager()
-    asyncio.get_running_loop().call_later(0.05, manager.request_interrupt, PROGRAMMATIC, IMMEDIATE)
-    with pytest.raises(StepCancelled):
-        await manager.guard(asyncio.sleep, 30)
-    assert _current().cancelling() == 0
-    await asyncio.sleep(0.01)  # the task is not cancelled again later
-
-
 async def test_a_step_that_swallows_the_cancellation_returns_its_value() -> None:
-    manager = InterruptManager()
+    scope = InterruptScope()
+    started = asyncio.Event()
     seen: list[str] = []
 
     async def stubborn() -> str:
+        started.set()
         try:
-            await asyncio.sleep(30)
+            await asyncio.Event().wait()
         except asyncio.CancelledError:
             seen.append("cancelled")
         await asyncio.sleep(0)
         return "finished anyway"
 
-    asyncio.get_running_loop().call_later(0.05, manager.request_interrupt, PROGRAMMATIC, IMMEDIATE)
-    assert await manager.guard(stubborn) == "finished anyway"
+    requester = asyncio.create_task(interrupt_when(started, scope, IMMEDIATE))
+    assert await scope.guard(stubborn) == "finished anyway"
+    await requester
     assert seen == ["cancelled"]
     assert _current().cancelling() == 0
-    await asyncio.sleep(0.01)
 
 
 async def test_an_immediate_interrupt_requested_before_guard_does_not_start_the_step() -> None:
-    manager = InterruptManager()
-    manager.request_interrupt(PROGRAMMATIC, IMMEDIATE, "too late")
+    scope = InterruptScope()
+    scope.request_interrupt(PROGRAMMATIC, IMMEDIATE, "too late")
     started: list[bool] = []
 
     async def step() -> None:
@@ -111,7 +181,7 @@ async def test_an_immediate_interrupt_requested_before_guard_does_not_start_the_
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(StepCancelled) as info:
-            await manager.guard(step)
+            await scope.guard(step)
         gc.collect()
     assert started == []
     assert info.value.reason.message == "too late"
@@ -119,47 +189,56 @@ async def test_an_immediate_interrupt_requested_before_guard_does_not_start_the_
 
 
 async def test_an_overdue_graceful_interrupt_cancels_at_guard_entry() -> None:
-    manager = InterruptManager(graceful_shutdown_timeout=0.01)
-    manager.request_interrupt(PROGRAMMATIC, GRACEFUL)
-    await asyncio.sleep(0.05)
+    clock = FakeClock()
+    scope = InterruptScope(graceful_shutdown_timeout=1, clock=clock)
+    scope.request_interrupt(PROGRAMMATIC, GRACEFUL)
+    clock.now = 1.0
     future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     with pytest.raises(StepCancelled) as info:
-        await manager.guard(future)
+        await scope.guard(future)
     assert future.cancelled()
     assert info.value.reason.mode is IMMEDIATE and info.value.reason.metadata["escalated"] is True
 
 
 async def test_the_escalation_timer_ends_with_the_guard() -> None:
-    manager = InterruptManager(graceful_shutdown_timeout=0.05)
+    clock = FakeClock()
+    scope = InterruptScope(graceful_shutdown_timeout=1, clock=clock)
 
     async def step() -> str:
-        manager.request_interrupt(PROGRAMMATIC, GRACEFUL)
+        scope.request_interrupt(PROGRAMMATIC, GRACEFUL)
         return "done"
 
-    assert await manager.guard(step) == "done"
-    await asyncio.sleep(0.15)
+    assert await scope.guard(step) == "done"
+    clock.now = 2.0
+    await asyncio.sleep(0)
     # nothing watches the run any more (no guard, no monitor): the interrupt stays GRACEFUL
-    assert manager.mode is GRACEFUL
+    assert scope.mode is GRACEFUL
     assert _current().cancelling() == 0
 
 
 async def test_an_interrupt_from_another_thread_cancels_the_step() -> None:
-    manager = InterruptManager()
-    timer = threading.Timer(0.05, manager.request_interrupt, (PROGRAMMATIC, IMMEDIATE, "from a thread"))
-    timer.start()
-    try:
-        with pytest.raises(StepCancelled) as info:
-            await manager.guard(asyncio.sleep, 30)
-    finally:
-        timer.cancel()
+    scope = InterruptScope()
+    started = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def from_a_thread() -> None:
+        asyncio.run_coroutine_threadsafe(started.wait(), loop).result()
+        scope.request_interrupt(PROGRAMMATIC, IMMEDIATE, "from a thread")
+
+    thread = threading.Thread(target=from_a_thread)
+    thread.start()
+    with pytest.raises(StepCancelled) as info:
+        await scope.guard(blocked_step(started))
+    await asyncio.to_thread(thread.join)
     assert info.value.reason.message == "from a thread"
 
 
 async def test_an_outside_cancellation_wins_over_an_interrupt() -> None:
-    manager = InterruptManager()
-    outer = asyncio.create_task(manager.guard(asyncio.sleep, 30))
-    await asyncio.sleep(0.02)
-    manager.request_interrupt(PROGRAMMATIC, IMMEDIATE)
+    scope = InterruptScope()
+    started = asyncio.Event()
+    outer = asyncio.create_task(scope.guard(blocked_step(started)))
+    await started.wait()
+    scope.request_interrupt(PROGRAMMATIC, IMMEDIATE)
     outer.cancel()
     with pytest.raises(asyncio.CancelledError):
         await outer
@@ -168,40 +247,66 @@ async def test_an_outside_cancellation_wins_over_an_interrupt() -> None:
 
 # ---------------------------------------------------------------- guard(): nesting
 async def test_nested_guards_the_parent_interrupt_cancels_the_outer_step() -> None:
-    parent = InterruptManager()
-    child = parent.create_child()
+    parent = InterruptScope()
+    child = InterruptScope(parent=parent)
+    started = asyncio.Event()
     inner_outcome: list[str] = []
 
     async def tool_running_a_sub_agent() -> None:
         try:
-            await child.guard(asyncio.sleep, 30)
+            await child.guard(blocked_step(started))
         except BaseException as exc:
             inner_outcome.append(type(exc).__name__)
             raise
 
-    asyncio.get_running_loop().call_later(0.05, parent.request_interrupt, PROGRAMMATIC, IMMEDIATE, "parent stop")
+    requester = asyncio.create_task(interrupt_when(started, parent, IMMEDIATE, "parent stop"))
     with pytest.raises(StepCancelled) as info:
         await parent.guard(tool_running_a_sub_agent)
+    await requester
     assert info.value.reason.message == "parent stop"
     assert inner_outcome == ["CancelledError"]  # as if the sub-agent ran in its own, cancelled task
     assert _current().cancelling() == 0
 
 
 async def test_nested_guards_a_child_interrupt_stays_in_the_child() -> None:
-    parent = InterruptManager()
-    child = parent.create_child()
+    parent = InterruptScope()
+    child = InterruptScope(parent=parent)
+    started = asyncio.Event()
 
     async def tool_running_a_sub_agent() -> str:
         try:
-            await child.guard(asyncio.sleep, 30)
+            await child.guard(blocked_step(started))
         except StepCancelled as exc:
             return f"sub-agent stopped: {exc.reason.message}"
         return "sub-agent finished"
 
-    asyncio.get_running_loop().call_later(0.05, child.request_interrupt, PROGRAMMATIC, IMMEDIATE, "child stop")
+    requester = asyncio.create_task(interrupt_when(started, child, IMMEDIATE, "child stop"))
     assert await parent.guard(tool_running_a_sub_agent) == "sub-agent stopped: child stop"
+    await requester
     assert not parent.is_interrupted()
     assert _current().cancelling() == 0
+
+
+# ---------------------------------------------------------------- monitor(): the poller
+async def test_monitor_starts_a_poller_only_when_there_are_handlers() -> None:
+    manager = InterruptManager()
+    async with manager.monitor(signals=False):
+        assert _pollers() == []
+    manager.add_handler(TimeoutInterruptHandler(60))
+    async with manager.monitor(signals=False):
+        assert len(_pollers()) == 1
+    assert _pollers() == []
+
+
+async def test_a_handler_added_inside_monitor_is_polled() -> None:
+    clock = FakeClock()
+    manager = InterruptManager(poll_interval=0.01, clock=clock)
+    async with manager.monitor(signals=False) as scope:
+        clock.now = 10.0
+        manager.add_handler(TimeoutInterruptHandler(5))
+        reason = await scope.wait(timeout=60)
+    assert reason is not None and reason.metadata["handler"] == "timeout"
+    assert reason.metadata["elapsed_s"] == 10.0  # measured on the manager's clock
 
 
 # ---------------------------------------------------------------- guard() around the provider timeout
@@ -209,20 +314,28 @@ def _request() -> CompletionRequest:
     return CompletionRequest(messages=[Message(role="user", content="hi")])
 
 
-async def _slow_provider(request: CompletionRequest) -> Completion:
-    await asyncio.sleep(30)
+async def _stuck_provider(request: CompletionRequest) -> Completion:
+    await asyncio.Event().wait()
     raise AssertionError("not reached")
 
 
-async def test_provider_timeout_inside_guard_is_agent_004() -> None:
-    manager = InterruptManager()
+async def test_provider_timeout_inside_guard_is_an_execution_timeout() -> None:
+    from kaizen_core.errors import ExecutionTimeoutError
+
     with pytest.raises(ProviderError) as info:
-        await manager.guard(call_with_timeout, _slow_provider, _request(), 0.05)
-    assert info.value.code == "AGENT_003" and "0.05s" in str(info.value)
+        await InterruptScope().guard(call_with_timeout, _stuck_provider, _request(), 0.05)
+    assert isinstance(info.value, ExecutionTimeoutError) and "0.05s" in str(info.value)
 
 
 async def test_interrupt_during_a_provider_call_is_not_a_timeout() -> None:
-    manager = InterruptManager()
-    asyncio.get_running_loop().call_later(0.05, manager.request_interrupt, PROGRAMMATIC, IMMEDIATE)
+    scope = InterruptScope()
+    started = asyncio.Event()
+
+    async def provider(request: CompletionRequest) -> Completion:
+        started.set()
+        return await _stuck_provider(request)
+
+    requester = asyncio.create_task(interrupt_when(started, scope, IMMEDIATE))
     with pytest.raises(StepCancelled):
-        await manager.guard(call_with_timeout, _slow_provider, _request(), 30)
+        await scope.guard(call_with_timeout, provider, _request(), 3600)
+    await requester

@@ -12,9 +12,10 @@ or passed, no interrupt watch unless interrupts are enabled, no memory unless
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import anyio
 
@@ -23,7 +24,7 @@ from kaizen_core.agents.prompting import initial_messages, user_message
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.config import BaseAgentConfig, coerce_config
-from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError
+from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError, StorageError
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.selection import create_provider
 from kaizen_core.providers.types import Completion, CompletionRequest, Message, StreamEvent, ToolCall, ToolDefinition
@@ -176,9 +177,11 @@ class BaseAgent:
 
     async def _execute(self, run: AgentRun) -> dict[str, Any]:
         """Run ``run`` under interrupt watch with lifecycle events; shared by subclasses."""
-        if self._interrupts is None:
+        manager = self._interrupts
+        if manager is None:
             return await self._drive(run)
-        async with self._interrupts.monitor(run.interrupt_context, install_signals=self.config.enable_interrupts):
+        # A fresh interrupt scope for this run: nothing carries over from an earlier run.
+        async with manager.monitor(run.interrupt_context, signals=self.config.enable_interrupts, run_id=run.run_id):
             try:
                 return await self._drive(run)
             except RunStopped:
@@ -352,18 +355,40 @@ class BaseAgent:
         )
 
     async def _interrupted(self, run: AgentRun) -> AgentInterrupted:
+        """Checkpoint the stopped run and build its AgentInterrupted (``.result``: the partial result).
+
+        A checkpoint store that fails here (StorageError) does not replace the interrupt:
+        the failure fires ON_ERROR, is logged and listed in ``result["_meta"]["storage_errors"]``.
+        """
         manager = self.interrupt_manager
-        reason = manager.reason
+        scope = manager.scope_for(run.run_id)
+        reason = scope.reason if scope is not None else None
         await run.fire("pre_interrupt", reason=reason.model_dump(mode="json") if reason else None)
         checkpoint_id = None
+        storage_errors: list[dict[str, Any]] = []
         if self.config.checkpoint_on_interrupt and self.state_manager is not None:
-            checkpoint_id = await self.state_manager.save_checkpoint(self.agent_state(run, "interrupted"), force=True)
+            try:
+                checkpoint_id = await self.state_manager.save_checkpoint(
+                    self.agent_state(run, "interrupted"), force=True
+                )
+            except StorageError as exc:
+                where = {"phase": "checkpoint", "status": "interrupted"}
+                storage_errors.append({**where, "error_code": exc.code, "error": exc.message, "cycle": run.cycle})
+                logging.getLogger("kaizen.interrupts").warning(
+                    "agent %s run %s: the interrupt checkpoint was not saved: %s", self.agent_id, run.run_id, exc
+                )
+                await run.fire(
+                    "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, **where
+                )
             if reason is not None and checkpoint_id is not None:
                 reason.metadata["checkpoint_id"] = checkpoint_id
         await manager.run_shutdown_callbacks()
         await run.fire("post_interrupt", checkpoint_id=checkpoint_id)
         message = f"agent {self.agent_id} interrupted: {reason.message if reason else 'stop requested'}"
-        return AgentInterrupted(message, reason=reason, result=self._result(run, {}))
+        result = self._result(run, {})
+        if storage_errors:
+            result["_meta"].setdefault("storage_errors", []).extend(storage_errors)
+        return AgentInterrupted(message, reason=reason, result=result)
 
     # --- misc -----------------------------------------------------------------------------
     def _fire_sync(self, event: str) -> None:
@@ -383,10 +408,30 @@ class BaseAgent:
         return agent_card(self, url=url, version=version)
 
     async def aclose(self) -> None:
-        """Release the provider's and the state manager's connections."""
+        """Release the provider's and the state manager's connections. Safe to call twice.
+
+        Clients are bound to the event loop that made them: close an agent used through
+        the sync API with :meth:`close`, one used with ``await`` with ``aclose()``.
+        """
         await self.provider.aclose()
         if self._state_manager is not None:
             await self._state_manager.close()
+
+    def close(self) -> None:
+        """Blocking :meth:`aclose`, on the background loop the sync API runs on."""
+        run_sync(self.aclose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(agent_id={self.agent_id!r}, provider={self.provider.name!r}, signature={self.signature!r})"

@@ -144,31 +144,30 @@ class AgentRun:
 
     # --- interrupts ---------------------------------------------------------------------
     def interrupt_context(self) -> InterruptContext:
+        """What interrupt handlers see of this run (its scope adds ``started_at``/``elapsed_s`` from its clock)."""
         from kaizen_core.interrupts import InterruptContext
 
         return InterruptContext(
-            agent_id=self.agent.agent_id,
-            run_id=self.run_id,
-            started_at=self.started,
-            elapsed_s=time.monotonic() - self.started,
-            cycle=self.cycle,
-            budget_spent_usd=self.cost_usd,
+            agent_id=self.agent.agent_id, run_id=self.run_id, cycle=self.cycle, budget_spent_usd=self.cost_usd
         )
 
     def raise_if_interrupted(self) -> None:
+        """Raise RunStopped when this run has been asked to stop (a safe point between steps)."""
         manager = self.agent._interrupts
-        if manager is not None and manager.is_interrupted():
+        scope = manager.scope_for(self.run_id) if manager is not None else None
+        if scope is not None and scope.is_interrupted():
             raise RunStopped()
 
     async def guard(self, fn: Any, *args: Any) -> Any:
         """``await fn(*args)`` under the run's interrupt guard: an IMMEDIATE interrupt cancels it (RunStopped)."""
         manager = self.agent._interrupts
-        if manager is None:
+        scope = manager.scope_for(self.run_id) if manager is not None else None
+        if scope is None:
             return await fn(*args)
         from kaizen_core.interrupts import StepCancelled
 
         try:
-            return await manager.guard(fn, *args)
+            return await scope.guard(fn, *args)
         except StepCancelled as exc:
             raise RunStopped() from exc
 
@@ -206,13 +205,14 @@ class AgentRun:
         self.check_budget()
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         completion: Completion = await self.guard(self.agent._call_provider, request)
-        manager = self.agent._interrupts
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
         self._spend(completion)
-        if manager is not None and manager.handlers:
-            await manager.check(self.interrupt_context())
+        manager = self.agent._interrupts
+        scope = manager.scope_for(self.run_id) if manager is not None else None
+        if scope is not None:
+            await scope.poll()  # the handlers see the new spending now, not at the next poll
         return completion
 
 

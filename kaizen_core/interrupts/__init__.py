@@ -1,5 +1,12 @@
 """kaizen_core.interrupts: stop an agent run cleanly on Ctrl+C, SIGTERM, timeouts,
-budget or resource limits, or on request from code."""
+budget or resource limits, or on request from code.
+
+* :class:`InterruptManager` (``agent.interrupt_manager``): an agent's handlers,
+  shutdown callbacks and active runs;
+* :class:`InterruptScope`: the interrupt state of one run (fresh for every run);
+* :data:`~kaizen_core.interrupts.signals.dispatcher`: the process-wide SIGINT/SIGTERM
+  dispatcher; :func:`exit_code_for` the exit code of a signal interrupt.
+"""
 
 from kaizen_core.interrupts.handlers import (
     BaseInterruptHandler,
@@ -7,7 +14,9 @@ from kaizen_core.interrupts.handlers import (
     ResourceInterruptHandler,
     TimeoutInterruptHandler,
 )
-from kaizen_core.interrupts.manager import InterruptManager, exit_code_for
+from kaizen_core.interrupts.manager import InterruptManager
+from kaizen_core.interrupts.scope import InterruptScope, current_scope
+from kaizen_core.interrupts.signals import exit_code_for, exit_code_for_exception
 from kaizen_core.interrupts.types import (
     InterruptContext,
     InterruptMode,
@@ -23,9 +32,12 @@ __all__ = [
     "InterruptManager",
     "InterruptMode",
     "InterruptReason",
+    "InterruptScope",
     "InterruptSource",
     "ResourceInterruptHandler",
     "StepCancelled",
     "TimeoutInterruptHandler",
+    "current_scope",
     "exit_code_for",
+    "exit_code_for_exception",
 ]

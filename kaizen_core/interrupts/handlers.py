@@ -43,7 +43,12 @@ class BaseInterruptHandler:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Forget per-run state (warnings given, CPU baseline). Called by the manager's ``reset``."""
+        """Forget per-run state (warnings given, CPU baseline).
+
+        Called when a run starts while no other run of the same manager is active. A
+        handler shared by overlapping runs keeps its per-run state keyed by
+        ``context.run_id`` (as :class:`BudgetInterruptHandler` does).
+        """
 
     def _reason(self, message: str, **metadata: Any) -> InterruptReason:
         return InterruptReason(
@@ -84,7 +89,7 @@ class TimeoutInterruptHandler(BaseInterruptHandler):
 class BudgetInterruptHandler(BaseInterruptHandler):
     """Stops a run once ``context.budget_spent_usd`` reaches ``max_budget_usd``.
 
-    Logs one warning when spending first reaches ``warn_at`` (a fraction) of the limit.
+    Logs one warning per run when spending first reaches ``warn_at`` (a fraction) of the limit.
     """
 
     name = "budget"
@@ -102,10 +107,15 @@ class BudgetInterruptHandler(BaseInterruptHandler):
         super().__init__(mode)
         self.max_budget_usd = float(max_budget_usd)
         self.warn_at = float(warn_at)
-        self.warned = False
+        self._warned_runs: set[str | None] = set()
+
+    @property
+    def warned(self) -> bool:
+        """Whether a warning was given since the last :meth:`reset`."""
+        return bool(self._warned_runs)
 
     def reset(self) -> None:
-        self.warned = False
+        self._warned_runs.clear()
 
     def check_interrupt(self, context: InterruptContext) -> InterruptReason | None:
         spent = context.budget_spent_usd
@@ -115,8 +125,8 @@ class BudgetInterruptHandler(BaseInterruptHandler):
                 budget_spent_usd=spent,
                 max_budget_usd=self.max_budget_usd,
             )
-        if not self.warned and spent >= self.warn_at * self.max_budget_usd:
-            self.warned = True
+        if context.run_id not in self._warned_runs and spent >= self.warn_at * self.max_budget_usd:
+            self._warned_runs.add(context.run_id)
             logger.warning(
                 "agent %s has spent $%.4f, %.0f%% of its $%.4f budget",
                 context.agent_id,

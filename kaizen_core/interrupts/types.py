@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kaizen_core.errors import KaizenError
+from kaizen_core.errors import AgentInterrupted, KaizenError
 
 __all__ = [
     "InterruptContext",
@@ -54,8 +55,9 @@ class InterruptReason(BaseModel):
 class InterruptContext(BaseModel):
     """A snapshot of a running agent, given to interrupt handlers on every check.
 
-    ``started_at`` is a :func:`time.monotonic` value; handlers that measure time use it
-    (when set) so that a stale snapshot still yields the true elapsed time.
+    ``started_at`` is a ``clock()`` value (:func:`time.monotonic` unless the
+    InterruptManager was given another clock); handlers that measure time use
+    :meth:`current_elapsed`, so that a stale snapshot still yields the true elapsed time.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -67,22 +69,25 @@ class InterruptContext(BaseModel):
     cycle: int = 0
     budget_spent_usd: float = 0.0
     metadata: dict[str, Any] = Field(default_factory=dict)
+    clock: Callable[[], float] = Field(default=time.monotonic, exclude=True, repr=False)
+    """The clock ``started_at`` was read from."""
 
     def current_elapsed(self) -> float:
         """Seconds since ``started_at`` (now), or ``elapsed_s`` when no start is known."""
         if self.started_at is None:
             return self.elapsed_s
-        return max(self.elapsed_s, time.monotonic() - self.started_at)
+        return max(self.elapsed_s, self.clock() - self.started_at)
 
 
 class StepCancelled(KaizenError):
-    """Raised by :meth:`InterruptManager.guard` when it cancelled the running step.
+    """Raised by :meth:`InterruptScope.guard` when it cancelled the running step.
 
     Internal to the agent loop: the agent catches it, checkpoints and raises
-    :class:`kaizen_core.errors.AgentInterrupted`. ``reason`` is the interrupt that caused it.
+    :class:`kaizen_core.errors.AgentInterrupted` (whose code it shares). ``reason`` is
+    the interrupt that caused it.
     """
 
-    code = "INTERRUPT_003"
+    code = AgentInterrupted.code
 
     def __init__(self, reason: InterruptReason) -> None:
         super().__init__(f"step cancelled by {reason.mode.value} interrupt: {reason.message}")

@@ -1,0 +1,234 @@
+"""The process-wide signal dispatcher and the exit codes of signal interrupts.
+
+One :class:`SignalDispatcher` per process (:data:`dispatcher`). Runs that want signals
+subscribe their :class:`~kaizen_core.interrupts.scope.InterruptScope`; code running in
+the main thread *holds* the dispatcher while such runs may be active. The first hold
+installs SIGINT and SIGTERM handlers, the last release puts the original handlers back
+(unless something else replaced ours in between), so overlapping runs and the
+application's own handlers never clobber each other.
+
+A signal goes to every subscribed scope that is not nested in another subscribed one
+(nested runs get it through their parent): the first signal asks for a GRACEFUL stop
+with ``metadata["signal"]``, the next escalates to IMMEDIATE, and a SIGINT after that
+raises ``KeyboardInterrupt`` as a last resort. With nothing subscribed, the signal goes
+to the original handler, as if Kaizen were not there.
+
+An :class:`~kaizen_core.errors.AgentInterrupted` caused by a signal that reaches the
+top of the program uncaught makes the process exit with ``128 + signum`` (130 for
+SIGINT, 143 for SIGTERM): :func:`install_exit_hook` wraps :data:`sys.excepthook`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
+
+from kaizen_core.errors import AgentInterrupted
+from kaizen_core.interrupts.types import InterruptMode, InterruptReason, InterruptSource
+
+if TYPE_CHECKING:
+    from kaizen_core.interrupts.scope import InterruptScope
+
+__all__ = [
+    "HANDLED_SIGNALS",
+    "SignalDispatcher",
+    "dispatcher",
+    "exit_code_for",
+    "exit_code_for_exception",
+    "install_exit_hook",
+]
+
+HANDLED_SIGNALS: tuple[int, ...] = (int(signal.SIGINT), int(signal.SIGTERM))
+
+try:  # the raw functions: signal.signal() adds enum conversions (~6 µs a call) the raw one rejects back
+    from _signal import getsignal as _get_signal
+    from _signal import signal as _set_signal
+except ImportError:  # pragma: no cover - other interpreters
+    _get_signal, _set_signal = signal.getsignal, signal.signal
+
+
+def exit_code_for(reason: InterruptReason | None) -> int | None:
+    """The conventional process exit code for an interrupt caused by a signal:
+    ``128 + signum`` (130 for SIGINT, 143 for SIGTERM); ``None`` for other interrupts."""
+    if reason is None:
+        return None
+    name = reason.metadata.get("signal")
+    if not name:
+        return None
+    try:
+        return 128 + int(signal.Signals[str(name)])
+    except KeyError:
+        return None
+
+
+def exit_code_for_exception(exc: BaseException | None) -> int | None:
+    """:func:`exit_code_for` of a signal-caused :class:`AgentInterrupted` (also inside an
+    exception group), else ``None``."""
+    if isinstance(exc, AgentInterrupted):
+        return exit_code_for(exc.reason)
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            code = exit_code_for_exception(inner)
+            if code is not None:
+                return code
+    return None
+
+
+def install_exit_hook() -> None:
+    """Wrap :data:`sys.excepthook` (once per process): after the usual report, an uncaught
+    signal interrupt exits with :func:`exit_code_for_exception` instead of 1.
+
+    The exit is a ``SystemExit`` raised from the hook, which CPython honours there, so
+    ``atexit`` handlers and buffered output are not lost.
+    """
+    if getattr(sys.excepthook, "_kaizen_exit_hook", False):
+        return
+    previous = sys.excepthook
+
+    def excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        previous(exc_type, exc, tb)
+        code = exit_code_for_exception(exc)
+        if code is not None:
+            raise SystemExit(code)
+
+    excepthook._kaizen_exit_hook = True  # type: ignore[attr-defined]
+    sys.excepthook = excepthook
+
+
+_SIG_DFL, _SIG_IGN = int(signal.SIG_DFL), int(signal.SIG_IGN)
+SignalHandler = Callable[[int, FrameType | None], Any] | int | None
+
+
+class SignalDispatcher:
+    """Installs SIGINT/SIGTERM handlers once for the whole process and fans signals out
+    to the subscribed interrupt scopes. See the module docstring."""
+
+    def __init__(self, signals: tuple[int, ...] = HANDLED_SIGNALS) -> None:
+        self.signals = signals
+        self._lock = threading.Lock()
+        self._holds = 0
+        self._originals: dict[int, SignalHandler] = {}
+        self._scopes: tuple[InterruptScope, ...] = ()  # replaced, never mutated: the handler reads it lock-free
+        self._handler = self._handle  # one bound method, so identity checks work
+
+    # ------------------------------------------------------------------ subscriptions
+    def subscribe(self, scope: InterruptScope) -> None:
+        """Deliver signals to ``scope`` (from any thread) until :meth:`unsubscribe`."""
+        with self._lock:
+            if scope not in self._scopes:
+                self._scopes = (*self._scopes, scope)
+
+    def unsubscribe(self, scope: InterruptScope) -> None:
+        """Stop delivering signals to ``scope`` (no error if absent)."""
+        with self._lock:
+            self._scopes = tuple(s for s in self._scopes if s is not scope)
+
+    @property
+    def scopes(self) -> tuple[InterruptScope, ...]:
+        """The subscribed scopes."""
+        return self._scopes
+
+    # ------------------------------------------------------------------ installation
+    @property
+    def installed(self) -> bool:
+        """Whether the dispatcher's handlers are in place (held at least once, not all released)."""
+        return self._holds > 0
+
+    def hold(self) -> bool:
+        """Take a reference on the installed handlers; the first one installs them.
+        Only possible in the main thread: elsewhere it returns ``False`` and does nothing."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        install_exit_hook()
+        with self._lock:
+            if self._holds == 0:
+                # Record the originals before replacing them: a signal may arrive in between.
+                self._originals = {signum: _get_signal(signum) for signum in self.signals}
+                for signum in self.signals:
+                    _set_signal(signum, self._handler)
+            self._holds += 1
+        return True
+
+    def release(self) -> None:
+        """Drop a reference taken by :meth:`hold`; the last one restores the original
+        handlers, except where something replaced ours meanwhile (that one stays)."""
+        with self._lock:
+            if self._holds == 0:
+                return
+            self._holds -= 1
+            if self._holds:
+                return
+            for signum, original in self._originals.items():  # still known to _chain meanwhile
+                if _get_signal(signum) is self._handler:
+                    _set_signal(signum, _SIG_DFL if original is None else original)
+            self._originals = {}
+
+    @contextlib.contextmanager
+    def watching(self, scope: InterruptScope | None = None) -> Iterator[bool]:
+        """Subscribe ``scope`` (if given) and hold the handlers for the ``with`` block.
+        Yields whether this thread could hold them (the main thread only)."""
+        if scope is not None:
+            self.subscribe(scope)
+        held = False
+        try:
+            held = self.hold()
+            yield held
+        finally:
+            if held:
+                self.release()
+            if scope is not None:
+                self.unsubscribe(scope)
+
+    # ------------------------------------------------------------------ delivery
+    def targets(self) -> list[InterruptScope]:
+        """Subscribed scopes not nested in another subscribed scope (those hear it from their parent)."""
+        scopes = self._scopes
+        subscribed = {id(s) for s in scopes}
+        found: list[InterruptScope] = []
+        for scope in scopes:
+            parent = scope.parent
+            while parent is not None and id(parent) not in subscribed:
+                parent = parent.parent
+            if parent is None:
+                found.append(scope)
+        return found
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        targets = self.targets()
+        if not targets:
+            self._chain(signum, frame)
+            return
+        name = signal.Signals(signum).name
+        changed = False
+        for scope in targets:
+            reason = scope.reason
+            if reason is None:
+                changed |= scope.request_interrupt(
+                    InterruptSource.USER, InterruptMode.GRACEFUL, f"received {name}", {"signal": name}
+                )
+            elif reason.mode is InterruptMode.GRACEFUL:
+                changed |= scope.request_interrupt(
+                    InterruptSource.USER, InterruptMode.IMMEDIATE, f"received {name} again", {"signal": name}
+                )
+        if not changed and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # every run is already stopping now: the last resort
+
+    def _chain(self, signum: int, frame: FrameType | None) -> None:
+        """What the original handler would have done."""
+        original = self._originals.get(signum)
+        if callable(original):
+            original(signum, frame)
+        elif original == _SIG_IGN:
+            return
+        else:  # SIG_DFL (or a handler not set from Python): the default action
+            _set_signal(signum, _SIG_DFL)
+            signal.raise_signal(signum)
+
+
+#: The process-wide dispatcher.
+dispatcher = SignalDispatcher()
