@@ -34,13 +34,11 @@ secrets is cheaper and more precise for this job. See docs/tools.md.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
+import functools
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 __all__ = ["MASK", "SECRET_ENV_NAME", "forget_secrets", "known_secrets", "redact", "register_secret"]
@@ -60,35 +58,62 @@ SECRET_ENV_NAME = re.compile(
 _NOT_SECRETS = frozenset({"true", "false", "none", "null", "enabled", "disabled", "undefined"})
 
 # --- secret-shaped text -----------------------------------------------------------------------
-# scheme://user:password@host - the password runs to the LAST '@' of the authority, so
-# redis://u:p@ss@host/0 loses "p@ss". Authority ends at / ? # whitespace, quotes, brackets.
-_URL_PASSWORD = re.compile(
-    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/?#@\s\"'<>]*):(?P<pw>[^/?#\s\"'<>]+)@"
-)
+# Compiled on first use (functools.cache): compiling them costs ~3 ms that `import kaizen_core`
+# should not pay.
 _SECRET_KEY_NAME = (
     r"api[_-]?key|apikey|x-api-key|x-goog-api-key|access[_-]?key(?:[_-]?id)?|secret(?:[_-]?access)?(?:[_-]?key)?"
     r"|client[_-]?secret|private[_-]?key|auth[_-]?token|access[_-]?token|refresh[_-]?token|token|password|passwd"
     r"|authorization"
 )
-# key: value / key=value / "key": "value" (a quoted value may contain spaces)
-_KEY_VALUE = re.compile(
-    rf"(?i)(?P<k>(?:{_SECRET_KEY_NAME})[\"']?\s*[:=]\s*(?P<q>[\"'])?(?:(?:bearer|basic|token|digest)\s+)?)"
-    r"(?P<v>(?(q)[^\"'\n]+|[^\s\"',&}]+))"
-)
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*")
-_BASIC = re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{6,}={0,2})")
-_AWS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b")
-# an access key id followed (in a CSV line, a credentials file, "id:secret") by its 40-char secret
-_AWS_PAIR = re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})([\s\"',:;=|]{1,8})([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])")
-_TOKENS = re.compile(
-    r"\b(?P<p>gh[pousr]_)[A-Za-z0-9]{20,}"  # GitHub classic tokens
-    r"|\b(?P<pat>github_pat_)[A-Za-z0-9_]{20,}"  # GitHub fine-grained tokens
-    r"|\b(?P<slack>xox[abposre]-)[A-Za-z0-9-]{8,}"  # Slack
-    r"|\b(?P<google>AIza)[0-9A-Za-z_\-]{30,}"  # Google API keys
-    r"|\b(?P<hf>hf_)[A-Za-z0-9]{30,}"  # Hugging Face
-    r"|\b(?P<sk>(?:sk|pk|rk)-)[A-Za-z0-9_\-]{8,}"  # OpenAI, Anthropic (sk-ant-), Stripe...
-)
-_PEM = re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)", re.DOTALL)
+
+
+@functools.cache
+def _url_password() -> re.Pattern[str]:
+    # scheme://user:password@host - the password runs to the LAST '@' of the authority, so
+    # redis://u:p@ss@host/0 loses "p@ss". The authority ends at / ? # whitespace, quotes, brackets.
+    return re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/?#@\s\"'<>]*):(?P<pw>[^/?#\s\"'<>]+)@")
+
+
+@functools.cache
+def _rules() -> tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...]:
+    """(pattern, replacement) in the order they are applied."""
+    return (
+        (
+            re.compile(r"-----BEGIN (?P<kind>[A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END (?P=kind)-----|\Z)", re.DOTALL),
+            lambda m: f"-----BEGIN {m['kind']}-----{MASK}-----END {m['kind']}-----",
+        ),
+        (_url_password(), lambda m: f"{m['scheme']}{m['user']}:{MASK}@"),
+        # an AWS access key id followed (CSV line, credentials file, "id:secret") by its 40-char secret
+        (
+            re.compile(r"\b((?:AKIA|ASIA)[A-Z0-9]{16})([\s\"',:;=|]{1,8})([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
+            lambda m: f"{m[1][:4]}{MASK}{m[2]}{MASK}",
+        ),
+        # key: value / key=value / "key": "value" (a quoted value may contain spaces)
+        (
+            re.compile(
+                rf"(?i)(?P<k>(?:{_SECRET_KEY_NAME})[\"']?\s*[:=]\s*(?P<q>[\"'])?(?:(?:bearer|basic|token|digest)\s+)?)"
+                r"(?P<v>(?(q)[^\"'\n]+|[^\s\"',&}]+))"
+            ),
+            lambda m: m["k"] + MASK,
+        ),
+        (re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{6,}={0,2})"), _basic_sub),
+        (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/\-]{8,}=*"), lambda m: m[1] + MASK),
+        (
+            re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16})\b"),
+            lambda m: m[1][:4] + MASK,
+        ),
+        (
+            re.compile(
+                r"\b(gh[pousr]_)[A-Za-z0-9]{20,}"  # GitHub classic tokens
+                r"|\b(github_pat_)[A-Za-z0-9_]{20,}"  # GitHub fine-grained tokens
+                r"|\b(xox[abposre]-)[A-Za-z0-9-]{8,}"  # Slack
+                r"|\b(AIza)[0-9A-Za-z_\-]{30,}"  # Google API keys
+                r"|\b(hf_)[A-Za-z0-9]{30,}"  # Hugging Face
+                r"|\b((?:sk|pk|rk)-)[A-Za-z0-9_\-]{8,}"  # OpenAI, Anthropic (sk-ant-), Stripe...
+            ),
+            _token_sub,
+        ),
+    )
 
 
 def _token_sub(m: re.Match[str]) -> str:
@@ -99,6 +124,9 @@ def _token_sub(m: re.Match[str]) -> str:
 def _basic_sub(m: re.Match[str]) -> str:
     # "Basic <b64>" is only a credential when it decodes to "user:password": don't eat
     # the next word of "a basic understanding"
+    import base64
+    import binascii
+
     try:
         decoded = base64.b64decode(m[2] + "=" * (-len(m[2]) % 4), validate=True)
     except (binascii.Error, ValueError):
@@ -163,7 +191,7 @@ def _env_secrets() -> frozenset[str]:
             if _usable(value):
                 found.add(value)
         if "://" in value and "@" in value:  # a URL with a password, in any variable (DATABASE_URL...)
-            for m in _URL_PASSWORD.finditer(value):
+            for m in _url_password().finditer(value):
                 watched[name] = value
                 for pw in {m["pw"], unquote(m["pw"])}:
                     if _usable(pw):
@@ -174,6 +202,8 @@ def _env_secrets() -> frozenset[str]:
 
 
 def _variants(secret: str) -> Iterable[str]:
+    import json
+
     yield secret
     escaped = json.dumps(secret)[1:-1]  # as it appears inside JSON text (quotes, backslashes, \uXXXX)
     if escaped != secret:
@@ -196,11 +226,6 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
         for form in _variants(secret):
             if form in text:
                 text = text.replace(form, MASK)
-    text = _PEM.sub(lambda m: f"-----BEGIN {m['kind']}-----{MASK}-----END {m['kind']}-----", text)
-    text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
-    text = _AWS_PAIR.sub(lambda m: f"{m[1][:4]}{MASK}{m[2]}{MASK}", text)
-    text = _KEY_VALUE.sub(lambda m: m["k"] + MASK, text)
-    text = _BASIC.sub(_basic_sub, text)
-    text = _BEARER.sub(lambda m: m[1] + MASK, text)
-    text = _AWS_KEY_ID.sub(lambda m: m[1][:4] + MASK, text)
-    return _TOKENS.sub(_token_sub, text)
+    for pattern, replacement in _rules():
+        text = pattern.sub(replacement, text)
+    return text
