@@ -1,23 +1,25 @@
-"""The shared provider HTTP helper: retries, Retry-After, error mapping, SSE/NDJSON, pricing."""
+"""The shared provider HTTP path: HTTPProvider, retries, Retry-After, error mapping, SSE/NDJSON, pricing."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
-from kaizen_core.errors import ProviderError
+from kaizen_core.errors import ConfigError, ExecutionTimeoutError, ProviderError
 from kaizen_core.providers.http import (
     HTTPClient,
+    HTTPProvider,
     error_message_from_body,
     iter_ndjson,
     iter_sse,
     parse_retry_after,
 )
 from kaizen_core.providers.pricing import cost_usd, lookup_price
-from kaizen_core.providers.types import Usage
+from kaizen_core.providers.types import Completion, CompletionRequest, Message, Usage
 from kaizen_testing.stub_http import StubHTTPServer, StubReply
 from kaizen_testing.wire import RecordingSleep, closed_port
 
@@ -195,3 +197,117 @@ def test_cost_usd_exact_versioned_and_unknown() -> None:
     assert cost_usd(table, "gpt-4o-audio-preview", usage) is None
     assert cost_usd(table, "unknown", usage) is None
     assert lookup_price(table, None) is None
+
+
+# -- HTTPProvider: the base every HTTP provider builds on ------------------------------------
+class EchoProvider(HTTPProvider):
+    """A provider as a plugin author writes one: only what differs from the base."""
+
+    name = "echo"
+    default_model = "echo-1"
+    default_base_url = "https://api.echo.test/v1"
+    base_url_env = ("ECHO_BASE_URL",)
+    api_key_env = ("ECHO_API_KEY", "ECHO_TOKEN")
+    default_timeout = 42.0
+    extra_options = ("flavour",)
+
+    def __init__(self, model: str | None = None, *, flavour: str = "plain", **options: Any) -> None:
+        self.flavour = flavour
+        super().__init__(model, **options)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"x-echo-key": self.api_key or ""}
+
+    def _default_headers(self) -> dict[str, str]:
+        return {"echo-version": "2024-01", "x-flavour": self.flavour}
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        data = await self.http.post_json("chat", {"model": request.model or self.model}, timeout=request.params.timeout)
+        return Completion(content=data["text"], model=self.model)
+
+
+class EmbeddingEcho(EchoProvider):
+    name = "echo-embed"
+    supports_embeddings = True
+    default_embedding_model = "echo-embed-1"
+
+
+@pytest.fixture
+def echo_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("ECHO_BASE_URL", "ECHO_API_KEY", "ECHO_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def _question() -> CompletionRequest:
+    return CompletionRequest(messages=[Message(role="user", content="hi")])
+
+
+@pytest.mark.anyio
+async def test_http_provider_owns_the_shared_keywords_and_client_wiring(echo_env: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"text": "pong"})
+
+    provider = EchoProvider(
+        api_key=KEY,
+        base_url="https://proxy.test/echo/",
+        timeout=5,
+        max_retries=1,
+        max_retry_after=7,
+        headers={"X-Extra": "1", "echo-version": "override"},
+        transport=httpx.MockTransport(handler),
+        flavour="spicy",
+    )
+    assert (await provider.complete(_question())).content == "pong"
+    await provider.aclose()
+    request = seen[0]
+    assert str(request.url) == "https://proxy.test/echo/chat"
+    assert request.headers["x-echo-key"] == KEY and "authorization" not in request.headers
+    assert request.headers["x-extra"] == "1" and request.headers["x-flavour"] == "spicy"
+    assert request.headers["echo-version"] == "override"  # the user's headers win
+    assert (provider.http.timeout, provider.http.max_retries, provider.http.max_retry_after) == (5, 1, 7)
+    assert KEY not in repr(provider)
+
+
+def test_http_provider_reads_key_and_url_from_the_environment(echo_env: pytest.MonkeyPatch) -> None:
+    echo_env.setenv("ECHO_TOKEN", "tok-from-env-123456")
+    echo_env.setenv("ECHO_BASE_URL", "http://127.0.0.1:9/v2/")
+    provider = EchoProvider()
+    assert provider.api_key == "tok-from-env-123456"  # the second variable, the first being unset
+    assert provider.base_url == "http://127.0.0.1:9/v2" and provider.http.timeout == 42.0
+    echo_env.delenv("ECHO_BASE_URL")
+    assert EchoProvider().base_url == "https://api.echo.test/v1"
+
+
+def test_http_provider_configuration_errors(echo_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError) as missing:
+        EchoProvider()
+    assert missing.value.code == "KAIZEN_002" and "ECHO_API_KEY or ECHO_TOKEN" in str(missing.value)
+    with pytest.raises(ConfigError, match="unknown option") as unknown:
+        EchoProvider(api_key=KEY, colour="red", embedding_model="e")  # no embeddings: not an option here
+    assert "colour" in str(unknown.value) and "embedding_model" in unknown.value.message
+    assert "flavour" in (unknown.value.hint or "") and "transport" in (unknown.value.hint or "")
+    embedder = EmbeddingEcho(api_key=KEY)
+    assert embedder.embedding_model == "echo-embed-1"
+    assert EmbeddingEcho(api_key=KEY, embedding_model="big").embedding_model == "big"
+    assert EmbeddingEcho.known_options()[-2:] == ("embedding_model", "flavour")
+
+
+@pytest.mark.anyio
+async def test_a_request_past_the_http_timeout_is_agent_003(echo_env: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    provider = EchoProvider(api_key=KEY, max_retries=0, timeout=3, transport=httpx.MockTransport(handler))
+    with pytest.raises(ProviderError) as info:
+        await provider.complete(_question())
+    error = info.value
+    assert isinstance(error, ExecutionTimeoutError) and isinstance(error, TimeoutError)
+    assert error.code == "AGENT_003" and error.retryable and "timed out after 3" in error.message

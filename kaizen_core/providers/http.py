@@ -1,4 +1,12 @@
-"""The one HTTP helper every HTTP provider uses.
+"""The one HTTP path every HTTP provider uses: :class:`HTTPProvider` and :class:`HTTPClient`.
+
+:class:`HTTPProvider` is the base class of the HTTP providers (openai, azure, docker,
+anthropic, google, ollama). It owns the constructor keywords they share (``api_key``,
+``base_url``, ``timeout``, ``max_retries``, ``max_retry_after``, ``headers``,
+``transport``, and ``embedding_model`` for providers with embeddings), resolves the key
+and the URL from the environment, checks them, and wires one :class:`HTTPClient`. A
+provider declares only what differs: its default URL, the environment variables, its
+auth and fixed headers, and the request/response translation.
 
 :class:`HTTPClient` wraps a lazily created ``httpx.AsyncClient`` (httpx is imported on
 first use, never at module import) and adds what every provider needs:
@@ -7,7 +15,8 @@ first use, never at module import) and adds what every provider needs:
 * retries with exponential backoff and full jitter on 429, 5xx and connection
   errors, honouring ``Retry-After`` / ``retry-after-ms``;
 * error mapping to :class:`kaizen_core.errors.ProviderError` (``AGENT_004``) carrying
-  the provider's own error message and never an API key;
+  the provider's own error message and never an API key; a request past its timeout is
+  :class:`kaizen_core.errors.ExecutionTimeoutError` (``AGENT_003``, a ProviderError);
 * streaming helpers: Server-Sent Events (:meth:`HTTPClient.stream_sse`) and
   newline-delimited JSON (:meth:`HTTPClient.stream_ndjson`).
 
@@ -21,13 +30,15 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from kaizen_core.errors import ProviderError, redact
+from kaizen_core.errors import ConfigError, ExecutionTimeoutError, ProviderError, redact
+from kaizen_core.providers.base import BaseProvider
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
@@ -35,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 __all__ = [
     "RETRYABLE_STATUS",
     "HTTPClient",
+    "HTTPProvider",
     "SSEEvent",
     "error_message_from_body",
     "iter_ndjson",
@@ -268,7 +280,7 @@ class HTTPClient:
                 details={"url": safe_url, "provider": self.provider},
             )
         if isinstance(exc, httpx.TimeoutException):
-            return ProviderError(
+            return ExecutionTimeoutError(
                 self._redact(f"{self.provider} request timed out after {timeout}s: {safe_url}"),
                 retryable=True,
                 hint="raise the timeout option or shorten the request",
@@ -404,3 +416,121 @@ class HTTPClient:
         """``POST`` and yield each JSON line of a newline-delimited JSON stream."""
         async for item in iter_ndjson(self._lines(path, body, timeout=timeout, params=params)):
             yield item
+
+
+class HTTPProvider(BaseProvider):
+    """Base of the providers that talk to an HTTP API.
+
+    Keywords every HTTP provider accepts (``provider_config`` in agent config):
+
+    * ``api_key``: else the first set variable of :attr:`api_key_env`;
+    * ``base_url``: else the first set variable of :attr:`base_url_env`, else
+      :attr:`default_base_url`;
+    * ``timeout`` (seconds; default :attr:`default_timeout`), ``max_retries`` (2),
+      ``max_retry_after`` (60 s): see :class:`HTTPClient`;
+    * ``headers``: extra headers, sent after (and over) the provider's own;
+    * ``transport``: an httpx transport (e.g. ``httpx.MockTransport`` in tests);
+    * ``embedding_model``: only for providers with ``supports_embeddings``.
+
+    Anything else is KAIZEN_002, unless the subclass takes it as its own keyword (and
+    lists it in :attr:`extra_options` for the error's hint). Subclasses set the class
+    attributes below and override the ``_``-hooks where the default does not fit;
+    attributes a hook needs (Azure's endpoint) are set before calling ``super().__init__``.
+    """
+
+    #: URL used when neither ``base_url`` nor an environment variable gives one.
+    default_base_url: ClassVar[str] = ""
+    #: Environment variables for ``base_url``, first set wins.
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    #: Environment variables for ``api_key``, first set wins.
+    api_key_env: ClassVar[tuple[str, ...]] = ()
+    #: Whether construction fails without an API key (see :meth:`_check_api_key`).
+    requires_api_key: ClassVar[bool] = True
+    default_timeout: ClassVar[float] = 60.0
+    default_embedding_model: ClassVar[str] = ""
+    #: The subclass's own keywords, listed (after the shared ones) in the unknown-option hint.
+    extra_options: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int = 2,
+        max_retry_after: float = 60.0,
+        headers: Mapping[str, str] | None = None,
+        transport: Any = None,
+        **options: Any,
+    ) -> None:
+        embedding_model = options.pop("embedding_model", None) if self.supports_embeddings else None
+        self.reject_unknown_options(options, self.known_options())
+        super().__init__(model)
+        self.api_key: str | None = api_key if api_key is not None else _first_env(self.api_key_env)
+        self.base_url: str = self._resolve_base_url(base_url).rstrip("/")
+        self._check_api_key()
+        if self.supports_embeddings:
+            self.embedding_model: str = embedding_model or self.default_embedding_model
+        self.http = HTTPClient(
+            provider=self.name,
+            base_url=self.base_url,
+            headers={**self._auth_headers(), **self._default_headers(), **(headers or {})},
+            params=self._query_params(),
+            timeout=self.default_timeout if timeout is None else timeout,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
+            secrets=(self.api_key,),
+            transport=transport,
+            should_retry=self._should_retry,
+        )
+
+    @classmethod
+    def known_options(cls) -> tuple[str, ...]:
+        """Every keyword the constructor accepts besides ``model``, in hint order."""
+        shared = ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "headers", "transport")
+        embedding = ("embedding_model",) if cls.supports_embeddings else ()
+        return (*shared, *embedding, *cls.extra_options)
+
+    # -- hooks a provider overrides where it differs --------------------------------------
+    def _resolve_base_url(self, base_url: str | None) -> str:
+        return base_url or _first_env(self.base_url_env) or self.default_base_url
+
+    def _check_api_key(self) -> None:
+        """Refuse to build without a key when :attr:`requires_api_key` (naming the variable)."""
+        if self.requires_api_key and not self.api_key:
+            where = f"set {' or '.join(self.api_key_env)} or pass api_key" if self.api_key_env else "pass api_key"
+            raise ConfigError(f"the {self.name} provider needs an API key", hint=where)
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Headers carrying the key (``Authorization: Bearer`` by default, none without a key)."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def _default_headers(self) -> dict[str, str]:
+        """Fixed headers of the API (versions, betas)."""
+        return {}
+
+    def _query_params(self) -> dict[str, str]:
+        """Query parameters sent with every request (Azure's ``api-version``)."""
+        return {}
+
+    def _should_retry(self, error: ProviderError) -> bool:
+        """Veto a retry of a retryable error (e.g. a server rejecting a request format)."""
+        return True
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool. Safe to call twice."""
+        await self.http.aclose()
+
+
+def _first_env(names: tuple[str, ...]) -> str | None:
+    """The value of the first variable in ``names`` that is set and not empty."""
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None

@@ -10,16 +10,14 @@ through the output tool.
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from kaizen_anthropic.pricing import PRICES
-from kaizen_core.errors import ConfigError, OutputValidationError, ProviderError
-from kaizen_core.providers.base import BaseProvider
-from kaizen_core.providers.http import HTTPClient
+from kaizen_core.errors import OutputValidationError, ProviderError
+from kaizen_core.providers.http import HTTPProvider
 from kaizen_core.providers.pricing import cost_usd
 from kaizen_core.providers.types import (
     Completion,
@@ -51,54 +49,34 @@ def output_tool_name(schema_name: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_-]", "_", schema_name)[:64] or "output"
 
 
-class AnthropicProvider(BaseProvider):
+class AnthropicProvider(HTTPProvider):
     """Claude through the Messages API.
 
-    Options: ``api_key`` (env ``ANTHROPIC_API_KEY``), ``base_url`` (env
-    ``ANTHROPIC_BASE_URL``), ``timeout``, ``max_retries``, ``max_retry_after``,
-    ``max_tokens`` (default 1024; the API requires one), ``headers``, ``transport``.
+    Options: the :class:`~kaizen_core.providers.http.HTTPProvider` keywords (``api_key``,
+    env ``ANTHROPIC_API_KEY``, sent as ``x-api-key``; ``base_url``, env
+    ``ANTHROPIC_BASE_URL``; ``timeout``, ``max_retries``, ``max_retry_after``, ``headers``,
+    ``transport``) plus ``max_tokens`` (default 1024; the API requires one).
     """
 
     name: ClassVar[str] = "anthropic"
     default_model: ClassVar[str] = "claude-3-5-haiku-latest"
+    default_base_url: ClassVar[str] = ANTHROPIC_BASE_URL
+    base_url_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_BASE_URL",)
+    api_key_env: ClassVar[tuple[str, ...]] = ("ANTHROPIC_API_KEY",)
+    extra_options: ClassVar[tuple[str, ...]] = ("max_tokens",)
     structured_output: ClassVar[str] = "native"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 2,
-        max_retry_after: float = 60.0,
-        max_tokens: int = DEFAULT_MAX_TOKENS,
-        headers: dict[str, str] | None = None,
-        transport: Any = None,
-        **options: Any,
-    ) -> None:
-        self.reject_unknown_options(
-            options,
-            ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "max_tokens", "headers", "transport"),
-        )
-        super().__init__(model)
-        self.api_key = api_key or os.environ.get("ANTHROPIC_API_KEY")
-        if not self.api_key:
-            raise ConfigError("the anthropic provider needs an API key", hint="set ANTHROPIC_API_KEY or pass api_key")
-        self.base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_BASE_URL).rstrip("/")
+    def __init__(self, model: str | None = None, *, max_tokens: int = DEFAULT_MAX_TOKENS, **options: Any) -> None:
         self.max_tokens = max_tokens
-        self.http = HTTPClient(
-            provider=self.name,
-            base_url=self.base_url,
-            headers={"x-api-key": self.api_key, "anthropic-version": ANTHROPIC_VERSION, **(headers or {})},
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-            secrets=(self.api_key,),
-            transport=transport,
-        )
+        super().__init__(model, **options)
+
+    def _auth_headers(self) -> dict[str, str]:
+        return {"x-api-key": self.api_key or ""}
+
+    def _default_headers(self) -> dict[str, str]:
+        return {"anthropic-version": ANTHROPIC_VERSION}
 
     # -- request ---------------------------------------------------------------------------
     @staticmethod
@@ -287,5 +265,3 @@ class AnthropicProvider(BaseProvider):
         completion.latency_ms = (time.perf_counter() - start) * 1000
         yield StreamEvent(type="done", completion=completion)
 
-    async def aclose(self) -> None:
-        await self.http.aclose()

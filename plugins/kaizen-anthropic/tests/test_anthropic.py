@@ -163,6 +163,17 @@ def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     assert AnthropicProvider().model == "claude-3-5-haiku-latest"
 
 
+def test_every_constructor_keyword_is_still_accepted() -> None:
+    keywords = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "max_tokens", "headers", "transport"}
+    assert set(AnthropicProvider.known_options()) == keywords
+    provider = AnthropicProvider(
+        "claude-x", api_key=KEY, base_url="http://h/", timeout=5, max_retries=0, max_retry_after=1,
+        max_tokens=9, headers={"anthropic-beta": "b"}, transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    assert provider.base_url == "http://h" and provider.max_tokens == 9 and provider.http.timeout == 5
+    assert provider.http.headers == {"x-api-key": KEY, "anthropic-version": "2023-06-01", "anthropic-beta": "b"}
+
+
 def test_import_is_light() -> None:
     code = "import sys, kaizen_anthropic; assert 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

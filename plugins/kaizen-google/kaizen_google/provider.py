@@ -10,14 +10,13 @@ text) and ``batchEmbedContents``. Streaming through ``streamGenerateContent?alt=
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-from kaizen_core.errors import ConfigError, ProviderError
-from kaizen_core.providers.base import BaseProvider, parse_json_output
-from kaizen_core.providers.http import HTTPClient
+from kaizen_core.errors import ProviderError
+from kaizen_core.providers.base import parse_json_output
+from kaizen_core.providers.http import HTTPProvider
 from kaizen_core.providers.pricing import cost_usd
 from kaizen_core.providers.types import (
     Completion,
@@ -30,7 +29,7 @@ from kaizen_core.providers.types import (
     ToolCallDelta,
     Usage,
 )
-from kaizen_google.detect import api_key as env_api_key
+from kaizen_google.detect import KEY_VARIABLES
 from kaizen_google.pricing import PRICES
 from kaizen_google.schema import to_gemini_schema
 
@@ -48,55 +47,27 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
-class GoogleProvider(BaseProvider):
+class GoogleProvider(HTTPProvider):
     """Gemini chat, function calling, structured output and embeddings.
 
-    Options: ``api_key`` (env ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``), ``base_url``
-    (env ``GEMINI_BASE_URL``), ``timeout``, ``max_retries``, ``max_retry_after``,
-    ``embedding_model``, ``headers``, ``transport``.
+    Options: the :class:`~kaizen_core.providers.http.HTTPProvider` keywords (``api_key``,
+    env ``GOOGLE_API_KEY`` or ``GEMINI_API_KEY``, sent as ``x-goog-api-key``;
+    ``base_url``, env ``GEMINI_BASE_URL``; ``timeout``, ``max_retries``,
+    ``max_retry_after``, ``embedding_model``, ``headers``, ``transport``).
     """
 
     name: ClassVar[str] = "google"
     default_model: ClassVar[str] = "gemini-2.0-flash"
     default_embedding_model: ClassVar[str] = "text-embedding-004"
+    default_base_url: ClassVar[str] = GEMINI_BASE_URL
+    base_url_env: ClassVar[tuple[str, ...]] = ("GEMINI_BASE_URL",)
+    api_key_env: ClassVar[tuple[str, ...]] = KEY_VARIABLES
     structured_output: ClassVar[str] = "native"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        model: str | None = None,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 2,
-        max_retry_after: float = 60.0,
-        embedding_model: str | None = None,
-        headers: dict[str, str] | None = None,
-        transport: Any = None,
-        **options: Any,
-    ) -> None:
-        self.reject_unknown_options(
-            options,
-            ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"),
-        )
-        super().__init__(model)
-        self.api_key = api_key or env_api_key()
-        if not self.api_key:
-            raise ConfigError("the google provider needs an API key", hint="set GOOGLE_API_KEY (or GEMINI_API_KEY)")
-        self.base_url = (base_url or os.environ.get("GEMINI_BASE_URL") or GEMINI_BASE_URL).rstrip("/")
-        self.embedding_model = embedding_model or self.default_embedding_model
-        self.http = HTTPClient(
-            provider=self.name,
-            base_url=self.base_url,
-            headers={"x-goog-api-key": self.api_key, **(headers or {})},
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-            secrets=(self.api_key,),
-            transport=transport,
-        )
+    def _auth_headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": self.api_key or ""}
 
     @staticmethod
     def _model_path(model: str) -> str:
@@ -285,5 +256,3 @@ class GoogleProvider(BaseProvider):
             raise ProviderError(f"google returned a malformed embeddings response: {exc!r}") from exc
         return Embeddings(vectors=vectors, model=model, usage=Usage(cost_usd=cost_usd(PRICES, model, Usage())))
 
-    async def aclose(self) -> None:
-        await self.http.aclose()

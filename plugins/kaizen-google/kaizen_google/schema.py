@@ -51,6 +51,7 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...]) 
         if isinstance(options, list):
             non_null = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")]
             rest = {k: v for k, v in node.items() if k != key}
+            out: dict[str, Any]
             if len(non_null) == 1:
                 out = _convert({**non_null[0], **rest}, defs, seen)
             else:
@@ -63,7 +64,7 @@ def _convert(node: dict[str, Any], defs: dict[str, Any], seen: tuple[str, ...]) 
     if isinstance(node.get("allOf"), list) and len(node["allOf"]) == 1:
         rest = {k: v for k, v in node.items() if k != "allOf"}
         return _convert({**node["allOf"][0], **rest}, defs, seen)
-    out: dict[str, Any] = {}
+    out = {}
     kind = node.get("type")
     if isinstance(kind, list):
         types = [t for t in kind if t != "null"]

@@ -165,6 +165,17 @@ def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
         GoogleProvider(region="eu")
 
 
+def test_every_constructor_keyword_is_still_accepted() -> None:
+    keywords = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"}
+    assert set(GoogleProvider.known_options()) == keywords
+    provider = GoogleProvider(
+        "gemini-x", api_key=KEY, base_url="http://h/", timeout=5, max_retries=0, max_retry_after=1,
+        embedding_model="e", headers={"x-extra": "1"}, transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    assert (provider.base_url, provider.embedding_model, provider.http.timeout) == ("http://h", "e", 5)
+    assert provider.http.headers == {"x-goog-api-key": KEY, "x-extra": "1"}
+
+
 def test_import_is_light_and_alias_registered() -> None:
     code = (
         "import sys, kaizen_google; assert 'httpx' not in sys.modules\n"

@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from kaizen_core.errors import ConfigError, ProviderError
-from kaizen_core.providers.base import BaseProvider, parse_json_output
-from kaizen_core.providers.http import HTTPClient
+from kaizen_core.providers.base import parse_json_output
+from kaizen_core.providers.http import HTTPProvider
 from kaizen_core.providers.types import (
     Completion,
     CompletionRequest,
@@ -35,18 +35,24 @@ __all__ = ["OllamaProvider"]
 _DONE: dict[str, FinishReason] = {"stop": "stop", "length": "length", "load": "stop"}
 
 
-class OllamaProvider(BaseProvider):
+class OllamaProvider(HTTPProvider):
     """Ollama chat, tools, structured output and embeddings.
 
-    Options: ``host`` / ``base_url`` (env ``OLLAMA_HOST``, default ``localhost:11434``),
-    ``timeout`` (default 120 s: local models can be slow to load), ``max_retries``,
-    ``keep_alive``, ``embedding_model``, ``options`` (extra Ollama model options),
-    ``headers``, ``transport``.
+    Options: the :class:`~kaizen_core.providers.http.HTTPProvider` keywords (``base_url``,
+    alias ``host``, env ``OLLAMA_HOST``, default ``localhost:11434``; ``timeout``, default
+    120 s: local models can be slow to load; ``max_retries``, ``max_retry_after``,
+    ``embedding_model``, ``headers``, ``transport``; ``api_key``, env ``OLLAMA_API_KEY``,
+    optional, sent as a bearer token for servers behind an authenticating proxy) plus
+    ``keep_alive`` and ``options`` (extra Ollama model options).
     """
 
     name: ClassVar[str] = "ollama"
     default_model: ClassVar[str] = "llama3.2"
     default_embedding_model: ClassVar[str] = "nomic-embed-text"
+    api_key_env: ClassVar[tuple[str, ...]] = ("OLLAMA_API_KEY",)
+    requires_api_key: ClassVar[bool] = False
+    default_timeout: ClassVar[float] = 120.0
+    extra_options: ClassVar[tuple[str, ...]] = ("host", "keep_alive", "options")
     structured_output: ClassVar[str] = "native"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = True
@@ -57,37 +63,16 @@ class OllamaProvider(BaseProvider):
         *,
         host: str | None = None,
         base_url: str | None = None,
-        timeout: float = 120.0,
-        max_retries: int = 2,
-        max_retry_after: float = 60.0,
         keep_alive: str | None = None,
-        embedding_model: str | None = None,
         options: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        transport: Any = None,
-        **unknown: Any,
+        **http_options: Any,
     ) -> None:
-        self.reject_unknown_options(
-            unknown,
-            (
-                "host", "base_url", "timeout", "max_retries", "max_retry_after", "keep_alive", "embedding_model",
-                "options", "headers", "transport",
-            ),
-        )
-        super().__init__(model)
-        self.base_url = ollama_url(base_url or host)
         self.keep_alive = keep_alive
-        self.embedding_model = embedding_model or self.default_embedding_model
         self.model_options = dict(options or {})
-        self.http = HTTPClient(
-            provider=self.name,
-            base_url=self.base_url,
-            headers=headers,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-            transport=transport,
-        )
+        super().__init__(model, base_url=base_url or host, **http_options)
+
+    def _resolve_base_url(self, base_url: str | None) -> str:
+        return ollama_url(base_url)  # OLLAMA_HOST forms: host, host:port, 0.0.0.0, full URLs
 
     # -- request ---------------------------------------------------------------------------
     @staticmethod
@@ -245,8 +230,6 @@ class OllamaProvider(BaseProvider):
         usage = Usage(input_tokens=int(data.get("prompt_eval_count") or 0), cost_usd=0.0)
         return Embeddings(vectors=vectors, model=data.get("model") or model, usage=usage)
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def _arguments(value: Any) -> dict[str, Any]:

@@ -153,8 +153,37 @@ def test_host_forms_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
     assert ollama_url("https://ollama.example.org/") == "https://ollama.example.org"
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:5555")
     assert OllamaProvider().base_url == "http://127.0.0.1:5555"
-    with pytest.raises(ConfigError, match="unknown option"):
-        OllamaProvider(api_key="x")
+    assert OllamaProvider(host="example.org").base_url == "http://example.org:11434"
+    with pytest.raises(ConfigError, match="unknown option") as info:
+        OllamaProvider(colour="red")
+    assert "keep_alive" in str(info.value) and "embedding_model" in str(info.value)  # the hint lists the known ones
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_api_key_is_a_bearer_token_for_ollama_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OLLAMA_API_KEY", "ollama-cloud-KEY-123456")
+    route = respx.post("https://ollama.com/api/chat").respond(json=fixture("chat_structured.json")["response"])
+    provider = OllamaProvider("gpt-oss:120b", base_url="https://ollama.com")
+    await provider.complete(CompletionRequest(messages=[Message(role="user", content="hi")]))
+    assert route.calls[0].request.headers["authorization"] == "Bearer ollama-cloud-KEY-123456"
+    monkeypatch.delenv("OLLAMA_API_KEY")
+    assert "authorization" not in {k.lower() for k in OllamaProvider().http.headers}  # a local server needs none
+
+
+def test_every_constructor_keyword_is_still_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
+    keywords = {
+        "host", "base_url", "timeout", "max_retries", "max_retry_after", "keep_alive", "embedding_model", "options",
+        "headers", "transport", "api_key",
+    }
+    assert set(OllamaProvider.known_options()) == keywords
+    provider = OllamaProvider(
+        "m", host="h:1", timeout=5, max_retries=0, max_retry_after=1, keep_alive="5m", embedding_model="e",
+        options={"num_ctx": 512}, headers={"x-extra": "1"}, transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    assert (provider.base_url, provider.keep_alive, provider.model_options) == ("http://h:1", "5m", {"num_ctx": 512})
+    assert provider.http.timeout == 5 and OllamaProvider().http.timeout == 120.0
 
 
 def test_import_is_light() -> None:

@@ -2,11 +2,15 @@
 
 Structured output: ``response_format`` ``json_schema`` with ``strict: true`` (the
 schema made strict-compatible, see :mod:`kaizen_openai.schema`). When a server
-rejects that (HTTP 400/422/500 whose message mentions ``response_format``/``json_schema``)
-(llama-cpp-python's server answers 500 with a validation message) the provider falls back, and remembers the fallback for this instance, to
-``json_object`` with the schema in the ``schema`` field (llama.cpp and vLLM enforce it)
-and in the system prompt; if that is rejected too, plain ``json_object`` with the
+rejects that (HTTP 400/422/500 whose message mentions ``response_format``/``json_schema``;
+llama-cpp-python's server answers 500 with a validation message) the request falls back
+to ``json_object`` with the schema in the ``schema`` field (llama.cpp and vLLM enforce
+it) and in the system prompt; if that is rejected too, plain ``json_object`` with the
 schema in the prompt. The agent validates and retries on top.
+
+The fallback is per request. It is remembered for the model only when the answer is a
+confirmed capability answer (:func:`confirms_unsupported`: a 400/422 saying the format
+is not supported); one failing request never downgrades the others.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 from kaizen_core.errors import ConfigError, OutputValidationError, ProviderError
-from kaizen_core.providers.base import BaseProvider, parse_json_output
-from kaizen_core.providers.http import HTTPClient
+from kaizen_core.providers.base import parse_json_output
+from kaizen_core.providers.http import HTTPProvider
 from kaizen_core.providers.pricing import cost_usd
 from kaizen_core.providers.types import (
     Completion,
@@ -50,15 +54,23 @@ _FINISH: dict[str, FinishReason] = {
     "content_filter": "content_filter",
 }
 _REJECTS_FORMAT = re.compile(r"response_format|json_schema|json_object", re.IGNORECASE)
-_KNOWN_OPTIONS = (
-    "api_key", "base_url", "organization", "timeout", "max_retries", "max_retry_after",
-    "embedding_model", "structured_mode", "headers", "transport",
-)
+#: A 400/422 answer saying the format itself is unsupported (not that this request's schema is wrong).
+_UNSUPPORTED = re.compile(r"not supported|unsupported|does not support|not available|not allowed", re.IGNORECASE)
 
 
 def _rejects_format(error: ProviderError) -> bool:
     """The server refused the ``response_format`` we sent (llama.cpp answers 500 for it)."""
     return error.status in (400, 422, 500) and bool(_REJECTS_FORMAT.search(error.message))
+
+
+def confirms_unsupported(error: ProviderError) -> bool:
+    """A capability answer: a 400/422 saying the ``response_format`` kind is not supported.
+
+    Only such an answer is remembered for the model. A 500 (llama-cpp-python's validation
+    error, an overloaded server) or a 400 about this request's schema is not: the next
+    request tries the strongest mode again.
+    """
+    return error.status in (400, 422) and _rejects_format(error) and bool(_UNSUPPORTED.search(error.message))
 
 
 def schema_instruction(schema: dict[str, Any]) -> str:
@@ -84,19 +96,24 @@ def parse_tool_arguments(text: str | None, *, name: str) -> dict[str, Any]:
     return value
 
 
-class OpenAIProvider(BaseProvider):
+class OpenAIProvider(HTTPProvider):
     """OpenAI chat completions API (and any OpenAI-compatible server).
 
-    Options: ``api_key`` (env ``OPENAI_API_KEY``), ``base_url`` (env ``OPENAI_BASE_URL``,
-    default the OpenAI API), ``organization``, ``timeout`` (seconds, default 60),
-    ``max_retries`` (default 2), ``max_retry_after``, ``embedding_model``,
-    ``structured_mode`` (start at ``"json_object_schema"`` or ``"json_object"`` to skip
-    the json_schema attempt), ``headers`` (extra), ``transport`` (an httpx transport).
+    Options: the :class:`~kaizen_core.providers.http.HTTPProvider` keywords (``api_key``,
+    env ``OPENAI_API_KEY``; ``base_url``, env ``OPENAI_BASE_URL``, default the OpenAI API;
+    ``timeout`` 60 s, ``max_retries`` 2, ``max_retry_after``, ``embedding_model``,
+    ``headers``, ``transport``) plus ``organization`` and ``structured_mode`` (the mode
+    every request starts in: ``"json_schema"`` by default; ``"json_object_schema"`` or
+    ``"json_object"`` skip the stronger attempts).
     """
 
     name: ClassVar[str] = "openai"
     default_model: ClassVar[str] = "gpt-4o-mini"
     default_embedding_model: ClassVar[str] = "text-embedding-3-small"
+    default_base_url: ClassVar[str] = OPENAI_BASE_URL
+    base_url_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL",)
+    api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    extra_options: ClassVar[tuple[str, ...]] = ("organization", "structured_mode")
     structured_output: ClassVar[str] = "native"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = True
@@ -107,62 +124,31 @@ class OpenAIProvider(BaseProvider):
         self,
         model: str | None = None,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
         organization: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 2,
-        max_retry_after: float = 60.0,
-        embedding_model: str | None = None,
         structured_mode: str | None = None,
-        headers: dict[str, str] | None = None,
-        transport: Any = None,
         **options: Any,
     ) -> None:
-        self.reject_unknown_options(options, _KNOWN_OPTIONS)
         if structured_mode is not None and structured_mode not in STRUCTURED_MODES:
             raise ConfigError(f"structured_mode must be one of {', '.join(STRUCTURED_MODES)}")
-        super().__init__(model)
-        self.api_key = api_key if api_key is not None else self._env_api_key()
-        self.base_url = (base_url or self._env_base_url()).rstrip("/")
-        self._check_key()
-        self.embedding_model = embedding_model or self.default_embedding_model
+        self.organization = organization
+        #: the mode each request starts in (a model confirmed not to support it starts lower)
         self.structured_mode = structured_mode or STRUCTURED_MODES[0]
-        all_headers = {**self._auth_headers(), **(headers or {})}
-        if organization:
-            all_headers["OpenAI-Organization"] = organization
-        self.http = HTTPClient(
-            provider=self.name,
-            base_url=self.base_url,
-            headers=all_headers,
-            params=self._query_params(),
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-            secrets=(self.api_key,),
-            transport=transport,
-            should_retry=lambda error: not _rejects_format(error),
-        )
+        self._model_modes: dict[str, str] = {}
+        super().__init__(model, **options)
 
     # -- configuration hooks (overridden by Azure / Docker) -------------------------------
-    def _env_api_key(self) -> str | None:
-        return os.environ.get("OPENAI_API_KEY") or None
-
-    def _env_base_url(self) -> str:
-        return os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
-
-    def _check_key(self) -> None:
+    def _check_api_key(self) -> None:
         if not self.api_key and self.base_url == OPENAI_BASE_URL:
             raise ConfigError(
                 "the openai provider needs an API key",
                 hint="set OPENAI_API_KEY (or pass api_key), or set OPENAI_BASE_URL to a compatible server",
             )
 
-    def _auth_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+    def _default_headers(self) -> dict[str, str]:
+        return {"OpenAI-Organization": self.organization} if self.organization else {}
 
-    def _query_params(self) -> dict[str, str]:
-        return {}
+    def _should_retry(self, error: ProviderError) -> bool:
+        return not _rejects_format(error)  # a rejected response_format is answered by stepping down, not retrying
 
     def _chat_path(self, model: str) -> str:
         return "chat/completions"
@@ -198,7 +184,7 @@ class OpenAIProvider(BaseProvider):
 
     def build_body(self, request: CompletionRequest, mode: str | None = None) -> dict[str, Any]:
         """The JSON body of a chat completion for ``request`` in structured ``mode``."""
-        mode = mode or self.structured_mode
+        mode = mode or self.structured_mode_for(request.model)
         model = request.model or self.model
         messages = [self._message(m) for m in request.messages]
         body: dict[str, Any] = {"model": model, "messages": messages}
@@ -243,19 +229,34 @@ class OpenAIProvider(BaseProvider):
         return body
 
     # -- fallback -------------------------------------------------------------------------
+    def structured_mode_for(self, model: str | None = None) -> str:
+        """The structured-output mode a request for ``model`` starts in.
+
+        :attr:`structured_mode`, unless the server confirmed that ``model`` does not
+        support it (see :func:`confirms_unsupported`): then the mode it fell back to.
+        """
+        return self._model_modes.get(model or self.model, self.structured_mode)
+
     def _downgrade(self, error: ProviderError, mode: str, request: CompletionRequest) -> str | None:
-        """The next mode when ``error`` is the server rejecting ``mode``; else None."""
+        """The next mode when ``error`` is the server rejecting ``mode``; else None.
+
+        The step down is for this request only, unless the server's answer confirms that
+        the model does not support ``mode`` (then later requests for it start lower).
+        """
         if request.output_schema is None or not _rejects_format(error):
             return None
         index = STRUCTURED_MODES.index(mode)
         if index + 1 >= len(STRUCTURED_MODES):
             return None
-        return STRUCTURED_MODES[index + 1]
+        lower = STRUCTURED_MODES[index + 1]
+        if confirms_unsupported(error):
+            self._model_modes[request.model or self.model] = lower
+        return lower
 
     async def _with_fallback(
         self, request: CompletionRequest, call: Callable[[dict[str, Any]], Awaitable[Completion]]
     ) -> Completion:
-        mode = self.structured_mode
+        mode = self.structured_mode_for(request.model)
         while True:
             try:
                 return await call(self.build_body(request, mode))
@@ -263,7 +264,7 @@ class OpenAIProvider(BaseProvider):
                 nxt = self._downgrade(error, mode, request)
                 if nxt is None:
                     raise
-                mode = self.structured_mode = nxt  # remembered for this client
+                mode = nxt
 
     # -- API --------------------------------------------------------------------------------
     async def complete(self, request: CompletionRequest) -> Completion:
@@ -326,7 +327,7 @@ class OpenAIProvider(BaseProvider):
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
         """Stream text and tool-call deltas (SSE), then ``done`` with usage."""
-        mode = self.structured_mode
+        mode = self.structured_mode_for(request.model)
         while True:
             started = False
             try:
@@ -338,7 +339,7 @@ class OpenAIProvider(BaseProvider):
                 nxt = None if started else self._downgrade(error, mode, request)
                 if nxt is None:
                     raise
-                mode = self.structured_mode = nxt
+                mode = nxt
 
     async def _stream_once(self, request: CompletionRequest, mode: str) -> AsyncIterator[StreamEvent]:
         start = time.perf_counter()
@@ -423,8 +424,6 @@ class OpenAIProvider(BaseProvider):
         usage.cost_usd = self._cost(used_model, usage)
         return Embeddings(vectors=vectors, model=used_model, usage=usage)
 
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 def _add_instruction(messages: list[dict[str, Any]], instruction: str) -> None:
@@ -440,14 +439,18 @@ class AzureOpenAIProvider(OpenAIProvider):
     """Azure OpenAI / Azure AI Foundry: the same API behind an Azure endpoint.
 
     Options: ``endpoint`` (env ``AZURE_OPENAI_ENDPOINT``), ``api_key`` (env
-    ``AZURE_OPENAI_API_KEY``), ``api_version`` (env ``OPENAI_API_VERSION``, default
-    ``2024-10-21``). ``model`` is the deployment name (env ``AZURE_OPENAI_DEPLOYMENT``).
-    With ``api_version="v1"`` the v1 API (``/openai/v1``, model in the body) is used.
+    ``AZURE_OPENAI_API_KEY``, sent as ``api-key``), ``api_version`` (env
+    ``OPENAI_API_VERSION``, default ``2024-10-21``), and the OpenAI options. ``model`` is
+    the deployment name (env ``AZURE_OPENAI_DEPLOYMENT``). With ``api_version="v1"`` the
+    v1 API (``/openai/v1``, model in the body) is used. ``base_url`` overrides the endpoint.
     """
 
     name: ClassVar[str] = "azure"
     default_model: ClassVar[str] = ""
     default_api_version: ClassVar[str] = "2024-10-21"
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY",)
+    extra_options: ClassVar[tuple[str, ...]] = (*OpenAIProvider.extra_options, "endpoint", "api_version")
 
     def __init__(
         self,
@@ -466,17 +469,15 @@ class AzureOpenAIProvider(OpenAIProvider):
             raise ConfigError("the azure provider needs a deployment name", hint="pass model= or set AZURE_OPENAI_DEPLOYMENT")
         super().__init__(model, **options)
 
-    def _env_api_key(self) -> str | None:
-        return os.environ.get("AZURE_OPENAI_API_KEY") or None
-
-    def _env_base_url(self) -> str:
+    def _resolve_base_url(self, base_url: str | None) -> str:
+        if base_url:
+            return base_url
         if self.api_version in ("v1", "preview", "latest"):
             return f"{self.endpoint}/openai/v1"
         return f"{self.endpoint}/openai"
 
-    def _check_key(self) -> None:
-        if not self.api_key:
-            raise ConfigError("the azure provider needs an API key", hint="set AZURE_OPENAI_API_KEY or pass api_key")
+    def _check_api_key(self) -> None:
+        HTTPProvider._check_api_key(self)  # Azure always needs its key, whatever the URL
 
     def _auth_headers(self) -> dict[str, str]:
         return {"api-key": self.api_key or ""}
@@ -505,13 +506,7 @@ class DockerModelRunnerProvider(OpenAIProvider):
     name: ClassVar[str] = "docker"
     default_model: ClassVar[str] = "ai/smollm2"
     default_embedding_model: ClassVar[str] = "ai/mxbai-embed-large"
+    default_base_url: ClassVar[str] = DOCKER_MODEL_RUNNER_URL
+    base_url_env: ClassVar[tuple[str, ...]] = ("DOCKER_MODEL_RUNNER_URL",)
+    api_key_env: ClassVar[tuple[str, ...]] = ()
     local: ClassVar[bool] = True
-
-    def _env_api_key(self) -> str | None:
-        return None
-
-    def _env_base_url(self) -> str:
-        return os.environ.get("DOCKER_MODEL_RUNNER_URL") or DOCKER_MODEL_RUNNER_URL
-
-    def _check_key(self) -> None:
-        return None

@@ -87,33 +87,106 @@ async def test_structured_output_sends_strict_json_schema(provider: OpenAIProvid
     assert completion.model == "gpt-4o-mini-2024-07-18"
 
 
+LLAMA_CPP_500 = {
+    "error": {
+        "message": "validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'",
+        "type": "internal_server_error",
+    }
+}
+OPENAI_UNSUPPORTED_400 = {
+    "error": {
+        "message": "Invalid parameter: 'response_format' of type 'json_schema' is not supported with this model.",
+        "type": "invalid_request_error",
+        "param": "response_format",
+    }
+}
+QUESTION = CompletionRequest(messages=[Message(role="user", content="Capital?")], output_schema=SCHEMA)
+
+
+def formats(route: respx.Route) -> list[str]:
+    """The structured mode of each request the server saw, in order."""
+    modes = []
+    for i in range(len(route.calls)):
+        fmt = sent(route, i)["response_format"]
+        modes.append("json_object_schema" if fmt["type"] == "json_object" and "schema" in fmt else fmt["type"])
+    return modes
+
+
 @pytest.mark.anyio
 @respx.mock
-async def test_fallback_to_json_object_when_server_rejects_json_schema(provider: OpenAIProvider) -> None:
-    rejection = {
-        "error": {
-            "message": "validation error: ('body', 'response_format', 'type') Input should be 'text' or 'json_object'",
-            "type": "internal_server_error",
-        }
-    }
+async def test_a_500_rejecting_json_schema_falls_back_for_that_request_only(provider: OpenAIProvider) -> None:
     route = respx.post(f"{BASE}/chat/completions").mock(
         side_effect=[
-            httpx.Response(500, json=rejection),
+            httpx.Response(500, json=LLAMA_CPP_500),
             httpx.Response(200, json=chat('{"answer": "Paris"}')),
             httpx.Response(200, json=chat('{"answer": "Rome"}')),
         ]
     )
-    request = CompletionRequest(messages=[Message(role="user", content="Capital?")], output_schema=SCHEMA)
-    first = await provider.complete(request)
+    first = await provider.complete(QUESTION)
     assert first.parsed == {"answer": "Paris"}
     body = sent(route, 1)
     assert body["response_format"] == {"type": "json_object", "schema": SCHEMA}
     assert body["messages"][0]["role"] == "system" and json.dumps(SCHEMA, separators=(",", ":")) in body["messages"][0]["content"]
-    # remembered: the next call starts at json_object directly
-    second = await provider.complete(request)
-    assert second.parsed == {"answer": "Rome"} and len(route.calls) == 3
-    assert sent(route, 2)["response_format"]["type"] == "json_object"
-    assert provider.structured_mode == "json_object_schema"
+    # a 500 is no capability answer (an overloaded or buggy server says the same): the next request tries json_schema again
+    second = await provider.complete(QUESTION)
+    assert second.parsed == {"answer": "Rome"}
+    assert formats(route) == ["json_schema", "json_object_schema", "json_schema"]
+    assert provider.structured_mode_for() == "json_schema" == provider.structured_mode
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_a_400_saying_json_schema_is_unsupported_is_remembered_for_that_model(provider: OpenAIProvider) -> None:
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            httpx.Response(400, json=OPENAI_UNSUPPORTED_400),
+            httpx.Response(200, json=chat('{"answer": "Paris"}')),
+            httpx.Response(200, json=chat('{"answer": "Rome"}')),
+            httpx.Response(200, json=chat('{"answer": "Oslo"}')),
+        ]
+    )
+    assert (await provider.complete(QUESTION)).parsed == {"answer": "Paris"}
+    assert (await provider.complete(QUESTION)).parsed == {"answer": "Rome"}  # starts at json_object_schema
+    other_model = QUESTION.model_copy(update={"model": "gpt-4o"})
+    assert (await provider.complete(other_model)).parsed == {"answer": "Oslo"}  # another model: json_schema
+    assert formats(route) == ["json_schema", "json_object_schema", "json_object_schema", "json_schema"]
+    assert provider.structured_mode_for("gpt-4o-mini") == "json_object_schema"
+    assert provider.structured_mode_for("gpt-4o") == "json_schema"
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_a_400_about_this_requests_schema_is_not_remembered(provider: OpenAIProvider) -> None:
+    bad_schema = {"error": {"message": "Invalid schema for response_format 'output': 'additionalProperties' is required"}}
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            httpx.Response(400, json=bad_schema),
+            httpx.Response(200, json=chat('{"answer": "Paris"}')),
+            httpx.Response(200, json=chat('{"answer": "Rome"}')),
+        ]
+    )
+    await provider.complete(QUESTION)
+    await provider.complete(QUESTION)
+    assert formats(route) == ["json_schema", "json_object_schema", "json_schema"]
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_stream_falls_back_per_request_too(provider: OpenAIProvider) -> None:
+    done = sse({"choices": [{"index": 0, "delta": {"content": '{"answer": "Paris"}'}, "finish_reason": "stop"}]})
+    route = respx.post(f"{BASE}/chat/completions").mock(
+        side_effect=[
+            httpx.Response(500, json=LLAMA_CPP_500),
+            sse_response(done),
+            httpx.Response(400, json=OPENAI_UNSUPPORTED_400),
+            sse_response(done),
+            sse_response(done),
+        ]
+    )
+    for _ in range(3):
+        events = [e async for e in provider.stream(QUESTION)]
+        assert events[-1].completion is not None and events[-1].completion.parsed == {"answer": "Paris"}
+    assert formats(route) == ["json_schema", "json_object_schema", "json_schema", "json_object_schema", "json_object_schema"]
 
 
 @pytest.mark.anyio
@@ -123,7 +196,7 @@ async def test_unrelated_400_is_not_a_fallback(provider: OpenAIProvider) -> None
     with pytest.raises(ProviderError, match="does not exist") as info:
         await provider.complete(CompletionRequest(messages=[Message(role="user", content="hi")], output_schema=SCHEMA))
     assert info.value.code == "AGENT_004" and info.value.status == 400
-    assert provider.structured_mode == "json_schema"
+    assert provider.structured_mode_for() == "json_schema"
 
 
 @pytest.mark.anyio
@@ -238,6 +311,20 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AZURE_OPENAI_ENDPOINT", raising=False)
     with pytest.raises(ConfigError, match="AZURE_OPENAI_ENDPOINT"):
         AzureOpenAIProvider("dep", api_key=KEY)
+
+
+def test_every_constructor_keyword_is_still_accepted() -> None:
+    shared = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"}
+    assert set(OpenAIProvider.known_options()) == shared | {"organization", "structured_mode"}
+    assert set(AzureOpenAIProvider.known_options()) == shared | {"organization", "structured_mode", "endpoint", "api_version"}
+    assert set(DockerModelRunnerProvider.known_options()) == set(OpenAIProvider.known_options())
+    provider = OpenAIProvider(
+        "m", api_key=KEY, base_url="http://h/v1/", organization="org-1", timeout=5, max_retries=0, max_retry_after=1,
+        embedding_model="e", structured_mode="json_object", headers={"x-extra": "1"},
+        transport=httpx.MockTransport(lambda r: httpx.Response(200)),
+    )
+    assert (provider.base_url, provider.embedding_model, provider.structured_mode_for()) == ("http://h/v1", "e", "json_object")
+    assert provider.http.headers == {"Authorization": f"Bearer {KEY}", "OpenAI-Organization": "org-1", "x-extra": "1"}
 
 
 def test_unknown_model_costs_none() -> None:
