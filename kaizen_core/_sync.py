@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -92,21 +93,51 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     try:
         if threading.current_thread() is _background.thread:
             return _run_in_helper_thread(scope, fn, *args)
-        future = asyncio.run_coroutine_threadsafe(_call(scope, fn, *args), _background.get())
-        with dispatcher.watching():  # no-op outside the main thread
-            return _wait(future, scope)
+        loop = _background.get()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        coro = _call(scope, fn, *args)
+        with dispatcher.watching():  # before the coroutine starts; a no-op outside the main thread
+            submitted = False
+            while True:
+                # One try around submitting and waiting: a KeyboardInterrupt can land anywhere here.
+                try:
+                    if not submitted:
+                        submitted = True
+                        _submit(loop, coro, future)
+                    return future.result()
+                except KeyboardInterrupt:
+                    if not _stop_runs(scope):
+                        future.cancel()  # cancels the coroutine on the loop
+                        raise
     finally:
         scope.close()
 
 
-def _wait(future: concurrent.futures.Future[T], scope: InterruptScope) -> T:
-    while True:
-        try:
-            return future.result()
-        except KeyboardInterrupt:
-            if not _stop_runs(scope):
-                future.cancel()
-                raise
+def _submit(
+    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]
+) -> None:
+    """Run ``coro`` as a task on ``loop``; its outcome goes to ``future``, and cancelling
+    ``future`` (from any thread) cancels the task."""
+
+    def start() -> None:
+        if future.cancelled():
+            coro.close()
+            return
+        task = loop.create_task(coro)
+
+        def copy_outcome(done: asyncio.Task[T]) -> None:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
+                if done.cancelled():
+                    future.cancel()
+                elif (exc := done.exception()) is not None:
+                    future.set_exception(exc)
+                else:
+                    future.set_result(done.result())
+
+        task.add_done_callback(copy_outcome)
+        future.add_done_callback(lambda f: f.cancelled() and loop.call_soon_threadsafe(task.cancel))
+
+    loop.call_soon_threadsafe(start)
 
 
 def _stop_runs(scope: InterruptScope) -> bool:
@@ -116,9 +147,9 @@ def _stop_runs(scope: InterruptScope) -> bool:
     if not scope.children:
         return False
     reason = scope.reason
-    mode = InterruptMode.GRACEFUL if reason is None else InterruptMode.IMMEDIATE
     if reason is not None and reason.mode is InterruptMode.IMMEDIATE:
         return False
+    mode = InterruptMode.GRACEFUL if reason is None else InterruptMode.IMMEDIATE
     return scope.request_interrupt(InterruptSource.USER, mode, "KeyboardInterrupt", {"signal": "SIGINT"})
 
 
@@ -141,6 +172,7 @@ def _run_in_helper_thread(scope: InterruptScope, fn: Callable[..., Awaitable[T]]
 
 
 async def _call(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+    """``await fn(*args)`` with ``scope`` as the current interrupt scope."""
     token = scope.activate()
     try:
         return await fn(*args)
