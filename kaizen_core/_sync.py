@@ -11,8 +11,9 @@ Signals: the caller's thread, if it is the main thread, holds the process-wide s
 dispatcher while it waits, so SIGINT and SIGTERM reach the runs on the background loop.
 A ``KeyboardInterrupt`` raised in the waiting thread (Ctrl+C when the runs do not take
 signals themselves) asks the runs of this call to stop gracefully and keeps waiting
-for them to checkpoint; a second one escalates to IMMEDIATE; with nothing left to stop,
-the call is cancelled and the ``KeyboardInterrupt`` raised.
+for them to checkpoint (their ``AgentInterrupted`` is then raised; if they finished
+instead, the ``KeyboardInterrupt``); a second one escalates to IMMEDIATE; with nothing
+left to stop, the call is cancelled and the ``KeyboardInterrupt`` raised.
 """
 
 from __future__ import annotations
@@ -97,18 +98,23 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         coro = _call(scope, fn, *args)
         with dispatcher.watching():  # before the coroutine starts; a no-op outside the main thread
-            submitted = False
+            submitted = stopping = False
             while True:
                 # One try around submitting and waiting: a KeyboardInterrupt can land anywhere here.
                 try:
                     if not submitted:
                         submitted = True
                         _submit(loop, coro, future)
-                    return future.result()
+                    result = future.result()
                 except KeyboardInterrupt:
                     if not _stop_runs(scope):
                         future.cancel()  # cancels the coroutine on the loop
                         raise
+                    stopping = True
+                    continue
+                if stopping:  # the runs finished instead of stopping: the Ctrl+C still counts
+                    raise KeyboardInterrupt
+                return result
     finally:
         scope.close()
 

@@ -199,6 +199,27 @@ async def test_a_nested_run_hears_a_signal_once_through_its_parent(app_handler: 
     assert info.value.reason.metadata["signal"] == "SIGINT"
 
 
+async def test_a_signal_taken_by_a_run_that_then_finishes_is_passed_on(app_handler: AppHandler) -> None:
+    provider = GatedProvider(script=[{"answer": "done"}])
+    agent_a, agent_b = _agent(provider), _agent(provider)
+    run_a = asyncio.create_task(agent_a.run_async(question="a"))
+    scope_a, gate_a = await provider.entered.get()
+    signal.raise_signal(signal.SIGTERM)
+    assert scope_a is not None and scope_a.mode is InterruptMode.GRACEFUL
+    run_b = asyncio.create_task(agent_b.run_async(question="b"))  # started after the signal
+    scope_b, gate_b = await provider.entered.get()
+    assert scope_b is not None and not scope_b.is_interrupted()
+
+    gate_a.set()  # run a finishes its last step within the grace period: its result stands...
+    assert (await run_a)["answer"] == "done"
+    # ...and the signal goes on to whoever takes it now: the other run
+    assert scope_b.reason is not None and scope_b.reason.metadata["signal"] == "SIGTERM"
+    gate_b.set()
+    assert (await run_b)["answer"] == "done"
+    await asyncio.sleep(0)
+    assert app_handler.received == [signal.SIGTERM]  # then the application, once
+
+
 def test_with_no_run_taking_signals_the_original_handler_gets_them(app_handler: AppHandler) -> None:
     with dispatcher.watching():
         assert signal.getsignal(signal.SIGTERM) is not app_handler

@@ -197,6 +197,22 @@ def test_ctrl_c_during_a_sync_run_stops_it_gracefully_with_a_checkpoint(
     assert state.status == "interrupted"
 
 
+class QuickAfterCtrlC(MockProvider):
+    """Sends SIGINT to this process, then answers at once (the run finishes within its grace)."""
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        os.kill(os.getpid(), signal.SIGINT)
+        return await super().complete(request)
+
+
+@pytest.mark.parametrize("enable_interrupts", [True, False])
+def test_ctrl_c_is_not_lost_when_the_run_finishes_anyway(enable_interrupts: bool) -> None:
+    agent = _agent(QuickAfterCtrlC(), graceful_shutdown_timeout=60, enable_interrupts=enable_interrupts)
+    agent.interrupt_manager  # noqa: B018
+    with pytest.raises(KeyboardInterrupt):
+        agent.run(question="q")
+
+
 def test_ctrl_c_during_a_sync_call_without_a_run_raises_keyboard_interrupt() -> None:
     cancelled = threading.Event()
 

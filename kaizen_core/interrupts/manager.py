@@ -15,12 +15,13 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
+from kaizen_core.errors import AgentInterrupted, InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.handlers import BaseInterruptHandler
 from kaizen_core.interrupts.poller import Poller
 from kaizen_core.interrupts.scope import Clock, InterruptScope, current_scope
@@ -249,7 +250,7 @@ class _Monitor:
         self.poller.start()
         return scope
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         manager = self.manager
         try:
             with manager._lock:
@@ -259,6 +260,21 @@ class _Monitor:
                 await self.poller.stop()
         finally:
             self._stack.close()
+        signum = self._unanswered_signal(exc)
+        if signum is not None:
+            dispatcher.pass_on(signum)
+
+    def _unanswered_signal(self, exc: BaseException | None) -> int | None:
+        """A signal this run took but did not answer by stopping (it finished its last step
+        within the grace period): it must not be lost, so it is passed on once the run is over."""
+        scope = self.scope
+        reason = scope.reason if scope is not None else None
+        if not self.signals or reason is None or isinstance(exc, AgentInterrupted):
+            return None
+        name = reason.metadata.get("signal")
+        if not name or reason.metadata.get("propagated_from_parent"):
+            return None  # a nested run: its parent answers for it
+        return int(signal.Signals[str(name)])
 
 
 async def _as_coroutine(awaitable: Any) -> Any:

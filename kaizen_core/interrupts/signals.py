@@ -11,7 +11,9 @@ A signal goes to every subscribed scope that is not nested in another subscribed
 (nested runs get it through their parent): the first signal asks for a GRACEFUL stop
 with ``metadata["signal"]``, the next escalates to IMMEDIATE, and a SIGINT after that
 raises ``KeyboardInterrupt`` as a last resort. With nothing subscribed, the signal goes
-to the original handler, as if Kaizen were not there.
+to the original handler, as if Kaizen were not there. A run that took a signal but
+finished its last step instead of stopping passes the signal on when it ends
+(:meth:`SignalDispatcher.pass_on`), so a Ctrl+C or SIGTERM is deferred, never lost.
 
 An :class:`~kaizen_core.errors.AgentInterrupted` caused by a signal that reaches the
 top of the program uncaught makes the process exit with ``128 + signum`` (130 for
@@ -21,6 +23,7 @@ SIGINT, 143 for SIGTERM): :func:`install_exit_hook` wraps :data:`sys.excepthook`
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -185,6 +188,12 @@ class SignalDispatcher:
                 self.unsubscribe(scope)
 
     # ------------------------------------------------------------------ delivery
+    def pass_on(self, signum: int) -> None:
+        """Send ``signum`` to this process again, for whoever handles it now: the other
+        runs, or (when none is left) the original handler. For a signal a run took and
+        then finished instead of stopping, so that a Ctrl+C or a SIGTERM is never lost."""
+        os.kill(os.getpid(), signum)
+
     def targets(self) -> list[InterruptScope]:
         """Subscribed scopes not nested in another subscribed scope (those hear it from their parent)."""
         scopes = self._scopes
