@@ -51,7 +51,11 @@ class _BackgroundLoop:
                 loop = asyncio.new_event_loop()
                 started = threading.Event()
                 thread = threading.Thread(target=self._run, args=(loop, started), name="kaizen-event-loop", daemon=True)
-                thread.start()
+                try:
+                    thread.start()
+                except BaseException:
+                    loop.close()
+                    raise
                 started.wait()
                 self.thread, self.loop = thread, loop
             return self.loop
@@ -94,7 +98,10 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     try:
         if threading.current_thread() is _background.thread:
             return _run_in_helper_thread(scope, fn, *args)
-        loop = _background.get()
+        try:
+            loop = _background.get()
+        except RuntimeError:  # no new thread at interpreter shutdown (atexit on Python 3.12): run it here
+            return asyncio.run(_call(scope, fn, *args))
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         coro = _call(scope, fn, *args)
         with dispatcher.watching():  # before the coroutine starts; a no-op outside the main thread

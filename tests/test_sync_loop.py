@@ -227,3 +227,17 @@ def test_ctrl_c_during_a_sync_call_without_a_run_raises_keyboard_interrupt() -> 
     with pytest.raises(KeyboardInterrupt):
         run_sync(stuck)
     assert cancelled.wait(60)  # the abandoned coroutine was cancelled on the background loop
+
+
+def test_when_no_thread_can_be_started_the_call_runs_in_the_calling_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Python 3.12 refuses new threads in atexit handlers, where buffered memory is flushed.
+    import kaizen_core._sync as sync
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(sync, "_background", sync._BackgroundLoop())  # not started yet
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    provider = RecordingProvider()
+    assert _agent(provider).run(question="at exit")["_meta"]["provider_calls"] == 1
+    assert provider.loops[0].is_closed()  # a loop of its own (asyncio.run), not the shared one
