@@ -268,6 +268,24 @@ def test_an_uncaught_interrupt_exits_with_the_signal_code(metadata: dict[str, st
     assert "AgentInterrupted" in proc.stderr and "atexit ran" in proc.stdout
 
 
+def test_an_interactive_session_is_not_ended_by_a_signal_interrupt() -> None:
+    script = """
+        from kaizen_core.errors import AgentInterrupted
+        from kaizen_core.interrupts import InterruptReason, InterruptSource
+        from kaizen_core.interrupts.signals import install_exit_hook
+        install_exit_hook()
+        raise AgentInterrupted("x", reason=InterruptReason(source=InterruptSource.USER, metadata={"signal": "SIGINT"}))
+    """
+    proc = subprocess.run(
+        [sys.executable, "-i", "-c", textwrap.dedent(script)],
+        input='print("still here")\n',
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "still here" in proc.stdout and proc.returncode == 0, proc.stderr
+
+
 def test_kaizen_run_exits_143_on_sigterm_with_a_checkpoint(tmp_path: Path) -> None:
     checkpoints = tmp_path / "ckpt"
     agent_file = tmp_path / "agent.toml"

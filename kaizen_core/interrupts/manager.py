@@ -56,7 +56,7 @@ class InterruptManager:
         self.graceful_shutdown_timeout = float(graceful_shutdown_timeout)
         self.poll_interval = float(poll_interval)
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: request_interrupt may come from a signal handler
         self._handlers: list[BaseInterruptHandler] = []
         self._shutdown_callbacks: list[ShutdownCallback] = []
         self._monitors: list[_Monitor] = []

@@ -87,7 +87,8 @@ def install_exit_hook() -> None:
     signal interrupt exits with :func:`exit_code_for_exception` instead of 1.
 
     The exit is a ``SystemExit`` raised from the hook, which CPython honours there, so
-    ``atexit`` handlers and buffered output are not lost.
+    ``atexit`` handlers and buffered output are not lost. In an interactive session (the
+    REPL, ``python -i``) nothing exits.
     """
     if getattr(sys.excepthook, "_kaizen_exit_hook", False):
         return
@@ -96,7 +97,8 @@ def install_exit_hook() -> None:
     def excepthook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         previous(exc_type, exc, tb)
         code = exit_code_for_exception(exc)
-        if code is not None:
+        interactive = hasattr(sys, "ps1") or sys.flags.interactive  # the REPL stays, as after a KeyboardInterrupt
+        if code is not None and not interactive:
             raise SystemExit(code)
 
     excepthook._kaizen_exit_hook = True  # type: ignore[attr-defined]
