@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import os
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -103,7 +104,6 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         except RuntimeError:  # no new thread at interpreter shutdown (atexit on Python 3.12): run it here
             return asyncio.run(_call(scope, fn, *args))
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        coro = _call(scope, fn, *args)
         with dispatcher.watching():  # before the coroutine starts; a no-op outside the main thread
             submitted = stopping = False
             while True:
@@ -111,7 +111,7 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
                 try:
                     if not submitted:
                         submitted = True
-                        _submit(loop, coro, future)
+                        _submit(loop, future, _call, scope, fn, *args)
                     result = future.result()
                 except KeyboardInterrupt:
                     if not _stop_runs(scope):
@@ -127,16 +127,20 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
 
 
 def _submit(
-    loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, T], future: concurrent.futures.Future[T]
+    loop: asyncio.AbstractEventLoop,
+    future: concurrent.futures.Future[T],
+    coro_fn: Callable[..., Coroutine[Any, Any, T]],
+    *args: Any,
 ) -> None:
-    """Run ``coro`` as a task on ``loop``; its outcome goes to ``future``, and cancelling
-    ``future`` (from any thread) cancels the task."""
+    """Run ``coro_fn(*args)`` as a task on ``loop`` (in a copy of the caller's context
+    variables); its outcome goes to ``future``, and cancelling ``future`` (from any
+    thread) cancels the task. The coroutine is made on the loop, so none is left
+    unawaited if the call is abandoned first."""
 
     def start() -> None:
         if future.cancelled():
-            coro.close()
             return
-        task = loop.create_task(coro)
+        task = loop.create_task(coro_fn(*args))
 
         def copy_outcome(done: asyncio.Task[T]) -> None:
             with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled meanwhile
@@ -150,7 +154,7 @@ def _submit(
         task.add_done_callback(copy_outcome)
         future.add_done_callback(lambda f: f.cancelled() and loop.call_soon_threadsafe(task.cancel))
 
-    loop.call_soon_threadsafe(start)
+    loop.call_soon_threadsafe(start, context=contextvars.copy_context())
 
 
 def _stop_runs(scope: InterruptScope) -> bool:
@@ -169,10 +173,11 @@ def _stop_runs(scope: InterruptScope) -> bool:
 def _run_in_helper_thread(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     result: list[T] = []
     error: list[BaseException] = []
+    context = contextvars.copy_context()  # a new thread starts with none of the caller's context variables
 
     def target() -> None:
         try:
-            result.append(asyncio.run(_call(scope, fn, *args)))
+            result.append(context.run(asyncio.run, _call(scope, fn, *args)))
         except BaseException as exc:  # re-raised in the caller's thread
             error.append(exc)
 

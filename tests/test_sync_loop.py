@@ -5,6 +5,7 @@ running loop; Ctrl+C while a blocking call waits stops the run gracefully."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import signal
 import threading
@@ -152,6 +153,27 @@ def test_sync_runs_from_several_threads_run_concurrently_on_the_shared_loop() ->
     for worker in workers:
         worker.join()
     assert len(answers) == threads and set(map(id, provider.loops)) == {id(background_loop())}
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="unset")
+
+
+def test_the_callers_context_variables_reach_the_run() -> None:
+    seen: list[str] = []
+
+    class ContextProvider(MockProvider):
+        async def complete(self, request: CompletionRequest) -> Completion:
+            seen.append(REQUEST_ID.get())  # e.g. a request id for logs, a tracing context
+            return await super().complete(request)
+
+    agent = _agent(ContextProvider())
+    token = REQUEST_ID.set("req-1")
+    try:
+        agent.run(question="q")
+    finally:
+        REQUEST_ID.reset(token)
+    agent.run(question="q")
+    assert seen == ["req-1", "unset"]
 
 
 def test_sync_code_running_on_the_background_loop_does_not_deadlock() -> None:
