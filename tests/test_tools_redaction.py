@@ -81,3 +81,21 @@ async def test_autonomous_agent_keeps_secrets_out_of_model_journal_and_checkpoin
         data = path.read_bytes()
         for secret in (KEY, "p@ss-w0rd", "db-password-registered-91"):
             assert secret.encode() not in data, (path, secret)
+
+
+def test_a_provider_key_passed_in_code_is_redacted_from_tool_output() -> None:
+    """An api_key given to a provider constructor (not from the environment) is a known secret too."""
+    from kaizen_core.providers.http import HTTPProvider
+    from kaizen_core.redaction import forget_secrets, redact
+
+    class Provider(HTTPProvider):
+        name = "keyed"
+        default_base_url = "http://127.0.0.1:9"
+        api_key_env = ()
+
+    key = "plain-key-without-a-known-shape-0123"
+    try:
+        Provider(api_key=key)
+        assert redact(f"the key is {key}") == "the key is ***"
+    finally:
+        forget_secrets(key)

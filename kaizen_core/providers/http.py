@@ -470,6 +470,11 @@ class HTTPProvider(BaseProvider):
         self.api_key: str | None = api_key if api_key is not None else _first_env(self.api_key_env)
         self.base_url: str = self._resolve_base_url(base_url).rstrip("/")
         self._check_api_key()
+        # A key passed in code (not from a *_API_KEY variable) is known to redaction from now on:
+        # it never reaches a model, a log, an error, a checkpoint or a journal.
+        from kaizen_core.redaction import register_secret
+
+        register_secret(self.api_key)
         if self.supports_embeddings:
             self.embedding_model: str = embedding_model or self.default_embedding_model
         self.http = HTTPClient(
