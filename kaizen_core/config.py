@@ -55,6 +55,9 @@ class BaseAgentConfig(BaseModel):
     allowed_tools: list[str] | None = None
     denied_tools: list[str] | None = None
     approval_timeout: float = Field(60.0, gt=0, description="Seconds to wait for an approval before denying")
+    workspace_root: str | None = Field(
+        None, description="Root that file tools and bash_command are confined to (default: cwd)"
+    )
     max_budget_usd: float | None = Field(None, ge=0, description="USD limit per run (checked before every call)")
     max_budget_tokens: int | None = Field(
         None, gt=0, description="Token limit per run; enforced instead of USD when the model has no price"
@@ -108,7 +111,6 @@ class AutonomousConfig(BaseAgentConfig):
     max_repeated_calls: int = Field(
         2, ge=0, description="Identical repeated tool calls before the final answer is asked for (0: no limit)"
     )
-    workspace_root: str | None = Field(None, description="Root that file tools are confined to (default: cwd)")
 
 
 def coerce_config(config: Any, cls: type[C]) -> C:

@@ -81,8 +81,6 @@ from kaizen_core.errors import (
 from kaizen_core.providers.types import Completion, Message, ToolCall, Usage
 
 if TYPE_CHECKING:
-    from kaizen_core.control import ControlProtocol
-    from kaizen_core.permissions import ExecutionContext
     from kaizen_core.state import AgentState
     from kaizen_core.tools import ToolResult
 
@@ -113,47 +111,11 @@ class BaseAutonomousAgent(BaseAgent):
 
     config_class: ClassVar[type[AutonomousConfig]] = AutonomousConfig
     config: AutonomousConfig
+    always_has_tools: ClassVar[bool] = True
     #: How long a journal append or the final checkpoint is retried while the store is down.
     storage_retry_seconds: float = 10.0
     #: First pause between those retries (doubled each time, at most 2 s).
     storage_retry_delay: float = 0.1
-
-    def __init__(
-        self,
-        config: Any = None,
-        signature: Any = None,
-        provider: Any = None,
-        hook_manager: Any = None,
-        tools: Any = None,
-        agent_id: str | None = None,
-        *,
-        state_manager: Any = None,
-        interrupt_manager: Any = None,
-        control_protocol: ControlProtocol | None = None,
-        execution_context: ExecutionContext | None = None,
-        memory: Any = None,
-    ) -> None:
-        super().__init__(
-            config,
-            signature,
-            provider=provider,
-            hook_manager=hook_manager,
-            tools=tools,
-            agent_id=agent_id,
-            state_manager=state_manager,
-            interrupt_manager=interrupt_manager,
-            memory=memory,
-            control_protocol=control_protocol,
-            execution_context=execution_context,
-        )
-        if self.tools is None:
-            from kaizen_core.tools import ToolRegistry
-
-            self.tools = ToolRegistry()
-        if self.config.workspace_root is not None:
-            from pathlib import Path
-
-            self.tools.context.workspace_root = Path(self.config.workspace_root)
 
     # --- public API -----------------------------------------------------------------------
     async def run_autonomous(self, task: str | dict[str, Any], session_id: str | None = None) -> dict[str, Any]:

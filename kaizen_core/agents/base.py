@@ -45,6 +45,8 @@ class BaseAgent:
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
+    #: Give the agent an (empty) ToolRegistry even without tools (autonomous agents register later).
+    always_has_tools: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -73,7 +75,11 @@ class BaseAgent:
             from kaizen_core.hooks import HookManager
 
             self.hook_manager = HookManager.from_config(self.config.hooks, default_timeout=self.config.hook_timeout)
-        self.tools = _as_tool_registry(tools, self.config.tools)
+        self.tools = _as_tool_registry(tools, self.config.tools, always=self.always_has_tools)
+        if self.tools is not None and self.config.workspace_root is not None:
+            from pathlib import Path
+
+            self.tools.context.workspace_root = Path(self.config.workspace_root)
         self.strategy: Strategy = strategy or (MultiCycleStrategy() if self.tools else SingleShotStrategy())
         self._state_manager = state_manager
         self._control_protocol = control_protocol
@@ -191,7 +197,7 @@ class BaseAgent:
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         await run.fire("pre_agent_loop", inputs=run.inputs)
-        control = self._control_protocol if self.tools else None
+        control = self._control_protocol
         started_control = control is not None and not control.started
         try:
             if started_control:
@@ -449,8 +455,8 @@ def _as_signature(signature: Signature | type[Signature] | str | None) -> Signat
     raise ConfigError(f"signature must be a Signature, got {type(signature).__name__}")
 
 
-def _as_tool_registry(tools: Any, configured: list[str] | str) -> ToolRegistry | None:
-    if tools is None and not configured:
+def _as_tool_registry(tools: Any, configured: list[str] | str, *, always: bool = False) -> ToolRegistry | None:
+    if tools is None and not configured and not always:
         return None
     from kaizen_core.tools import ToolRegistry
 
