@@ -98,18 +98,21 @@ def test_a_timeout_handler_added_after_construction_stops_a_slow_reply_and_the_n
     tmp_path: Path,
 ) -> None:
     provider = MockProvider(script=[{"delay": 3, "answer": "too late"}])
-    agent = BaseAgent(_config(tmp_path), "question -> answer", provider=provider, agent_id="slow-agent")
+    # Default settings (graceful_shutdown_timeout=5): a GRACEFUL stop cancels a model call at once,
+    # since a model call has no side effect to finish (tool calls get the grace period).
+    config = BaseAgentConfig(llm_provider="mock", checkpoint_storage=f"file://{tmp_path / 'checkpoints'}")
+    agent = BaseAgent(config, "question -> answer", provider=provider, agent_id="slow-agent")
     agent.interrupt_manager.add_handler(TimeoutInterruptHandler(timeout_seconds=0.5))
 
     started = time.monotonic()
     with pytest.raises(InterruptedError) as info:
         agent.run(question="anyone there?")
-    assert time.monotonic() - started < 2  # timeout + grace, before the 3 s reply
+    assert time.monotonic() - started < 2  # the acceptance bound, well before the 3 s reply
 
     assert isinstance(info.value, AgentInterrupted)
     reason = info.value.reason
     assert reason.source is InterruptSource.SYSTEM and reason.metadata["handler"] == "timeout"
-    assert reason.mode is InterruptMode.IMMEDIATE and reason.metadata["escalated"] is True
+    assert reason.mode is InterruptMode.GRACEFUL and "escalated" not in reason.metadata
     manager = StateManager(f"file://{tmp_path / 'checkpoints'}")
     loaded = asyncio.run(manager.load_checkpoint(reason.metadata["checkpoint_id"]))
     assert loaded.agent_id == "slow-agent" and loaded.status == "interrupted"

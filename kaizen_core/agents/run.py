@@ -158,8 +158,11 @@ class AgentRun:
         if scope is not None and scope.is_interrupted():
             raise RunStopped()
 
-    async def guard(self, fn: Any, *args: Any) -> Any:
-        """``await fn(*args)`` under the run's interrupt guard: an IMMEDIATE interrupt cancels it (RunStopped)."""
+    async def guard(self, fn: Any, *args: Any, side_effect_free: bool = False) -> Any:
+        """``await fn(*args)`` under the run's interrupt guard: an IMMEDIATE interrupt cancels it (RunStopped).
+
+        ``side_effect_free`` (model calls) makes a GRACEFUL interrupt cancel it at once too.
+        """
         manager = self.agent._interrupts
         scope = manager.scope_for(self.run_id) if manager is not None else None
         if scope is None:
@@ -167,7 +170,7 @@ class AgentRun:
         from kaizen_core.interrupts import StepCancelled
 
         try:
-            return await scope.guard(fn, *args)
+            return await scope.guard(fn, *args, side_effect_free=side_effect_free)
         except StepCancelled as exc:
             raise RunStopped() from exc
 
@@ -204,7 +207,7 @@ class AgentRun:
         self.raise_if_interrupted()
         self.check_budget()
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
-        completion: Completion = await self.guard(self.agent._call_provider, request)
+        completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model

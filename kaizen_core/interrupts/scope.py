@@ -254,13 +254,23 @@ class InterruptScope:
             self._listeners.discard(entry)
 
     # ------------------------------------------------------------------ guard
-    async def guard(self, step: Callable[..., Awaitable[T]] | Awaitable[T], *args: Any, **kwargs: Any) -> T:
+    async def guard(
+        self,
+        step: Callable[..., Awaitable[T]] | Awaitable[T],
+        *args: Any,
+        side_effect_free: bool = False,
+        **kwargs: Any,
+    ) -> T:
         """Run one step (``await step(*args, **kwargs)``, or an awaitable) under interrupt watch.
 
         Returns the step's value when it finishes, even if a GRACEFUL interrupt is
         pending. Cancels it and raises :class:`StepCancelled` when an IMMEDIATE interrupt
         is requested, or when a GRACEFUL one has been pending for
         ``graceful_shutdown_timeout`` seconds (it is then escalated to IMMEDIATE).
+
+        ``side_effect_free`` steps (a model call: cancelling it loses nothing but the
+        tokens) are cancelled by a GRACEFUL interrupt at once; there is nothing for them
+        to finish cleanly.
 
         The step runs in the calling task; an interrupt cancels that task while it is
         inside the step, and the cancellation comes out as :class:`StepCancelled`.
@@ -270,14 +280,14 @@ class InterruptScope:
         task = asyncio.current_task()
         if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
             return await asyncio.ensure_future(self._guarded(awaitable))
-        watch = _StepWatch(self, asyncio.get_running_loop(), task)
+        watch = _StepWatch(self, asyncio.get_running_loop(), task, side_effect_free)
         cancelling = task.cancelling()
         self._listen(watch.entry)  # before looking at the state, so no request can slip between
         try:
             if self._reason is not None:
                 self.escalate_if_overdue()
                 reason = self._reason
-                if reason is not None and reason.mode is InterruptMode.IMMEDIATE:
+                if reason is not None and (reason.mode is InterruptMode.IMMEDIATE or side_effect_free):
                     _discard(awaitable)
                     raise StepCancelled(reason)
                 if reason is not None:
@@ -309,10 +319,17 @@ class _StepWatch:
     and cancels the step's task once the interrupt is IMMEDIATE.
     """
 
-    __slots__ = ("active", "cancelled_for", "entry", "loop", "scope", "task", "timer")
+    __slots__ = ("active", "cancelled_for", "entry", "loop", "scope", "side_effect_free", "task", "timer")
 
-    def __init__(self, scope: InterruptScope, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]):
+    def __init__(
+        self,
+        scope: InterruptScope,
+        loop: asyncio.AbstractEventLoop,
+        task: asyncio.Task[Any],
+        side_effect_free: bool = False,
+    ):
         self.scope = scope
+        self.side_effect_free = side_effect_free
         self.loop = loop
         self.task = task
         self.active = True
@@ -326,7 +343,7 @@ class _StepWatch:
         reason = self.scope._reason
         if reason is None:
             return
-        if reason.mode is InterruptMode.IMMEDIATE:
+        if reason.mode is InterruptMode.IMMEDIATE or self.side_effect_free:
             if self.timer is not None:
                 self.timer.cancel()
                 self.timer = None
