@@ -100,8 +100,6 @@ class AutonomousRun(AgentRun):
     tool_errors: int = 0
     journal: RunJournal | None = None
     repeats: RepeatGuard = field(default_factory=RepeatGuard)
-    #: Storage failures the run gave up on (``_meta["storage_errors"]``); not checkpointed.
-    storage_errors: list[dict[str, Any]] = field(default_factory=list)
     #: A checkpoint or journal write failed: save a checkpoint at the end of the next cycle.
     checkpoint_due: bool = False
 
@@ -243,22 +241,11 @@ class BaseAutonomousAgent(BaseAgent):
                 details["key"] = entry["key"]
             await self._storage_failed(run, exc, "journal", **details)
 
-    async def _storage_failed(self, run: AutonomousRun, exc: StorageError, phase: str, **details: Any) -> None:
-        """Record a storage failure the run survives: ON_ERROR, a warning, ``_meta["storage_errors"]``."""
-        run.checkpoint_due = True
-        record = {"phase": phase, "error_code": exc.code, "error": exc.message, "cycle": run.cycle, **details}
-        run.storage_errors.append(record)
-        logger.warning(
-            "agent %s run %s: %s write failed in cycle %d; the run continues: %s",
-            self.agent_id,
-            run.run_id,
-            phase,
-            run.cycle,
-            exc,
-        )
-        await run.fire(
-            "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, phase=phase, **details
-        )
+    async def _storage_failed(self, run: AgentRun, exc: StorageError, phase: str, **details: Any) -> None:
+        """As BaseAgent's, and the next cycle saves a checkpoint (crash safety is degraded until then)."""
+        if isinstance(run, AutonomousRun):
+            run.checkpoint_due = True
+        await super()._storage_failed(run, exc, phase, **details)
 
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
         state = super().agent_state(run, status)
@@ -473,9 +460,8 @@ class BaseAutonomousAgent(BaseAgent):
             extra["plan"] = run.extra["plan"]
         if run.extra.get("resumed_from"):
             extra["resumed_from"] = list(run.extra["resumed_from"])
-        storage_errors = getattr(run, "storage_errors", None)
-        if storage_errors:
-            extra["storage_errors"] = list(storage_errors)
+        if run.storage_errors:
+            extra["storage_errors"] = list(run.storage_errors)
         meta.update(extra)
         return {**extra, **result}
 

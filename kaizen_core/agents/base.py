@@ -252,6 +252,8 @@ class BaseAgent:
             meta["tool_calls"] = run.tool_calls
         if run.permission_decisions:
             meta["permission_decisions"] = run.permission_decisions
+        if run.storage_errors:
+            meta["storage_errors"] = list(run.storage_errors)
         return {**outputs, "_meta": meta}
 
     async def _call_provider(self, request: CompletionRequest) -> Completion:
@@ -371,30 +373,36 @@ class BaseAgent:
         reason = scope.reason if scope is not None else None
         await run.fire("pre_interrupt", reason=reason.model_dump(mode="json") if reason else None)
         checkpoint_id = None
-        storage_errors: list[dict[str, Any]] = []
         if self.config.checkpoint_on_interrupt and self.state_manager is not None:
             try:
                 checkpoint_id = await self.state_manager.save_checkpoint(
                     self.agent_state(run, "interrupted"), force=True
                 )
             except StorageError as exc:
-                where = {"phase": "checkpoint", "status": "interrupted"}
-                storage_errors.append({**where, "error_code": exc.code, "error": exc.message, "cycle": run.cycle})
-                logging.getLogger("kaizen.interrupts").warning(
-                    "agent %s run %s: the interrupt checkpoint was not saved: %s", self.agent_id, run.run_id, exc
-                )
-                await run.fire(
-                    "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, **where
-                )
+                await self._storage_failed(run, exc, "checkpoint", status="interrupted")
             if reason is not None and checkpoint_id is not None:
                 reason.metadata["checkpoint_id"] = checkpoint_id
         await manager.run_shutdown_callbacks()
         await run.fire("post_interrupt", checkpoint_id=checkpoint_id)
         message = f"agent {self.agent_id} interrupted: {reason.message if reason else 'stop requested'}"
         result = self._result(run, {})
-        if storage_errors:
-            result["_meta"].setdefault("storage_errors", []).extend(storage_errors)
         return AgentInterrupted(message, reason=reason, result=result)
+
+    async def _storage_failed(self, run: AgentRun, exc: StorageError, phase: str, **details: Any) -> None:
+        """Record a storage failure the run survives: ON_ERROR, a warning, ``_meta["storage_errors"]``."""
+        record = {"phase": phase, "error_code": exc.code, "error": exc.message, "cycle": run.cycle, **details}
+        run.storage_errors.append(record)
+        logging.getLogger(__name__).warning(
+            "agent %s run %s: %s write failed in cycle %d; the run continues: %s",
+            self.agent_id,
+            run.run_id,
+            phase,
+            run.cycle,
+            exc,
+        )
+        await run.fire(
+            "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, phase=phase, **details
+        )
 
     # --- misc -----------------------------------------------------------------------------
     def _fire_sync(self, event: str) -> None:

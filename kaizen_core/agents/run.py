@@ -50,6 +50,8 @@ class AgentRun:
     started: float = field(default_factory=time.monotonic)
     model: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Storage failures the run survived (``result["_meta"]["storage_errors"]``); not checkpointed.
+    storage_errors: list[dict[str, Any]] = field(default_factory=list)
     #: Every permission decision of the run, in order (``result["permission_decisions"]``).
     permission_decisions: list[dict[str, Any]] = field(default_factory=list)
     #: Set to share one context (and its budget) between runs; else built from the config on first use.
