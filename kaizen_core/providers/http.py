@@ -21,8 +21,9 @@ first use, never at module import) and adds what every provider needs:
   newline-delimited JSON (:meth:`HTTPClient.stream_ndjson`).
 
 The underlying ``httpx.AsyncClient`` is bound to the event loop that created it; when
-the same provider is used from another loop (``complete_sync`` runs a fresh loop per
-call) a new client is created for that loop.
+the same provider is used from another loop (an application's own ``asyncio.run``
+next to Kaizen's sync API, which runs every sync call on one persistent background loop)
+a new client is created for that loop.
 """
 
 from __future__ import annotations

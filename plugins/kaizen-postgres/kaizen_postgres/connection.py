@@ -80,7 +80,7 @@ class PostgresConnection:
         loop = asyncio.get_running_loop()
         if self._pool is None or self._loop is not loop:
             if self._pool is not None and self._loop is not None and not self._loop.is_closed():
-                # another loop (run_sync uses a fresh loop per call): drop its connections.
+                # another loop (e.g. the application's own asyncio.run): drop its connections.
                 # When that loop is already closed, its sockets are closed on collection.
                 with contextlib.suppress(RuntimeError):
                     self._pool.terminate()

@@ -43,7 +43,7 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
 
 
 class RedisConnection:
-    """Lazily creates a client per running loop (``run_sync`` uses a fresh loop per call)."""
+    """Lazily creates a client per running loop (the sync API shares one background loop; an application may run others)."""
 
     def __init__(
         self,
