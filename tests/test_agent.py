@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import threading
 
+import anyio
 import pytest
 
 from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature
@@ -19,6 +21,7 @@ from kaizen_core.errors import (
 )
 from kaizen_core.hooks import HookEvent, HookManager, HookPriority, HookResult
 from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.types import Completion, CompletionRequest
 from kaizen_core.tools import tool
 
 
@@ -33,6 +36,25 @@ class QASignature(Signature):
 def make_agent(script: list | None = None, **config: object) -> BaseAgent:
     cfg = BaseAgentConfig(llm_provider="mock", **config)  # type: ignore[arg-type]
     return BaseAgent(cfg, QASignature(), provider=MockProvider(script=script))
+
+
+async def wait_for_release(release: threading.Event) -> None:
+    """Block until the test sets ``release`` (after its assertions): a step that never finishes
+    first, however slow the machine. It waits in a worker thread, so the sync API's loop stays
+    free and a timeout can abandon the wait; the 30 s only bounds a hang if that timeout is broken."""
+    await anyio.to_thread.run_sync(release.wait, 30, abandon_on_cancel=True)
+
+
+class UnansweringProvider(MockProvider):
+    """The mock model, but a call answers only once ``release`` is set."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.release = threading.Event()
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        await wait_for_release(self.release)
+        return await super().complete(request)
 
 
 def test_qa_returns_declared_types_and_meta() -> None:
@@ -124,8 +146,14 @@ def test_provider_error_propagates_with_code() -> None:
 
 
 def test_provider_timeout_is_agent_003() -> None:
-    with pytest.raises(ProviderError) as info:
-        make_agent([{"delay": 5, "answer": "late", "confidence": 1}], timeout=0.2).run(question="q")
+    provider = UnansweringProvider(script=[{"answer": "late", "confidence": 1}])
+    agent = BaseAgent(BaseAgentConfig(llm_provider="mock", timeout=0.2), QASignature(), provider=provider)
+    try:
+        with pytest.raises(ProviderError) as info:
+            agent.run(question="q")
+        assert not provider.release.is_set()  # the model had not answered: the timeout ended the call
+    finally:
+        provider.release.set()
     assert isinstance(info.value, ExecutionTimeoutError) and isinstance(info.value, TimeoutError)
     assert info.value.code == "AGENT_003" and "0.2s" in info.value.message
 
@@ -140,15 +168,20 @@ def test_lifecycle_hooks_fire_in_priority_order_and_failures_do_not_stop_the_run
     def boom(ctx: object) -> None:
         raise RuntimeError("hook bug")
 
+    release = threading.Event()
+
     async def slow(ctx: object) -> None:
-        await asyncio.sleep(5)
+        await wait_for_release(release)  # still running when its 0.2 s timeout ends it
 
     boom_name = hooks.register(HookEvent.POST_AGENT_LOOP, boom)
     slow_name = hooks.register(HookEvent.POST_AGENT_LOOP, slow)
     results_seen: list[HookResult] = []
     hooks.register(HookEvent.POST_AGENT_LOOP, lambda ctx: results_seen.append(ctx.metadata["usage"]), HookPriority.LOWEST)
     agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), QASignature(), provider=MockProvider(), hook_manager=hooks)
-    result = agent.run(question="q")
+    try:
+        result = agent.run(question="q")
+    finally:
+        release.set()
     assert calls == ["critical", "normal", "low"]
     assert isinstance(result["answer"], str)
     stats = hooks.stats()
