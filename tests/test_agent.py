@@ -151,7 +151,6 @@ def test_provider_timeout_is_agent_003() -> None:
     try:
         with pytest.raises(ProviderError) as info:
             agent.run(question="q")
-        assert not provider.release.is_set()  # the model had not answered: the timeout ended the call
     finally:
         provider.release.set()
     assert isinstance(info.value, ExecutionTimeoutError) and isinstance(info.value, TimeoutError)

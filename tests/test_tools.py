@@ -114,14 +114,19 @@ async def test_exception_inside_tool_becomes_exec_002() -> None:
 async def test_tool_timeout_from_context() -> None:
     import anyio
 
+    release = anyio.Event()
+
     @tool
     async def slow() -> str:
-        """Sleeps."""
-        await anyio.sleep(5)
+        """Runs until the test releases it (after its assertions)."""
+        await release.wait()
         return "done"
 
-    result = await slow.execute({}, context=ToolContext(tool_timeout=0.05))
+    with anyio.fail_after(30):  # bounds a hang only, if the tool timeout is broken
+        result = await slow.execute({}, context=ToolContext(tool_timeout=0.05))
+    assert result.success is False
     assert result.error_code == ToolExecutionError.code and "timed out" in (result.error or "")
+    release.set()
 
 
 async def test_sync_tool_timeout_returns_at_the_deadline_and_abandons_the_thread() -> None:
