@@ -201,6 +201,15 @@ def test_cost_usd_exact_versioned_and_unknown() -> None:
     assert lookup_price(table, None) is None
 
 
+def test_cost_usd_prices_cached_and_cache_write_tokens_where_the_table_says() -> None:
+    table = {"cached": (1.0, 2.0, 0.1, 1.25), "plain": (1.0, 2.0)}
+    usage = Usage(input_tokens=1_000_000, cached_input_tokens=400_000, cache_write_tokens=100_000, output_tokens=0)
+    assert cost_usd(table, "cached", usage) == pytest.approx(0.5 * 1.0 + 0.4 * 0.1 + 0.1 * 1.25)
+    assert cost_usd(table, "plain", usage) == pytest.approx(1.0)  # no cached price: cached tokens cost the input price
+    total = usage + Usage(input_tokens=10, cached_input_tokens=5, cache_write_tokens=1)
+    assert (total.cached_input_tokens, total.cache_write_tokens) == (400_005, 100_001)
+
+
 # -- HTTPProvider: the base every HTTP provider builds on ------------------------------------
 class EchoProvider(HTTPProvider):
     """A provider as a plugin author writes one: only what differs from the base."""

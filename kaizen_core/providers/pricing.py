@@ -1,10 +1,15 @@
 """Cost in USD from a provider's price table. Unknown model: ``None``, never a guess.
 
 A price table maps a model name to ``(input, output)`` prices in USD per million
-tokens::
+tokens, optionally followed by the price of cached input tokens (read from the
+prompt cache) and of cache writes::
 
-    PRICES = {"gpt-4o-mini": (0.15, 0.60)}
+    PRICES = {"gpt-4o-mini": (0.15, 0.60, 0.075), "claude-sonnet-4": (3.00, 15.00, 0.30, 3.75)}
     cost_usd(PRICES, "gpt-4o-mini-2024-07-18", usage)
+
+``Usage.cached_input_tokens`` and ``Usage.cache_write_tokens`` are parts of
+``input_tokens``: they are priced at the cached / cache-write price when the table
+gives one, else at the input price.
 
 Lookup is exact first, then with a leading ``models/`` removed and a trailing
 version suffix removed (a date such as ``-2024-07-18`` / ``-20241022``, ``-latest`` or
@@ -19,16 +24,17 @@ from collections.abc import Mapping
 
 from kaizen_core.providers.types import Usage
 
-__all__ = ["PriceTable", "cost_usd", "lookup_price"]
+__all__ = ["Price", "PriceTable", "cost_usd", "lookup_price"]
 
-#: model -> (USD per 1M input tokens, USD per 1M output tokens)
-PriceTable = Mapping[str, tuple[float, float]]
+#: model -> (USD per 1M input tokens, per 1M output tokens[, per 1M cached input tokens[, per 1M cache writes]])
+Price = tuple[float, ...]
+PriceTable = Mapping[str, Price]
 
 _VERSION_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest|\d{3}|v\d+(\.\d+)?)$")
 
 
-def lookup_price(table: PriceTable, model: str | None) -> tuple[float, float] | None:
-    """The ``(input, output)`` price of ``model`` per the rules above, or None."""
+def lookup_price(table: PriceTable, model: str | None) -> Price | None:
+    """The price tuple of ``model`` (``(input, output, ...)``) per the rules above, or None."""
     if not model:
         return None
     candidates = [model]
@@ -50,5 +56,11 @@ def cost_usd(table: PriceTable, model: str | None, usage: Usage) -> float | None
     price = lookup_price(table, model)
     if price is None:
         return None
-    input_price, output_price = price
-    return (usage.input_tokens * input_price + usage.output_tokens * output_price) / 1_000_000
+    input_price, output_price = price[0], price[1]
+    cached_price = price[2] if len(price) > 2 else input_price
+    write_price = price[3] if len(price) > 3 else input_price
+    cached = min(usage.cached_input_tokens, usage.input_tokens)
+    written = min(usage.cache_write_tokens, usage.input_tokens - cached)
+    uncached = usage.input_tokens - cached - written
+    total = uncached * input_price + cached * cached_price + written * write_price + usage.output_tokens * output_price
+    return total / 1_000_000

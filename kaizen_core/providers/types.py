@@ -65,10 +65,18 @@ class CompletionRequest(BaseModel):
 
 
 class Usage(BaseModel):
-    """Token counts and cost. ``cost_usd`` is None when the price is unknown (never a guess)."""
+    """Token counts and cost. ``cost_usd`` is None when the price is unknown (never a guess).
+
+    ``input_tokens`` counts every prompt token, cached ones included.
+    ``cached_input_tokens`` (read from the provider's prompt cache) and
+    ``cache_write_tokens`` (written to it) are the parts of ``input_tokens`` that a price
+    table may price differently (see :mod:`kaizen_core.providers.pricing`).
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     cost_usd: float | None = None
 
     @property
@@ -80,6 +88,8 @@ class Usage(BaseModel):
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
             cost_usd=cost,
         )
 
