@@ -170,6 +170,10 @@ async def test_bash_command_errors(registry: ToolRegistry, workspace: Path) -> N
 
 
 # --- HTTP against a real local server --------------------------------------------------------
+#: the ``/slow`` endpoint holds its reply until this is set (30 s at most, against a hang)
+SLOW_REPLY = threading.Event()
+
+
 class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
@@ -193,9 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
             self._reply(200, html, "text/html; charset=utf-8")
         elif self.path.startswith("/slow"):
-            import time
-
-            time.sleep(1)
+            SLOW_REPLY.wait(timeout=30)  # answers only once the test has seen its timeout
             try:
                 self._reply(200, b"late", "text/plain")
             except (BrokenPipeError, ConnectionResetError):
@@ -255,7 +257,11 @@ async def test_http_size_cap(workspace: Path, http_server: str) -> None:
 
 async def test_http_timeout(workspace: Path, http_server: str) -> None:
     registry = ToolRegistry.from_config(["http_get"], context=local_context(workspace, http_server, http_timeout=0.2))
-    result = await registry.execute("http_get", {"url": f"{http_server}/slow"})
+    SLOW_REPLY.clear()
+    try:
+        result = await registry.execute("http_get", {"url": f"{http_server}/slow"})
+    finally:
+        SLOW_REPLY.set()
     assert result.error_code == "EXEC_004" and "timed out" in (result.error or "")
 
 
