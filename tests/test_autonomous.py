@@ -309,7 +309,10 @@ async def test_safe_calls_run_concurrently_others_in_order(tmp_path: Path, ws: P
     async def step(n: int) -> int:
         """Records order."""
         order.append(f"start{n}")
-        await anyio.sleep(0.01 * (3 - n))
+        if n == 1:
+            # Finish only once every other task waits: a step 2 running alongside would
+            # have started (and ended) by now, whatever the machine's speed.
+            await anyio.wait_all_tasks_blocked()
         order.append(f"end{n}")
         return n
 
