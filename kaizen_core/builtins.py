@@ -46,6 +46,7 @@ def register_storage_backends(register: Register) -> None:
 def register_memory_tiers(register: Register) -> None:
     register("memory", "kaizen_core.memory.hot:HotMemoryTier", description="Hot in-process tier (LRU/LFU/FIFO, TTL)")
     register("sqlite", "kaizen_core.memory.warm:WarmMemoryTier", description="Warm SQLite tier (WAL, TTL, compression)")
+    register("file", "kaizen_core.memory.file:FileMemoryTier", description="Append-only JSONL memory file (audit trail)")
 
 
 @hookimpl
