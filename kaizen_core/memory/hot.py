@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
@@ -68,7 +69,12 @@ def _named_store(name: str) -> HotStore:
 
 
 class HotMemoryTier(MemoryTier):
-    """Bounded in-process tier. See the module docstring for eviction rules."""
+    """Bounded in-process tier. See the module docstring for eviction rules.
+
+    ``clock`` is the wall clock TTLs are measured on (seconds; ``time.time`` by default).
+    Tiers sharing a named store should share a clock too, as expiry times are stored as
+    absolute times; tests inject one they move by hand instead of waiting for a TTL.
+    """
 
     scheme: ClassVar[str] = "memory"
 
@@ -80,6 +86,7 @@ class HotMemoryTier(MemoryTier):
         eviction: EvictionPolicy = "lru",
         default_ttl: float | None = None,
         store: HotStore | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(namespace)
         if eviction not in _POLICIES:
@@ -94,6 +101,7 @@ class HotMemoryTier(MemoryTier):
         self._lock = self._store.lock
         self._stats = TierStats(name=f"memory:{namespace}")
         self._latency = LatencyRecorder()
+        self._clock = clock
 
     @classmethod
     def from_url(cls, url: str, *, namespace: str = "default", **options: Any) -> HotMemoryTier:
@@ -141,7 +149,7 @@ class HotMemoryTier(MemoryTier):
         start = time.perf_counter()
         check_key(key)
         with self._lock:
-            entry = self._live(key, time.time())
+            entry = self._live(key, self._clock())
             if entry is None:
                 self._stats.misses += 1
                 self._latency.add(time.perf_counter() - start)
@@ -158,13 +166,13 @@ class HotMemoryTier(MemoryTier):
     def peek(self, key: str) -> bool:
         """True when ``key`` is live, without touching recency, frequency or stats."""
         with self._lock:
-            return self._live(key, time.time()) is not None
+            return self._live(key, self._clock()) is not None
 
     async def put(self, key: str, value: Any, ttl: float | None = None) -> None:
         check_key(key)
         ttl = check_ttl(ttl) if ttl is not None else self.default_ttl
         text = encode_value(value)
-        now = time.time()
+        now = self._clock()
         expires_at = None if ttl is None else now + ttl
         with self._lock:
             old = self._table.get(key)
@@ -184,7 +192,7 @@ class HotMemoryTier(MemoryTier):
     async def delete(self, key: str) -> bool:
         check_key(key)
         with self._lock:
-            found = self._live(key, time.time()) is not None
+            found = self._live(key, self._clock()) is not None
             if found:
                 del self._table[key]
                 self._stats.deletes += 1
@@ -196,7 +204,7 @@ class HotMemoryTier(MemoryTier):
 
     async def keys(self, prefix: str = "") -> list[str]:
         with self._lock:
-            self._purge_expired(time.time())
+            self._purge_expired(self._clock())
             return sorted(k for k in self._table if k.startswith(prefix))
 
     async def clear(self) -> None:
@@ -205,7 +213,7 @@ class HotMemoryTier(MemoryTier):
 
     async def size(self) -> int:
         with self._lock:
-            self._purge_expired(time.time())
+            self._purge_expired(self._clock())
             return len(self._table)
 
     async def stats(self) -> TierStats:
