@@ -402,23 +402,33 @@ def test_resource_handler_memory() -> None:
 
 
 def test_resource_handler_cpu() -> None:
-    busy = ResourceInterruptHandler(max_cpu_percent=5, cpu_window_s=0.2)
-    assert busy.check_interrupt(InterruptContext()) is None  # first call only takes the baseline
-    # Burn 0.3 s of CPU time (however long that takes on a loaded machine).
-    cpu_end = time.process_time() + 0.3
+    wall, cpu = FakeClock(), FakeClock()
+    handler = ResourceInterruptHandler(max_cpu_percent=50, cpu_window_s=1.0, clock=wall, cpu_clock=cpu)
+    assert handler.check_interrupt(InterruptContext()) is None  # first call only takes the baseline
+    wall.advance(0.5)
+    cpu.advance(0.5)  # a busy half second: the window is not over, so it does not trip
+    assert handler.check_interrupt(InterruptContext()) is None and handler.last_cpu_percent is None
+    wall.advance(0.5)
+    cpu.advance(0.1)  # 0.6 s of CPU over a 1 s window: 60 %
+    reason = handler.check_interrupt(InterruptContext())
+    assert reason is not None and reason.metadata["resource"] == "cpu"
+    assert reason.metadata["cpu_percent"] == 60.0 and reason.metadata["max_cpu_percent"] == 50
+    wall.advance(2)  # the next window starts where that one ended: two idle seconds
+    assert handler.check_interrupt(InterruptContext()) is None and handler.last_cpu_percent == 0.0
+    wall.advance(1)
+    cpu.advance(0.4)  # 40 %: under the limit
+    assert handler.check_interrupt(InterruptContext()) is None
+    assert handler.last_cpu_percent == pytest.approx(40.0)
+
+
+def test_resource_handler_default_clocks_measure_this_process() -> None:
+    handler = ResourceInterruptHandler(max_cpu_percent=10_000, cpu_window_s=0.01)
+    assert handler.cpu_percent() is None  # the baseline
+    cpu_end = time.process_time() + 0.1  # burn 0.1 s of CPU, however long that takes
     while time.process_time() < cpu_end:
         sum(range(1000))
-    wall_end = time.monotonic() + 0.2  # and at least one window of wall time
-    while time.monotonic() < wall_end:
-        sum(range(1000))
-    reason = busy.check_interrupt(InterruptContext())
-    assert reason is not None and reason.metadata["resource"] == "cpu" and reason.metadata["cpu_percent"] >= 5
-
-    idle = ResourceInterruptHandler(max_cpu_percent=90, cpu_window_s=0.2)
-    assert idle.check_interrupt(InterruptContext()) is None
-    time.sleep(0.3)  # idle: whatever the machine's speed, this process uses no CPU here
-    assert idle.check_interrupt(InterruptContext()) is None
-    assert idle.last_cpu_percent is not None and idle.last_cpu_percent < 90
+    percent = handler.cpu_percent()
+    assert percent is not None and percent > 0
 
 
 def test_builtin_handlers_are_registered_by_name() -> None:

@@ -9,7 +9,7 @@ import os
 import resource
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kaizen_core.errors import ConfigError
@@ -156,12 +156,22 @@ def current_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _process_cpu_seconds() -> float:
+    """CPU time used by this process so far (user + system, all threads)."""
+    times = os.times()
+    return times.user + times.system
+
+
 class ResourceInterruptHandler(BaseInterruptHandler):
     """Stops a run when this process uses too much memory or CPU.
 
     Memory is the current resident set size. CPU is the process CPU time (all threads)
     over wall time, in percent of one core, measured over windows of at least
     ``cpu_window_s`` so that a single busy poll does not trip it. No psutil needed.
+
+    ``clock`` (wall seconds, ``time.monotonic`` by default) and ``cpu_clock`` (this
+    process's CPU seconds, user + system, by default) are the two clocks the CPU share is
+    measured on; tests inject clocks they move by hand.
     """
 
     name = "resource"
@@ -172,6 +182,9 @@ class ResourceInterruptHandler(BaseInterruptHandler):
         max_cpu_percent: float | None = None,
         mode: InterruptMode | str = InterruptMode.GRACEFUL,
         cpu_window_s: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = _process_cpu_seconds,
     ) -> None:
         if max_memory_mb is None and max_cpu_percent is None:
             raise ConfigError(
@@ -184,6 +197,8 @@ class ResourceInterruptHandler(BaseInterruptHandler):
         self.max_memory_mb = max_memory_mb
         self.max_cpu_percent = max_cpu_percent
         self.cpu_window_s = cpu_window_s
+        self._clock = clock
+        self._cpu_clock = cpu_clock
         self._baseline: tuple[float, float] | None = None
         self.last_cpu_percent: float | None = None
 
@@ -191,14 +206,9 @@ class ResourceInterruptHandler(BaseInterruptHandler):
         self._baseline = None
         self.last_cpu_percent = None
 
-    @staticmethod
-    def _cpu_seconds() -> float:
-        times = os.times()
-        return times.user + times.system
-
     def cpu_percent(self) -> float | None:
         """CPU use over the last completed window, or ``None`` before the first window ends."""
-        now = (time.monotonic(), self._cpu_seconds())
+        now = (self._clock(), self._cpu_clock())
         if self._baseline is None:
             self._baseline = now
             return None
