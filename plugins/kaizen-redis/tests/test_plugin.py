@@ -66,13 +66,26 @@ async def test_key_prefix_separates_deployments(redis_url: str, key_prefix: str)
 @pytest.mark.anyio
 async def test_checkpoint_ttl_expires_checkpoints_and_journals(redis_url: str, key_prefix: str) -> None:
     import anyio
+    import redis.asyncio as aioredis
+
+    # Redis expires keys on its own clock, which a test cannot move: what is written is
+    # checked on a store whose ttl cannot run out during the test, expiry on a short one.
+    lasting = RedisCheckpointStore.from_url(redis_url, key_prefix=f"{key_prefix}-lasting", ttl=600)
+    await StateManager(lasting).save_checkpoint(AgentState(agent_id="short-lived"))
+    await lasting.journal_append("j", b"record")
+    assert await lasting.list_agents() == ["short-lived"] and await lasting.journal_read("j") == [b"record"]
+    client = aioredis.Redis.from_url(redis_url)
+    keys = [k async for k in client.scan_iter(match=f"{key_prefix}-lasting:*")]
+    expiring = [k for k in keys if b":ckpt:" in k or b":journal" in k]
+    assert len(expiring) == 3  # the checkpoint, the journal and its record ids
+    assert all(0 < ttl <= 600_000 for ttl in [await client.pttl(k) for k in expiring])
+    await client.aclose()
+    await lasting.close()
 
     store = RedisCheckpointStore.from_url(redis_url, key_prefix=key_prefix, ttl=0.3)
-    manager = StateManager(store)
-    await manager.save_checkpoint(AgentState(agent_id="short-lived"))
+    await StateManager(store).save_checkpoint(AgentState(agent_id="short-lived"))
     await store.journal_append("j", b"record")
-    assert await store.list_agents() == ["short-lived"]
-    with anyio.fail_after(5):
+    with anyio.fail_after(30):  # bounds a hang only: the keys go 0.3 s after they were written
         while await store.list_agents():
             await anyio.sleep(0.05)
     assert await store.list("short-lived") == []
