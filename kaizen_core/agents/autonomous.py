@@ -361,7 +361,7 @@ class BaseAutonomousAgent(BaseAgent):
                 if outputs is not None:
                     return await self._converged(run, outputs, "converged")
                 continue
-            run.protocol.append_assistant(run, completion.content, calls)
+            run.protocol.append_assistant(run, completion.content, calls, completion.provider_data)
             results = await self.execute_tool_calls(run, calls)
             run.protocol.append_results(run, calls, results)
             await run.fire("post_cycle", tool_calls=len(calls))
@@ -399,7 +399,12 @@ class BaseAutonomousAgent(BaseAgent):
         journaled = run.journal.assistant.get(run.cycle) if run.journal is not None else None
         if journaled is not None:
             calls = [ToolCall.model_validate(c) for c in journaled["tool_calls"]]
-            return Completion(content=journaled.get("content"), parsed=journaled.get("parsed")), calls
+            completion = Completion(
+                content=journaled.get("content"),
+                parsed=journaled.get("parsed"),
+                provider_data=journaled.get("provider_data"),
+            )
+            return completion, calls
         completion, calls = await run.protocol.ask(run, self)
         await self._journal(
             run,
@@ -409,6 +414,7 @@ class BaseAutonomousAgent(BaseAgent):
                 "content": completion.content,
                 "parsed": completion.parsed,
                 "tool_calls": [c.model_dump() for c in calls],
+                "provider_data": completion.provider_data,
             },
         )
         return completion, calls
@@ -519,7 +525,10 @@ class BaseAutonomousAgent(BaseAgent):
         replayed = journal.results.get(key) if journal is not None else None
         if replayed is not None:
             run.tool_calls.append({**replayed["record"], "replayed": True})
-            return Message(role="tool", content=replayed["content"], tool_call_id=call.id, name=call.name)
+            is_error = "error_code" in replayed["record"]
+            return Message(
+                role="tool", content=replayed["content"], tool_call_id=call.id, name=call.name, is_error=is_error
+            )
         tool = self.tools.get(call.name) if self.tools else None
         if journal is not None and key in journal.started and tool is not None and not tool.idempotent:
             error = (

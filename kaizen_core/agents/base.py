@@ -339,7 +339,7 @@ class BaseAgent:
         run.tool_calls.append(record)
         if outcome == "success":
             run.execution_context.record_tool_usage(call.name)
-        return Message(role="tool", content=content, tool_call_id=call.id, name=call.name)
+        return Message(role="tool", content=content, tool_call_id=call.id, name=call.name, is_error=error is not None)
 
     async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> ToolResult:
         """Execute one permitted, unblocked call under the interrupt guard. Subclasses wrap it."""

@@ -89,7 +89,11 @@ class MultiCycleStrategy:
             await run.fire("pre_cycle")
             last = await run.complete(tools=run.agent.tool_definitions())
             if last.tool_calls:
-                run.messages.append(Message(role="assistant", content=last.content, tool_calls=last.tool_calls))
+                run.messages.append(
+                    Message(
+                        role="assistant", content=last.content, tool_calls=last.tool_calls, provider_data=last.provider_data
+                    )
+                )
                 run.messages.extend(await run.agent.execute_tool_calls(run, last.tool_calls))
                 await run.fire("post_cycle")
                 run.raise_if_interrupted()

@@ -51,8 +51,10 @@ class ToolProtocol(Protocol):
         """One model turn with the tools offered: the completion and its tool calls."""
         ...
 
-    def append_assistant(self, run: AgentRun, content: str | None, calls: list[ToolCall]) -> None:
-        """Add the model's tool-calling turn to the conversation."""
+    def append_assistant(
+        self, run: AgentRun, content: str | None, calls: list[ToolCall], provider_data: dict[str, Any] | None = None
+    ) -> None:
+        """Add the model's tool-calling turn (with the completion's ``provider_data``) to the conversation."""
         ...
 
     def append_results(self, run: AgentRun, calls: list[ToolCall], results: list[Message]) -> None:
@@ -78,8 +80,10 @@ class NativeToolProtocol:
         completion = await run.complete(tools=agent.tool_definitions())
         return completion, list(completion.tool_calls)
 
-    def append_assistant(self, run: AgentRun, content: str | None, calls: list[ToolCall]) -> None:
-        run.messages.append(Message(role="assistant", content=content, tool_calls=calls))
+    def append_assistant(
+        self, run: AgentRun, content: str | None, calls: list[ToolCall], provider_data: dict[str, Any] | None = None
+    ) -> None:
+        run.messages.append(Message(role="assistant", content=content, tool_calls=calls, provider_data=provider_data))
 
     def append_results(self, run: AgentRun, calls: list[ToolCall], results: list[Message]) -> None:
         run.messages.extend(results)
@@ -133,7 +137,10 @@ class JsonToolProtocol:
             return completion.model_copy(update={"parsed": data["final_answer"]}), []
         return completion.model_copy(update={"parsed": data}), []
 
-    def append_assistant(self, run: AgentRun, content: str | None, calls: list[ToolCall]) -> None:
+    def append_assistant(
+        self, run: AgentRun, content: str | None, calls: list[ToolCall], provider_data: dict[str, Any] | None = None
+    ) -> None:
+        # provider_data is not replayed: the JSON protocol's turns are plain text to the provider.
         text = content or json.dumps({"tool_calls": [{"name": c.name, "arguments": c.arguments} for c in calls]})
         run.messages.append(Message(role="assistant", content=text))
 

@@ -10,15 +10,27 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 
 class ToolCall(BaseModel):
-    """A tool invocation requested by the model."""
+    """A tool invocation requested by the model.
+
+    ``provider_data`` holds what a provider must echo with this call on later turns
+    (Gemini's ``thoughtSignature``), keyed by provider name: opaque to everyone else,
+    kept through the agent loop, its journal and checkpoints.
+    """
 
     id: str
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
+    provider_data: dict[str, Any] | None = None
 
 
 class Message(BaseModel):
-    """One chat message. ``tool`` messages answer the call named by ``tool_call_id``."""
+    """One chat message. ``tool`` messages answer the call named by ``tool_call_id``.
+
+    ``is_error`` marks a tool message that reports a failed call (its content is then
+    ``{"error": ..., "error_code": ...}``). ``provider_data``: what a provider must
+    replay with this assistant turn (Anthropic's signed thinking blocks), keyed by
+    provider name, copied from :attr:`Completion.provider_data`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -27,6 +39,8 @@ class Message(BaseModel):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None
     name: str | None = None
+    is_error: bool = False
+    provider_data: dict[str, Any] | None = None
 
 
 class ToolDefinition(BaseModel):
@@ -98,7 +112,12 @@ FinishReason = Literal["stop", "length", "tool_calls", "content_filter", "error"
 
 
 class Completion(BaseModel):
-    """A provider's answer. ``parsed`` is the JSON object when an output schema was asked for."""
+    """A provider's answer. ``parsed`` is the JSON object when an output schema was asked for.
+
+    ``provider_data``: what the provider needs replayed with this turn when it goes back
+    into the conversation (see :attr:`Message.provider_data`); the agent loop copies it
+    onto the assistant message.
+    """
 
     content: str | None = None
     parsed: dict[str, Any] | None = None
@@ -107,6 +126,7 @@ class Completion(BaseModel):
     finish_reason: FinishReason = "stop"
     model: str = ""
     latency_ms: float = 0.0
+    provider_data: dict[str, Any] | None = None
     raw: Any = Field(default=None, exclude=True, repr=False)
 
 
