@@ -13,7 +13,8 @@ first use, never at module import) and adds what every provider needs:
 
 * timeouts (per client, overridable per call);
 * retries with exponential backoff and full jitter on 429, 5xx and connection
-  errors, honouring ``Retry-After`` / ``retry-after-ms``;
+  errors, honouring ``Retry-After`` / ``retry-after-ms`` (or the delay a provider reads
+  from the error body, e.g. Gemini's ``RetryInfo``, through ``retry_after``);
 * error mapping to :class:`kaizen_core.errors.ProviderError` (``AGENT_004``) carrying
   the provider's own error message and never an API key; a request past its timeout is
   :class:`kaizen_core.errors.ExecutionTimeoutError` (``AGENT_003``, a ProviderError);
@@ -177,7 +178,10 @@ class HTTPClient:
 
     ``provider`` names the backend in messages; ``secrets`` (API keys) are redacted
     from every message. ``sleep`` is injectable for tests. ``transport`` is passed to
-    ``httpx.AsyncClient`` (e.g. a mock transport).
+    ``httpx.AsyncClient`` (e.g. a mock transport). ``should_retry`` may veto the retry
+    of a retryable error; ``retry_after(headers, body)`` gives the delay the server asked
+    for (default: :func:`parse_retry_after` of the headers). Either way a delay above
+    ``max_retry_after`` is not waited for: the error is raised.
     """
 
     def __init__(
@@ -197,6 +201,7 @@ class HTTPClient:
         transport: Any = None,
         sleep: Callable[[float], Awaitable[Any]] | None = None,
         should_retry: Callable[[ProviderError], bool] | None = None,
+        retry_after: Callable[[Mapping[str, str], str], float | None] | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -214,6 +219,7 @@ class HTTPClient:
         self.transport = transport
         self.sleep: Callable[[float], Awaitable[Any]] | None = sleep
         self.should_retry = should_retry
+        self.retry_after = retry_after
         self._client: httpx.AsyncClient | None = None
         self._loop: object = None
 
@@ -352,7 +358,10 @@ class HTTPClient:
                     raise error
                 if self.should_retry is not None and not self.should_retry(error):
                     raise error
-                retry_after = parse_retry_after(response.headers)
+                if self.retry_after is not None:
+                    retry_after = self.retry_after(response.headers, body)
+                else:
+                    retry_after = parse_retry_after(response.headers)
                 if retry_after is not None and retry_after > self.max_retry_after:
                     raise ProviderError(
                         f"{error.message} (server asked to retry after {retry_after:.0f}s, "
@@ -489,6 +498,7 @@ class HTTPProvider(BaseProvider):
             secrets=(self.api_key,),
             transport=transport,
             should_retry=self._should_retry,
+            retry_after=self._retry_after,
         )
 
     @classmethod
@@ -523,6 +533,10 @@ class HTTPProvider(BaseProvider):
     def _should_retry(self, error: ProviderError) -> bool:
         """Veto a retry of a retryable error (e.g. a server rejecting a request format)."""
         return True
+
+    def _retry_after(self, headers: Mapping[str, str], body: str) -> float | None:
+        """Seconds the server asked to wait before a retry (``Retry-After`` headers by default)."""
+        return parse_retry_after(headers)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def __repr__(self) -> str:
