@@ -1,23 +1,36 @@
-"""Agent configuration: BaseAgentConfig, AutonomousConfig, conversion from any object.
+"""Agent configuration: BaseAgentConfig, AutonomousConfig, KaizenConfig, conversion from any object.
 
 Configs are pydantic models, so every value is validated when the config is built;
-an invalid value raises :class:`ConfigError` (KAIZEN_002) naming the field. Any
-dataclass, pydantic model, mapping or plain object carrying some of these attributes
-is accepted wherever a config is expected ("domain config auto-extraction"): the known
-attributes are picked, the rest ignored.
+an invalid value or an unknown field raises :class:`ConfigError` (KAIZEN_002) naming
+the field. Wherever a config is expected, these are accepted too:
+
+* a mapping (a dict, a TOML table): its keys must be config fields (an unknown key is
+  an error listing the fields; ``provider`` and ``model_name`` are read as
+  ``llm_provider`` and ``model``);
+* any dataclass, pydantic model or plain object ("domain config auto-extraction", as in
+  ``SimpleQAAgent(QAConfig(...))``): the attributes named like config fields are picked,
+  the others belong to the domain and are left alone;
+* a :class:`KaizenConfig` (framework-level options), translated by :meth:`KaizenConfig.agent_options`.
+
+Options documented by the original framework that need a plugin this project does not
+ship yet are refused with a ConfigError naming the plugin, never accepted and ignored
+(``enable_tracing=True`` without kaizen-otel, for instance). docs/agents.md lists what
+each field does.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kaizen_core.errors import ConfigError
 
-__all__ = ["AutonomousConfig", "BaseAgentConfig", "coerce_config"]
+__all__ = ["AutonomousConfig", "BaseAgentConfig", "KaizenConfig", "coerce_config"]
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 C = TypeVar("C", bound="BaseAgentConfig")
 
@@ -63,6 +76,43 @@ class BaseAgentConfig(BaseModel):
         None, gt=0, description="Token limit per run; enforced instead of USD when the model has no price"
     )
     budget_alert_threshold: float = Field(0.8, gt=0, le=1)
+    # Response cache (kaizen_core.agents.response_cache): identical requests answered once.
+    cache_enabled: bool = Field(False, description="Answer a request identical to an earlier one from the cache")
+    cache_ttl: float | None = Field(3600.0, gt=0, description="Seconds a cached response stays valid (None: no expiry)")
+    cache_key_strategy: Literal["content_hash"] = Field(
+        "content_hash", description="How requests are keyed: a SHA-256 of the full request"
+    )
+    cache_storage: str = Field(
+        "memory://", description="Memory tier URL of the cache (memory://, sqlite:///..., redis://)"
+    )
+    # Observability
+    enable_metrics: bool = Field(False, description="Count events and phase latencies (the 'metrics' lifecycle hook)")
+    enable_tracing: bool = Field(False, description="OpenTelemetry spans (the 'otel' lifecycle hook of kaizen-otel)")
+    log_level: LogLevel | None = Field(None, description="Level of the kaizen_core loggers (None: leave it alone)")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _observability_hooks(self) -> Self:
+        # enable_metrics / enable_tracing are shorthands for their lifecycle hooks, so one
+        # mechanism (config.hooks -> HookManager.from_config) installs them.
+        if self.enable_metrics:
+            _add_hook(self.hooks, "metrics")
+        if self.enable_tracing:
+            from kaizen_core.plugins import get_registry
+
+            if "otel" not in get_registry().names("lifecycle_hook"):
+                raise ConfigError(
+                    "enable_tracing=True needs the kaizen-otel plugin (OpenTelemetry spans), which is not installed",
+                    hint="it comes with issue 13 (MCP and observability); until then leave enable_tracing off "
+                    "or use enable_metrics=True / hooks=['logging']",
+                    details={"fields": ["enable_tracing"]},
+                )
+            _add_hook(self.hooks, "otel")
+        return self
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -77,25 +127,36 @@ class BaseAgentConfig(BaseModel):
 
     @classmethod
     def from_any(cls: type[C], obj: Any) -> C:
-        """Convert a config-like object (dataclass, mapping, model, object) into this config."""
+        """Convert a config-like object into this config (see the module docstring).
+
+        A mapping's keys must all be fields (KAIZEN_002 listing the fields otherwise); a
+        dataclass, pydantic model or plain object contributes the attributes named like
+        fields and keeps the rest to itself.
+        """
         if isinstance(obj, cls):
             return obj
         if obj is None:
             return cls()
+        if isinstance(obj, KaizenConfig):
+            return cls.build(**obj.agent_options())
+        if isinstance(obj, Mapping):
+            data = _aliased(dict(obj))
+            unknown = sorted(str(k) for k in data if k not in cls.model_fields)
+            if unknown:
+                raise ConfigError(
+                    f"invalid {cls.__name__}: unknown field(s) {', '.join(unknown)}",
+                    hint=f"the fields are: {', '.join(cls.model_fields)}",
+                    details={"fields": unknown},
+                )
+            return cls.build(**data)
         if isinstance(obj, BaseModel):
             data = obj.model_dump()
         elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             data = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-        elif isinstance(obj, Mapping):
-            data = dict(obj)
         else:
-            data = {name: getattr(obj, name) for name in cls.model_fields if hasattr(obj, name)}
-        # Aliases that users of other frameworks bring along.
-        if "provider" in data and "llm_provider" not in data:
-            data["llm_provider"] = data["provider"]
-        if "model_name" in data and "model" not in data:
-            data["model"] = data["model_name"]
-        picked = {k: v for k, v in data.items() if k in cls.model_fields}
+            names = [*cls.model_fields, "provider", "model_name"]
+            data = {name: getattr(obj, name) for name in names if hasattr(obj, name)}
+        picked = {k: v for k, v in _aliased(data).items() if k in cls.model_fields}
         return cls.build(**picked)
 
 
@@ -111,6 +172,100 @@ class AutonomousConfig(BaseAgentConfig):
     max_repeated_calls: int = Field(
         2, ge=0, description="Identical repeated tool calls before the final answer is asked for (0: no limit)"
     )
+    convergence_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="An answer converges only with confidence >= this (the signature needs a 'confidence' output)",
+    )
+    enable_hooks: bool = Field(True, description="Fire lifecycle events (False: hooks of this agent never run)")
+    # Conversation memory (agents/setup.py:build_memory)
+    enable_memory: bool = Field(False, description="Remember the conversation per session_id")
+    memory_type: Literal["buffer", "hierarchical"] = Field(
+        "buffer",
+        description="buffer: in process (persisted when memory_storage is set); hierarchical: hot buffer over memory_storage",
+    )
+    hot_tier_size: int | None = Field(None, gt=0, description="Messages of a session's history given to the model")
+    warm_tier_size: int | None = Field(None, gt=0, description="Messages kept per session (in memory_storage when set)")
+
+    @field_validator("memory_type", mode="before")
+    @classmethod
+    def _vector_is_long_term_memory(cls, value: Any) -> Any:
+        if value == "vector":
+            raise ConfigError(
+                "memory_type='vector' is semantic memory, which here is LongTermMemory, not a conversation memory type",
+                hint="use memory_type='buffer' or 'hierarchical' for the conversation, and "
+                "kaizen_core.memory.LongTermMemory for similarity search",
+                details={"fields": ["memory_type"]},
+            )
+        return value
+
+
+class KaizenConfig(BaseModel):
+    """Framework-level options, as the original ``KaizenConfig``; an agent built with one gets
+    the agent options they stand for (:meth:`agent_options`).
+
+    Every field does something or is refused: signatures and result transparency cannot be
+    switched off (results always carry ``_meta``: usage, cost, tool calls, permission
+    decisions); ``monitoring_level`` "detailed" adds the metrics hook, "comprehensive" the
+    metrics and profiler hooks; ``audit_enabled``, ``compliance_mode`` and ``security_profile="enterprise"``
+    each turn the append-only audit trail on (``audit_path``); metrics retention and
+    real-time metrics belong to a metrics backend (kaizen-prometheus, issue 13) and are refused
+    until one is installed.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    signature_programming_enabled: Literal[True] = True
+    performance_tracking: bool = Field(False, description="Count events and latencies (enable_metrics)")
+    transparency_enabled: Literal[True] = True
+    cache_enabled: bool = False
+    cache_backend: str = Field("memory", description="'memory' or a memory tier URL (sqlite:///cache.db, redis://...)")
+    cache_ttl: float | None = Field(3600.0, gt=0)
+    monitoring_level: Literal["basic", "detailed", "comprehensive"] = "basic"
+    metrics_retention: str | None = None
+    real_time_metrics: Literal[False] = False
+    security_profile: Literal["standard", "enterprise"] = "standard"
+    audit_enabled: bool = False
+    audit_path: str = Field("kaizen-audit.jsonl", description="Where the audit trail is appended")
+    compliance_mode: bool = False
+
+    @model_validator(mode="after")
+    def _needs_a_metrics_backend(self) -> Self:
+        if self.metrics_retention is not None:
+            raise ConfigError(
+                "metrics_retention needs a metrics backend that stores metrics over time (kaizen-prometheus, issue 13)",
+                hint="leave metrics_retention unset; the in-process metrics of performance_tracking keep the newest samples",
+                details={"fields": ["metrics_retention"]},
+            )
+        return self
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _config_error(type(self), exc) from None
+
+    def agent_options(self) -> dict[str, Any]:
+        """The :class:`BaseAgentConfig` fields these options stand for."""
+        hooks: list[str | dict[str, Any]] = []
+        if self.monitoring_level == "comprehensive":
+            hooks.append("profiler")
+        if self.audit_enabled or self.compliance_mode or self.security_profile == "enterprise":
+            hooks.append({"name": "audit", "path": self.audit_path})
+        backend = "memory://" if self.cache_backend == "memory" else self.cache_backend
+        if "://" not in backend:
+            raise ConfigError(
+                f"cache_backend {self.cache_backend!r} needs its URL",
+                hint="use 'memory' or a memory tier URL such as 'sqlite:///cache.db' or 'redis://localhost:6379/0'",
+            )
+        return {
+            "cache_enabled": self.cache_enabled,
+            "cache_storage": backend,
+            "cache_ttl": self.cache_ttl,
+            "enable_metrics": self.performance_tracking or self.monitoring_level != "basic",
+            "hooks": hooks,
+        }
 
 
 def coerce_config(config: Any, cls: type[C]) -> C:
@@ -122,10 +277,29 @@ def coerce_config(config: Any, cls: type[C]) -> C:
     return cls.from_any(config)
 
 
+def _aliased(data: dict[str, Any]) -> dict[str, Any]:
+    """``provider`` / ``model_name`` (names users of other frameworks bring along) as our fields."""
+    if "provider" in data:
+        value = data.pop("provider")
+        data.setdefault("llm_provider", value)
+    if "model_name" in data:
+        value = data.pop("model_name")
+        data.setdefault("model", value)
+    return data
+
+
+def _add_hook(hooks: list[str | dict[str, Any]], name: str) -> None:
+    if not any(h == name or (isinstance(h, dict) and h.get("name") == name) for h in hooks):
+        hooks.append(name)
+
+
 def _config_error(cls: type[BaseModel], exc: ValidationError) -> ConfigError:
     parts = []
     fields = []
     for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, ConfigError):  # a validator's own error already says what to do
+            return cause
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         fields.append(loc)
         msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]

@@ -60,6 +60,7 @@ from kaizen_core.agents.prompting import extract_outputs, initial_messages
 from kaizen_core.agents.repeat_guard import REPEAT_NOTE, RepeatGuard
 from kaizen_core.agents.run import AgentRun
 from kaizen_core.agents.strategies import validate_or_correct
+from kaizen_core.agents.tool_methods import CapturesToolResults
 from kaizen_core.agents.tool_protocol import (
     JsonToolProtocol,
     ToolProtocol,
@@ -104,6 +105,10 @@ class AutonomousRun(AgentRun):
     checkpoint_due: bool = False
 
 
+class DirectAutonomousRun(CapturesToolResults, AutonomousRun):
+    """The run of one ``agent.execute_tool`` call on an autonomous agent (see :mod:`kaizen_core.agents.tool_methods`)."""
+
+
 class BaseAutonomousAgent(BaseAgent):
     """An agent that calls tools over many cycles until the task is done. See the module docstring."""
 
@@ -119,6 +124,10 @@ class BaseAutonomousAgent(BaseAgent):
     async def run_autonomous(self, task: str | dict[str, Any], session_id: str | None = None) -> dict[str, Any]:
         """Run the tool loop on ``task`` (a string for the signature's task/only input, or an inputs dict)."""
         return await self.run_async(session_id=session_id, **self._task_inputs(task))
+
+    async def execute_autonomously(self, task: str | dict[str, Any], session_id: str | None = None) -> dict[str, Any]:
+        """The same as :meth:`run_autonomous` (the name the autonomy overview uses)."""
+        return await self.run_autonomous(task, session_id=session_id)
 
     def run_autonomous_sync(self, task: str | dict[str, Any], session_id: str | None = None) -> dict[str, Any]:
         """Blocking :meth:`run_autonomous` (also inside a running event loop)."""
@@ -188,6 +197,10 @@ class BaseAutonomousAgent(BaseAgent):
                 retry_delay=self.storage_retry_delay,
             )
         return run
+
+    def _tool_run(self) -> AgentRun:
+        """The run of a direct ``execute_tool`` call: an autonomous run with no journal and no task."""
+        return DirectAutonomousRun(agent=self, run_id=_new_run_id(), inputs={}, messages=[])
 
     def _require_state_manager(self) -> Any:
         manager = self.state_manager

@@ -17,7 +17,7 @@ def _rel(path: Any, context: ToolContext) -> str:
     return os.path.relpath(path, context.workspace_root.resolve())
 
 
-@tool(danger_level=DangerLevel.SAFE, category="files", idempotent=True, read_only=True)
+@tool(danger_level=DangerLevel.SAFE, category="file", idempotent=True, read_only=True)
 def read_file(path: str, context: ToolContext, encoding: str = "utf-8") -> str:
     """Read a text file inside the workspace and return its content."""
     target = resolve_in_workspace(path, context.workspace_root)
@@ -32,13 +32,13 @@ def read_file(path: str, context: ToolContext, encoding: str = "utf-8") -> str:
     return target.read_text(encoding=encoding)
 
 
-@tool(danger_level=DangerLevel.SAFE, category="files", idempotent=True, read_only=True)
+@tool(danger_level=DangerLevel.SAFE, category="file", idempotent=True, read_only=True)
 def file_exists(path: str, context: ToolContext) -> bool:
     """Tell whether a path exists inside the workspace."""
     return resolve_in_workspace(path, context.workspace_root).exists()
 
 
-@tool(danger_level=DangerLevel.SAFE, category="files", idempotent=True, read_only=True)
+@tool(danger_level=DangerLevel.SAFE, category="file", idempotent=True, read_only=True)
 def list_directory(context: ToolContext, path: str = ".") -> list[dict[str, Any]]:
     """List a directory inside the workspace: name, type (file/dir/other) and size of each entry."""
     target = resolve_in_workspace(path, context.workspace_root)
@@ -52,7 +52,7 @@ def list_directory(context: ToolContext, path: str = ".") -> list[dict[str, Any]
     return entries
 
 
-@tool(danger_level=DangerLevel.MEDIUM, category="files", idempotent=True)
+@tool(danger_level=DangerLevel.MEDIUM, category="file", idempotent=True)
 def write_file(path: str, content: str, context: ToolContext, create_dirs: bool = True) -> dict[str, Any]:
     """Write text to a file inside the workspace (replacing it atomically); creates parent directories."""
     target = resolve_in_workspace(path, context.workspace_root)
@@ -75,7 +75,7 @@ def write_file(path: str, content: str, context: ToolContext, create_dirs: bool 
     return {"path": _rel(target, context), "bytes_written": len(data)}
 
 
-@tool(danger_level=DangerLevel.HIGH, category="files")
+@tool(danger_level=DangerLevel.HIGH, category="file")
 def delete_file(path: str, context: ToolContext) -> dict[str, Any]:
     """Delete one file inside the workspace (directories are refused)."""
     target = resolve_in_workspace(path, context.workspace_root)

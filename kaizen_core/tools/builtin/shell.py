@@ -133,7 +133,7 @@ async def _drain(stream: ByteReceiveStream | None, cap: int, sink: list[bytes], 
         size += len(chunk)
 
 
-@tool(danger_level=DangerLevel.HIGH, category="shell")
+@tool(danger_level=DangerLevel.HIGH, category="bash")
 async def bash_command(command: str, context: ToolContext, cwd: str = ".", timeout: float | None = None) -> dict[str, Any]:
     """Run one allowed program with arguments in the workspace (no shell: no pipes, redirections or variables).
 
