@@ -23,6 +23,8 @@ from kaizen_core._sync import run_sync
 from kaizen_core.agents.prompting import initial_messages, user_message
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
+from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
+from kaizen_core.agents.tool_methods import ToolMethods
 from kaizen_core.config import BaseAgentConfig, coerce_config
 from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError, StorageError
 from kaizen_core.providers.base import BaseProvider
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent:
+class BaseAgent(ToolMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -54,7 +56,7 @@ class BaseAgent:
         signature: Signature | type[Signature] | str | None = None,
         provider: BaseProvider | None = None,
         hook_manager: HookManager | None = None,
-        tools: ToolRegistry | list[Any] | None = None,
+        tools: ToolRegistry | list[Any] | str | None = None,
         agent_id: str | None = None,
         *,
         strategy: Strategy | None = None,
@@ -63,8 +65,13 @@ class BaseAgent:
         memory: Any = None,
         control_protocol: ControlProtocol | None = None,
         execution_context: ExecutionContext | None = None,
+        tool_registry: ToolRegistry | None = None,
+        memory_backend: Any = None,
+        mcp_servers: list[dict[str, Any]] | None = None,
     ) -> None:
+        tools = tools_argument(tools, tool_registry, mcp_servers)  # documented spellings: agents/setup.py
         self.config = coerce_config(config, self.config_class)
+        apply_log_level(self.config)
         self.signature = _as_signature(signature)
         self.agent_id = agent_id or f"{type(self.signature).__name__.lower()}-{uuid.uuid4().hex[:8]}"
         self.provider = provider or create_provider(
@@ -90,11 +97,7 @@ class BaseAgent:
             from kaizen_core.interrupts import InterruptManager
 
             self._interrupts = InterruptManager(graceful_shutdown_timeout=self.config.graceful_shutdown_timeout)
-        self.memory = memory
-        if self.memory is None and self.config.max_turns:
-            from kaizen_core.memory.buffer import BufferMemory
-
-            self.memory = BufferMemory(max_turns=self.config.max_turns, hook_manager=self.hook_manager)
+        self.memory = build_memory(self.config, self.agent_id, self.hook_manager, memory, memory_backend)
         self._fire_sync("pre_agent_init")
         self._fire_sync("post_agent_init")
 
