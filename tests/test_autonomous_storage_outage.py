@@ -170,13 +170,13 @@ async def test_failed_periodic_checkpoint_is_reported_and_retried_next_cycle(
     error = h.errors[0]
     assert error["phase"] == "checkpoint"
     assert error["error_code"] == "CHECKPOINT_003"
-    assert "flaky://test is unreachable" in error["error"]
+    assert "flaky://test is unreachable" in error["error_message"] and error["error_type"] == "StorageError"
     assert error["cycle"] == 2 and error["final"] is False
     assert result["_meta"]["storage_errors"] == [
         {
             "phase": "checkpoint",
             "error_code": "CHECKPOINT_003",
-            "error": error["error"],
+            "error": error["error_message"],
             "cycle": 2,
             "status": "running",
             "final": False,

@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
+from kaizen_core.errors import ConfigError
 from kaizen_core.hooks import (
     AuditHook,
     CostTrackingHook,
@@ -84,17 +85,59 @@ async def test_metrics_hook_counters_and_percentiles() -> None:
     json.dumps(out)  # exportable
 
 
+class FakeClock:
+    """A clock the test moves by hand (seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 async def test_metrics_hook_measures_pre_to_post_time() -> None:
+    clock = FakeClock()
+    hooks = HookManager(clock=clock)
     metrics = MetricsHook(max_samples=3)
-    for _ in range(5):
-        await metrics.handle(ctx(E.PRE_CYCLE))
-        await anyio.sleep(0.001)
-        await metrics.handle(ctx(E.POST_CYCLE))
-    await metrics.handle(ctx(E.POST_CHECKPOINT_SAVE))  # no PRE: counted, no latency
-    cycle = metrics.export()["latency_ms"]["cycle"]
-    assert cycle["count"] == 3  # bounded
-    assert cycle["p50"] >= 0.5  # slept at least 1 ms between PRE and POST
-    assert "checkpoint_save" not in metrics.export()["latency_ms"]
+    hooks.register_hook(metrics)
+    for i in range(5):
+        await hooks.trigger(E.PRE_CYCLE, agent_id="a", run_id="r", cycle=i)
+        clock.now += 0.010 * (i + 1)  # 10, 20, ... 50 ms
+        await hooks.trigger(E.POST_CYCLE, agent_id="a", run_id="r", cycle=i)
+    await hooks.trigger(E.POST_CHECKPOINT_SAVE, agent_id="a")  # no PRE: counted, no latency
+    out = metrics.export()
+    cycle = out["latency_ms"]["cycle"]
+    assert cycle["count"] == 3  # bounded: the newest 3 (30, 40, 50 ms)
+    assert (cycle["p50"], cycle["max"]) == (pytest.approx(40.0), pytest.approx(50.0))
+    assert "checkpoint_save" not in out["latency_ms"]
+    assert out["counters"]["post_checkpoint_save"] == 1
+
+
+async def test_metrics_hook_exports_every_interval() -> None:
+    clock = FakeClock()
+    snapshots: list[dict[str, Any]] = []
+    hooks = HookManager()
+    hooks.register_hook(MetricsHook(export_interval=60, exporter=snapshots.append, clock=clock))
+    await hooks.trigger(E.PRE_AGENT_LOOP, agent_id="a")
+    assert snapshots == []  # not due yet
+    clock.now += 60
+    await hooks.trigger(E.POST_AGENT_LOOP, agent_id="a")
+    assert [s["counters"] for s in snapshots] == [{"pre_agent_loop": 1, "post_agent_loop": 1}]
+    clock.now += 59
+    await hooks.trigger(E.ON_ERROR, agent_id="a")
+    assert len(snapshots) == 1
+    with pytest.raises(ConfigError):
+        MetricsHook(export_interval=0)
+
+
+async def test_metrics_hook_default_export_logs_json(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    metrics = MetricsHook(export_interval=1, clock=clock)
+    clock.now += 1
+    with caplog.at_level(logging.INFO, logger="kaizen.hooks.metrics"):
+        await metrics.handle(ctx(E.ON_ERROR))
+    (record,) = [r for r in caplog.records if r.name == "kaizen.hooks.metrics"]
+    assert json.loads(record.getMessage())["counters"] == {"on_error": 1}
 
 
 async def test_cost_tracking_sums_usage_dicts_and_models() -> None:
@@ -117,21 +160,28 @@ async def test_cost_tracking_sums_usage_dicts_and_models() -> None:
 
 
 async def test_profiler_times_each_phase_with_nesting() -> None:
+    clock = FakeClock()
+    hooks = HookManager(clock=clock)
     profiler = PerformanceProfilerHook()
-    await profiler.handle(ctx(E.PRE_AGENT_LOOP))
-    for _ in range(3):
-        await profiler.handle(ctx(E.PRE_CYCLE))
-        await profiler.handle(ctx(E.PRE_TOOL_CALL))
-        await profiler.handle(ctx(E.POST_TOOL_CALL))
-        await anyio.sleep(0.002)
-        await profiler.handle(ctx(E.POST_CYCLE))
-    await profiler.handle(ctx(E.POST_AGENT_LOOP))
+    hooks.register_hook(profiler)
+    run = {"agent_id": "a", "run_id": "r1"}
+    await hooks.trigger(E.PRE_AGENT_LOOP, **run)
+    for i in range(3):
+        await hooks.trigger(E.PRE_CYCLE, cycle=i, **run)
+        await hooks.trigger(E.PRE_TOOL_CALL, step=f"call-{i}", **run)
+        clock.now += 0.001
+        await hooks.trigger(E.POST_TOOL_CALL, step=f"call-{i}", **run)
+        clock.now += 0.002
+        await hooks.trigger(E.POST_CYCLE, cycle=i, **run)
+    clock.now += 0.001
+    await hooks.trigger(E.POST_AGENT_LOOP, **run)
     report = profiler.report()
     assert next(iter(report)) == "agent_loop"  # slowest phase first: it encloses the others
     assert report["cycle"]["count"] == 3 and report["tool_call"]["count"] == 3
     assert report["agent_loop"]["count"] == 1
-    assert report["agent_loop"]["total_ms"] >= report["cycle"]["total_ms"] >= 6 * 0.9
-    assert report["cycle"]["mean_ms"] == pytest.approx(report["cycle"]["total_ms"] / 3)
+    assert report["agent_loop"]["total_ms"] == pytest.approx(10.0)
+    assert report["cycle"]["total_ms"] == pytest.approx(9.0) and report["tool_call"]["max_ms"] == pytest.approx(1.0)
+    assert report["cycle"]["mean_ms"] == pytest.approx(3.0)
 
 
 async def test_audit_hook_appends_and_fsyncs_across_managers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +212,7 @@ async def test_audit_hook_appends_and_fsyncs_across_managers(tmp_path: Path, mon
     assert [(r["agent_id"], r["event"]) for r in rows] == [
         ("a1", "pre_agent_loop"), ("a1", "post_agent_loop"), ("a2", "pre_tool_call")
     ]
-    assert rows[1]["metadata"] == {"ok": True}
+    assert rows[1]["metadata"]["ok"] is True and rows[1]["duration_ms"] >= 0
     assert len(fsynced) == 3
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
 

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import anyio
 
 from kaizen_core._sync import run_sync
+from kaizen_core.agents.control_methods import ControlMethods
 from kaizen_core.agents.prompting import initial_messages, user_message
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
-from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
+from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.agents.tool_methods import ToolMethods
 from kaizen_core.config import BaseAgentConfig, coerce_config
 from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError, StorageError
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods):
+class BaseAgent(ToolMethods, ControlMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -77,11 +78,12 @@ class BaseAgent(ToolMethods):
         self.provider = provider or create_provider(
             self.config.llm_provider, self.config.model, self.config.provider_config
         )
-        self.hook_manager = hook_manager
-        if self.hook_manager is None and self.config.hooks:
+        # None until hooks are passed, configured or asked for (agent.hook_manager): runs check it first.
+        self._hooks = hook_manager
+        if self._hooks is None and self.config.hooks:
             from kaizen_core.hooks import HookManager
 
-            self.hook_manager = HookManager.from_config(self.config.hooks, default_timeout=self.config.hook_timeout)
+            self._hooks = HookManager.from_config(self.config.hooks, default_timeout=self.config.hook_timeout)
         self.tools = _as_tool_registry(tools, self.config.tools, always=self.always_has_tools)
         if self.tools is not None and self.config.workspace_root is not None:
             from pathlib import Path
@@ -97,11 +99,43 @@ class BaseAgent(ToolMethods):
             from kaizen_core.interrupts import InterruptManager
 
             self._interrupts = InterruptManager(graceful_shutdown_timeout=self.config.graceful_shutdown_timeout)
-        self.memory = build_memory(self.config, self.agent_id, self.hook_manager, memory, memory_backend)
+        self.memory = build_memory(self.config, self.agent_id, self._hooks, memory, memory_backend)
+        if self._hooks is not None:
+            self._attach_hooks(self._hooks)
         self._fire_sync("pre_agent_init")
         self._fire_sync("post_agent_init")
 
     # --- subsystems ---------------------------------------------------------------------
+    @property
+    def hook_manager(self) -> HookManager:
+        """The agent's HookManager, created on first access (also ``agent._hook_manager``).
+
+        Creating it costs nothing per run: events are only built for what a handler listens to.
+        """
+        if self._hooks is None:
+            from kaizen_core.hooks import HookManager
+
+            self._attach_hooks(HookManager(default_timeout=self.config.hook_timeout))
+        assert self._hooks is not None
+        return self._hooks
+
+    @hook_manager.setter
+    def hook_manager(self, manager: HookManager | None) -> None:
+        self._hooks = None
+        if manager is not None:
+            self._attach_hooks(manager)
+
+    #: The original documentation's name (``agent._hook_manager.register_hook(...)``).
+    _hook_manager = hook_manager
+
+    def _attach_hooks(self, manager: HookManager) -> None:
+        """Make ``manager`` the agent's, and the hook manager of its memory and state manager
+        when they were made without one (so their save/load events reach the agent's hooks)."""
+        self._hooks = manager
+        for part in (self.memory, self._state_manager):
+            if part is not None and getattr(part, "hook_manager", False) is None:
+                part.hook_manager = manager
+
     @property
     def interrupt_manager(self) -> InterruptManager:
         """The agent's InterruptManager (created on first access when interrupts are disabled)."""
@@ -117,7 +151,7 @@ class BaseAgent(ToolMethods):
         if self._state_manager is None and self.config.checkpoint_storage:
             from kaizen_core.state import StateManager
 
-            self._state_manager = StateManager(self.config.checkpoint_storage, hook_manager=self.hook_manager)
+            self._state_manager = StateManager(self.config.checkpoint_storage, hook_manager=self._hooks)
         return self._state_manager
 
     @property
@@ -199,7 +233,7 @@ class BaseAgent(ToolMethods):
                 raise await self._interrupted(run) from None
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
-        await run.fire("pre_agent_loop", inputs=run.inputs)
+        await run.fire("pre_agent_loop", action="run", inputs=run.inputs)
         control = self._control_protocol
         started_control = control is not None and not control.started
         try:
@@ -212,7 +246,8 @@ class BaseAgent(ToolMethods):
         except Exception as exc:
             if isinstance(exc, BudgetExceededError) and getattr(exc, "result", None) is None:
                 exc.result = self._result(run, {})  # type: ignore[attr-defined]  # the partial result is not lost
-            await run.fire("on_error", error=str(exc), error_type=type(exc).__name__)
+            await run.fire("on_error", error=exc)
+            await self._fire_loop_end(run, "error", {}, error=exc)
             raise
         finally:
             if started_control:
@@ -220,12 +255,38 @@ class BaseAgent(ToolMethods):
                 with anyio.CancelScope(shield=True):
                     await control.stop()
         result = self._result(run, outputs)
-        await run.fire("post_agent_loop", outputs=outputs, usage=result["_meta"]["usage"], meta=result["_meta"])
+        await self._fire_loop_end(run, "success", outputs, result)
         if self.memory is not None and run.session_id:
             await self.memory.add_turn(
                 run.session_id, user_message(self.signature, run.inputs), json.dumps(outputs, default=str)
             )
         return result
+
+    async def _fire_loop_end(
+        self,
+        run: AgentRun,
+        status: str,
+        outputs: dict[str, Any],
+        result: dict[str, Any] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """POST_AGENT_LOOP, fired by every run however it ends: ``status`` is ``"success"``,
+        ``"error"`` (with ``error``) or ``"interrupted"``; ``result`` is the outputs on success."""
+        hooks = self._hooks
+        if hooks is None or not hooks.has_handlers("post_agent_loop"):
+            return
+        meta = (result if result is not None else self._result(run, outputs))["_meta"]
+        extra: dict[str, Any] = {} if error is None else {"error": error}
+        await run.fire(
+            "post_agent_loop",
+            action="run",
+            status=status,
+            result=outputs if status == "success" else None,
+            outputs=outputs,
+            usage=meta["usage"],
+            meta=meta,
+            **extra,
+        )
 
     async def _run_strategy(self, run: AgentRun) -> dict[str, Any]:
         """The strategy step; the autonomous agent overrides it with its own loop."""
@@ -299,11 +360,15 @@ class BaseAgent(ToolMethods):
             error = f"permission denied for {call.name!r}: {decision.reason}"
             return self._record_tool_call(run, call, "denied", 0.0, error=error, code=PermissionDeniedError.code)
         started = time.perf_counter()
-        blocked = [r for r in await run.fire("pre_tool_call", tool=call.name, arguments=call.arguments) if r.blocked]
+        pre = await run.fire(
+            "pre_tool_call", step=call.id, tool=call.name, tool_call_id=call.id, action=call.name, arguments=call.arguments
+        )
+        blocked = [r for r in pre if r.blocked]
         if blocked:
             outcome, duration = "blocked", (time.perf_counter() - started) * 1000
             error = f"tool call blocked by a hook: {blocked[0].reason}"
             message = self._record_tool_call(run, call, outcome, duration, error=error, code=PermissionDeniedError.code)
+            output: str | None = error
         else:
             result = await self._invoke_tool(run, call)
             outcome = "success" if result.success else "error"
@@ -314,7 +379,18 @@ class BaseAgent(ToolMethods):
                 message = self._record_tool_call(
                     run, call, outcome, duration, error=result.error or "tool failed", code=result.error_code
                 )
-        await run.fire("post_tool_call", tool=call.name, outcome=outcome, duration_ms=duration)
+            output = message.content
+        await run.fire(
+            "post_tool_call",
+            step=call.id,
+            tool=call.name,
+            tool_call_id=call.id,
+            action=call.name,
+            outcome=outcome,
+            status=outcome,
+            result=output,
+            duration_ms=duration,
+        )
         return message
 
     def _record_tool_call(
@@ -389,6 +465,7 @@ class BaseAgent(ToolMethods):
         await run.fire("post_interrupt", checkpoint_id=checkpoint_id)
         message = f"agent {self.agent_id} interrupted: {reason.message if reason else 'stop requested'}"
         result = self._result(run, {})
+        await self._fire_loop_end(run, "interrupted", {}, result)
         return AgentInterrupted(message, reason=reason, result=result)
 
     async def _storage_failed(self, run: AgentRun, exc: StorageError, phase: str, **details: Any) -> None:
@@ -403,13 +480,11 @@ class BaseAgent(ToolMethods):
             run.cycle,
             exc,
         )
-        await run.fire(
-            "on_error", error=exc.message, error_type=type(exc).__name__, error_code=exc.code, phase=phase, **details
-        )
+        await run.fire("on_error", error=exc, error_code=exc.code, phase=phase, **details)
 
     # --- misc -----------------------------------------------------------------------------
     def _fire_sync(self, event: str) -> None:
-        hooks = self.hook_manager
+        hooks = self._hooks
         if hooks is None:
             return
         from kaizen_core.hooks import HookEvent
@@ -425,11 +500,13 @@ class BaseAgent(ToolMethods):
         return agent_card(self, url=url, version=version)
 
     async def aclose(self) -> None:
-        """Release the provider's and the state manager's connections. Safe to call twice.
+        """Release the provider's and the state manager's connections, and stop a control
+        protocol the agent started on demand. Safe to call twice.
 
         Clients are bound to the event loop that made them: close an agent used through
         the sync API with :meth:`close`, one used with ``await`` with ``aclose()``.
         """
+        await self._stop_control_started_by_agent()
         await self.provider.aclose()
         if self._state_manager is not None:
             await self._state_manager.close()

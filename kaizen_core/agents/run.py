@@ -129,9 +129,13 @@ class AgentRun:
             logger.warning("agent %s spent $%.4f of its $%.4f budget", self.agent.agent_id, ctx.budget_spent, limit)
 
     # --- hooks --------------------------------------------------------------------------
-    async def fire(self, event: str, **metadata: Any) -> list[Any]:
-        """Trigger lifecycle event ``event`` (a HookEvent value) if anything listens."""
-        hooks = self.agent.hook_manager
+    async def fire(self, event: str, *, step: str | None = None, **metadata: Any) -> list[Any]:
+        """Trigger lifecycle event ``event`` (a HookEvent value) if anything listens.
+
+        Every event of a run carries ``cycle`` and ``cost_usd`` (spent so far) in its metadata;
+        ``step`` pairs PRE/POST events of one phase that may be open at once (tool call ids).
+        """
+        hooks = self.agent._hooks  # not agent.hook_manager: that would create one
         if hooks is None or not hooks.has_handlers(event):  # nothing listens: no work at all
             return []
         from kaizen_core.hooks import HookEvent
@@ -141,7 +145,8 @@ class AgentRun:
             agent_id=self.agent.agent_id,
             run_id=self.run_id,
             cycle=self.cycle or None,
-            metadata=metadata,
+            step=step,
+            metadata={"cycle": self.cycle, "cost_usd": self.cost_usd, **metadata},
         )
 
     # --- interrupts ---------------------------------------------------------------------

@@ -6,6 +6,9 @@
     hooks.register(HookEvent.PRE_TOOL_CALL, lambda ctx: HookResult.block("no tools today"))
     results = await hooks.trigger(HookEvent.PRE_TOOL_CALL, agent_id="a1")
 
+Every agent has one: ``agent.hook_manager`` (also ``agent._hook_manager``), created on
+first use. ``with hook_metadata(user_id="alice"):`` adds values to every context.
+
 Built-in hooks (:mod:`kaizen_core.hooks.builtin`) are imported lazily.
 """
 
@@ -15,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from kaizen_core.hooks.base import BaseHook
-from kaizen_core.hooks.context import HookContext, HookResult, first_blocked
+from kaizen_core.hooks.context import HookContext, HookResult, first_blocked, hook_metadata
 from kaizen_core.hooks.events import HookEvent, HookPriority
 from kaizen_core.hooks.manager import Handler, HookManager
 
@@ -34,6 +37,7 @@ __all__ = [
     "PerformanceProfilerHook",
     "TracingHook",
     "first_blocked",
+    "hook_metadata",
 ]
 
 _BUILTIN = {"AuditHook", "CostTrackingHook", "LoggingHook", "MetricsHook", "PerformanceProfilerHook", "TracingHook"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from collections.abc import Iterable
+from typing import Any
 
 from kaizen_core.hooks.context import HookContext, HookResult
 from kaizen_core.hooks.events import HookEvent, HookPriority
@@ -14,15 +15,36 @@ __all__ = ["BaseHook"]
 class BaseHook(ABC):
     """Subclass, list the ``events`` handled, and implement :meth:`handle`.
 
+    ``events``, ``priority``, ``name`` and ``timeout`` may be class attributes or set in
+    ``__init__``, either directly (``self.events = [...]``) or through
+    ``super().__init__(name=..., events=..., priority=..., timeout=...)``.
+
     Register with :meth:`kaizen_core.hooks.HookManager.register_hook`. ``name`` (default:
     the class name) keys ``HookManager.stats()`` and ``unregister``; ``timeout`` (seconds,
     None: the manager's default) bounds every call.
     """
 
-    events: ClassVar[list[HookEvent]] = []
+    events: list[HookEvent] = []
     priority: HookPriority = HookPriority.NORMAL
     name: str = ""
     timeout: float | None = None
+
+    def __init__(
+        self,
+        name: str | None = None,
+        events: Iterable[HookEvent | str] | None = None,
+        priority: HookPriority | int | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        # Only what is given becomes an instance attribute: the class attributes stay the defaults.
+        if name is not None:
+            self.name = name
+        if events is not None:
+            self.events = [HookEvent(e) for e in events]
+        if priority is not None:
+            self.priority = HookPriority(priority)
+        if timeout is not None:
+            self.timeout = timeout
 
     @abstractmethod
     async def handle(self, context: HookContext) -> HookResult | dict[str, Any] | None:

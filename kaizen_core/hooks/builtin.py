@@ -1,7 +1,11 @@
 """Built-in lifecycle hooks, registered by name in :mod:`kaizen_core.builtins`.
 
 ``logging``, ``metrics``, ``cost``, ``profiler`` and ``audit``; :class:`TracingHook` is the
-interface an OpenTelemetry plugin implements.
+interface an OpenTelemetry plugin implements. Phase latencies come from the manager's
+PRE/POST pairing (``context.duration_ms`` on ``POST_x`` events).
+
+Metadata keys that start with ``_`` are private to hooks (a tracing hook keeps its span
+there between PRE and POST): the logging and audit records leave them out.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ import logging
 import math
 import os
 import threading
+import time
 from abc import abstractmethod
 from collections import Counter, deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, TextIO
 
 import anyio
 
-from kaizen_core.errors import redact
-from kaizen_core.hooks._phases import PAIRED_EVENTS, PhaseTimer
+from kaizen_core.errors import ConfigError, redact
 from kaizen_core.hooks.base import BaseHook
 from kaizen_core.hooks.context import HookContext
 from kaizen_core.hooks.events import HookEvent, HookPriority
@@ -35,18 +40,23 @@ __all__ = [
 ]
 
 ALL_EVENTS: list[HookEvent] = list(HookEvent)
+POST_EVENTS: list[HookEvent] = [e for e in HookEvent if e.is_post]
+PAIRED_EVENTS: list[HookEvent] = [e for e in HookEvent if e.phase is not None]
 
 
 def _record(context: HookContext) -> dict[str, Any]:
-    return {
-        "ts": context.timestamp.isoformat(),
+    record: dict[str, Any] = {
+        "ts": context.occurred_at.isoformat(),
         "event": context.event.value,
         "agent_id": context.agent_id,
         "run_id": context.run_id,
         "trace_id": context.trace_id,
         "cycle": context.cycle,
-        "metadata": context.metadata,
+        "metadata": {k: v for k, v in context.metadata.items() if not k.startswith("_")},
     }
+    if context.duration_ms is not None:
+        record["duration_ms"] = context.duration_ms
+    return record
 
 
 def _json_line(context: HookContext) -> str:
@@ -62,14 +72,27 @@ def percentile(sorted_values: list[float], pct: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
+def _log_level(level: int | str) -> int:
+    if isinstance(level, int) and not isinstance(level, bool):
+        return level
+    if isinstance(level, str):
+        number = logging.getLevelNamesMapping().get(level.upper())
+        if number is not None:
+            return number
+    raise ConfigError(
+        f"unknown log level {level!r}", hint="use DEBUG, INFO, WARNING, ERROR, CRITICAL or a logging level number"
+    )
+
+
 class LoggingHook(BaseHook):
     """Writes every event as one structured JSON line, to a logger or a text stream.
 
     ``logger`` is a Logger or a logger name (default ``"kaizen.hooks.events"``); with
-    ``stream`` set, lines go to that stream instead.
+    ``stream`` set, lines go to that stream instead. ``level`` (or ``log_level``, the
+    original documentation's name) is a ``logging`` level number or name (``"INFO"``).
     """
 
-    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    events: list[HookEvent] = ALL_EVENTS
     priority = HookPriority.LOW
     name = "logging"
 
@@ -78,11 +101,15 @@ class LoggingHook(BaseHook):
         logger: logging.Logger | str | None = None,
         *,
         stream: TextIO | None = None,
-        level: int = logging.INFO,
+        level: int | str | None = None,
+        log_level: int | str | None = None,
     ) -> None:
+        if level is not None and log_level is not None:
+            raise ConfigError("LoggingHook got both level= and log_level=", hint="pass one of them")
         self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger or "kaizen.hooks.events")
         self.stream = stream
-        self.level = level
+        given = level if level is not None else log_level
+        self.level = logging.INFO if given is None else _log_level(given)
 
     async def handle(self, context: HookContext) -> None:
         if self.stream is not None:
@@ -95,29 +122,53 @@ class LoggingHook(BaseHook):
 class MetricsHook(BaseHook):
     """In-memory counters per event and latency percentiles (p50/p95/p99) per phase.
 
-    A phase's latency is the time from ``PRE_x`` to ``POST_x`` (or ``metadata["duration_ms"]``
-    on the POST event). The newest ``max_samples`` latencies per phase are kept.
+    A phase's latency is ``context.duration_ms`` of its ``POST_x`` event: the time since the
+    matching ``PRE_x`` (or the ``duration_ms`` the caller measured). The newest
+    ``max_samples`` latencies per phase are kept.
+
+    ``export_interval`` (seconds) exports :meth:`export` periodically: when an event arrives
+    and at least that long has passed since the last export, the snapshot goes to
+    ``exporter(snapshot)`` (default: one JSON line at INFO on the ``kaizen.hooks.metrics``
+    logger). There is no background thread: an idle agent exports nothing. ``clock``
+    (monotonic seconds) is injectable for tests.
     """
 
-    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    events: list[HookEvent] = ALL_EVENTS
     priority = HookPriority.LOW
     name = "metrics"
 
-    def __init__(self, max_samples: int = 10_000) -> None:
+    def __init__(
+        self,
+        max_samples: int = 10_000,
+        *,
+        export_interval: float | None = None,
+        exporter: Callable[[dict[str, Any]], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if export_interval is not None and export_interval <= 0:
+            raise ConfigError(f"MetricsHook export_interval must be positive, got {export_interval!r}")
         self.max_samples = max_samples
+        self.export_interval = export_interval
+        self.exporter = exporter or _log_metrics
+        self.clock = clock
         self.counters: Counter[str] = Counter()
         self.samples: dict[str, deque[float]] = {}
-        self._timer = PhaseTimer()
+        self._last_export = clock()
 
     async def handle(self, context: HookContext) -> None:
         self.observe(context)
 
     def observe(self, context: HookContext) -> None:
-        """Record one event (sync; ``handle`` calls it)."""
-        self.counters[context.event.value] += 1
-        closed = self._timer.observe(context)
-        if closed is not None:
-            self.record_latency(*closed)
+        """Record one event (sync; ``handle`` calls it), exporting when ``export_interval`` is due."""
+        event = context.event
+        self.counters[event.value] += 1
+        if event.is_post and context.duration_ms is not None and event.phase is not None:
+            self.record_latency(event.phase, context.duration_ms)
+        if self.export_interval is not None:
+            now = self.clock()
+            if now - self._last_export >= self.export_interval:
+                self._last_export = now
+                self.exporter(self.export())
 
     def record_latency(self, phase: str, duration_ms: float) -> None:
         """Add one latency sample for ``phase``."""
@@ -142,6 +193,10 @@ class MetricsHook(BaseHook):
         return {"counters": dict(self.counters), "latency_ms": latency}
 
 
+def _log_metrics(snapshot: dict[str, Any]) -> None:
+    logging.getLogger("kaizen.hooks.metrics").info("%s", json.dumps(snapshot, separators=(",", ":")))
+
+
 def _usage_field(usage: Any, field: str) -> Any:
     if isinstance(usage, dict):
         return usage.get(field)
@@ -156,7 +211,7 @@ class CostTrackingHook(BaseHook):
     ``runs_with_unknown_cost`` and never guessed).
     """
 
-    events: ClassVar[list[HookEvent]] = [HookEvent.POST_AGENT_LOOP]
+    events: list[HookEvent] = [HookEvent.POST_AGENT_LOOP]
     priority = HookPriority.LOW
     name = "cost"
 
@@ -195,21 +250,19 @@ class CostTrackingHook(BaseHook):
 
 
 class PerformanceProfilerHook(BaseHook):
-    """Time spent per phase (PRE_x -> POST_x): count, total, mean and max in ms."""
+    """Time spent per phase (``context.duration_ms`` of each ``POST_x``): count, total, mean and max in ms."""
 
-    events: ClassVar[list[HookEvent]] = PAIRED_EVENTS
+    events: list[HookEvent] = POST_EVENTS
     priority = HookPriority.CRITICAL
     name = "profiler"
 
     def __init__(self) -> None:
-        self._timer = PhaseTimer()
         self._phases: dict[str, list[float]] = {}  # phase -> [count, total_ms, max_ms]
 
     async def handle(self, context: HookContext) -> None:
-        closed = self._timer.observe(context)
-        if closed is None:
+        phase, ms = context.event.phase, context.duration_ms
+        if phase is None or ms is None:
             return
-        phase, ms = closed
         row = self._phases.setdefault(phase, [0, 0.0, 0.0])
         row[0] += 1
         row[1] += ms
@@ -227,18 +280,30 @@ class PerformanceProfilerHook(BaseHook):
 class AuditHook(BaseHook):
     """Append-only JSONL audit trail: one line per event, fsync'd before the hook returns.
 
+    ``path`` is the trail's file (default ``kaizen-audit.jsonl``); ``storage_path`` (the
+    original documentation's keyword) names a directory instead, the trail being
+    ``<storage_path>/kaizen-audit.jsonl``. Pass one of them.
+
     The file is opened with ``O_APPEND`` (created with mode 0600 if missing) and never
     truncated or rewritten; each line is one ``os.write`` call under a lock, so concurrent
     tasks, threads and several managers appending to the same path never interleave lines.
     The write + fsync runs in a worker thread so the event loop is not blocked.
     """
 
-    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    events: list[HookEvent] = ALL_EVENTS
     priority = HookPriority.CRITICAL
     name = "audit"
+    FILE_NAME = "kaizen-audit.jsonl"
 
-    def __init__(self, path: str | os.PathLike[str] = "kaizen-audit.jsonl") -> None:
-        self.path = Path(path)
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        storage_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if path is not None and storage_path is not None:
+            raise ConfigError("AuditHook got both path= and storage_path=", hint="path is the file, storage_path its directory")
+        self.path = Path(storage_path) / self.FILE_NAME if storage_path is not None else Path(path or self.FILE_NAME)
         self._lock = threading.Lock()
         self._fd: int | None = None
 
@@ -278,17 +343,19 @@ class AuditHook(BaseHook):
 class TracingHook(BaseHook):
     """Interface for tracing backends (the OpenTelemetry implementation is a plugin).
 
-    Opens a span on each ``PRE_x`` event and ends it on the matching ``POST_x`` (LIFO per
-    agent, run and phase); ``ON_ERROR`` goes to :meth:`record_error`. Subclasses implement
-    :meth:`start_span` and :meth:`end_span`.
+    Opens a span on each ``PRE_x`` event and ends it on the matching ``POST_x``; the span
+    travels in the context's metadata (a private ``_`` key), so PRE and POST pair exactly as
+    the manager pairs them (per agent, run and step). ``ON_ERROR`` goes to
+    :meth:`record_error`. Subclasses implement :meth:`start_span` and :meth:`end_span`.
     """
 
-    events: ClassVar[list[HookEvent]] = ALL_EVENTS
+    events: list[HookEvent] = ALL_EVENTS
     priority = HookPriority.CRITICAL
     name = "tracing"
 
-    def __init__(self) -> None:
-        self._spans: dict[tuple[str, str | None, str], list[Any]] = {}
+    @property
+    def _span_key(self) -> str:
+        return f"_{self.hook_name}_span"
 
     @abstractmethod
     def start_span(self, name: str, context: HookContext) -> Any:
@@ -306,15 +373,7 @@ class TracingHook(BaseHook):
         phase = event.phase
         if phase is None:
             self.record_error(context)
-            return
-        key = (context.agent_id, context.run_id, phase)
-        if event.is_pre:
-            self._spans.setdefault(key, []).append(self.start_span(phase, context))
-            return
-        stack = self._spans.get(key)
-        if not stack:
-            return
-        span = stack.pop()
-        if not stack:
-            del self._spans[key]
-        self.end_span(span, context)
+        elif event.is_pre:
+            context.metadata[self._span_key] = self.start_span(phase, context)
+        elif (span := context.metadata.pop(self._span_key, None)) is not None:
+            self.end_span(span, context)

@@ -12,6 +12,10 @@ class HookEvent(StrEnum):
 
     Values are the lower-case member names (``HookEvent.PRE_AGENT_LOOP == "pre_agent_loop"``).
     Every ``PRE_x`` has a matching ``POST_x``; :attr:`phase` names the pair (``"agent_loop"``).
+
+    ``PRE_TOOL_USE`` / ``POST_TOOL_USE`` (the original documentation's names) are aliases:
+    the same members as ``PRE_TOOL_CALL`` / ``POST_TOOL_CALL``, also by value
+    (``HookEvent("pre_tool_use") is HookEvent.PRE_TOOL_CALL``).
     """
 
     PRE_AGENT_INIT = "pre_agent_init"
@@ -22,6 +26,8 @@ class HookEvent(StrEnum):
     POST_CYCLE = "post_cycle"
     PRE_TOOL_CALL = "pre_tool_call"
     POST_TOOL_CALL = "post_tool_call"
+    PRE_TOOL_USE = "pre_tool_call"  # alias (same member)
+    POST_TOOL_USE = "post_tool_call"  # alias (same member)
     PRE_PERMISSION_CHECK = "pre_permission_check"
     POST_PERMISSION_CHECK = "post_permission_check"
     PRE_CHECKPOINT_SAVE = "pre_checkpoint_save"
@@ -35,6 +41,22 @@ class HookEvent(StrEnum):
     PRE_PLAN_GENERATION = "pre_plan_generation"
     POST_PLAN_GENERATION = "post_plan_generation"
     ON_ERROR = "on_error"
+
+    @classmethod
+    def _missing_(cls, value: object) -> HookEvent | None:
+        # Values of the aliases' own names ("pre_tool_use") and upper-case names resolve too.
+        if isinstance(value, str):
+            name = value.upper()
+            member = cls.__members__.get(name)
+            if member is not None:
+                return member
+        return None
+
+    @property
+    def pre(self) -> HookEvent | None:
+        """The ``PRE_x`` event of this event's pair (None for ``ON_ERROR``)."""
+        phase = self.phase
+        return None if phase is None else HookEvent("pre_" + phase)
 
     @property
     def is_pre(self) -> bool:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import uuid4
@@ -14,7 +15,7 @@ import anyio
 
 from kaizen_core.errors import ConfigError, HookError, redact
 from kaizen_core.hooks.base import BaseHook
-from kaizen_core.hooks.context import HookContext, HookResult
+from kaizen_core.hooks.context import HookContext, HookResult, current_hook_metadata
 from kaizen_core.hooks.events import HookEvent, HookPriority
 
 __all__ = ["Handler", "HookManager"]
@@ -35,6 +36,21 @@ class _Entry:
     seq: int
     timeout: float | None
     is_async: bool
+
+
+@dataclass(slots=True)
+class _Open:
+    """A PRE_x event whose POST_x has not come yet: when it started and what its handlers wrote."""
+
+    start: float
+    carried: dict[str, Any]
+
+
+#: PRE_x -> POST_x and back (ON_ERROR has no pair).
+_POST_OF: dict[HookEvent, HookEvent] = {e: HookEvent("post_" + e.phase) for e in HookEvent if e.is_pre and e.phase}
+_PRE_OF: dict[HookEvent, HookEvent] = {post: pre for pre, post in _POST_OF.items()}
+_MAX_OPEN = 10_000  # open PRE events kept at most (bounds memory when POST events never come)
+_PairKey = tuple[str, str | None, HookEvent, str | int | None]
 
 
 @dataclass(slots=True)
@@ -94,39 +110,64 @@ class HookManager:
     timeout yields a failed :class:`HookResult` (``HOOK_003`` / ``HOOK_002``), is logged on
     the ``kaizen.hooks`` logger and never stops the other handlers or the agent.
 
+    PRE/POST pairs: the ``POST_x`` trigger matching a ``PRE_x`` one (same agent, run and
+    ``step``) sees the metadata the PRE handlers wrote and gets ``context.duration_ms``
+    (and ``metadata["duration_seconds"]``): a hook can keep a span or a start time in
+    ``context.metadata`` at PRE and find it at POST.
+
     Zero cost when unused: :meth:`trigger` returns ``[]`` at once when nothing listens
-    for the event; callers on hot paths may also guard with :meth:`has_handlers`.
+    for the event; callers on hot paths guard with :meth:`has_handlers`. ``clock``
+    (seconds, monotonic) measures PRE -> POST durations; tests inject one.
     """
 
-    def __init__(self, default_timeout: float | None = 5.0) -> None:
+    def __init__(self, default_timeout: float | None = 5.0, *, clock: Callable[[], float] = time.perf_counter) -> None:
         self.default_timeout = default_timeout
+        self.clock = clock
         # event -> entries sorted by (priority, seq); lists are replaced, never mutated,
         # so a trigger in progress is unaffected by (un)registration. No key when empty.
         self._handlers: dict[HookEvent, list[_Entry]] = {}
+        # Events whose trigger does work: those with handlers, and the PRE_x of each POST_x with
+        # handlers (its start time and metadata are kept for the POST). has_handlers() reads it.
+        self._wanted: frozenset[HookEvent] = frozenset()
+        self._open: dict[_PairKey, list[_Open]] = {}
+        self._open_count = 0
         self._stats: dict[str, _Stat] = {}
         self._seq = 0
 
     # -- registration ----------------------------------------------------------------------
     def register(
         self,
-        event: HookEvent | str,
-        handler: Handler,
+        event: HookEvent | str | None = None,
+        handler: Handler | None = None,
         priority: HookPriority | int = HookPriority.NORMAL,
         *,
+        event_type: HookEvent | str | None = None,
         name: str | None = None,
         timeout: float | None = None,
     ) -> str:
         """Register ``handler`` for ``event`` and return its name (used by stats/unregister).
 
+        ``event_type=`` is the original documentation's spelling of ``event=``; pass one.
         Without ``name`` the handler's qualified name is used, suffixed ``#2``, ``#3``... if
         another handler already uses it. An explicit ``name`` already taken by a different
         handler, or the same handler registered twice for one event (unless under a new
         explicit name), raises HOOK_001.
         """
+        if event_type is not None:
+            if event is not None:
+                raise HookError("register() got both event= and event_type=", hint="pass the event once")
+            event = event_type
+        if event is None:
+            raise HookError("register() needs an event", hint="register(HookEvent.POST_AGENT_LOOP, handler)")
+        if handler is None:
+            raise HookError("register() needs a handler", hint="register(event, handler) with handler(context)")
         return self._add(event, handler, handler, priority, name, timeout)
 
-    def register_hook(self, hook: BaseHook) -> str:
-        """Register a :class:`BaseHook` for each of its ``events``; returns its name."""
+    def register_hook(self, hook: BaseHook, priority: HookPriority | int | None = None) -> str:
+        """Register a :class:`BaseHook` for each of its ``events``; returns its name.
+
+        ``priority`` overrides the hook's own ``priority`` for this registration.
+        """
         if not isinstance(hook, BaseHook):
             raise HookError(
                 f"register_hook() needs a BaseHook instance, got {type(hook).__name__}",
@@ -135,9 +176,25 @@ class HookManager:
         if not hook.events:
             raise HookError(f"hook {hook.hook_name!r} declares no events", hint="set events = [HookEvent....]")
         name = self._unique_name(hook.hook_name, hook)
+        prio = hook.priority if priority is None else priority
         for event in hook.events:
-            self._add(event, hook.handle, hook, hook.priority, name, hook.timeout)
+            self._add(event, hook.handle, hook, prio, name, hook.timeout)
         return name
+
+    def register_all(self, hooks: Iterable[BaseHook]) -> list[str]:
+        """:meth:`register_hook` each of ``hooks``; returns their names.
+
+        A plain function names no event: register it with :meth:`register` (HOOK_001 here).
+        """
+        names = []
+        for hook in hooks:
+            if not isinstance(hook, BaseHook):
+                raise HookError(
+                    f"register_all() takes BaseHook instances, got {type(hook).__name__}",
+                    hint="a function has no events: use register(event, handler) for it",
+                )
+            names.append(self.register_hook(hook))
+        return names
 
     def _unique_name(self, base: str, owner: Any) -> str:
         name, n = base, 1
@@ -190,8 +247,14 @@ class HookManager:
         self._seq += 1
         entry = _Entry(hook_name, fn, owner, prio, self._seq, timeout, _is_async(fn))
         self._handlers[ev] = sorted([*current, entry], key=lambda e: (e.priority, e.seq))
+        self._refresh_wanted()
         self._stats.setdefault(hook_name, _Stat())
         return hook_name
+
+    def _refresh_wanted(self) -> None:
+        wanted = set(self._handlers)
+        wanted.update(_PRE_OF[ev] for ev in self._handlers if ev in _PRE_OF)
+        self._wanted = frozenset(wanted)
 
     def unregister(self, name_or_handler: str | Handler | BaseHook) -> int:
         """Remove a handler (by name, function or BaseHook instance) from every event.
@@ -210,15 +273,17 @@ class HookManager:
                 self._handlers[ev] = kept
             else:
                 del self._handlers[ev]
+        self._refresh_wanted()
         return removed
 
     def has_handlers(self, event: HookEvent | str) -> bool:
-        """True when at least one handler listens for ``event`` (O(1)).
+        """True when triggering ``event`` does any work (O(1)): a handler listens for it, or,
+        for a ``PRE_x`` event, for its ``POST_x`` (which needs the PRE's time and metadata).
 
         Accepts the event's string value too (``"pre_cycle"``): HookEvent is a StrEnum, so
         callers on the hot path can ask without constructing the enum member.
         """
-        return event in self._handlers
+        return event in self._wanted
 
     def handler_names(self, event: HookEvent) -> list[str]:
         """Names of the handlers of ``event`` in run order."""
@@ -227,32 +292,118 @@ class HookManager:
     # -- running ---------------------------------------------------------------------------
     async def trigger(
         self,
-        event: HookEvent,
+        event: HookEvent | str,
         *,
         agent_id: str,
         run_id: str | None = None,
         trace_id: str | None = None,
         cycle: int | None = None,
+        step: str | int | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> list[HookResult]:
         """Run every handler of ``event`` in order and return their results in that order.
 
-        ``trace_id`` defaults to ``run_id`` (or a fresh id). Failures never raise: see the
-        ``success``/``error_code`` fields of the results. Cancellation of the caller does
-        propagate.
+        ``trace_id`` defaults to ``run_id`` (or a fresh id). ``step`` tells apart PRE/POST
+        pairs of one phase that can be open at once in a run (the tool call id). The
+        context's metadata is, lowest precedence first: the :func:`~kaizen_core.hooks.hook_metadata`
+        values, what the PRE handlers wrote (on a POST event), ``metadata``. On ``ON_ERROR``
+        with an exception as ``metadata["error"]``, ``error_type``, ``error_message`` and
+        ``traceback`` (redacted) are added. Failures never raise: see the ``success`` /
+        ``error_code`` fields of the results. Cancellation of the caller does propagate.
         """
-        entries = self._handlers.get(event)
-        if not entries:
+        ev = event if isinstance(event, HookEvent) else HookEvent(event)
+        if ev not in self._wanted:
             return []
+        entries = self._handlers.get(ev)
+        post = _POST_OF.get(ev)
+        if post is not None:  # a PRE event
+            key: _PairKey = (agent_id, run_id, ev, step)
+            if not entries:  # only its POST listens: keep the start time
+                self._open_pair(key, _Open(self.clock(), {}))
+                return []
+            supplied = self._base_metadata(metadata)
+            context = self._context(ev, agent_id, run_id, trace_id, cycle, dict(supplied), None)
+            results = [await self._run(entry, context) for entry in entries]
+            if post in self._handlers:
+                written = {k: v for k, v in context.metadata.items() if supplied.get(k, _MISSING) is not v}
+                self._open_pair(key, _Open(self.clock(), written))
+            return results
+        assert entries is not None  # in _wanted and not a PRE event: it has handlers
+        md = dict(self._base_metadata(metadata))
+        duration: float | None = None
+        pre = _PRE_OF.get(ev)
+        if pre is not None:  # a POST event: close its PRE
+            opened = self._close_pair((agent_id, run_id, pre, step))
+            given = md.get("duration_ms")
+            if isinstance(given, int | float) and not isinstance(given, bool):
+                duration = float(given)
+            elif opened is not None:
+                duration = (self.clock() - opened.start) * 1000.0
+            if opened is not None and opened.carried:
+                md = {**opened.carried, **md}
+            if duration is not None:
+                md.setdefault("duration_seconds", duration / 1000.0)
+            if ev is HookEvent.POST_AGENT_LOOP:
+                self._drop_run(agent_id, run_id)
+        elif ev is HookEvent.ON_ERROR:
+            _describe_error(md)
+        context = self._context(ev, agent_id, run_id, trace_id, cycle, md, duration)
+        return [await self._run(entry, context) for entry in entries]
+
+    @staticmethod
+    def _base_metadata(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        ambient = current_hook_metadata()
+        if not ambient:
+            return metadata or {}
+        return {**ambient, **metadata} if metadata else ambient
+
+    @staticmethod
+    def _context(
+        event: HookEvent,
+        agent_id: str,
+        run_id: str | None,
+        trace_id: str | None,
+        cycle: int | None,
+        metadata: dict[str, Any],
+        duration_ms: float | None,
+    ) -> HookContext:
         context = HookContext(
             event=event,
             agent_id=agent_id,
             run_id=run_id,
             trace_id=trace_id or run_id or uuid4().hex,
             cycle=cycle,
-            metadata=dict(metadata) if metadata else {},
+            duration_ms=duration_ms,
         )
-        return [await self._run(entry, context) for entry in entries]
+        context.metadata = metadata  # the very dict handlers write to (validation would copy it)
+        return context
+
+    # -- PRE/POST pairs --------------------------------------------------------------------
+    def _open_pair(self, key: _PairKey, opened: _Open) -> None:
+        if self._open_count >= _MAX_OPEN:  # drop the oldest open PRE
+            oldest_key = next(iter(self._open))
+            stack = self._open[oldest_key]
+            del stack[0]
+            if not stack:
+                del self._open[oldest_key]
+            self._open_count -= 1
+        self._open.setdefault(key, []).append(opened)
+        self._open_count += 1
+
+    def _close_pair(self, key: _PairKey) -> _Open | None:
+        stack = self._open.get(key)
+        if not stack:
+            return None
+        opened = stack.pop()  # LIFO: nested pairs of one phase close innermost first
+        if not stack:
+            del self._open[key]
+        self._open_count -= 1
+        return opened
+
+    def _drop_run(self, agent_id: str, run_id: str | None) -> None:
+        """Forget the PRE events of a finished run whose POST never came."""
+        for key in [k for k in self._open if k[0] == agent_id and k[1] == run_id]:
+            self._open_count -= len(self._open.pop(key))
 
     async def _run(self, entry: _Entry, context: HookContext) -> HookResult:
         start = time.perf_counter()
@@ -383,6 +534,23 @@ def _instantiate(name: str, target: Any, options: dict[str, Any]) -> BaseHook:
         return target(**options)
     except TypeError as exc:
         raise ConfigError(f"invalid options for lifecycle hook {name!r}: {exc}") from exc
+
+
+_MISSING = object()
+
+
+def _describe_error(metadata: dict[str, Any]) -> None:
+    """ON_ERROR: name the exception in ``metadata["error"]`` (type, message, traceback; redacted)."""
+    error = metadata.get("error")
+    if not isinstance(error, BaseException):
+        return
+    metadata.setdefault("error_type", type(error).__name__)
+    metadata.setdefault("error_message", redact(getattr(error, "message", None) or str(error)))
+    code = getattr(error, "code", None)
+    if isinstance(code, str):
+        metadata.setdefault("error_code", code)
+    if "traceback" not in metadata:
+        metadata["traceback"] = redact("".join(traceback.format_exception(error)))
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -68,7 +68,9 @@ class PermissionGate:
     async def authorize(self, run: AgentRun, call: ToolCall, tool: Tool) -> GateDecision:
         """Decide whether ``call`` of ``tool`` may run now, asking for approval when a rule says ASK."""
         level = tool.danger_level
-        await run.fire("pre_permission_check", tool=call.name, arguments=call.arguments, danger_level=level.value)
+        await run.fire(
+            "pre_permission_check", step=call.id, tool=call.name, arguments=call.arguments, danger_level=level.value
+        )
         initial = run.execution_context.can_use_tool(call.name, level, read_only=getattr(tool, "read_only", False))
         final, reason = initial.type, initial.reason
         if initial.type is PermissionType.ASK:
@@ -91,7 +93,7 @@ class PermissionGate:
         )
         record = decision.record()
         run.permission_decisions.append(record)
-        await run.fire("post_permission_check", **record)
+        await run.fire("post_permission_check", step=call.id, **record)
         return decision
 
     async def _ask(self, call: ToolCall, tool: Tool, reason: str) -> bool:
