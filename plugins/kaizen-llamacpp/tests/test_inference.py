@@ -261,23 +261,45 @@ async def test_concurrent_calls_share_one_model_and_all_succeed(provider: LlamaC
     assert cached_model(key) is not None
 
 
-async def test_event_loop_keeps_running_during_inference(provider: LlamaCppProvider) -> None:
-    ticks = 0
+async def test_event_loop_keeps_running_during_inference(
+    provider: LlamaCppProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from kaizen_llamacpp.models import cached_model
+
+    await provider.complete(CompletionRequest(messages=[Message(role="user", content="Hi")], params=GenerationParams(max_tokens=1)))
+    shared = cached_model((str(provider.model_path), provider.n_ctx, False))
+    assert shared is not None
+    real_inference = shared.llama.create_chat_completion
+    ticked = threading.Event()
+    loop_ran_during_inference: list[bool] = []
+
+    def inference(**kwargs: object) -> object:
+        ticked.clear()
+        result = real_inference(**kwargs)
+        # Still inside the model call: the event loop must tick meanwhile. Waiting for a tick
+        # (not counting ticks over the inference's duration) makes this hold at any speed;
+        # 30 s only bounds the wait when the loop is blocked.
+        loop_ran_during_inference.append(ticked.wait(timeout=30))
+        return result
+
+    monkeypatch.setattr(shared.llama, "create_chat_completion", inference)
     finished = anyio.Event()
 
     async def ticker() -> None:
-        nonlocal ticks
         while not finished.is_set():
-            ticks += 1
+            ticked.set()
             await anyio.sleep(0.01)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(ticker)
-        await provider.complete(
+        completion = await provider.complete(
             CompletionRequest(messages=[Message(role="user", content="Tell me a story.")], params=GenerationParams(max_tokens=48))
         )
         finished.set()
-    assert ticks >= 3
+    assert loop_ran_during_inference == [True]
+    assert completion.usage.output_tokens > 0
 
 
 async def test_embeddings_have_fixed_dimension_and_are_normalised(provider: LlamaCppProvider) -> None:
