@@ -24,6 +24,7 @@ from kaizen_core.agents.control_methods import ControlMethods
 from kaizen_core.agents.prompting import initial_messages, user_message
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
 from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
+from kaizen_core.agents.state_methods import StateMethods
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.agents.tool_methods import ToolMethods
 from kaizen_core.config import BaseAgentConfig, coerce_config
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods, ControlMethods):
+class BaseAgent(ToolMethods, ControlMethods, StateMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -452,7 +453,14 @@ class BaseAgent(ToolMethods, ControlMethods):
         reason = scope.reason if scope is not None else None
         await run.fire("pre_interrupt", reason=reason.model_dump(mode="json") if reason else None)
         checkpoint_id = None
-        if self.config.checkpoint_on_interrupt and self.state_manager is not None:
+        # A handler's checkpoint_before_stop (True/False) overrides the config for its interrupt.
+        asked = reason.metadata.get("checkpoint_before_stop") if reason is not None else None
+        wanted = self.config.checkpoint_on_interrupt if asked is None else asked
+        if asked and self.state_manager is None:
+            logging.getLogger(__name__).warning(
+                "agent %s: no checkpoint saved on interrupt, the agent has no checkpoint store", self.agent_id
+            )
+        if wanted and self.state_manager is not None:
             try:
                 checkpoint_id = await self.state_manager.save_checkpoint(
                     self.agent_state(run, "interrupted"), force=True

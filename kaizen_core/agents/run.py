@@ -155,7 +155,12 @@ class AgentRun:
         from kaizen_core.interrupts import InterruptContext
 
         return InterruptContext(
-            agent_id=self.agent.agent_id, run_id=self.run_id, cycle=self.cycle, budget_spent_usd=self.cost_usd
+            agent_id=self.agent.agent_id,
+            run_id=self.run_id,
+            session_id=self.session_id,
+            cycle=self.cycle,
+            budget_spent_usd=self.cost_usd,
+            error_count=sum(1 for record in self.tool_calls if record.get("error_code")),
         )
 
     def raise_if_interrupted(self) -> None:
@@ -200,7 +205,9 @@ class AgentRun:
             params=GenerationParams(
                 temperature=cfg.temperature, max_tokens=cfg.max_tokens, timeout=cfg.timeout, seed=cfg.seed
             ),
-            model=self.agent.provider.model or None,
+            # The config's model as it is now (``agent.config.model = ...`` takes effect on the next
+            # call); the provider's own model when the config names none.
+            model=cfg.model or self.agent.provider.model or None,
         )
 
     async def complete(

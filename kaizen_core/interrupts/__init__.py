@@ -13,6 +13,7 @@ from kaizen_core.interrupts.handlers import (
     BudgetInterruptHandler,
     ResourceInterruptHandler,
     TimeoutInterruptHandler,
+    TrackBy,
 )
 from kaizen_core.interrupts.manager import InterruptManager
 from kaizen_core.interrupts.scope import InterruptScope, current_scope
@@ -21,7 +22,9 @@ from kaizen_core.interrupts.types import (
     InterruptContext,
     InterruptMode,
     InterruptReason,
+    InterruptSignal,
     InterruptSource,
+    InterruptType,
     StepCancelled,
 )
 
@@ -33,10 +36,13 @@ __all__ = [
     "InterruptMode",
     "InterruptReason",
     "InterruptScope",
+    "InterruptSignal",
     "InterruptSource",
+    "InterruptType",
     "ResourceInterruptHandler",
     "StepCancelled",
     "TimeoutInterruptHandler",
+    "TrackBy",
     "current_scope",
     "exit_code_for",
     "exit_code_for_exception",

@@ -21,12 +21,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
+
 from kaizen_core.errors import AgentInterrupted, InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.handlers import BaseInterruptHandler
 from kaizen_core.interrupts.poller import Poller
 from kaizen_core.interrupts.scope import Clock, InterruptScope, current_scope
 from kaizen_core.interrupts.signals import dispatcher
-from kaizen_core.interrupts.types import InterruptContext, InterruptMode, InterruptReason, InterruptSource
+from kaizen_core.interrupts.types import (
+    InterruptContext,
+    InterruptMode,
+    InterruptReason,
+    InterruptSignal,
+    InterruptSource,
+    interrupt_request,
+)
 
 __all__ = ["InterruptManager"]
 
@@ -97,16 +106,31 @@ class InterruptManager:
 
     def request_interrupt(
         self,
-        source: InterruptSource | str,
+        source: InterruptSource | str | None = None,
         mode: InterruptMode | str = InterruptMode.GRACEFUL,
         message: str = "",
         metadata: dict[str, Any] | None = None,
+        *,
+        signal: InterruptSignal | str | None = None,
+        reason: InterruptReason | str | None = None,
     ) -> bool:
         """Interrupt every run of this agent that is active now (runs started later are
-        not affected). Returns whether any run's state changed."""
+        not affected). Returns whether any run's state changed.
+
+        Also takes the original's call shape, ``request_interrupt(signal=InterruptSignal.USER_REQUESTED,
+        reason="Awaiting approval")`` (see :func:`~kaizen_core.interrupts.types.interrupt_request`);
+        without a source or signal the source is PROGRAMMATIC. With no active run nothing
+        happens (logged at INFO): an interrupt belongs to a run, and one left pending would
+        stop the next run for a reason that no longer holds.
+        """
+        args = interrupt_request(source, mode, message, metadata, signal=signal, reason=reason)
+        runs = self.runs
+        if not runs:
+            logger.info("interrupt request ignored: no run of this agent is active (%s)", args[2] or args[0].value)
+            return False
         changed = False
-        for scope in self.runs:
-            changed |= scope.request_interrupt(source, mode, message, metadata)
+        for scope in runs:
+            changed |= scope.request_interrupt(*args)
         return changed
 
     def is_interrupted(self) -> bool:
@@ -146,22 +170,40 @@ class InterruptManager:
         """The handlers, in the order they are checked."""
         return list(self._handlers)
 
-    async def check(self, context: InterruptContext) -> InterruptReason | None:
+    async def check(self, context: InterruptContext, *, failed: set[int] | None = None) -> InterruptReason | None:
         """Run every handler once on ``context`` and return the first reason one gave
         (recording it is the caller's business: :meth:`InterruptScope.poll` does).
-        A handler that raises is logged as :class:`InterruptHandlerError` and skipped."""
+
+        A handler may return an :class:`InterruptReason`, ``None``/``False`` (go on),
+        ``True`` or a message string (stop, with a SYSTEM/GRACEFUL reason naming the
+        handler) or a dict of InterruptReason fields. A handler that raises, or returns
+        anything else, is logged as :class:`InterruptHandlerError` (INTERRUPT_001) and
+        skipped. ``failed``: ids of handlers whose failure the caller already reported
+        (one run's scope passes its own set): they are logged at DEBUG level, so a handler
+        that fails on every poll is reported once per run, not every ``poll_interval``.
+        """
         found: InterruptReason | None = None
         for handler in self.handlers:
+            name = getattr(handler, "name", None) or type(handler).__name__
             try:
                 result = handler.check_interrupt(context)
                 if inspect.isawaitable(result):
                     result = await result
+                reason = _as_reason(handler, name, result)
             except Exception as exc:
-                error = InterruptHandlerError(f"interrupt handler {handler.name!r} raised {type(exc).__name__}: {exc}")
-                logger.error("%s", error, exc_info=exc)
+                error = InterruptHandlerError(
+                    f"interrupt handler {name!r} raised {type(exc).__name__}: {exc}",
+                    hint="fix the handler's check_interrupt(context); the run goes on without it",
+                )
+                if failed is None or id(handler) not in failed:
+                    logger.error("%s", error, exc_info=exc)
+                    if failed is not None:
+                        failed.add(id(handler))
+                else:
+                    logger.debug("%s", error)
                 continue
-            if result is not None and found is None:
-                found = result
+            if reason is not None and found is None:
+                found = reason
         return found
 
     # ------------------------------------------------------------------ shutdown callbacks
@@ -275,6 +317,31 @@ class _Monitor:
         if not name or reason.metadata.get("propagated_from_parent"):
             return None  # a nested run: its parent answers for it
         return int(signal.Signals[str(name)])
+
+
+def _as_reason(handler: Any, name: str, result: Any) -> InterruptReason | None:
+    """A handler's answer as an InterruptReason (``metadata["handler"]`` set), or None to go on."""
+    if result is None or result is False:
+        return None
+    if isinstance(result, InterruptReason):
+        if "handler" in result.metadata:
+            return result
+        return result.model_copy(update={"metadata": {"handler": name, **result.metadata}})
+    if result is True or isinstance(result, str):
+        message = result if isinstance(result, str) and result else f"interrupt handler {name!r} asked to stop"
+        return InterruptReason(
+            source=InterruptSource.SYSTEM,
+            mode=getattr(handler, "mode", InterruptMode.GRACEFUL),
+            message=message,
+            metadata={"handler": name},
+        )
+    if isinstance(result, dict):
+        try:
+            reason = InterruptReason.model_validate({"source": InterruptSource.SYSTEM, **result})
+        except ValidationError as exc:
+            raise TypeError(f"returned a dict that is not an InterruptReason ({exc.error_count()} errors)") from None
+        return _as_reason(handler, name, reason)
+    raise TypeError(f"returned {type(result).__name__}; return an InterruptReason to stop the run or None to go on")
 
 
 async def _as_coroutine(awaitable: Any) -> Any:

@@ -25,8 +25,10 @@ from kaizen_core.interrupts.types import (
     InterruptContext,
     InterruptMode,
     InterruptReason,
+    InterruptSignal,
     InterruptSource,
     StepCancelled,
+    interrupt_request,
 )
 
 if TYPE_CHECKING:
@@ -83,22 +85,29 @@ class InterruptScope:
         self._children: list[weakref.ref[InterruptScope]] = []
         self._parent: weakref.ref[InterruptScope] | None = None
         self._listeners: set[_Listener] = set()  # (loop, callback): told of every change of state
+        self._failed_handlers: set[int] = set()  # handlers whose failure this run already logged
         if parent is not None:
             parent._adopt(self)
 
     # ------------------------------------------------------------------ state
     def request_interrupt(
         self,
-        source: InterruptSource | str,
+        source: InterruptSource | str | None = None,
         mode: InterruptMode | str = InterruptMode.GRACEFUL,
         message: str = "",
         metadata: dict[str, Any] | None = None,
+        *,
+        signal: InterruptSignal | str | None = None,
+        reason: InterruptReason | str | None = None,
     ) -> bool:
         """Ask the run to stop. Returns ``True`` when this call changed the state (first
-        request, or escalation of a GRACEFUL interrupt to IMMEDIATE). Reaches nested scopes."""
-        source = InterruptSource(source)
-        mode = InterruptMode(mode)
-        extra = dict(metadata or {})
+        request, or escalation of a GRACEFUL interrupt to IMMEDIATE). Reaches nested scopes.
+
+        ``signal=``/``reason=`` are the original's call shape (see
+        :func:`~kaizen_core.interrupts.types.interrupt_request`); without a source or
+        signal the source is PROGRAMMATIC.
+        """
+        source, mode, message, extra = interrupt_request(source, mode, message, metadata, signal=signal, reason=reason)
         with self._lock:
             current = self._reason
             if current is None:
@@ -192,7 +201,7 @@ class InterruptScope:
             error = InterruptHandlerError(f"interrupt context function raised {type(exc).__name__}: {exc}")
             logger.error("%s", error, exc_info=exc)
             return None
-        found = await manager.check(context)
+        found = await manager.check(context, failed=self._failed_handlers)
         if found is not None:
             self.request_interrupt(found.source, found.mode, found.message, found.metadata)
         return found

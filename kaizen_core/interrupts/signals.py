@@ -32,7 +32,7 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from kaizen_core.errors import AgentInterrupted
-from kaizen_core.interrupts.types import InterruptMode, InterruptReason, InterruptSource
+from kaizen_core.interrupts.types import InterruptMode, InterruptReason, InterruptSignal, InterruptSource
 
 if TYPE_CHECKING:
     from kaizen_core.interrupts.scope import InterruptScope
@@ -215,16 +215,19 @@ class SignalDispatcher:
             self._chain(signum, frame)
             return
         name = signal.Signals(signum).name
+        # metadata["signal"] is the OS signal (it decides the exit code); interrupt_signal the kind of stop.
+        kind = InterruptSignal.SHUTDOWN if signum == signal.SIGTERM else InterruptSignal.USER_REQUESTED
+        metadata = {"signal": name, "interrupt_signal": kind.value}
         changed = False
         for scope in targets:
             reason = scope.reason
             if reason is None:
                 changed |= scope.request_interrupt(
-                    InterruptSource.USER, InterruptMode.GRACEFUL, f"received {name}", {"signal": name}
+                    InterruptSource.USER, InterruptMode.GRACEFUL, f"received {name}", metadata
                 )
             elif reason.mode is InterruptMode.GRACEFUL:
                 changed |= scope.request_interrupt(
-                    InterruptSource.USER, InterruptMode.IMMEDIATE, f"received {name} again", {"signal": name}
+                    InterruptSource.USER, InterruptMode.IMMEDIATE, f"received {name} again", metadata
                 )
         if not changed and signum == signal.SIGINT:
             raise KeyboardInterrupt  # every run is already stopping now: the last resort

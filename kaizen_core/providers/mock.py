@@ -112,7 +112,7 @@ class MockProvider(BaseProvider):
             tool_calls=tool_calls,
             usage=usage,
             finish_reason="tool_calls" if tool_calls else "stop",
-            model=self.model,
+            model=request.model or self.model,  # the model asked for, as a real backend reports it
             latency_ms=(time.perf_counter() - started) * 1000,
             raw=reply,
         )

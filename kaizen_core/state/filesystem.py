@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import anyio.to_thread
 
 from kaizen_core import _json
-from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, StorageError
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
 from kaizen_core.state._names import decode_name, encode_name
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
 from kaizen_core.urls import parse_file_url
@@ -49,11 +49,37 @@ def _fsync_dir(path: Path) -> None:
 
 
 class FilesystemStorage(CheckpointStore):
-    """Checkpoints as files: atomic writes, optional gzip, checksummed bodies."""
+    """Checkpoints as files: atomic writes, optional gzip, checksummed bodies.
+
+    ``FilesystemStorage("./checkpoints")``; the directory may also be passed as
+    ``base_dir=`` or ``base_path=`` (the two documented spellings). ``compress=True``
+    gzips each checkpoint body.
+    """
 
     scheme: ClassVar[str] = "file"
 
-    def __init__(self, root: str | os.PathLike[str], compress: bool = False, fsync: bool = True) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        compress: bool = False,
+        fsync: bool = True,
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        base_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        given = {
+            name: value
+            for name, value in (("root", root), ("base_dir", base_dir), ("base_path", base_path))
+            if value is not None
+        }
+        if not given:
+            raise ConfigError("FilesystemStorage needs a directory", hint="FilesystemStorage(base_dir='./checkpoints')")
+        if len({os.fspath(v) for v in given.values()}) > 1:
+            raise ConfigError(
+                f"FilesystemStorage got two directories ({', '.join(f'{k}={os.fspath(v)!r}' for k, v in given.items())})",
+                hint="root, base_dir and base_path name the same argument: pass one",
+            )
+        root = next(iter(given.values()))
         self.root = Path(os.path.expanduser(os.fspath(root)))
         self.compress = compress
         self.fsync = fsync

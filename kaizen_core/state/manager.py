@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -28,7 +28,7 @@ from kaizen_core.errors import (
     InputValidationError,
 )
 from kaizen_core.state import codec
-from kaizen_core.state.agent_state import AgentState, new_checkpoint_id, utc_now
+from kaizen_core.state.agent_state import AgentState, AgentStatus, new_checkpoint_id, utc_now
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
 from kaizen_core.state.urls import open_store
 
@@ -60,6 +60,7 @@ class StateManager:
     Args:
         storage: a :class:`CheckpointStore`, a path, or a URL (``file://``, ``sqlite://``,
             or a plugin scheme). A store opened from a URL is closed by :meth:`close`.
+            ``storage_backend=`` is the same argument under its other documented name.
         checkpoint_frequency: :meth:`should_checkpoint` is true every this many steps (0: never).
         checkpoint_interval: ... or when this many seconds passed since the last save (0: never).
         retention_count: newest checkpoints kept per agent (0 or None: keep all).
@@ -72,7 +73,7 @@ class StateManager:
 
     def __init__(
         self,
-        storage: CheckpointStore | str | os.PathLike[str],
+        storage: CheckpointStore | str | os.PathLike[str] | None = None,
         checkpoint_frequency: int = 10,
         checkpoint_interval: float = 60.0,
         retention_count: int | None = 100,
@@ -80,7 +81,18 @@ class StateManager:
         incremental: bool = True,
         full_snapshot_every: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        storage_backend: CheckpointStore | str | os.PathLike[str] | None = None,
     ) -> None:
+        if storage is None:
+            storage = storage_backend
+        elif storage_backend is not None and storage_backend is not storage:
+            raise ConfigError("pass the checkpoint store once: storage= and storage_backend= name the same argument")
+        if storage is None:
+            raise ConfigError(
+                "StateManager needs a checkpoint store",
+                hint="StateManager(storage=FilesystemStorage(base_dir='./checkpoints')) or a URL such as 'file://./checkpoints'",
+            )
         if full_snapshot_every < 1:
             raise ConfigError("full_snapshot_every must be at least 1")
         if retention_count is not None and retention_count < 0:
@@ -101,15 +113,19 @@ class StateManager:
         self._started = clock()
 
     # -- public API ----------------------------------------------------------------------
-    async def save_checkpoint(self, state: AgentState, force: bool = False) -> str | None:
+    async def save_checkpoint(self, state: AgentState | Mapping[str, Any], force: bool = False) -> str | None:
         """Save ``state`` and return the new checkpoint id.
 
-        The state gets a fresh ``checkpoint_id`` and ``parent_checkpoint_id`` (its own
-        previous checkpoint when it came from one of this agent's checkpoints, else the
-        agent's newest); ``updated_at`` is set to now. With a hook manager,
-        PRE_CHECKPOINT_SAVE runs first: a result with ``blocked`` skips the save and
-        returns None, unless ``force`` is true (used for interrupt checkpoints).
+        ``state`` is an :class:`AgentState` (or a dict of its fields, validated: EXEC_001
+        when invalid). It gets a fresh ``checkpoint_id`` (readable and unique, e.g.
+        ``research_agent_step_10_20231025_120000_3f9a1c2e``, see
+        :func:`~kaizen_core.state.agent_state.new_checkpoint_id`) and a
+        ``parent_checkpoint_id`` (its own previous checkpoint when it came from one of this
+        agent's checkpoints, else the agent's newest); ``updated_at`` is set to now. With a
+        hook manager, PRE_CHECKPOINT_SAVE runs first: a result with ``blocked`` skips the
+        save and returns None, unless ``force`` is true (used for interrupt checkpoints).
         """
+        state = AgentState.coerce(state)
         hooks = self.hook_manager
         if hooks is not None and hooks.has_handlers("pre_checkpoint_save"):
             from kaizen_core.hooks import HookEvent
@@ -143,6 +159,38 @@ class StateManager:
                 },
             )
         return meta.checkpoint_id
+
+    #: Alias of :meth:`save_checkpoint` (the name the quick reference uses).
+    save_state = save_checkpoint
+
+    async def create_checkpoint(
+        self,
+        agent_id: str,
+        description: str = "",
+        state_data: Mapping[str, Any] | None = None,
+        *,
+        step_number: int | None = None,
+        status: AgentStatus = "running",
+        force: bool = False,
+    ) -> str | None:
+        """Save a checkpoint of ``agent_id`` holding ``state_data`` and return its id.
+
+        A shorthand for :meth:`save_checkpoint`: the state has ``custom_state=state_data``
+        (JSON values) and ``metadata["description"]=description``; its step number is the
+        agent's newest checkpoint's (0 for the first) unless given, so a checkpoint taken
+        "before a risky operation" sits at the step the agent is at.
+        """
+        if step_number is None:
+            metas = await self._known(agent_id)
+            step_number = metas[0].step_number if metas else 0
+        state = AgentState(
+            agent_id=agent_id,
+            step_number=step_number,
+            status=status,
+            custom_state=dict(state_data or {}),
+            metadata={"description": description} if description else {},
+        )
+        return await self.save_checkpoint(state, force=force)
 
     async def load_checkpoint(self, checkpoint_id: str) -> AgentState:
         """The exact state saved as ``checkpoint_id`` (CHECKPOINT_002 if missing or corrupt)."""
@@ -300,7 +348,9 @@ class StateManager:
                     parent = state.checkpoint_id
                 else:
                     parent = metas[0].checkpoint_id if metas else None
-            new_id = new_checkpoint_id()
+            new_id = new_checkpoint_id(agent_id, state.step_number)
+            while new_id in by_id:  # 32 random bits: practically never, but an id must not overwrite
+                new_id = new_checkpoint_id(agent_id, state.step_number)
             old_ids = (state.checkpoint_id, state.parent_checkpoint_id, state.updated_at)
             state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = new_id, parent, utc_now()
             try:
