@@ -98,19 +98,33 @@ def _rewrite(tp: Any, stack: tuple[Any, ...]) -> Any:
 
 def _typed_dict(tp: Any, stack: tuple[Any, ...]) -> Any:
     # The SDKs write ``from __future__ import annotations``: their ``__required_keys__`` are
-    # empty, so a key is required when its resolved hint says ``Required[...]`` (or the
-    # TypedDict is total and the hint is not ``NotRequired[...]``).
+    # empty, so a key is required when its resolved hint says ``Required[...]``, or when the
+    # TypedDict that declares it is total and the hint is not ``NotRequired[...]``.
     hints = typing_extensions.get_type_hints(tp, include_extras=True)
-    total = bool(getattr(tp, "__total__", True))
+    totality = _totality(tp)
     fields: dict[str, Any] = {}
     for name, hint in hints.items():
         qualifiers = _qualifiers(hint)
-        required = typing_extensions.Required in qualifiers or (total and typing_extensions.NotRequired not in qualifiers)
+        required = typing_extensions.Required in qualifiers or (
+            totality.get(name, True) and typing_extensions.NotRequired not in qualifiers
+        )
         inner = _rewrite(hint, stack)
         fields[name] = typing_extensions.Required[inner] if required else typing_extensions.NotRequired[inner]
     strict = typing_extensions.TypedDict(f"Strict{tp.__name__}", fields, total=False)  # type: ignore[operator,misc]
     setattr(strict, "__pydantic_config__", _FORBID)  # noqa: B010  (pydantic reads it from the class)
     return strict
+
+
+def _totality(tp: Any) -> dict[str, bool]:
+    """``total`` of the TypedDict that first declares each key (a subclass may differ from its base)."""
+    result: dict[str, bool] = {}
+    for base in getattr(tp, "__orig_bases__", ()):
+        if typing_extensions.is_typeddict(base):
+            result.update({k: v for k, v in _totality(base).items() if k not in result})
+    total = bool(getattr(tp, "__total__", True))
+    for name in getattr(tp, "__annotations__", {}):
+        result.setdefault(name, total)
+    return result
 
 
 def _qualifiers(hint: Any) -> set[Any]:

@@ -35,6 +35,10 @@ class Params(TypedDict, total=False):
     function: Annotated[Fn, "sdk metadata"]
 
 
+class StreamParams(Params):  # total (the default), like the SDKs' *Streaming params over a total=False base
+    stream: Required[Literal[True]]
+
+
 class Reply(BaseModel):
     model_config = ConfigDict(extra="allow")  # as vendor response models are
 
@@ -75,3 +79,9 @@ def test_response_models_are_checked_for_missing_and_unknown_fields() -> None:
         sdk_validate(Reply, {"id": "x", "choices": []})
     with pytest.raises(ValidationError, match=r"choices\.0\.txt"):
         sdk_validate(Reply, {"id": "x", "created": 1, "choices": [{"index": 0, "txt": "typo"}]})
+
+
+def test_a_total_subclass_does_not_make_its_bases_keys_required() -> None:
+    assert sdk_validate(StreamParams, {"model": "m", "messages": [], "stream": True})
+    with pytest.raises(ValidationError, match="stream"):
+        sdk_validate(StreamParams, {"model": "m", "messages": []})

@@ -1,12 +1,23 @@
 """OpenAI chat completions over httpx: OpenAI, any compatible server, Azure OpenAI, Docker Model Runner.
 
-Structured output: ``response_format`` ``json_schema`` with ``strict: true`` (the
-schema made strict-compatible, see :mod:`kaizen_openai.schema`). When a server
-rejects that (HTTP 400/422/500 whose message mentions ``response_format``/``json_schema``;
-llama-cpp-python's server answers 500 with a validation message) the request falls back
-to ``json_object`` with the schema in the ``schema`` field (llama.cpp and vLLM enforce
-it) and in the system prompt; if that is rejected too, plain ``json_object`` with the
-schema in the prompt. The agent validates and retries on top.
+One request builder (:meth:`OpenAIProvider.build_body`) and one response parser per
+shape (completion, stream, embeddings). What is sent depends on the endpoint's
+*dialect*: ``"openai"`` (the OpenAI API and Azure OpenAI) or ``"compatible"`` (any other
+server: llama.cpp, vLLM, Docker Model Runner...), see :attr:`OpenAIProvider.dialect`:
+
+* the output-token limit is ``max_completion_tokens`` for ``openai`` (``max_tokens`` is
+  deprecated there and refused by reasoning models) and ``max_tokens`` for ``compatible``;
+* reasoning models (o1, o3, o4, gpt-5 except gpt-5-chat) on the ``openai`` dialect get
+  no ``temperature`` (they accept only the default); o3 and o4-mini get no ``stop``;
+* structured output: ``response_format`` ``json_schema`` with ``strict: true`` (the
+  schema made strict-compatible, see :mod:`kaizen_openai.schema`; ``strict: false`` with
+  the schema as is when strict mode cannot express it). When a server rejects that
+  (HTTP 400/422/500 whose message mentions ``response_format``/``json_schema``;
+  llama-cpp-python answers 500) the request falls back, on ``compatible`` endpoints, to
+  ``json_object`` with the schema in the ``schema`` field (an extension llama.cpp and vLLM
+  enforce) and in the system prompt, then to plain ``json_object`` + prompt; on
+  ``openai`` endpoints straight to ``json_object`` + prompt (the API defines no
+  ``schema`` field there). The agent validates and retries on top.
 
 The fallback is per request. It is remembered for the model only when the answer is a
 confirmed capability answer (:func:`confirms_unsupported`: a 400/422 saying the format
@@ -16,6 +27,7 @@ is not supported); one failing request never downgrades the others.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import time
@@ -39,13 +51,23 @@ from kaizen_core.providers.types import (
 )
 from kaizen_openai.detect import DOCKER_MODEL_RUNNER_URL
 from kaizen_openai.pricing import PRICES
-from kaizen_openai.schema import drop_null_optionals, strict_schema
+from kaizen_openai.schema import from_strict, strict_schema
 
-__all__ = ["AzureOpenAIProvider", "DockerModelRunnerProvider", "OpenAIProvider", "STRUCTURED_MODES"]
+__all__ = ["DIALECTS", "STRUCTURED_MODES", "AzureOpenAIProvider", "DockerModelRunnerProvider", "OpenAIProvider"]
+
+logger = logging.getLogger("kaizen.providers.openai")
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 #: Structured-output modes, strongest first; the provider steps down on rejection.
 STRUCTURED_MODES = ("json_schema", "json_object_schema", "json_object")
+#: What an endpoint speaks: the OpenAI API itself (and Azure OpenAI), or an OpenAI-compatible server.
+DIALECTS = ("openai", "compatible")
+#: The modes each dialect steps through (``json_object_schema`` is an extension of compatible servers).
+_DIALECT_MODES = {"openai": ("json_schema", "json_object"), "compatible": STRUCTURED_MODES}
+#: Reasoning models: only the default temperature (names as the API spells them, with or without a date).
+_REASONING = re.compile(r"^(o\d|gpt-5(?!-chat))", re.IGNORECASE)
+#: Models the SDK documents as not supporting ``stop``.
+_NO_STOP = re.compile(r"^(o3|o4-mini)(-\d{4}-\d{2}-\d{2})?$", re.IGNORECASE)
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
@@ -102,9 +124,11 @@ class OpenAIProvider(HTTPProvider):
     Options: the :class:`~kaizen_core.providers.http.HTTPProvider` keywords (``api_key``,
     env ``OPENAI_API_KEY``; ``base_url``, env ``OPENAI_BASE_URL``, default the OpenAI API;
     ``timeout`` 60 s, ``max_retries`` 2, ``max_retry_after``, ``embedding_model``,
-    ``headers``, ``transport``) plus ``organization`` and ``structured_mode`` (the mode
+    ``headers``, ``transport``) plus ``organization``, ``structured_mode`` (the mode
     every request starts in: ``"json_schema"`` by default; ``"json_object_schema"`` or
-    ``"json_object"`` skip the stronger attempts).
+    ``"json_object"`` skip the stronger attempts) and ``dialect`` (``"openai"`` or
+    ``"compatible"``; by default ``"openai"`` for the OpenAI API's URL and
+    ``"compatible"`` for any other ``base_url``: see the module docstring).
     """
 
     name: ClassVar[str] = "openai"
@@ -113,7 +137,9 @@ class OpenAIProvider(HTTPProvider):
     default_base_url: ClassVar[str] = OPENAI_BASE_URL
     base_url_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL",)
     api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
-    extra_options: ClassVar[tuple[str, ...]] = ("organization", "structured_mode")
+    extra_options: ClassVar[tuple[str, ...]] = ("organization", "structured_mode", "dialect")
+    #: the dialect when the ``dialect`` option is not given (None: decided by the URL)
+    default_dialect: ClassVar[str | None] = None
     structured_output: ClassVar[str] = "native"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = True
@@ -126,15 +152,22 @@ class OpenAIProvider(HTTPProvider):
         *,
         organization: str | None = None,
         structured_mode: str | None = None,
+        dialect: str | None = None,
         **options: Any,
     ) -> None:
         if structured_mode is not None and structured_mode not in STRUCTURED_MODES:
             raise ConfigError(f"structured_mode must be one of {', '.join(STRUCTURED_MODES)}")
+        if dialect is not None and dialect not in DIALECTS:
+            raise ConfigError(f"dialect must be one of {', '.join(DIALECTS)}")
         self.organization = organization
         #: the mode each request starts in (a model confirmed not to support it starts lower)
         self.structured_mode = structured_mode or STRUCTURED_MODES[0]
         self._model_modes: dict[str, str] = {}
         super().__init__(model, **options)
+        #: ``"openai"`` (the OpenAI API, Azure OpenAI) or ``"compatible"`` (any other server)
+        self.dialect: str = dialect or self.default_dialect or (
+            "openai" if self.base_url == OPENAI_BASE_URL else "compatible"
+        )
 
     # -- configuration hooks (overridden by Azure / Docker) -------------------------------
     def _check_api_key(self) -> None:
@@ -189,13 +222,14 @@ class OpenAIProvider(HTTPProvider):
         messages = [self._message(m) for m in request.messages]
         body: dict[str, Any] = {"model": model, "messages": messages}
         params = request.params
-        if params.temperature is not None:
+        openai = self.dialect == "openai"
+        if params.temperature is not None and not (openai and _REASONING.match(model)):
             body["temperature"] = params.temperature
         if params.max_tokens is not None:
-            body["max_tokens"] = params.max_tokens
+            body["max_completion_tokens" if openai else "max_tokens"] = params.max_tokens
         if params.seed is not None:
             body["seed"] = params.seed
-        if params.stop:
+        if params.stop and not (openai and _NO_STOP.match(model)):
             body["stop"] = params.stop
         if request.tools:
             body["tools"] = [
@@ -213,12 +247,13 @@ class OpenAIProvider(HTTPProvider):
         schema = request.output_schema
         if schema is not None:
             if mode == "json_schema":
+                strict = strict_schema(schema)
                 body["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {
                         "name": re.sub(r"[^a-zA-Z0-9_-]", "_", request.schema_name)[:64] or "output",
-                        "schema": strict_schema(schema),
-                        "strict": True,
+                        "schema": strict if strict is not None else schema,
+                        "strict": strict is not None,  # not strict: the agent's validation enforces the schema
                     },
                 }
             else:
@@ -245,12 +280,16 @@ class OpenAIProvider(HTTPProvider):
         """
         if request.output_schema is None or not _rejects_format(error):
             return None
-        index = STRUCTURED_MODES.index(mode)
-        if index + 1 >= len(STRUCTURED_MODES):
+        weaker = [m for m in STRUCTURED_MODES[STRUCTURED_MODES.index(mode) + 1 :] if m in _DIALECT_MODES[self.dialect]]
+        if not weaker:
             return None
-        lower = STRUCTURED_MODES[index + 1]
+        lower = weaker[0]
         if confirms_unsupported(error):
             self._model_modes[request.model or self.model] = lower
+        logger.warning(
+            "%s refused response_format %s for model %s (%s); this request falls back to %s",
+            self.name, mode, request.model or self.model, error.message, lower,
+        )
         return lower
 
     async def _with_fallback(
@@ -286,10 +325,9 @@ class OpenAIProvider(HTTPProvider):
             message = choice.get("message") or {}
         except (KeyError, IndexError, TypeError):
             raise ProviderError(f"{self.name} returned a response without choices: {str(data)[:300]}") from None
-        content = message.get("content")
-        finish = _FINISH.get(choice.get("finish_reason") or "stop", "unknown")
-        if message.get("refusal") and not content:
-            content, finish = message["refusal"], "content_filter"
+        content, finish = _answer(
+            message.get("content"), message.get("refusal"), _FINISH.get(choice.get("finish_reason") or "stop", "unknown")
+        )
         calls = [
             ToolCall(
                 id=tc.get("id") or f"call_{i}",
@@ -313,8 +351,14 @@ class OpenAIProvider(HTTPProvider):
         )
 
     def _usage(self, raw: Any, model: str) -> Usage:
+        """Usage from the API's ``usage`` object; ``prompt_tokens`` includes the cached ones."""
         raw = raw or {}
-        usage = Usage(input_tokens=int(raw.get("prompt_tokens") or 0), output_tokens=int(raw.get("completion_tokens") or 0))
+        details = raw.get("prompt_tokens_details") or {}
+        usage = Usage(
+            input_tokens=int(raw.get("prompt_tokens") or 0),
+            output_tokens=int(raw.get("completion_tokens") or 0),
+            cached_input_tokens=int(details.get("cached_tokens") or 0),
+        )
         usage.cost_usd = self._cost(model, usage)
         return usage
 
@@ -323,7 +367,8 @@ class OpenAIProvider(HTTPProvider):
         if request.output_schema is None:
             return None
         parsed = parse_json_output(content)
-        return drop_null_optionals(parsed, request.output_schema) if parsed is not None else None
+        # back from the strict-mode form (key/value pairs -> maps, nulls of optional fields dropped)
+        return from_strict(parsed, request.output_schema) if parsed is not None else None
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
         """Stream text and tool-call deltas (SSE), then ``done`` with usage."""
@@ -348,6 +393,7 @@ class OpenAIProvider(HTTPProvider):
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
         text: list[str] = []
+        refusal: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         finish: FinishReason = "stop"
         raw_usage: Any = None
@@ -363,11 +409,14 @@ class OpenAIProvider(HTTPProvider):
             raw_usage = chunk.get("usage") or raw_usage
             for choice in chunk.get("choices") or []:
                 delta = choice.get("delta") or {}
-                if delta.get("content") or delta.get("tool_calls"):
+                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
                     chunks += 1
                 if delta.get("content"):
                     text.append(delta["content"])
                     yield StreamEvent(type="text", text=delta["content"])
+                if delta.get("refusal"):  # streamed like text, reported like the non-streamed refusal
+                    refusal.append(delta["refusal"])
+                    yield StreamEvent(type="text", text=delta["refusal"])
                 for tc in delta.get("tool_calls") or []:
                     index = int(tc.get("index", 0))
                     fn = tc.get("function") or {}
@@ -397,7 +446,7 @@ class OpenAIProvider(HTTPProvider):
         ]
         if tool_calls:
             finish = "tool_calls"
-        content = "".join(text) if text else None
+        content, finish = _answer("".join(text) or None, "".join(refusal) or None, finish)
         completion = Completion(
             content=content,
             parsed=self._parsed(content, request),
@@ -425,6 +474,12 @@ class OpenAIProvider(HTTPProvider):
         return Embeddings(vectors=vectors, model=used_model, usage=usage)
 
 
+def _answer(content: str | None, refusal: str | None, finish: FinishReason) -> tuple[str | None, FinishReason]:
+    """Content and finish reason of a reply: a refusal without content is the content, finish ``content_filter``."""
+    if refusal and not content:
+        return refusal, "content_filter"
+    return content, finish
+
 
 def _add_instruction(messages: list[dict[str, Any]], instruction: str) -> None:
     """Append ``instruction`` to the first system message (or insert one)."""
@@ -451,6 +506,7 @@ class AzureOpenAIProvider(OpenAIProvider):
     base_url_env: ClassVar[tuple[str, ...]] = ()
     api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY",)
     extra_options: ClassVar[tuple[str, ...]] = (*OpenAIProvider.extra_options, "endpoint", "api_version")
+    default_dialect: ClassVar[str | None] = "openai"
 
     def __init__(
         self,
@@ -509,4 +565,5 @@ class DockerModelRunnerProvider(OpenAIProvider):
     default_base_url: ClassVar[str] = DOCKER_MODEL_RUNNER_URL
     base_url_env: ClassVar[tuple[str, ...]] = ("DOCKER_MODEL_RUNNER_URL",)
     api_key_env: ClassVar[tuple[str, ...]] = ()
+    default_dialect: ClassVar[str | None] = "compatible"
     local: ClassVar[bool] = True

@@ -1,0 +1,12 @@
+"""Fixtures of the kaizen-openai tests; the SDK-typed wire helpers are in openai_sdk.py."""
+
+from __future__ import annotations
+
+import pytest
+from openai_sdk import OpenAIWire
+
+
+@pytest.fixture
+def wire() -> OpenAIWire:
+    """The transport every provider under test sends through (checked against the openai SDK's types)."""
+    return OpenAIWire()
