@@ -50,7 +50,7 @@ class TopicEmbedder(BaseProvider):
 
 
 async def fill(memory: LongTermMemory | ShortTermMemory) -> list[MemoryEntry]:
-    return [await memory.add(text, importance, tags) for text, importance, tags in FACTS]
+    return [await memory.aadd(text, importance, tags) for text, importance, tags in FACTS]
 
 
 @pytest.mark.parametrize("store", ["sqlite", "memory"])
@@ -58,23 +58,23 @@ async def test_keyword_search_ranks_relevant_entries(tmp_path: Path, store: str)
     url = f"sqlite:///{tmp_path}/lt.db" if store == "sqlite" else "memory://"
     memory = LongTermMemory(url, agent_id="bot")
     await fill(memory)
-    results = await memory.search("python", limit=5)
+    results = await memory.asearch("python", limit=5)
     assert {r.content for r in results} == {FACTS[0][0], FACTS[2][0]}
     assert all(r.score is not None and r.score > 0 for r in results)
-    assert [r.content for r in await memory.search("cat Miso")] == [FACTS[3][0]]
-    assert await memory.search("quantum") == []
-    assert await memory.search("   ") == []
-    assert len(await memory.search("python the", limit=1)) == 1
-    await memory.close()
+    assert [r.content for r in await memory.asearch("cat Miso")] == [FACTS[3][0]]
+    assert await memory.asearch("quantum") == []
+    assert await memory.asearch("   ") == []
+    assert len(await memory.asearch("python the", limit=1)) == 1
+    await memory.aclose()
 
 
 async def test_fts_ranking_prefers_more_matches(tmp_path: Path) -> None:
     memory = LongTermMemory(f"sqlite:///{tmp_path}/rank.db", agent_id="bot")
-    await memory.add("Python python python everywhere")
-    await memory.add("a single python mention in a much longer sentence about many other things")
-    results = await memory.search("python")
+    await memory.aadd("Python python python everywhere")
+    await memory.aadd("a single python mention in a much longer sentence about many other things")
+    results = await memory.asearch("python")
     assert results[0].content.startswith("Python python")
-    await memory.close()
+    await memory.aclose()
 
 
 def test_scan_ranking_uses_idf_and_importance() -> None:
@@ -93,47 +93,47 @@ async def test_long_term_persists_and_isolates_agents(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/shared.db"
     a = LongTermMemory(url, agent_id="agent-a")
     b = LongTermMemory(url, agent_id="agent-b")
-    entry = await a.add("A's private fact about python", 0.7, ["secret"])
-    assert await b.search("python") == []
-    assert await b.get(entry.id) is None
-    await a.close()
+    entry = await a.aadd("A's private fact about python", 0.7, ["secret"])
+    assert await b.asearch("python") == []
+    assert await b.aget(entry.id) is None
+    await a.aclose()
     reopened = LongTermMemory(url, agent_id="agent-a")
-    got = await reopened.get(entry.id)
+    got = await reopened.aget(entry.id)
     assert got is not None and got.content == entry.content and got.tags == ["secret"]
-    assert [e.id for e in await reopened.search("python")] == [entry.id]
-    await reopened.close()
-    await b.close()
+    assert [e.id for e in await reopened.asearch("python")] == [entry.id]
+    await reopened.aclose()
+    await b.aclose()
 
 
 async def test_forget_by_id_and_filters(tmp_path: Path) -> None:
     memory = LongTermMemory(f"sqlite:///{tmp_path}/f.db", agent_id="bot")
     entries = await fill(memory)
-    assert await memory.forget(entries[0].id) == 1
-    assert await memory.forget(entries[0].id) == 0
-    assert await memory.forget(tags=["personal"]) == 1
-    assert await memory.forget(below_importance=0.45) == 1  # the Friday deploy fact
-    assert [e.content for e in await memory.all()] == [FACTS[2][0]]
-    assert await memory.forget(older_than=3600) == 0
+    assert await memory.aforget(entries[0].id) == 1
+    assert await memory.aforget(entries[0].id) == 0
+    assert await memory.aforget(tags=["personal"]) == 1
+    assert await memory.aforget(below_importance=0.45) == 1  # the Friday deploy fact
+    assert [e.content for e in await memory.aall()] == [FACTS[2][0]]
+    assert await memory.aforget(older_than=3600) == 0
     with pytest.raises(MemoryValueError):
-        await memory.forget()
-    assert await memory.forget(all=True) == 1
-    assert await memory.count() == 0
-    await memory.close()
+        await memory.aforget()
+    assert await memory.aforget(all=True) == 1
+    assert await memory.acount() == 0
+    await memory.aclose()
 
 
 async def test_short_term_memory_is_session_scoped_and_expires() -> None:
     s1 = ShortTermMemory("session-1", store="memory://stm-test", ttl=60)
     s2 = ShortTermMemory("session-2", store="memory://stm-test", ttl=60)
-    await s1.add("the build is broken", 0.8, ["ci"])
-    short = await s1.add("temporary note about the build", ttl=0.1)
+    await s1.aadd("the build is broken", 0.8, ["ci"])
+    short = await s1.aadd("temporary note about the build", ttl=0.1)
     assert short.expires_at is not None and short.session_id == "session-1"
-    assert await s2.search("build") == []
+    assert await s2.asearch("build") == []
     with anyio.fail_after(5):
-        while await s1.get(short.id) is not None:
+        while await s1.aget(short.id) is not None:
             await anyio.sleep(0.05)
-    assert [e.content for e in await s1.search("build")] == ["the build is broken"]
+    assert [e.content for e in await s1.asearch("build")] == ["the build is broken"]
     with pytest.raises(MemoryValueError):
-        await s1.add("x", importance=1.5)
+        await s1.aadd("x", importance=1.5)
 
 
 async def test_search_similar_without_provider_is_a_clear_error(
@@ -144,13 +144,13 @@ async def test_search_similar_without_provider_is_a_clear_error(
     monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")  # no embedding plugin installed
     plugins.reset()
     memory = LongTermMemory(f"sqlite:///{tmp_path}/s.db", agent_id="bot")
-    await memory.add("something")
+    await memory.aadd("something")
     with pytest.raises(MemoryBackendError) as info:
-        await memory.search_similar("anything")
+        await memory.asearch_similar("anything")
     assert info.value.code == "MEMORY_001"
     assert "embedding provider" in str(info.value)
     assert "kaizen-sentence-transformers" in (info.value.hint or "")
-    await memory.close()
+    await memory.aclose()
     monkeypatch.undo()
     plugins.reset()
 
@@ -160,28 +160,28 @@ async def test_search_similar_ranks_by_cosine_and_stores_vectors(tmp_path: Path)
     memory = LongTermMemory(f"sqlite:///{tmp_path}/v.db", agent_id="bot", embedding_provider=provider)
     entries = await fill(memory)
     assert await memory.tier.exists(f"vec/{entries[0].id}")
-    results = await memory.search_similar("which programming language do I code in", limit=2)
+    results = await memory.asearch_similar("which programming language do I code in", limit=2)
     assert results[0].content == FACTS[0][0]
     assert results[0].score is not None and 0.9 < results[0].score <= 1.0 + 1e-9
-    pets = await memory.search_similar("my pet animal", limit=1, min_similarity=0.5)
+    pets = await memory.asearch_similar("my pet animal", limit=1, min_similarity=0.5)
     assert [r.content for r in pets] == [FACTS[3][0]]
-    assert await memory.search_similar("my pet animal", min_similarity=1.01) == []
+    assert await memory.asearch_similar("my pet animal", min_similarity=1.01) == []
     calls = provider.calls
-    await memory.search_similar("ship a release")
+    await memory.asearch_similar("ship a release")
     assert provider.calls == calls + 1  # only the query was embedded: entry vectors are stored
-    await memory.close()
+    await memory.aclose()
 
 
 async def test_search_similar_embeds_entries_added_without_provider(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/late.db"
     plain = LongTermMemory(url, agent_id="bot")
     await fill(plain)
-    await plain.close()
+    await plain.aclose()
     memory = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
-    results = await memory.search_similar("deploy on friday", limit=1)
+    results = await memory.asearch_similar("deploy on friday", limit=1)
     assert results[0].content == FACTS[1][0]
     assert len(await memory.tier.keys("vec/")) == len(FACTS)
-    await memory.close()
+    await memory.aclose()
 
 
 async def test_provider_by_registered_name(tmp_path: Path, kaizen_plugin: object) -> None:
@@ -194,8 +194,8 @@ async def test_provider_by_registered_name(tmp_path: Path, kaizen_plugin: object
 
     kaizen_plugin(Plugin(), name="topic-test-plugin")  # type: ignore[operator]
     memory = LongTermMemory(f"sqlite:///{tmp_path}/n.db", agent_id="bot", embedding_provider="topic-test")
-    await memory.add("the cat Miso")
+    await memory.aadd("the cat Miso")
     assert isinstance(memory.embedding_provider, TopicEmbedder)
-    (hit,) = await memory.search_similar("animal")
+    (hit,) = await memory.asearch_similar("animal")
     assert math.isclose(hit.score or 0, 1.0, abs_tol=0.05)
-    await memory.close()
+    await memory.aclose()

@@ -3,21 +3,32 @@
 ``BufferMemory`` is what an agent uses when its config sets ``max_turns``::
 
     memory = BufferMemory(max_turns=10)
-    history = await memory.get_turns("user123")          # list[Message] fed to the model
-    await memory.add_turn("user123", "My name is Alice", "Nice to meet you, Alice!")
+    memory.add_turn("user123", "My name is Alice", "Nice to meet you, Alice!")
+    history = memory.get_turns("user123")                 # list[Message], oldest first
 
-``PersistentBufferMemory`` adds persistence through any memory tier URL
-(``sqlite:///conversations.db``, ``redis://...``). Each session is stored under the
-key ``buffer/<session_id>`` in the namespace ``agent_id`` as zlib-compressed JSONL
-(one message per line, base64 inside a JSON value). A new process with the same
-``agent_id`` and store URL continues the conversation.
+``PersistentBufferMemory`` adds persistence through any store: a tier URL
+(``sqlite:///conversations.db``, ``redis://...``), a storage backend
+(``SQLiteStorage(db_path=...)``), a memory tier or a :class:`TierManager`::
+
+    memory = PersistentBufferMemory(db=SQLiteStorage(db_path="./agent_memory.db"), agent_id="agent_001")
+    memory.add_message(role="user", content="What is AI?")
+    memory.get_history(limit=10); memory.persist()
+    PersistentBufferMemory(db=..., agent_id="agent_001").load_from_db()   # next process
+
+Each session is stored under the key ``buffer/<session_id>`` in the namespace
+``agent_id`` as zlib-compressed JSONL (one message per line, base64 inside a JSON value).
+A new process with the same ``agent_id`` and store continues the conversation. Calls
+without a ``session_id`` use the session ``"default"``.
+
+Every method is blocking under its documented name and has an async twin named
+``a<name>`` (``get_history`` / ``aget_history``): see :mod:`kaizen_core.memory.sync`.
 
 Durability: the buffer is written every ``auto_persist_interval`` added messages
 (default 1: after every message). On a crash, at most ``auto_persist_interval - 1``
-messages per session are lost; ``auto_persist_interval=0`` writes only on
-:meth:`PersistentBufferMemory.persist` and on clean shutdown (``close()``, ``async with``,
-or interpreter exit through ``atexit``). One writer per ``agent_id`` and session at a
-time: two processes appending to the same session concurrently overwrite each other.
+messages per session are lost; a clean exit loses none: ``close()``, ``with``/``async
+with``, or interpreter exit (``atexit``) write what is left. One writer per ``agent_id``
+and session at a time: two processes appending to the same session concurrently
+overwrite each other.
 
 Hooks: with a ``hook_manager``, adding messages fires PRE/POST_MEMORY_SAVE and reading
 history fires PRE/POST_MEMORY_LOAD (metadata: ``session_id``, ``messages``). A
@@ -31,17 +42,26 @@ import base64
 import json
 import zlib
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self, TypeAlias
 
 import anyio
+from pydantic import ValidationError
 
-from kaizen_core.errors import ConfigError, MemoryBackendError
+from kaizen_core.errors import ConfigError, MemoryBackendError, MemoryValueError
 from kaizen_core.memory.events import fire
+from kaizen_core.memory.sync import sync_twin
 from kaizen_core.memory.tier import MemoryTier
 from kaizen_core.providers.types import Message, Role
 
+if TYPE_CHECKING:
+    from kaizen_core.memory.manager import TierManager
+    from kaizen_core.memory.storage import MemoryStorage
+
+    Store: TypeAlias = MemoryTier | TierManager
+
 __all__ = ["BufferMemory", "PersistentBufferMemory", "decode_messages", "encode_messages"]
 
+DEFAULT_SESSION = "default"
 _FORMAT_PLAIN = "jsonl"
 _FORMAT_COMPRESSED = "jsonl+zlib+base64"
 
@@ -67,6 +87,17 @@ def decode_messages(stored: Any) -> list[Message]:
         return [Message.model_validate(json.loads(line)) for line in raw.splitlines() if line.strip()]
     except (KeyError, TypeError, ValueError, zlib.error) as exc:
         raise MemoryBackendError(f"stored conversation buffer is unreadable: {exc}") from exc
+
+
+def _message(role: Any, content: Any) -> Message:
+    """A validated message; bad input is MEMORY_003 naming the field, not a pydantic error."""
+    try:
+        return Message(role=role, content=content)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise MemoryValueError(
+            f"invalid message ({problems})", hint="role is 'user', 'assistant', 'system' or 'tool'; content is a string"
+        ) from None
 
 
 class BufferMemory:
@@ -100,7 +131,6 @@ class BufferMemory:
     async def _after_add(self, session_id: str, added: int) -> None:
         """Called after messages were appended (persistence hook)."""
 
-    # -- public API ------------------------------------------------------------------------
     def _trim(self, buf: deque[Message]) -> None:
         while len(buf) > self.max_messages:
             buf.popleft()
@@ -119,19 +149,19 @@ class BufferMemory:
         await self._after_add(session_id, len(messages))
         await fire(self.hook_manager, "POST_MEMORY_SAVE", agent_id=self.agent_id, metadata=meta)
 
-    async def add_turn(self, session_id: str, user_text: str, assistant_text: str) -> None:
+    # -- public API (async twins; the blocking names follow the class body) ----------------
+    async def aadd_turn(self, session_id: str, user_text: str, assistant_text: str) -> None:
         """Append one user message and the assistant's reply to ``session_id``."""
-        await self._append(
-            session_id,
-            [Message(role="user", content=user_text), Message(role="assistant", content=assistant_text)],
-        )
+        await self._append(session_id, [_message("user", user_text), _message("assistant", assistant_text)])
 
-    async def add_message(self, role: Role, content: str, *, session_id: str = "default") -> None:
+    async def aadd_message(self, role: Role, content: str, *, session_id: str = DEFAULT_SESSION) -> None:
         """Append one message (``role``: user, assistant, system or tool)."""
-        await self._append(session_id, [Message(role=role, content=content)])
+        await self._append(session_id, [_message(role, content)])
 
-    async def get_history(self, limit: int | None = None, *, session_id: str = "default") -> list[Message]:
+    async def aget_history(self, limit: int | None = None, *, session_id: str = DEFAULT_SESSION) -> list[Message]:
         """The buffered messages of ``session_id``, oldest first; the last ``limit`` when given."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise MemoryValueError(f"limit must be an integer or None, got {limit!r}")
         meta: dict[str, Any] = {"session_id": session_id}
         await fire(self.hook_manager, "PRE_MEMORY_LOAD", agent_id=self.agent_id, metadata=meta)
         buf = list(await self._session(session_id))
@@ -142,20 +172,53 @@ class BufferMemory:
         )
         return buf
 
-    async def get_turns(self, session_id: str) -> list[Message]:
+    async def aget_turns(self, session_id: str) -> list[Message]:
         """The last ``max_turns`` turns of ``session_id`` as messages to prepend to a request."""
-        return await self.get_history(2 * self.max_turns, session_id=session_id)
+        return await self.aget_history(2 * self.max_turns, session_id=session_id)
 
-    async def clear(self, session_id: str | None = None) -> None:
-        """Forget one session (or all) in memory."""
+    async def aclear(self, session_id: str | None = None, *, stored: bool = False) -> None:
+        """Forget one session (or all) in memory. ``stored`` matters for persistent buffers only
+        (an in-process buffer has no store)."""
         if session_id is None:
             self._sessions.clear()
         else:
             self._sessions.pop(session_id, None)
 
+    async def aclose(self) -> None:
+        """Nothing to release for an in-process buffer."""
+
     def sessions(self) -> list[str]:
         """Sessions currently held in memory."""
         return sorted(self._sessions)
+
+    # -- agent memory (kaizen_core.memory.agent.AgentMemory) ------------------------------
+    async def arecall(self, session_id: str | None, query: str) -> list[Message]:
+        """The last turns of the run's session (nothing for a run without a ``session_id``)."""
+        return await self.aget_turns(session_id) if session_id else []
+
+    async def aremember(self, session_id: str | None, user_text: str, assistant_text: str) -> None:
+        """Add the run's turn to its session (nothing without a ``session_id``)."""
+        if session_id:
+            await self.aadd_turn(session_id, user_text, assistant_text)
+
+    add_turn = sync_twin(aadd_turn)
+    add_message = sync_twin(aadd_message)
+    get_history = sync_twin(aget_history)
+    get_turns = sync_twin(aget_turns)
+    clear = sync_twin(aclear)
+    close = sync_twin(aclose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 # Buffers holding unsaved messages are referenced here (strongly, so an object dropped
@@ -167,47 +230,73 @@ def _flush_at_exit() -> None:
     from kaizen_core._sync import run_sync
 
     for memory in list(_dirty_buffers):
-        run_sync(memory.close)
+        run_sync(memory.aclose)
 
 
 atexit.register(_flush_at_exit)
 
 
 class PersistentBufferMemory(BufferMemory):
-    """A conversation buffer persisted through a memory tier URL (see module docstring)."""
+    """A conversation buffer persisted through a store (see the module docstring).
+
+    The store may be passed as ``store`` (first argument) or under the documented names
+    ``db=``, ``backend=`` and ``storage_backend=``: a tier URL, a storage backend, a
+    :class:`MemoryTier` or a :class:`TierManager`. With ``tier_manager=`` the buffer reads
+    and writes through the manager (promotion into its hot tier); a manager without a
+    persistent tier gets the store, opened for ``agent_id``, as its warm tier.
+    """
 
     def __init__(
         self,
-        store: str | MemoryTier,
-        agent_id: str,
+        store: str | MemoryStorage | MemoryTier | TierManager | None = None,
+        agent_id: str = "default",
         buffer_size: int = 100,
         auto_persist_interval: int = 1,
         enable_compression: bool = True,
         *,
+        db: Any = None,
+        backend: Any = None,
+        storage_backend: Any = None,
+        tier_manager: TierManager | None = None,
         max_turns: int | None = None,
         hook_manager: Any = None,
         **tier_options: Any,
     ) -> None:
+        from kaizen_core.memory.storage import pick_store
+
         if isinstance(buffer_size, bool) or not isinstance(buffer_size, int) or buffer_size < 1:
             raise ConfigError(f"buffer_size must be a positive integer, got {buffer_size!r}")
         if isinstance(auto_persist_interval, bool) or not isinstance(auto_persist_interval, int) or auto_persist_interval < 0:
             raise ConfigError(
                 f"auto_persist_interval must be an integer >= 0 (messages), got {auto_persist_interval!r}"
             )
-        if not agent_id:
-            raise ConfigError("PersistentBufferMemory needs an agent_id (the namespace of its history)")
+        if not agent_id or not isinstance(agent_id, str):
+            raise ConfigError(f"agent_id must be a non-empty string (the namespace of the history), got {agent_id!r}")
+        chosen = pick_store("PersistentBufferMemory", store=store, db=db, backend=backend, storage_backend=storage_backend)
+        if chosen is None and tier_manager is None:
+            raise ConfigError(
+                "PersistentBufferMemory needs a store",
+                hint="e.g. db=SQLiteStorage(db_path='./agent_memory.db') or store='sqlite:///agent_memory.db'",
+            )
+        if tier_manager is not None:
+            from kaizen_core.memory.manager import TierManager
+
+            if not isinstance(tier_manager, TierManager):
+                raise ConfigError(f"tier_manager must be a TierManager, got {type(tier_manager).__name__}")
         super().__init__(
             max_turns if max_turns is not None else max(1, buffer_size // 2),
             agent_id=agent_id,
             hook_manager=hook_manager,
-            max_messages=buffer_size,
+            max_messages=buffer_size if max_turns is None else max(buffer_size, 2 * max_turns),
         )
-        self.store = store
+        self.store = chosen
+        self.tier_manager = tier_manager
         self.buffer_size = buffer_size
         self.auto_persist_interval = auto_persist_interval
         self.enable_compression = enable_compression
         self._tier_options = tier_options
-        self._tier: MemoryTier | None = None
+        self._tier: Store | None = None
+        self._owns_tier = False
         self._unsaved: dict[str, int] = {}
         self._lock = anyio.Lock()
         self._closed = False
@@ -216,11 +305,24 @@ class PersistentBufferMemory(BufferMemory):
     def key_for(session_id: str) -> str:
         return f"buffer/{session_id}"
 
-    def _get_tier(self) -> MemoryTier:
+    def _get_tier(self) -> Store:
         if self._tier is None:
             from kaizen_core.memory.urls import open_tier
 
-            self._tier = open_tier(self.store, namespace=self.agent_id, **self._tier_options)
+            if self.tier_manager is not None:
+                if self.tier_manager.persistent is None and self.store is not None:
+                    self.tier_manager.attach_persistent(
+                        open_tier(self.store, namespace=self.agent_id, **self._tier_options)  # type: ignore[arg-type]
+                    )
+                self._tier = self.tier_manager
+            else:
+                from kaizen_core.memory.manager import TierManager
+
+                if isinstance(self.store, TierManager):
+                    self._tier = self.store
+                else:
+                    self._tier = open_tier(self.store, namespace=self.agent_id, **self._tier_options)  # type: ignore[arg-type]
+                    self._owns_tier = not isinstance(self.store, MemoryTier)
         return self._tier
 
     async def _read(self, session_id: str) -> deque[Message]:
@@ -262,7 +364,7 @@ class PersistentBufferMemory(BufferMemory):
         """Sessions with messages not yet persisted."""
         return sorted(s for s, n in self._unsaved.items() if n)
 
-    async def persist(self, session_id: str | None = None) -> int:
+    async def apersist(self, session_id: str | None = None) -> int:
         """Write one session (or every session with unsaved messages); returns sessions written."""
         targets = [session_id] if session_id is not None else self.dirty_sessions()
         written = 0
@@ -276,28 +378,36 @@ class PersistentBufferMemory(BufferMemory):
             written += 1
         return written
 
-    async def load(self, session_id: str = "default") -> list[Message]:
-        """(Re)read ``session_id`` from the store, replacing the in-memory buffer."""
+    async def aload(self, session_id: str = DEFAULT_SESSION) -> list[Message]:
+        """(Re)read ``session_id`` from the store into the buffer and return it, oldest first.
+
+        Messages of this session not yet persisted are written first, so nothing is lost.
+        ``load_from_db`` and ``load_context`` are the documented names of the same call.
+        """
+        if self._unsaved.get(session_id):
+            await self._write(session_id)
         meta: dict[str, Any] = {"session_id": session_id, "load": True}
         await fire(self.hook_manager, "PRE_MEMORY_LOAD", agent_id=self.agent_id, metadata=meta)
         buf = self._sessions[session_id] = await self._read(session_id)
-        self._unsaved.pop(session_id, None)
         await fire(
             self.hook_manager, "POST_MEMORY_LOAD", agent_id=self.agent_id, metadata={**meta, "messages": len(buf)}
         )
         return list(buf)
 
-    async def stored_sessions(self) -> list[str]:
+    aload_from_db = aload
+    aload_context = aload
+
+    async def astored_sessions(self) -> list[str]:
         """Session ids that have a stored buffer for this agent."""
         prefix = self.key_for("")
         return [k[len(prefix) :] for k in await self._get_tier().keys(prefix)]
 
-    async def clear(self, session_id: str | None = None, *, stored: bool = False) -> None:
+    async def aclear(self, session_id: str | None = None, *, stored: bool = False) -> None:
         """Forget a session (or all) in memory; with ``stored=True`` delete it from the store too."""
         if stored:
             tier = self._get_tier()
             if session_id is None:
-                for sid in await self.stored_sessions():
+                for sid in await self.astored_sessions():
                     await tier.delete(self.key_for(sid))
             else:
                 await tier.delete(self.key_for(session_id))
@@ -307,20 +417,20 @@ class PersistentBufferMemory(BufferMemory):
             self._unsaved.pop(session_id, None)
         if not self.dirty_sessions():
             _dirty_buffers.discard(self)
-        await super().clear(session_id)
+        await super().aclear(session_id, stored=stored)
 
-    async def close(self) -> None:
-        """Persist unsaved messages and close the tier (if this object opened it). Safe twice."""
+    async def aclose(self) -> None:
+        """Persist unsaved messages and close the store if this object opened it. Safe twice."""
         if self._closed:
             return
-        await self.persist()
+        await self.apersist()
         self._closed = True
         _dirty_buffers.discard(self)
-        if self._tier is not None and not isinstance(self.store, MemoryTier):
+        if self._tier is not None and self._owns_tier:
             await self._tier.close()
 
-    async def __aenter__(self) -> PersistentBufferMemory:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
+    persist = sync_twin(apersist)
+    load = sync_twin(aload)
+    load_from_db = load
+    load_context = load
+    stored_sessions = sync_twin(astored_sessions)

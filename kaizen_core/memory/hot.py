@@ -83,12 +83,19 @@ class HotMemoryTier(MemoryTier):
         namespace: str = "default",
         *,
         max_size: int | None = 10_000,
-        eviction: EvictionPolicy = "lru",
+        eviction: EvictionPolicy | None = None,
         default_ttl: float | None = None,
         store: HotStore | None = None,
         clock: Callable[[], float] = time.time,
+        eviction_policy: EvictionPolicy | None = None,
     ) -> None:
         super().__init__(namespace)
+        if eviction is not None and eviction_policy is not None and eviction != eviction_policy:
+            raise ConfigError(
+                f"eviction={eviction!r} and eviction_policy={eviction_policy!r} disagree",
+                hint="they are the same option (eviction_policy is the documented spelling): pass one",
+            )
+        eviction = eviction or eviction_policy or "lru"
         if eviction not in _POLICIES:
             raise ConfigError(f"unknown eviction policy {eviction!r}", hint="use 'lru', 'lfu' or 'fifo'")
         if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
@@ -107,7 +114,7 @@ class HotMemoryTier(MemoryTier):
     def from_url(cls, url: str, *, namespace: str = "default", **options: Any) -> HotMemoryTier:
         """``memory://`` (private store) or ``memory://NAME`` (shared named store).
 
-        Query parameters ``max_size``, ``eviction`` and ``default_ttl`` are accepted too;
+        Query parameters ``max_size``, ``eviction`` (or ``eviction_policy``) and ``default_ttl`` are accepted too;
         keyword options win over them.
         """
         rest, raw_query = split_url(url, "memory")

@@ -1,48 +1,80 @@
-"""Short- and long-term memory: entries with importance and tags, keyword and semantic search.
+"""Short-term, long-term and semantic memory: entries with importance and tags, searchable.
 
 ``ShortTermMemory`` is session scoped and expires (TTL); ``LongTermMemory`` persists
-through any tier URL. Both store :class:`MemoryEntry` values under ``entry/<id>`` and
-offer ``add``, ``get``, ``search``, ``forget`` and ``all``.
+through any store (a tier URL, ``SQLiteStorage(db_path=...)``, ``FileStorage(...)``,
+``PostgreSQLStorage(...)``, a tier); ``SemanticMemory`` is a long-term memory searched by
+meaning. All store :class:`MemoryEntry` values under ``entry/<id>`` and offer ``add``,
+``get``, ``all``, ``count``, ``search``, ``search_similar``, ``forget`` and ``close``:
+blocking under those names, async as ``aadd``, ``asearch``... (:mod:`kaizen_core.memory.sync`).
+
+Content is a string or a JSON object (``content={"user_name": "Alice", ...}``); an
+object is searched through its text form, one ``key: value`` line per leaf with nested
+keys joined by dots (``preferences.style: formal``). Invalid input (a non-JSON content,
+an importance outside 0..1, tags that are not strings) is MEMORY_003.
 
 Keyword search (``search``):
 
 * when the tier implements :class:`~kaizen_core.memory.tier.TextSearchable` (the sqlite
-  tier: FTS5 with BM25), its ranking is used;
+  tier: FTS5 with BM25; postgres: tsvector), its ranking is used;
 * otherwise a scan ranks every entry: for each query word found in the entry the score
   adds ``occurrences * log(1 + N / entries_containing_word)`` (a TF-IDF sum), then
   multiplies by ``0.5 + importance``. Entries sharing no word score 0 and are omitted.
   Ties go to the more recent entry. Words are ``\\w+`` tokens, case-insensitive; there is
   no stemming (``cats`` does not match ``cat``).
 
-Semantic search (``LongTermMemory.search_similar``) needs an embedding provider (any
+Semantic search (``search_similar``) needs an embedding provider (any
 :class:`~kaizen_core.providers.BaseProvider` implementing ``embed()``, or a registered
-provider name such as ``"sentence-transformers"``). Vectors are stored beside the
-entries under ``vec/<id>`` (with the model name, recomputed if the model changes) and
-compared by cosine similarity in a linear scan. Without a provider it raises MEMORY_001:
-it never silently falls back to keyword search.
+provider name such as ``"sentence-transformers"``; by default the installed one with an
+``embedding_priority``). Vectors are stored beside the entries under ``vec/<id>`` (with
+the model name, recomputed if the model changes) and compared by cosine similarity in a
+linear scan. Entries are embedded when added if a provider was given explicitly (always
+for ``SemanticMemory``), else on the first ``search_similar``. Without a provider it raises
+MEMORY_001: it never silently falls back to keyword search.
+
+As an agent's memory (``agent.memory = long_term`` or ``agent._memory = long_term``) a
+run recalls the entries most relevant to its input (keyword search; similarity for
+``SemanticMemory``) as one system message, and each finished turn is added as an entry
+``{"user": ..., "assistant": ...}`` tagged ``"conversation"``.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from kaizen_core.errors import ConfigError, MemoryBackendError, MemoryValueError
+from kaizen_core.memory.agent import recalled_message
+from kaizen_core.memory.codec import encode_value
 from kaizen_core.memory.events import fire
+from kaizen_core.memory.sync import sync_twin
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
 from kaizen_core.providers.similarity import cosine_similarity
+from kaizen_core.providers.types import Message
 
-__all__ = ["LongTermMemory", "MemoryEntry", "ShortTermMemory", "keyword_rank", "tokenize"]
+if TYPE_CHECKING:
+    from kaizen_core.memory.storage import MemoryStorage
+
+__all__ = [
+    "LongTermMemory",
+    "MemoryEntry",
+    "SemanticMemory",
+    "ShortTermMemory",
+    "content_text",
+    "keyword_rank",
+    "tokenize",
+]
 
 ENTRY_PREFIX = "entry/"
 VECTOR_PREFIX = "vec/"
+CONVERSATION_TAG = "conversation"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -51,11 +83,39 @@ def tokenize(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def content_text(content: str | dict[str, Any]) -> str:
+    """The searchable text of an entry's content (see the module docstring)."""
+    if isinstance(content, str):
+        return content
+    lines: list[str] = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list):
+            if all(not isinstance(v, dict | list) for v in value):
+                lines.append(f"{path}: {', '.join(_scalar(v) for v in value)}")
+            else:
+                for item in value:
+                    walk(item, path)
+        else:
+            lines.append(f"{path}: {_scalar(value)}" if path else _scalar(value))
+
+    walk(content, "")
+    return "\n".join(lines)
+
+
+def _scalar(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 class MemoryEntry(BaseModel):
-    """One remembered fact. ``score`` is set on search results only (not stored)."""
+    """One remembered fact. ``content`` is a string or a JSON object; ``score`` is set on
+    search results only (not stored); ``text`` is what search sees."""
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    content: str
+    content: str | dict[str, Any]
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -64,8 +124,66 @@ class MemoryEntry(BaseModel):
     expires_at: float | None = None
     score: float | None = Field(default=None, exclude=True)
 
+    @field_validator("content", mode="before")
+    @classmethod
+    def _json_content(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            encode_value(value)  # strict JSON (MEMORY_003 otherwise)
+            if not all(isinstance(k, str) for k in value):
+                raise ValueError("content object keys must be strings")
+        elif not isinstance(value, str):
+            raise ValueError(f"content must be a string or a JSON object (dict), got {type(value).__name__}")
+        return value
+
+    @property
+    def text(self) -> str:
+        """The searchable text of the content."""
+        return content_text(self.content)
+
     def stored(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The stored form: ``content`` holds the text (what full-text indexes read) and
+        ``content_json`` the object when the content is one."""
+        data = self.model_dump(mode="json")
+        if isinstance(self.content, dict):
+            data["content_json"] = data["content"]
+            data["content"] = self.text
+        return data
+
+    @classmethod
+    def from_stored(cls, raw: Any) -> MemoryEntry:
+        """Inverse of :meth:`stored`; unreadable data is MEMORY_001."""
+        try:
+            data = dict(raw)
+            if data.get("content_json") is not None:
+                data["content"] = data.pop("content_json")
+            data.pop("content_json", None)
+            return cls.model_validate(data)
+        except (TypeError, ValueError, ValidationError) as exc:
+            raise MemoryBackendError(f"stored memory entry is unreadable: {exc}") from exc
+
+
+def new_entry(content: Any, importance: Any, tags: Any, **fields: Any) -> MemoryEntry:
+    """A validated entry; bad input is MEMORY_003 naming the field (never a raw pydantic error)."""
+    if isinstance(importance, bool) or not isinstance(importance, int | float) or not 0.0 <= importance <= 1.0:
+        raise MemoryValueError(f"importance must be a number in [0, 1], got {importance!r}")
+    if isinstance(tags, str):
+        tags = [tags]
+    try:
+        tag_list = list(tags or ())
+    except TypeError:
+        raise MemoryValueError(f"tags must be a list of strings, got {tags!r}"[:200]) from None
+    if not all(isinstance(t, str) for t in tag_list):
+        raise MemoryValueError(f"tags must be strings, got {tag_list!r}"[:200])
+    try:
+        return MemoryEntry(content=content, importance=float(importance), tags=tag_list, **fields)
+    except MemoryValueError:
+        raise
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise MemoryValueError(
+            f"invalid memory entry ({problems})"[:500],
+            hint="content is a string or a JSON object; metadata a JSON object; importance a number in [0, 1]",
+        ) from None
 
 
 def keyword_rank(query: str, entries: Iterable[MemoryEntry], limit: int) -> list[MemoryEntry]:
@@ -73,7 +191,7 @@ def keyword_rank(query: str, entries: Iterable[MemoryEntry], limit: int) -> list
     terms = list(dict.fromkeys(tokenize(query)))
     if not terms or limit <= 0:
         return []
-    docs = [(e, Counter(tokenize(e.content))) for e in entries]
+    docs = [(e, Counter(tokenize(e.text))) for e in entries]
     n = len(docs)
     df = {t: sum(1 for _, counts in docs if t in counts) for t in terms}
     scored: list[MemoryEntry] = []
@@ -85,49 +203,68 @@ def keyword_rank(query: str, entries: Iterable[MemoryEntry], limit: int) -> list
     return scored[:limit]
 
 
-def _check_importance(importance: float) -> float:
-    if isinstance(importance, bool) or not isinstance(importance, int | float) or not 0.0 <= importance <= 1.0:
-        raise MemoryValueError(f"importance must be a number in [0, 1], got {importance!r}")
-    return float(importance)
+def _check_limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise MemoryValueError(f"limit must be an integer >= 0, got {limit!r}")
+    return limit
+
+
+def _check_max_entries(max_entries: Any) -> int | None:
+    if max_entries is None:
+        return None
+    if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+        raise ConfigError(f"max_entries must be a positive integer or None, got {max_entries!r}")
+    return max_entries
 
 
 class _EntryStore:
-    """Shared implementation over one tier namespace."""
+    """Shared implementation over one tier namespace (see the module docstring)."""
 
-    def __init__(self, tier: MemoryTier, *, agent_id: str, hook_manager: Any = None) -> None:
+    #: entries recalled for an agent run
+    recall_limit: int = 5
+
+    def __init__(
+        self, tier: MemoryTier, *, agent_id: str, hook_manager: Any = None, max_entries: int | None = None
+    ) -> None:
         self.tier = tier
         self.agent_id = agent_id
         self.hook_manager = hook_manager
+        self.max_entries = _check_max_entries(max_entries)
 
     async def _put_entry(self, entry: MemoryEntry, ttl: float | None) -> None:
         meta = {"entry_id": entry.id, "tags": entry.tags, "kind": type(self).__name__}
         await fire(self.hook_manager, "PRE_MEMORY_SAVE", agent_id=self.agent_id, metadata=meta)
+        if self.max_entries is not None:
+            await self._make_room(self.max_entries - 1)
         await self.tier.put(ENTRY_PREFIX + entry.id, entry.stored(), ttl=ttl)
         await fire(self.hook_manager, "POST_MEMORY_SAVE", agent_id=self.agent_id, metadata=meta)
 
-    @staticmethod
-    def _parse(raw: Any) -> MemoryEntry:
-        try:
-            return MemoryEntry.model_validate(raw)
-        except ValidationError as exc:
-            raise MemoryBackendError(f"stored memory entry is unreadable: {exc}") from exc
+    async def _make_room(self, keep: int) -> None:
+        """Drop the least important entries (oldest first among equals) until ``keep`` remain."""
+        if len(await self.tier.keys(ENTRY_PREFIX)) <= keep:
+            return
+        entries = sorted(await self.aall(), key=lambda e: (e.importance, e.created_at))
+        for entry in entries[: max(0, len(entries) - keep)]:
+            await self.tier.delete(ENTRY_PREFIX + entry.id)
+            await self.tier.delete(VECTOR_PREFIX + entry.id)
 
-    async def get(self, entry_id: str) -> MemoryEntry | None:
+    async def aget(self, entry_id: str) -> MemoryEntry | None:
         """The entry with ``entry_id``, or None."""
         raw = await self.tier.get(ENTRY_PREFIX + entry_id)
-        return None if raw is None else self._parse(raw)
+        return None if raw is None else MemoryEntry.from_stored(raw)
 
-    async def all(self) -> list[MemoryEntry]:
+    async def aall(self) -> list[MemoryEntry]:
         """Every live entry, oldest first."""
         entries = []
         for key in await self.tier.keys(ENTRY_PREFIX):
             raw = await self.tier.get(key)
             if raw is not None:
-                entries.append(self._parse(raw))
+                entries.append(MemoryEntry.from_stored(raw))
         entries.sort(key=lambda e: e.created_at)
         return entries
 
-    async def count(self) -> int:
+    async def acount(self) -> int:
+        """Number of live entries."""
         return len(await self.tier.keys(ENTRY_PREFIX))
 
     async def _can_search_text(self) -> bool:
@@ -136,11 +273,11 @@ class _EntryStore:
         available = getattr(self.tier, "text_search_available", None)
         return bool(await available()) if available is not None else True
 
-    async def _scan_search(self, query: str, limit: int) -> list[MemoryEntry]:
-        return keyword_rank(query, await self.all(), limit)
-
-    async def search(self, query: str, limit: int = 5) -> list[MemoryEntry]:
+    async def asearch(self, query: str, limit: int = 5) -> list[MemoryEntry]:
         """Keyword search, best first (see the module docstring for the ranking)."""
+        if not isinstance(query, str):
+            raise MemoryValueError(f"query must be a string, got {type(query).__name__}")
+        limit = _check_limit(limit)
         meta = {"query": query, "limit": limit, "kind": type(self).__name__}
         await fire(self.hook_manager, "PRE_MEMORY_LOAD", agent_id=self.agent_id, metadata=meta)
         if await self._can_search_text():
@@ -150,15 +287,15 @@ class _EntryStore:
             for key, score in hits:
                 raw = await self.tier.get(key)
                 if raw is not None:
-                    results.append(self._parse(raw).model_copy(update={"score": score}))
+                    results.append(MemoryEntry.from_stored(raw).model_copy(update={"score": score}))
         else:
-            results = await self._scan_search(query, limit)
+            results = keyword_rank(query, await self.aall(), limit)
         await fire(
             self.hook_manager, "POST_MEMORY_LOAD", agent_id=self.agent_id, metadata={**meta, "results": len(results)}
         )
         return results
 
-    async def forget(
+    async def aforget(
         self,
         entry_id: str | None = None,
         *,
@@ -181,10 +318,10 @@ class _EntryStore:
             raise MemoryValueError(
                 "forget() needs an entry_id, a filter (tags, older_than, below_importance) or all=True"
             )
-        wanted = set(tags or ())
+        wanted = {tags} if isinstance(tags, str) else set(tags or ())
         now = time.time()
         removed_count = 0
-        for entry in await self.all():
+        for entry in await self.aall():
             if wanted and not wanted.intersection(entry.tags):
                 continue
             if older_than is not None and now - entry.created_at < older_than:
@@ -196,40 +333,98 @@ class _EntryStore:
             await self.tier.delete(VECTOR_PREFIX + entry.id)
         return removed_count
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
+        """Close the tier."""
         await self.tier.close()
+
+    # -- agent memory (kaizen_core.memory.agent.AgentMemory) ------------------------------
+    async def _recall_entries(self, query: str) -> list[MemoryEntry]:
+        return await self.asearch(query, limit=self.recall_limit)
+
+    async def arecall(self, session_id: str | None, query: str) -> list[Message]:
+        """The entries most relevant to the run's input, as one system message."""
+        return recalled_message([entry.text for entry in await self._recall_entries(query)])
+
+    async def aremember(self, session_id: str | None, user_text: str, assistant_text: str) -> None:
+        """Add the finished turn as an entry ``{"user": ..., "assistant": ...}`` tagged ``"conversation"``."""
+        await self.aadd(
+            {"user": user_text, "assistant": assistant_text},
+            importance=0.5,
+            tags=[CONVERSATION_TAG],
+            metadata={"session_id": session_id} if session_id else None,
+        )
+
+    async def aadd(
+        self,
+        content: str | dict[str, Any],
+        importance: float = 0.5,
+        tags: Iterable[str] = (),
+        *,
+        metadata: dict[str, Any] | None = None,
+    ) -> MemoryEntry:
+        """Remember ``content`` (each memory kind adds its own options)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement aadd")
+
+    get = sync_twin(aget)
+    all = sync_twin(aall)
+    count = sync_twin(acount)
+    search = sync_twin(asearch)
+    forget = sync_twin(aforget)
+    close = sync_twin(aclose)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class ShortTermMemory(_EntryStore):
     """Session-scoped memory with a TTL (default one hour) in a hot tier.
 
-    ``store`` defaults to a private in-process tier; pass a URL to share it. The
-    namespace is ``<agent_id>/<session_id>``, so sessions never see each other.
+    ``ShortTermMemory(max_entries=100, ttl_seconds=3600)``: ``ttl_seconds`` and ``ttl``
+    are the same option; at ``max_entries`` the least important entry (the oldest among
+    equals) makes room for a new one. ``store`` defaults to a private in-process tier;
+    pass a URL or storage backend to share it. The namespace is
+    ``<agent_id>/<session_id>``, so sessions never see each other.
     """
 
     def __init__(
         self,
-        session_id: str,
+        session_id: str = "default",
         *,
         agent_id: str = "agent",
-        ttl: float = 3600.0,
-        store: str | MemoryTier = "memory://",
+        ttl: float | None = 3600.0,
+        ttl_seconds: float | None = None,
+        max_entries: int | None = None,
+        store: str | MemoryStorage | MemoryTier = "memory://",
         hook_manager: Any = None,
         **tier_options: Any,
     ) -> None:
         from kaizen_core.memory.codec import check_ttl
         from kaizen_core.memory.urls import open_tier
 
-        if not session_id:
-            raise ConfigError("ShortTermMemory needs a session_id")
+        if not session_id or not isinstance(session_id, str):
+            raise ConfigError(f"ShortTermMemory needs a session_id string, got {session_id!r}")
         self.session_id = session_id
-        self.ttl = check_ttl(ttl)
+        self.ttl = check_ttl(ttl_seconds if ttl_seconds is not None else ttl)
         tier = open_tier(store, namespace=f"{agent_id}/{session_id}", **tier_options)
-        super().__init__(tier, agent_id=agent_id, hook_manager=hook_manager)
+        super().__init__(tier, agent_id=agent_id, hook_manager=hook_manager, max_entries=max_entries)
 
-    async def add(
+    @property
+    def ttl_seconds(self) -> float | None:
+        """The default TTL of entries (same as ``ttl``)."""
+        return self.ttl
+
+    async def aadd(
         self,
-        content: str,
+        content: str | dict[str, Any],
         importance: float = 0.5,
         tags: Iterable[str] = (),
         *,
@@ -237,11 +432,13 @@ class ShortTermMemory(_EntryStore):
         metadata: dict[str, Any] | None = None,
     ) -> MemoryEntry:
         """Remember ``content`` for ``ttl`` seconds (default: the memory's TTL)."""
-        life = self.ttl if ttl is None else ttl
-        entry = MemoryEntry(
-            content=content,
-            importance=_check_importance(importance),
-            tags=list(tags),
+        from kaizen_core.memory.codec import check_ttl
+
+        life = self.ttl if ttl is None else check_ttl(ttl)
+        entry = new_entry(
+            content,
+            importance,
+            tags,
             metadata=metadata or {},
             session_id=self.session_id,
             expires_at=None if life is None else time.time() + life,
@@ -249,26 +446,47 @@ class ShortTermMemory(_EntryStore):
         await self._put_entry(entry, life)
         return entry
 
+    add = sync_twin(aadd)
+
 
 class LongTermMemory(_EntryStore):
-    """Persistent memory of one agent through a tier URL (namespace ``agent_id``)."""
+    """Persistent memory of one agent (namespace ``agent_id``, default ``"agent"``).
+
+    The store is given as ``store`` (first argument) or under the documented names
+    ``storage_backend=`` / ``storage=``: a tier URL, a storage backend
+    (``SQLiteStorage(db_path=...)``) or a tier.
+    """
 
     def __init__(
         self,
-        store: str | MemoryTier,
-        agent_id: str,
+        store: str | MemoryStorage | MemoryTier | None = None,
+        agent_id: str = "agent",
         *,
+        storage_backend: str | MemoryStorage | MemoryTier | None = None,
+        storage: str | MemoryStorage | MemoryTier | None = None,
         embedding_provider: Any = None,
         embedding_model: str | None = None,
+        max_entries: int | None = None,
         hook_manager: Any = None,
         **tier_options: Any,
     ) -> None:
+        from kaizen_core.memory.manager import TierManager
+        from kaizen_core.memory.storage import pick_store
         from kaizen_core.memory.urls import open_tier
 
-        if not agent_id:
-            raise ConfigError("LongTermMemory needs an agent_id (its namespace)")
-        tier = open_tier(store, namespace=agent_id, **tier_options)
-        super().__init__(tier, agent_id=agent_id, hook_manager=hook_manager)
+        name = type(self).__name__
+        if not agent_id or not isinstance(agent_id, str):
+            raise ConfigError(f"{name} needs an agent_id string (its namespace), got {agent_id!r}")
+        chosen = pick_store(name, store=store, storage_backend=storage_backend, storage=storage)
+        if chosen is None:
+            raise ConfigError(
+                f"{name} needs a store",
+                hint="e.g. storage_backend=SQLiteStorage(db_path='./agent_memory.db'), or 'memory://' for in-process only",
+            )
+        if isinstance(chosen, TierManager):
+            raise ConfigError(f"{name} takes a tier, a storage backend or a URL, not a TierManager")
+        tier = open_tier(chosen, namespace=agent_id, **tier_options)
+        super().__init__(tier, agent_id=agent_id, hook_manager=hook_manager, max_entries=max_entries)
         self._provider_spec = embedding_provider
         self._provider: Any = None
         self.embedding_model = embedding_model
@@ -283,6 +501,10 @@ class LongTermMemory(_EntryStore):
 
             self._provider = resolve_embedding_provider(self._provider_spec, self.embedding_model)
         return self._provider
+
+    @property
+    def _embeds_on_add(self) -> bool:
+        return self._provider_spec is not None
 
     def _require_provider(self) -> Any:
         provider = self.embedding_provider
@@ -312,39 +534,47 @@ class LongTermMemory(_EntryStore):
     async def _store_vector(self, entry_id: str, vector: list[float], model: str) -> None:
         await self.tier.put(VECTOR_PREFIX + entry_id, {"model": model, "vector": vector})
 
-    async def add(
+    async def aadd(
         self,
-        content: str,
+        content: str | dict[str, Any],
         importance: float = 0.5,
         tags: Iterable[str] = (),
         *,
         metadata: dict[str, Any] | None = None,
         ttl: float | None = None,
+        session_id: str | None = None,
     ) -> MemoryEntry:
-        """Remember ``content``; with an embedding provider its vector is stored too."""
-        entry = MemoryEntry(
-            content=content,
-            importance=_check_importance(importance),
-            tags=list(tags),
+        """Remember ``content`` (a string or a JSON object); with an explicit embedding provider its vector is stored too."""
+        from kaizen_core.memory.codec import check_ttl
+
+        ttl = check_ttl(ttl)
+        entry = new_entry(
+            content,
+            importance,
+            tags,
             metadata=metadata or {},
+            session_id=session_id,
             expires_at=None if ttl is None else time.time() + ttl,
         )
         await self._put_entry(entry, ttl)
-        if self.embedding_provider is not None:
-            (vector,) = await self._embed([content])
+        if self._embeds_on_add:
+            (vector,) = await self._embed([entry.text])
             await self._store_vector(entry.id, vector, self._model_name())
         return entry
 
-    async def search_similar(self, query: str, limit: int = 5, min_similarity: float = 0.0) -> list[MemoryEntry]:
+    async def asearch_similar(self, query: str, limit: int = 5, min_similarity: float = 0.0) -> list[MemoryEntry]:
         """Entries by cosine similarity to ``query`` (``score`` = similarity), best first.
 
         Entries without a vector for the current model are embedded now (in one batch)
         and their vectors stored. Raises MEMORY_001 without an embedding provider.
         """
+        if not isinstance(query, str):
+            raise MemoryValueError(f"query must be a string, got {type(query).__name__}")
+        limit = _check_limit(limit)
         model = self._model_name()
         meta = {"query": query, "limit": limit, "semantic": True}
         await fire(self.hook_manager, "PRE_MEMORY_LOAD", agent_id=self.agent_id, metadata=meta)
-        entries = await self.all()
+        entries = await self.aall()
         vectors: dict[str, list[float]] = {}
         missing: list[MemoryEntry] = []
         for entry in entries:
@@ -354,7 +584,7 @@ class LongTermMemory(_EntryStore):
             else:
                 missing.append(entry)
         if missing:
-            fresh = await self._embed([e.content for e in missing])
+            fresh = await self._embed([e.text for e in missing])
             for entry, vector in zip(missing, fresh, strict=True):
                 vectors[entry.id] = vector
                 await self._store_vector(entry.id, vector, model)
@@ -370,6 +600,36 @@ class LongTermMemory(_EntryStore):
             self.hook_manager, "POST_MEMORY_LOAD", agent_id=self.agent_id, metadata={**meta, "results": len(results)}
         )
         return results
+
+    add = sync_twin(aadd)
+    search_similar = sync_twin(asearch_similar)
+
+
+class SemanticMemory(LongTermMemory):
+    """A long-term memory searched by meaning: ``search`` ranks by embedding similarity.
+
+    Needs an embedding provider (given, or the installed default): constructing one
+    without any is MEMORY_001. Entries are embedded as they are added. ``search(query,
+    limit)`` ranks by similarity (``search_similar`` adds ``min_similarity``); an agent
+    using it recalls by similarity (``recall_min_similarity``, default 0.3).
+    """
+
+    recall_min_similarity: float = 0.3
+
+    def __init__(self, store: str | MemoryStorage | MemoryTier | None = None, agent_id: str = "agent", **options: Any) -> None:
+        super().__init__(store, agent_id, **options)
+        self._require_provider()
+
+    @property
+    def _embeds_on_add(self) -> bool:
+        return True
+
+    async def asearch(self, query: str, limit: int = 5) -> list[MemoryEntry]:
+        """Entries by similarity to ``query`` (:meth:`asearch_similar` without a threshold)."""
+        return await self.asearch_similar(query, limit=limit)
+
+    async def _recall_entries(self, query: str) -> list[MemoryEntry]:
+        return await self.asearch_similar(query, limit=self.recall_limit, min_similarity=self.recall_min_similarity)
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

@@ -3,7 +3,7 @@
 * **Reads** try hot, then warm, then cold. Each read of a key is recorded; when a key
   found below the hot tier has been read ``promotion_threshold`` times within the last
   ``promotion_window`` seconds, it is copied up to the hot tier (a cold hit is also
-  copied to warm when there is one).
+  copied to warm, when there is one, once read ``warm_promotion_threshold`` times).
 * **Writes** go to the hot tier and to the persistent tier (warm, else cold):
   ``write_mode="through"`` writes both before returning; ``"behind"`` queues the
   value and writes it on :meth:`TierManager.flush`, when ``write_behind_max_pending``
@@ -11,8 +11,14 @@
   Queued values are also served by reads, so a hot-tier eviction loses nothing.
 * **optimize()** demotes hot entries not read or written for ``demote_after`` seconds
   (written down to the persistent tier first, then removed from hot) and, with a cold
-  tier, moves warm entries idle for ``cold_after`` seconds down to cold.
-* The hot tier enforces its own ``max_size``, so it never exceeds it.
+  tier, moves warm entries idle for ``cold_after`` seconds down to cold
+  (``optimize_tiers()`` is its documented name). With ``auto_optimize`` it also runs from
+  ``get``/``put`` once ``optimize_interval`` seconds have passed since the last run.
+* The hot tier enforces its own ``max_size``, so it never exceeds it. Without a ``hot``
+  tier a private in-process one is made; ``config`` may be a dict of the config fields,
+  in the documented spellings too (``TierManager(config={"hot_promotion_threshold": 5})``).
+* The manager is async (``await manager.get(...)``) like the tiers it composes: it is the
+  storage layer the memory objects build on.
 
 Access times come from ``clock`` (``time.monotonic`` by default) and are kept by the
 manager for keys it has seen in this process; a warm entry this process never touched
@@ -26,24 +32,64 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from kaizen_core.errors import MemoryBackendError, TierPromotionError
+from kaizen_core.errors import ConfigError, MemoryBackendError, TierPromotionError
 from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, encode_value
 from kaizen_core.memory.tier import MemoryTier, TierStats
 
 __all__ = ["TierManager", "TierManagerConfig"]
 
 class TierManagerConfig(BaseModel):
-    """How the manager moves entries between tiers (times in seconds)."""
+    """How the manager moves entries between tiers (times in seconds).
 
-    promotion_threshold: int = Field(default=5, ge=1, description="reads within the window that promote to hot")
-    promotion_window: float = Field(default=300.0, gt=0)
+    The documented dict keys are accepted too: ``hot_promotion_threshold``
+    (= ``promotion_threshold``), ``access_window_seconds`` (= ``promotion_window``),
+    ``cold_demotion_threshold`` (= ``cold_after``); an unknown key is KAIZEN_002 listing the fields.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    promotion_threshold: int = Field(
+        default=5,
+        ge=1,
+        validation_alias=AliasChoices("promotion_threshold", "hot_promotion_threshold"),
+        description="reads within the window that promote a key to hot",
+    )
+    warm_promotion_threshold: int = Field(
+        default=1, ge=1, description="reads within the window that copy a cold hit into warm"
+    )
+    promotion_window: float = Field(
+        default=300.0, gt=0, validation_alias=AliasChoices("promotion_window", "access_window_seconds")
+    )
     demote_after: float = Field(default=3600.0, gt=0, description="hot entries idle this long are demoted")
-    cold_after: float = Field(default=86_400.0, gt=0, description="warm entries idle this long go to cold")
+    cold_after: float = Field(
+        default=86_400.0,
+        gt=0,
+        validation_alias=AliasChoices("cold_after", "cold_demotion_threshold"),
+        description="warm entries idle this long go to cold",
+    )
     write_mode: Literal["through", "behind"] = "through"
     write_behind_max_pending: int = Field(default=1000, ge=1)
     hot_ttl: float | None = Field(default=None, description="TTL given to entries placed in the hot tier")
+    auto_optimize: bool = Field(default=False, description="run optimize() from get/put every optimize_interval seconds")
+    optimize_interval: float = Field(default=60.0, gt=0)
+
+    @classmethod
+    def coerce(cls, value: TierManagerConfig | dict[str, Any] | None) -> TierManagerConfig:
+        """A config from a TierManagerConfig, a dict of its fields (documented spellings too) or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, dict):
+            raise ConfigError(f"TierManager config must be a TierManagerConfig or a dict, got {type(value).__name__}")
+        try:
+            return cls.model_validate(value)
+        except ValidationError as exc:
+            fields = ", ".join(sorted(cls.model_fields))
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+            raise ConfigError(f"invalid TierManager config ({problems})", hint=f"fields: {fields}") from None
 
 
 class _TierCounters:
@@ -62,19 +108,24 @@ class TierManager:
 
     def __init__(
         self,
-        hot: MemoryTier,
+        hot: MemoryTier | None = None,
         warm: MemoryTier | None = None,
         cold: MemoryTier | None = None,
-        config: TierManagerConfig | None = None,
+        config: TierManagerConfig | dict[str, Any] | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if hot is None:
+            from kaizen_core.memory.hot import HotMemoryTier
+
+            hot = HotMemoryTier()
         self.hot = hot
         self.warm = warm
         self.cold = cold
-        self.config = config or TierManagerConfig()
+        self.config = TierManagerConfig.coerce(config)
         self._clock = clock
         self._created = clock()
+        self._last_optimize = self._created
         self._reads: dict[str, deque[float]] = {}
         self._last_access: dict[str, float] = {}
         self._pending: dict[str, tuple[Any, float | None]] = {}
@@ -94,6 +145,18 @@ class TierManager:
     def persistent(self) -> MemoryTier | None:
         """The tier writes go through/behind to: warm, else cold, else None."""
         return self.warm if self.warm is not None else self.cold
+
+    def attach_persistent(self, tier: MemoryTier) -> None:
+        """Give a manager built without warm and cold tiers its warm tier (what a
+        ``PersistentBufferMemory(store, tier_manager=...)`` does with its store)."""
+        if self.persistent is not None:
+            raise ConfigError(f"{self!r} already has a persistent tier")
+        self.warm = tier
+        self._counters["warm"] = _TierCounters()
+
+    async def _maybe_optimize(self) -> None:
+        if self.config.auto_optimize and self._clock() - self._last_optimize >= self.config.optimize_interval:
+            await self.optimize()
 
     # -- access tracking -------------------------------------------------------------------
     def _touch(self, key: str) -> int:
@@ -133,6 +196,7 @@ class TierManager:
     async def get(self, key: str, default: Any = None) -> Any:
         """Read through the tiers (hot -> warm -> cold), promoting hot-enough keys."""
         check_key(key)
+        await self._maybe_optimize()
         count = self._touch(key)
         found, value = await self._timed_get("hot", self.hot, key)
         if found:
@@ -145,7 +209,7 @@ class TierManager:
             found, value = await self._timed_get(name, tier, key)
             if not found:
                 continue
-            if name == "cold" and self.warm is not None:
+            if name == "cold" and self.warm is not None and count >= self.config.warm_promotion_threshold:
                 await self._promote(key, value, "warm")
             if count >= self.config.promotion_threshold:
                 await self._promote(key, value, "hot")
@@ -170,6 +234,7 @@ class TierManager:
         check_key(key)
         ttl = check_ttl(ttl)
         encode_value(value)  # validate before touching any tier
+        await self._maybe_optimize()
         hot_ttl = ttl if self.config.hot_ttl is None else min(ttl or self.config.hot_ttl, self.config.hot_ttl)
         await self.hot.put(key, value, ttl=hot_ttl)
         self._last_access[key] = self._clock()
@@ -242,9 +307,12 @@ class TierManager:
         return len(pending)
 
     async def optimize(self) -> dict[str, int]:
-        """Demote idle entries; returns ``{"hot": n_demoted, "warm": n_demoted}``."""
+        """Demote idle entries; returns ``{"hot": n_demoted, "warm": n_demoted}``.
+
+        ``optimize_tiers()`` is the documented name of the same call."""
         await self.flush()
         now = self._clock()
+        self._last_optimize = now
         result = {"hot": 0, "warm": 0}
         target = self.persistent
         for key in await self.hot.keys():
@@ -269,6 +337,8 @@ class TierManager:
         for key in [k for k, reads in self._reads.items() if not reads or reads[-1] < horizon]:
             del self._reads[key]
         return result
+
+    optimize_tiers = optimize
 
     async def stats(self) -> dict[str, TierStats]:
         """Per tier: the tier's own counters plus the manager's hits, misses,

@@ -52,27 +52,27 @@ async def test_real_embeddings_have_384_unit_dimensions(provider) -> None:  # ty
 
 async def test_semantic_search_through_long_term_memory(tmp_path: Path, provider) -> None:  # type: ignore[no-untyped-def]
     memory = LongTermMemory(f"sqlite://{tmp_path}/m.db", agent_id="bot", embedding_provider=provider)
-    await memory.add("The user's cat is called Miso")
-    await memory.add("Deployments happen every Friday afternoon")
-    await memory.add("The user prefers answers in French")
-    (best,) = await memory.search_similar("what is the name of my pet?", limit=1)
+    await memory.aadd("The user's cat is called Miso")
+    await memory.aadd("Deployments happen every Friday afternoon")
+    await memory.aadd("The user prefers answers in French")
+    (best,) = await memory.asearch_similar("what is the name of my pet?", limit=1)
     assert best.content == "The user's cat is called Miso"
-    language = await memory.search_similar("which language should replies be written in", limit=3, min_similarity=0.3)
+    language = await memory.asearch_similar("which language should replies be written in", limit=3, min_similarity=0.3)
     assert language and language[0].content == "The user prefers answers in French"
     # keyword search shares no word with the query: semantic search is doing the work
-    assert await memory.search("pet name") == []
-    await memory.close()
+    assert await memory.asearch("pet name") == []
+    await memory.aclose()
 
 
 async def test_provider_by_name_in_long_term_memory(tmp_path: Path) -> None:
     plugins.reset()
     memory = LongTermMemory(f"sqlite://{tmp_path}/n.db", agent_id="bot", embedding_provider="sentence-transformers")
-    await memory.add("Release notes are published on the wiki")
-    await memory.add("The office coffee machine is on the third floor")
-    first, second = await memory.search_similar("where can I find the changelog?", limit=2)
+    await memory.aadd("Release notes are published on the wiki")
+    await memory.aadd("The office coffee machine is on the third floor")
+    first, second = await memory.asearch_similar("where can I find the changelog?", limit=2)
     assert first.content == "Release notes are published on the wiki"
     assert (first.score or 0) > (second.score or 0)
-    await memory.close()
+    await memory.aclose()
 
 
 async def test_installed_plugin_is_the_default_for_search_and_routing(tmp_path: Path) -> None:
@@ -81,12 +81,12 @@ async def test_installed_plugin_is_the_default_for_search_and_routing(tmp_path: 
 
     plugins.reset()
     memory = LongTermMemory(f"sqlite://{tmp_path}/d.db", agent_id="bot")  # no provider given
-    await memory.add("The user's dog is called Rex")
-    await memory.add("Invoices are sent on the first of the month")
-    (best,) = await memory.search_similar("what is my pet called?", limit=1)
+    await memory.aadd("The user's dog is called Rex")
+    await memory.aadd("Invoices are sent on the first of the month")
+    (best,) = await memory.asearch_similar("what is my pet called?", limit=1)
     assert best.content == "The user's dog is called Rex"
     assert isinstance(memory.embedding_provider, SentenceTransformersProvider)
-    await memory.close()
+    await memory.aclose()
 
     router = SemanticRouter(
         {"billing": ["I was charged twice", "please refund my payment"], "tech": ["the app crashes on start"]}
