@@ -136,7 +136,7 @@ class BaseAutonomousAgent(BaseAgent):
     async def run_async(self, session_id: str | None = None, **inputs: Any) -> dict[str, Any]:
         """Validate inputs and run the autonomous loop (``agent.run(**inputs)`` works too)."""
         values = self.signature.validate_inputs(inputs)
-        history = await self.memory.get_turns(session_id) if self.memory is not None and session_id else []
+        history = await self._recall_memory(session_id, values)
         run = self._new_run(_new_run_id(), values, session_id)
         run.messages = initial_messages(self.signature, values, history, extra_system=run.protocol.instructions(self))
         return await self._execute(run)

@@ -21,7 +21,8 @@ import anyio
 
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.control_methods import ControlMethods
-from kaizen_core.agents.prompting import initial_messages, user_message
+from kaizen_core.agents.memory_methods import MemoryMethods
+from kaizen_core.agents.prompting import initial_messages
 from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
 from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
 from kaizen_core.agents.state_methods import StateMethods
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods, ControlMethods, StateMethods):
+class BaseAgent(ToolMethods, ControlMethods, StateMethods, MemoryMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -133,7 +134,8 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods):
         """Make ``manager`` the agent's, and the hook manager of its memory and state manager
         when they were made without one (so their save/load events reach the agent's hooks)."""
         self._hooks = manager
-        for part in (self.memory, self._state_manager):
+        parts: tuple[Any, ...] = (self.memory, self._state_manager)  # a memory need not have hook_manager
+        for part in parts:
             if part is not None and getattr(part, "hook_manager", False) is None:
                 part.hook_manager = manager
 
@@ -209,7 +211,7 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods):
         when the output never validates, and :class:`AgentInterrupted` on interrupts.
         """
         values = self.signature.validate_inputs(inputs)
-        history = await self.memory.get_turns(session_id) if self.memory is not None and session_id else []
+        history = await self._recall_memory(session_id, values)
         run = AgentRun(
             agent=self,
             run_id=uuid.uuid4().hex,
@@ -257,10 +259,7 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods):
                     await control.stop()
         result = self._result(run, outputs)
         await self._fire_loop_end(run, "success", outputs, result)
-        if self.memory is not None and run.session_id:
-            await self.memory.add_turn(
-                run.session_id, user_message(self.signature, run.inputs), json.dumps(outputs, default=str)
-            )
+        await self._remember_turn(run, outputs)
         return result
 
     async def _fire_loop_end(

@@ -43,11 +43,17 @@ def tools_argument(tools: Any, tool_registry: Any, mcp_servers: Any) -> Any:
     return tools
 
 
+def _is_agent_memory(value: Any) -> bool:
+    from kaizen_core.memory.agent import AgentMemory
+
+    return isinstance(value, AgentMemory)
+
+
 def build_memory(config: BaseAgentConfig, agent_id: str, hook_manager: Any, memory: Any, memory_backend: Any) -> Any:
     """The agent's conversation memory (None: the agent remembers nothing between runs).
 
-    ``memory`` is used as given (an object with ``get_turns``/``add_turn``, such as
-    :class:`~kaizen_core.memory.BufferMemory`). ``memory_backend`` is where the conversation is
+    ``memory`` is used as given (an :class:`~kaizen_core.memory.agent.AgentMemory`, such as
+    :class:`~kaizen_core.memory.BufferMemory` or ``LongTermMemory``). ``memory_backend`` is where the conversation is
     kept: a memory object (used as ``memory``), a :class:`~kaizen_core.memory.MemoryTier` or a tier
     URL (``sqlite:///memory.db``, ``redis://...``), which the agent's history is persisted to,
     namespaced by ``agent_id``. Otherwise the config decides: memory is on when ``max_turns`` is set
@@ -57,7 +63,7 @@ def build_memory(config: BaseAgentConfig, agent_id: str, hook_manager: Any, memo
         raise ConfigError("pass memory= or memory_backend=, not both")
     if memory is not None:
         return memory
-    if memory_backend is not None and hasattr(memory_backend, "get_turns"):
+    if memory_backend is not None and _is_agent_memory(memory_backend):
         return memory_backend
     store = memory_backend if memory_backend is not None else config.memory_storage
     enabled = bool(config.max_turns) or bool(getattr(config, "enable_memory", False)) or store is not None
