@@ -9,7 +9,7 @@ import os
 import anyio
 import pytest
 
-from kaizen_core import plugins
+from kaizen_core import BaseAgent, BaseAgentConfig, plugins
 from kaizen_core.control import (
     CLITransport,
     ControlProtocol,
@@ -19,7 +19,7 @@ from kaizen_core.control import (
     StdioTransport,
     parse_message,
 )
-from kaizen_core.errors import KaizenError
+from kaizen_core.errors import ConfigError, KaizenError
 
 pytestmark = pytest.mark.anyio
 
@@ -181,3 +181,67 @@ def test_transports_registered_by_name() -> None:
     assert registry.load("transport", "memory") is InMemoryTransport
     assert registry.load("transport", "stdio") is StdioTransport
     assert registry.load("transport", "cli") is CLITransport
+
+
+# --- the agent's control methods (kaizen_core/agents/control_methods.py) --------------------------
+
+
+def _agent(control: ControlProtocol | None) -> BaseAgent:
+    return BaseAgent(BaseAgentConfig(llm_provider="mock"), "question -> answer", control_protocol=control)
+
+
+async def test_agent_methods_go_through_its_protocol_and_start_it_on_demand() -> None:
+    transport = InMemoryTransport()
+    transport.client.auto_respond(
+        lambda r: {"answer": r.data["options"][-1]} if r.request_type == "question" else {"approved": True}
+    )
+    control = ControlProtocol(transport)
+    agent = _agent(control)
+    assert not control.started
+    assert await agent.ask_user_question("Which option?", ["A", "B", "C"]) == "C"
+    assert control.started  # started by the agent, on first use
+    assert await agent.request_approval("Delete files?", {"count": 3}) is True
+    await agent.report_progress("Processing...", percentage=150)
+    kinds = [(r.request_type, r.data) for r in transport.client.received]
+    assert kinds == [
+        ("question", {"question": "Which option?", "options": ["A", "B", "C"]}),
+        ("approval", {"action": "Delete files?", "details": {"count": 3}}),
+        ("progress", {"message": "Processing...", "percentage": 100.0}),  # clamped
+    ]
+    # A run uses the same, already started protocol and leaves it running.
+    await agent.run_async(question="q")
+    assert control.started
+    await agent.aclose()
+    assert not control.started  # the agent stops what it started
+
+
+async def test_agent_leaves_a_protocol_started_by_the_user_running() -> None:
+    transport = InMemoryTransport()
+    transport.client.deny_all()
+    async with ControlProtocol(transport) as control:
+        agent = _agent(control)
+        assert await agent.request_approval("rm -rf build") is False  # an explicit refusal
+        await agent.aclose()
+        assert control.started
+
+
+async def test_agent_without_an_answer_gets_none_and_a_denial() -> None:
+    agent = _agent(ControlProtocol(InMemoryTransport()))  # nobody answers
+    assert await agent.ask_user_question("Anyone?", timeout=0.01) is None
+    assert await agent.request_approval("Deploy?", timeout=0.01) is False
+    await agent.aclose()
+
+
+async def test_agent_without_a_control_protocol_says_how_to_add_one() -> None:
+    agent = _agent(None)
+    for call in (
+        agent.ask_user_question("Which?", ["a"]),
+        agent.request_approval("Delete?", {}),
+        agent.report_progress("half", 50),
+    ):
+        with pytest.raises(ConfigError, match="no control protocol") as info:
+            await call
+        assert info.value.code == "KAIZEN_002" and "control_protocol=" in (info.value.hint or "")
+    agent.control_protocol = ControlProtocol(InMemoryTransport())  # set later: used from then on
+    await agent.report_progress("half", 50)
+    await agent.aclose()

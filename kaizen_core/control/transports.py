@@ -205,7 +205,8 @@ class CLITransport(_ThreadedTransport):
             data = request.data
             if request.request_type == "approval":
                 details = data.get("details") or {}
-                self.output.write(f"Approve {data.get('action', 'action')}?\n")
+                action = str(data.get("action", "action"))
+                self.output.write(f"Approve {action}\n" if action.endswith("?") else f"Approve {action}?\n")
                 for key, value in details.items():
                     self.output.write(f"  {key}: {value}\n")
                 self.output.write("[y/N] ")

@@ -1,0 +1,1 @@
+"""The original Kaizen documentation's examples, run as written (imports translated)."""
