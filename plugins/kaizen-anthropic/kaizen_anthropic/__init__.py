@@ -13,6 +13,6 @@ def register_providers(register: Register) -> None:
         env=["ANTHROPIC_API_KEY"],
         detect_priority=30,
         capabilities=["chat", "stream", "tools"],
-        default_model="claude-3-5-haiku-latest",
+        default_model="claude-haiku-4-5",
         description="Anthropic Messages API (Claude)",
     )

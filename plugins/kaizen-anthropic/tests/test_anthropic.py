@@ -1,4 +1,9 @@
-"""kaizen-anthropic against recorded Messages API wire fixtures (respx): exact request bodies, parsing, errors."""
+"""kaizen-anthropic against recorded Messages API wire fixtures (respx): exact request bodies, parsing, errors.
+
+Every exchange goes through the ``wire`` transport (tests/anthropic_sdk.py): each request
+validates against the anthropic SDK's request type and each fixture response against its
+response type, or the test fails.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from anthropic_sdk import AnthropicWire, listed, message, sse, stream_events, text, tool_use, usage
 
 from kaizen_anthropic.provider import AnthropicProvider
 from kaizen_core.errors import ConfigError, ProviderError
@@ -22,7 +28,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 fixture = fixture_loader(FIXTURES)
 KEY = "sk-ant-api03-SECRETSECRETSECRET"
 URL = "https://api.anthropic.com/v1/messages"
-MODEL = "claude-3-5-haiku-20241022"
+MODEL = "claude-sonnet-5"
 WEATHER = ToolDefinition(
     name="get_weather",
     description="Weather for a city",
@@ -31,8 +37,8 @@ WEATHER = ToolDefinition(
 
 
 @pytest.fixture
-def provider() -> AnthropicProvider:
-    p = AnthropicProvider(MODEL, api_key=KEY, max_retries=2)
+def provider(wire: AnthropicWire) -> AnthropicProvider:
+    p = AnthropicProvider(listed(MODEL), api_key=KEY, max_retries=2, transport=wire)
     p.http.sleep = RecordingSleep()
     return p
 
@@ -50,9 +56,10 @@ async def test_text_completion_exact_body_headers_usage_cost(provider: Anthropic
     assert sent(route) == fx["body"]
     headers = route.calls[0].request.headers
     assert headers["x-api-key"] == KEY and headers["anthropic-version"] == "2023-06-01"
+    assert "temperature" not in sent(route)  # claude-sonnet-5 refuses sampling parameters
     assert completion.content == "Hello!" and completion.finish_reason == "stop"
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (12, 6)
-    assert completion.usage.cost_usd == pytest.approx((12 * 0.80 + 6 * 4.00) / 1e6)
+    assert completion.usage.cost_usd == pytest.approx((12 * 3.00 + 6 * 15.00) / 1e6)
 
 
 @pytest.mark.anyio
@@ -160,7 +167,7 @@ def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="unknown option"):
         AnthropicProvider(api_key=KEY, bogus=1)
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    assert AnthropicProvider().model == "claude-3-5-haiku-latest"
+    assert AnthropicProvider().model == listed("claude-haiku-4-5")
 
 
 def test_every_constructor_keyword_is_still_accepted() -> None:
@@ -183,33 +190,18 @@ def test_import_is_light() -> None:
 
 
 def canned_messages_api(request: httpx.Request) -> httpx.Response:
-    """Answers like the Messages API: a forced tool gets a tool_use built from its schema."""
+    """Answers like the Messages API (replies built with the SDK's types): a forced tool gets a tool_use from its schema."""
     body = json.loads(request.content)
     choice = body.get("tool_choice") or {}
-    usage = {"input_tokens": 10 + len(json.dumps(body["messages"])) // 4, "output_tokens": 5}
+    counts = usage(10 + len(json.dumps(body["messages"])) // 4, 5)
     if choice.get("type") in ("tool", "any"):
         tool = next(t for t in body["tools"] if choice.get("type") == "any" or t["name"] == choice["name"])
-        content = [{"type": "tool_use", "id": "toolu_suite", "name": tool["name"], "input": sample_value(tool["input_schema"])}]
-        stop = "tool_use"
+        reply = message(tool_use("toolu_suite", tool["name"], sample_value(tool["input_schema"])), stop="tool_use", usage_=counts, model=body["model"])
     else:
-        content = [{"type": "text", "text": "Hello"}]
-        stop = "end_turn"
+        reply = message(text("Hello"), usage_=counts, model=body["model"])
     if body.get("stream"):
-        events = [
-            {"type": "message_start", "message": {"model": body["model"], "usage": {"input_tokens": usage["input_tokens"], "output_tokens": 1}}},
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hel"}},
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}},
-            {"type": "content_block_stop", "index": 0},
-            {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}},
-            {"type": "message_stop"},
-        ]
-        text = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-        return sse_response(text)
-    return httpx.Response(
-        200,
-        json={"type": "message", "role": "assistant", "model": body["model"], "content": content, "stop_reason": stop, "usage": usage},
-    )
+        return sse_response(sse(stream_events(reply, chunk=3)))
+    return httpx.Response(200, json=reply)
 
 
 class TestAnthropicProviderSuite(ProviderSuite):
@@ -218,7 +210,7 @@ class TestAnthropicProviderSuite(ProviderSuite):
     supports_embeddings = False
 
     @pytest.fixture
-    def provider(self) -> Any:
+    def provider(self, wire: AnthropicWire) -> Any:
         with respx.mock(assert_all_called=False) as mock:
             mock.post(URL).mock(side_effect=canned_messages_api)
-            yield AnthropicProvider(MODEL, api_key=KEY)
+            yield AnthropicProvider(MODEL, api_key=KEY, transport=wire)
