@@ -286,7 +286,10 @@ class OpenAIProvider(HTTPProvider):
         lower = weaker[0]
         if confirms_unsupported(error):
             self._model_modes[request.model or self.model] = lower
-        logger.warning(
+        # Expected on compatible servers (llama-cpp-python refuses json_schema); on the OpenAI API it
+        # means the schema or the model was refused, which the user should hear about.
+        logger.log(
+            logging.WARNING if self.dialect == "openai" else logging.INFO,
             "%s refused response_format %s for model %s (%s); this request falls back to %s",
             self.name, mode, request.model or self.model, error.message, lower,
         )

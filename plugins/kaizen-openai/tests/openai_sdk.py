@@ -38,14 +38,18 @@ def official(host: str) -> bool:
     return host == "api.openai.com" or host.endswith(".openai.azure.com")
 
 
-def check_request(url: httpx.URL, body: Any) -> None:
-    """Validate a request body against the SDK's type for its endpoint."""
+def check_request(url: httpx.URL, body: Any, *, strict: bool | None = None) -> None:
+    """Validate a request body against the SDK's type for its endpoint.
+
+    ``strict``: no extension accepted (default: only for the OpenAI API and Azure OpenAI hosts).
+    """
     if url.path.endswith("/embeddings"):
         sdk_validate(EmbeddingCreateParams, body)
         return
     assert url.path.endswith("/chat/completions"), f"unexpected endpoint {url.path}"
     fmt = body.get("response_format")
-    if not official(url.host) and isinstance(fmt, dict) and fmt.get("type") == "json_object" and "schema" in fmt:
+    strict = official(url.host) if strict is None else strict
+    if not strict and isinstance(fmt, dict) and fmt.get("type") == "json_object" and "schema" in fmt:
         body = {**body, "response_format": {"type": "json_object"}}  # the compatible servers' extension
     sdk_validate(CompletionCreateParamsStreaming if body.get("stream") else CompletionCreateParamsNonStreaming, body)
 
@@ -66,16 +70,18 @@ class OpenAIWire(httpx.AsyncBaseTransport):
     """An httpx transport checking every exchange against the SDK's types, then passing it on.
 
     ``requests`` holds every (validated) request body in order. Wraps a real transport, so
-    respx mocks, loopback stubs and real servers all sit behind it.
+    respx mocks, loopback stubs and real servers all sit behind it. ``strict=True`` accepts
+    no extension whatever the host (a loopback stub standing in for the OpenAI API).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, strict: bool | None = None) -> None:
         self.inner = httpx.AsyncHTTPTransport()
+        self.strict = strict
         self.requests: list[Any] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content) if request.content else None
-        check_request(request.url, body)
+        check_request(request.url, body, strict=self.strict)
         self.requests.append(body)
         response = await self.inner.handle_async_request(request)
         content = b"".join([part async for part in response.aiter_raw()])

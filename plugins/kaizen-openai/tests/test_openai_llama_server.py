@@ -1,10 +1,15 @@
-"""kaizen-openai against a REAL OpenAI-compatible server: llama-cpp-python serving the bundled SmolLM2."""
+"""kaizen-openai against a REAL OpenAI-compatible server: llama-cpp-python serving the bundled SmolLM2.
+
+Every exchange passes openai_sdk.OpenAIWire: what the plugin sends a compatible server and what
+llama-cpp-python answers are both checked against the openai SDK's types.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from openai_sdk import OpenAIWire
 
 from kaizen_core.errors import ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message
@@ -17,8 +22,11 @@ SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}}, "requi
 
 
 @pytest.fixture
-def local(llama_server: Any) -> OpenAIProvider:
-    return OpenAIProvider(llama_server.model, api_key=KEY, base_url=llama_server.base_url, embedding_model=llama_server.embedding_model)
+def local(llama_server: Any, wire: OpenAIWire) -> OpenAIProvider:
+    return OpenAIProvider(
+        llama_server.model, api_key=KEY, base_url=llama_server.base_url, embedding_model=llama_server.embedding_model,
+        transport=wire,
+    )
 
 
 @pytest.mark.anyio
@@ -52,7 +60,9 @@ class TestOpenAIProviderOnLlamaServer(ProviderSuite):
     supports_embeddings = True
 
     @pytest.fixture
-    def provider(self, llama_server: Any) -> OpenAIProvider:
+    def provider(self, llama_server: Any, wire: OpenAIWire) -> OpenAIProvider:
         return OpenAIProvider(
-            llama_server.model, api_key=KEY, base_url=llama_server.base_url, embedding_model=llama_server.embedding_model
+            llama_server.model, api_key=KEY, base_url=llama_server.base_url, embedding_model=llama_server.embedding_model,
+            transport=wire,
         )
+
