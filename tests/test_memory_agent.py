@@ -52,7 +52,7 @@ def test_long_term_memory_is_recalled_and_the_turn_remembered(tmp_path: Path) ->
     result = agent.run(question="What's my communication style?")
     assert result["answer"] == "You prefer formal communication"
     (recalled,) = [t for t in system_texts(provider) if "remember" in t]
-    assert "preferences.style: formal" in recalled and "Fridays" not in recalled
+    assert "preferences: style: formal" in recalled and "Fridays" not in recalled
     (turn,) = [e for e in long_term.all() if "conversation" in e.tags]
     assert turn.content == {
         "user": "question: What's my communication style?",

@@ -207,7 +207,7 @@ def test_dict_content_is_stored_whole_and_searched_by_its_text(tmp_path: Path) -
     for storage in (SQLiteStorage(db_path=tmp_path / "d.db"), FileStorage(tmp_path / "d.jsonl"), "memory://"):
         memory = LongTermMemory(storage_backend=storage, agent_id="bot")
         entry = memory.add(content={"user_name": "Alice", "preferences": {"style": "formal"}, "langs": ["en", "fr"]})
-        assert entry.text == "user_name: Alice\npreferences.style: formal\nlangs: en, fr"
+        assert entry.text == "user_name: Alice\npreferences: style: formal\nlangs: en, fr"
         (found,) = memory.search("communication style")
         assert found.content == {"user_name": "Alice", "preferences": {"style": "formal"}, "langs": ["en", "fr"]}
         reopened = LongTermMemory(storage_backend=storage, agent_id="bot") if storage != "memory://" else memory

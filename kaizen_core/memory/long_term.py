@@ -9,7 +9,8 @@ blocking under those names, async as ``aadd``, ``asearch``... (:mod:`kaizen_core
 
 Content is a string or a JSON object (``content={"user_name": "Alice", ...}``); an
 object is searched through its text form, one ``key: value`` line per leaf with nested
-keys joined by dots (``preferences.style: formal``). Invalid input (a non-JSON content,
+keys joined the same way (``preferences: style: formal``: words every full-text index
+splits alike). Invalid input (a non-JSON content,
 an importance outside 0..1, tags that are not strings) is MEMORY_003.
 
 Keyword search (``search``):
@@ -92,7 +93,7 @@ def content_text(content: str | dict[str, Any]) -> str:
     def walk(value: Any, path: str) -> None:
         if isinstance(value, dict):
             for key, item in value.items():
-                walk(item, f"{path}.{key}" if path else str(key))
+                walk(item, f"{path}: {key}" if path else str(key))
         elif isinstance(value, list):
             if all(not isinstance(v, dict | list) for v in value):
                 lines.append(f"{path}: {', '.join(_scalar(v) for v in value)}")
