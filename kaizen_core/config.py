@@ -178,7 +178,7 @@ class AutonomousConfig(BaseAgentConfig):
         le=1,
         description="An answer converges only with confidence >= this (the signature needs a 'confidence' output)",
     )
-    enable_hooks: bool = Field(True, description="Fire lifecycle events (False: hooks of this agent never run)")
+    enable_hooks: bool = Field(True, description="Lifecycle hooks are on (they cannot be switched off, see below)")
     # Conversation memory (agents/setup.py:build_memory)
     enable_memory: bool = Field(False, description="Remember the conversation per session_id")
     memory_type: Literal["buffer", "hierarchical"] = Field(
@@ -187,6 +187,18 @@ class AutonomousConfig(BaseAgentConfig):
     )
     hot_tier_size: int | None = Field(None, gt=0, description="Messages of a session's history given to the model")
     warm_tier_size: int | None = Field(None, gt=0, description="Messages kept per session (in memory_storage when set)")
+
+    @field_validator("enable_hooks")
+    @classmethod
+    def _hooks_are_always_on(cls, value: bool) -> bool:
+        if not value:
+            raise ConfigError(
+                "enable_hooks=False: lifecycle hooks cannot be switched off, and need not be: "
+                "an event nobody listens to costs nothing",
+                hint="leave enable_hooks at True and register no hooks (no hooks=[...], no hook_manager)",
+                details={"fields": ["enable_hooks"]},
+            )
+        return value
 
     @field_validator("memory_type", mode="before")
     @classmethod

@@ -66,7 +66,8 @@ def InputField(
     required: bool | None = None,
     **extra: Any,
 ) -> Any:
-    """Declare an input field. ``default=`` makes it optional; ``required=False`` defaults it to None."""
+    """Declare an input field. ``default=`` makes it optional; so does an ``Optional[T]`` type
+    (default None), and ``required=False``; ``required=True`` makes even an Optional input required."""
     return _FieldMarker("input", desc or description or "", default, required, extra)
 
 
@@ -126,6 +127,16 @@ def _is_pep604(tp: Any) -> bool:
     return isinstance(tp, types.UnionType)
 
 
+def _is_optional(tp: Any) -> bool:
+    """True for ``Optional[T]``, ``T | None``, ``Union[..., None]`` (also inside ``Annotated``)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _is_optional(typing.get_args(tp)[0])
+    if origin is Union or _is_pep604(tp):
+        return type(None) in typing.get_args(tp)
+    return False
+
+
 class _SignatureMeta(type):
     def __new__(mcls, name: str, bases: tuple[type, ...], ns: dict[str, Any], **kw: Any) -> type:
         markers = {k: v for k, v in ns.items() if isinstance(v, _FieldMarker)}
@@ -172,7 +183,11 @@ def _collect_fields(cls: type, markers: dict[str, _FieldMarker], parent_locals: 
                 )
             tp = hints[fname]
             _check_type(tp, f"field {cls.__name__}.{fname}")
-            required = marker.required if marker.required is not None else marker.default is _MISSING
+            required = marker.required
+            if required is None:
+                # An Optional[T] input with no default may be left out (it is then None);
+                # an Optional output is still expected in the reply (as null), unless required=False.
+                required = marker.default is _MISSING and not (marker.kind == "input" and _is_optional(tp))
             default = marker.default if marker.default is not _MISSING else (_MISSING if required else None)
             fields.pop(fname, None)  # an override moves the field to its new kind
             fields[fname] = FieldSpec(fname, marker.kind, tp, marker.description, default, required, marker.extra)
@@ -223,8 +238,9 @@ class Signature(metaclass=_SignatureMeta):
     def instructions(cls) -> str:
         """Docstring, intent and guidelines, as one instruction text for the model."""
         parts: list[str] = []
-        doc = cls.__dict__.get("__doc__") or next(
-            (b.__dict__.get("__doc__") for b in cls.__mro__[1:] if b is not Signature and b.__dict__.get("__doc__")),
+        # The nearest docstring of a user's signature class; Signature's and object's are not instructions.
+        doc = next(
+            (b.__dict__["__doc__"] for b in cls.__mro__ if b not in (Signature, object) and b.__dict__.get("__doc__")),
             None,
         )
         if doc:

@@ -225,7 +225,8 @@ async def test_blocked_pre_tool_call_is_fed_back(tmp_path: Path, ws: Path) -> No
 async def test_budget_stops_the_run(tmp_path: Path, ws: Path) -> None:
     provider = MockProvider(script=[calls(("file_exists", {"path": "a"}))] * 20, cost_per_input_token=0.001)
     agent = BaseAutonomousAgent(
-        make_config(tmp_path, ws, max_budget_usd=0.5, max_cycles=20),
+        # the same call every cycle: no repeat limit, so the budget is what ends the run
+        make_config(tmp_path, ws, max_budget_usd=0.5, max_cycles=20, max_repeated_calls=0),
         "task -> summary",
         provider=provider,
         tools=["file_exists"],

@@ -16,12 +16,17 @@ def _skill_id(text: str) -> str:
 def agent_card(agent: BaseAgent, *, url: str, version: str) -> dict[str, Any]:
     """AgentCard JSON (camelCase field names, as A2A's ProtoJSON mapping expects).
 
-    One skill for the signature (its inputs and outputs in the description) and one
-    per tool. Input and output modes are JSON plus plain text.
+    The card's description is the agent's ``capability`` when one is set
+    (``agent.capability = "Data analysis and visualization"``), else the signature's
+    instructions (its docstring, intent and guidelines), else "Kaizen agent for <Signature>".
+    One skill for the signature (its instructions, inputs and outputs in the description)
+    and one per tool. Input and output modes are JSON plus plain text.
     """
     sig = agent.signature
     sig_name = type(sig).__name__
-    description = sig.instructions() or f"Kaizen agent for {sig_name}"
+    instructions = sig.instructions() or f"Kaizen agent for {sig_name}"
+    capability = getattr(agent, "capability", None)
+    description = capability.strip() if isinstance(capability, str) and capability.strip() else instructions
     inputs = ", ".join(sig.input_fields())
     outputs = ", ".join(sig.output_fields())
     modes = ["application/json", "text/plain"]
@@ -29,7 +34,7 @@ def agent_card(agent: BaseAgent, *, url: str, version: str) -> dict[str, Any]:
         {
             "id": _skill_id(sig_name),
             "name": sig_name,
-            "description": f"{description} Inputs: {inputs}. Outputs: {outputs}.",
+            "description": f"{instructions} Inputs: {inputs}. Outputs: {outputs}.",
             "tags": ["signature", *sig.input_fields(), *sig.output_fields()],
             "inputModes": modes,
             "outputModes": ["application/json"],

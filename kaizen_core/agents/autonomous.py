@@ -344,6 +344,13 @@ class BaseAutonomousAgent(BaseAgent):
 
     async def _loop(self, run: AutonomousRun) -> dict[str, Any]:
         cfg = self.config
+        if cfg.convergence_threshold is not None:
+            confidence = self.signature.output_fields().get("confidence")
+            if confidence is None or confidence.annotation not in (float, int):
+                raise ConfigError(
+                    f"convergence_threshold needs a numeric 'confidence' output in {type(self.signature).__name__}",
+                    hint="add `confidence: float = OutputField(desc='0.0 to 1.0')` or unset convergence_threshold",
+                )
         if (
             run.cycle == 0
             and run.journal is not None
@@ -371,7 +378,7 @@ class BaseAutonomousAgent(BaseAgent):
             if not calls:
                 outputs = await validate_or_correct(run, completion)
                 await run.fire("post_cycle", tool_calls=0)
-                if outputs is not None:
+                if outputs is not None and not self._below_threshold(run, completion, outputs):
                     return await self._converged(run, outputs, "converged")
                 continue
             run.protocol.append_assistant(run, completion.content, calls, completion.provider_data)
@@ -380,6 +387,28 @@ class BaseAutonomousAgent(BaseAgent):
             await run.fire("post_cycle", tool_calls=len(calls))
             if run.checkpoint_due or run.cycle % cfg.checkpoint_frequency == 0:
                 await self._checkpoint(run, "running")
+
+    def _below_threshold(self, run: AutonomousRun, completion: Completion, outputs: dict[str, Any]) -> bool:
+        """``convergence_threshold``: an answer less confident than it sends the model back to work.
+
+        Appends the answer and the request to keep working, and returns True, while cycles are
+        left; the answer of the last cycle stands whatever its confidence.
+        """
+        threshold = self.config.convergence_threshold
+        confidence = outputs.get("confidence")
+        if threshold is None or not isinstance(confidence, int | float) or confidence >= threshold:
+            return False
+        if run.cycle >= self.config.max_cycles:
+            return False
+        run.messages.append(Message(role="assistant", content=completion.content or json.dumps(outputs, default=str)))
+        run.messages.append(
+            Message(
+                role="user",
+                content=f"Your confidence {confidence:g} is below the required {threshold:g}. Keep working: "
+                "check your answer (use the tools if they help), then answer again.",
+            )
+        )
+        return True
 
     async def _converged(self, run: AutonomousRun, outputs: dict[str, Any], reason: str) -> dict[str, Any]:
         run.extra["stop_reason"] = reason

@@ -22,18 +22,21 @@ import anyio
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.control_methods import ControlMethods
 from kaizen_core.agents.memory_methods import MemoryMethods
+from kaizen_core.agents.model_calls import ModelCalls
 from kaizen_core.agents.prompting import initial_messages
-from kaizen_core.agents.run import AgentRun, RunStopped, call_with_timeout
+from kaizen_core.agents.results import RunResult
+from kaizen_core.agents.run import AgentRun, RunStopped
 from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
 from kaizen_core.agents.state_methods import StateMethods
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
 from kaizen_core.agents.tool_methods import ToolMethods
 from kaizen_core.config import BaseAgentConfig, coerce_config
-from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, ProviderError, StorageError
+from kaizen_core.errors import AgentInterrupted, BudgetExceededError, ConfigError, StorageError
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.selection import create_provider
-from kaizen_core.providers.types import Completion, CompletionRequest, Message, StreamEvent, ToolCall, ToolDefinition
+from kaizen_core.providers.types import Message, ToolCall, ToolDefinition
 from kaizen_core.signatures import Signature
+from kaizen_core.structured_output import structured_output_settings
 
 if TYPE_CHECKING:
     from kaizen_core.control import ControlProtocol
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods, ControlMethods, StateMethods, MemoryMethods):
+class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -77,9 +80,9 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods, MemoryMethods):
         apply_log_level(self.config)
         self.signature = _as_signature(signature)
         self.agent_id = agent_id or f"{type(self.signature).__name__.lower()}-{uuid.uuid4().hex[:8]}"
-        self.provider = provider or create_provider(
-            self.config.llm_provider, self.config.model, self.config.provider_config
-        )
+        # provider_config["response_format"] is the agent's (structured_output.py), the rest the provider's
+        provider_options, self.structured_output = structured_output_settings(self.config.provider_config, self.signature)
+        self.provider = provider or create_provider(self.config.llm_provider, self.config.model, provider_options)
         # None until hooks are passed, configured or asked for (agent.hook_manager): runs check it first.
         self._hooks = hook_manager
         if self._hooks is None and self.config.hooks:
@@ -199,9 +202,13 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods, MemoryMethods):
         return self.tools.definitions() if self.tools else []
 
     # --- running ------------------------------------------------------------------------
-    def run(self, session_id: str | None = None, **inputs: Any) -> dict[str, Any]:
-        """Blocking :meth:`run_async`; also works inside a running event loop."""
-        return run_sync(lambda: self.run_async(session_id=session_id, **inputs))
+    def run(self, session_id: str | None = None, **inputs: Any) -> RunResult:
+        """Blocking :meth:`run_async`; also works inside a running event loop.
+
+        The result is a dict that raises a clear error when awaited (``await agent.run(...)``
+        is a mistake: use ``await agent.run_async(...)``, see :mod:`kaizen_core.agents.results`).
+        """
+        return RunResult(run_sync(lambda: self.run_async(session_id=session_id, **inputs)))
 
     async def run_async(self, session_id: str | None = None, **inputs: Any) -> dict[str, Any]:
         """Validate inputs, run the strategy, return outputs plus ``_meta``.
@@ -319,22 +326,6 @@ class BaseAgent(ToolMethods, ControlMethods, StateMethods, MemoryMethods):
         if run.storage_errors:
             meta["storage_errors"] = list(run.storage_errors)
         return {**outputs, "_meta": meta}
-
-    async def _call_provider(self, request: CompletionRequest) -> Completion:
-        """One provider call under the configured timeout (streaming when ``stream``)."""
-        if self.config.stream:
-            return await call_with_timeout(self._collect_stream, request, self.config.timeout)
-        return await call_with_timeout(self.provider.complete, request, self.config.timeout)
-
-    async def _collect_stream(self, request: CompletionRequest) -> Completion:
-        final: Completion | None = None
-        event: StreamEvent
-        async for event in self.provider.stream(request):
-            if event.type == "done":
-                final = event.completion
-        if final is None:
-            raise ProviderError(f"provider {self.provider.name!r} ended its stream without a final completion")
-        return final
 
     # --- tools ------------------------------------------------------------------------------
     async def execute_tool_calls(self, run: AgentRun, calls: list[ToolCall]) -> list[Message]:

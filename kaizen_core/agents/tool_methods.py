@@ -12,8 +12,9 @@ A direct call is an agent path to a tool, so it takes the one path every tool ca
 the agent takes: :meth:`BaseAgent.execute_tool_call` (unknown tool -> permission gate ->
 PRE_TOOL_CALL -> the tool -> POST_TOOL_CALL). A tool the gate does not allow does not
 run: a HIGH tool (``delete_file``, ``bash_command``) needs an approval through the agent's
-control protocol, as in the tool loop. Each call is its own small run (fresh run id,
-the agent's permission context and budget), outside any task: no model is asked.
+control protocol, as in the tool loop (the agent starts its control protocol for that if
+nobody has). Each call is its own small run (fresh run id, the agent's permission context
+and budget), outside any task: no model is asked.
 
 The outcome is a :class:`~kaizen_core.tools.ToolResult` and never an exception for a
 tool-level failure: ``success``, ``output`` (what the tool returned), ``error`` and
@@ -121,6 +122,10 @@ class ToolMethods:
 
 
 async def _execute(agent: BaseAgent, run: AgentRun, name: str, params: dict[str, Any]) -> ToolResult:
+    if agent.control_protocol is not None and not agent.control_protocol.started:
+        # An ASK decision becomes an approval request: the protocol must be running (the
+        # agent stops a protocol it started in close() / aclose(), see control_methods.py).
+        await agent._started_control()
     call = ToolCall(id=f"direct-{uuid.uuid4().hex[:12]}", name=name, arguments=params)
     message = await agent.execute_tool_call(run, call)
     captured = run.captured if isinstance(run, CapturesToolResults) else []
