@@ -262,8 +262,18 @@ class FilesystemStorage(CheckpointStore):
         agents = []
         for entry in os.scandir(self.root):
             if entry.is_dir() and not entry.name.startswith("."):
-                if any(n.endswith(_SUFFIX) and not n.startswith(".") for n in os.listdir(entry.path)):
-                    agents.append(decode_name(entry.name))
+                files = [n for n in os.listdir(entry.path) if n.endswith(_SUFFIX) and not n.startswith(".")]
+                if not files:
+                    continue
+                agent_id = decode_name(entry.name)
+                if agent_id is None:  # a shortened long id: the checkpoints' headers hold it
+                    path = Path(entry.path) / files[0]
+                    try:
+                        with open(path, "rb") as fh:
+                            agent_id = self._parse_header(path, fh.readline())[0].agent_id
+                    except FileNotFoundError:
+                        continue  # deleted while listing
+                agents.append(agent_id)
         return sorted(agents)
 
     async def list_agents(self) -> builtins.list[str]:
