@@ -138,10 +138,8 @@ class AgentRun:
         hooks = self.agent._hooks  # not agent.hook_manager: that would create one
         if hooks is None or not hooks.has_handlers(event):  # nothing listens: no work at all
             return []
-        from kaizen_core.hooks import HookEvent
-
         return await hooks.trigger(
-            HookEvent(event),
+            event,
             agent_id=self.agent.agent_id,
             run_id=self.run_id,
             cycle=self.cycle or None,

@@ -49,6 +49,7 @@ class _Open:
 #: PRE_x -> POST_x and back (ON_ERROR has no pair).
 _POST_OF: dict[HookEvent, HookEvent] = {e: HookEvent("post_" + e.phase) for e in HookEvent if e.is_pre and e.phase}
 _PRE_OF: dict[HookEvent, HookEvent] = {post: pre for pre, post in _POST_OF.items()}
+_BY_VALUE: dict[str, HookEvent] = {e.value: e for e in HookEvent}  # str -> member without Enum.__call__
 _MAX_OPEN = 10_000  # open PRE events kept at most (bounds memory when POST events never come)
 _PairKey = tuple[str, str | None, HookEvent, str | int | None]
 
@@ -311,7 +312,7 @@ class HookManager:
         ``traceback`` (redacted) are added. Failures never raise: see the ``success`` /
         ``error_code`` fields of the results. Cancellation of the caller does propagate.
         """
-        ev = event if isinstance(event, HookEvent) else HookEvent(event)
+        ev = event if isinstance(event, HookEvent) else _BY_VALUE.get(event) or HookEvent(event)
         if ev not in self._wanted:
             return []
         entries = self._handlers.get(ev)
@@ -335,7 +336,7 @@ class HookManager:
         if pre is not None:  # a POST event: close its PRE
             opened = self._close_pair((agent_id, run_id, pre, step))
             given = md.get("duration_ms")
-            if isinstance(given, int | float) and not isinstance(given, bool):
+            if isinstance(given, (int, float)) and not isinstance(given, bool):
                 duration = float(given)
             elif opened is not None:
                 duration = (self.clock() - opened.start) * 1000.0
