@@ -404,6 +404,64 @@ def test_autonomy_overview_lifecycle_management_example(capsys: pytest.CaptureFi
     assert hook_manager.stats()["test_autonomy_overview_lifecycle_management_example.<locals>.audit_hook"]["failures"] == 0
 
 
+@pytest.mark.anyio
+async def test_autonomy_overview_agent_with_hooks_checkpoints_interrupts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """autonomy-overview.md, Examples > 2. Agent with Hooks + Checkpoints + Interrupts (llm_provider mock)."""
+    monkeypatch.chdir(tmp_path)
+    from kaizen_core.interrupts.handlers import TimeoutInterruptHandler
+    from kaizen_core.state import FilesystemStorage, StateManager
+
+    # Setup hooks
+    async def audit_hook(context):
+        print(f"Cycle {context.metadata['cycle']}: {context.agent_id}")
+        return HookResult(success=True)
+
+    hook_manager = HookManager()
+    hook_manager.register(HookEvent.POST_CYCLE, audit_hook)
+
+    # Setup checkpointing
+    storage = FilesystemStorage(base_dir="./checkpoints")
+    state_manager = StateManager(storage, checkpoint_frequency=10)
+
+    # Configure agent with interrupts
+    config = AutonomousConfig(
+        llm_provider="mock",
+        model="gpt-4",
+        max_cycles=50,
+        enable_interrupts=True,
+        graceful_shutdown_timeout=5.0,
+        checkpoint_on_interrupt=True
+    )
+
+    # Create agent
+    agent = BaseAutonomousAgent(
+        config=config,
+        signature=ResearchSignature(),
+        hook_manager=hook_manager,
+        state_manager=state_manager
+    )
+
+    # Add timeout handler
+    agent.interrupt_manager.add_handler(TimeoutInterruptHandler(timeout_seconds=300))
+
+    # Execute with full autonomy stack
+    try:
+        result = await agent.execute_autonomously("Complex research task")
+    except InterruptedError as e:
+        print(f"Interrupted: {e.reason.message}")
+        checkpoint_id = e.reason.metadata.get("checkpoint_id")
+
+        # Resume from checkpoint later
+        latest_state = await state_manager.resume_from_latest(agent.agent_id)
+        raise AssertionError(f"not interrupted in this run: {checkpoint_id} {latest_state}") from e
+
+    assert isinstance(result["findings"], str) and result["cycles_used"] == 1
+    assert capsys.readouterr().out.splitlines() == [f"Cycle 1: {agent.agent_id}"]
+    assert (tmp_path / "checkpoints").is_dir()
+
+
 class _Recorder:
     """Stands in for the user's metrics client / tracer / audit log of the examples."""
 
