@@ -12,7 +12,7 @@ import pytest
 
 from kaizen_core.errors import ConfigError, MemoryBackendError
 from kaizen_core.hooks import HookContext, HookEvent, HookManager, HookResult
-from kaizen_core.memory import BufferMemory, PersistentBufferMemory
+from kaizen_core.memory import BufferMemory, PersistentBufferMemory, open_tier
 from kaizen_core.memory.buffer import decode_messages, encode_messages
 from kaizen_core.providers import Message
 
@@ -97,14 +97,18 @@ async def test_auto_persist_interval_bounds_what_a_crash_loses(tmp_path: Path) -
     memory = PersistentBufferMemory(url, agent_id="bot", auto_persist_interval=3)
     for i in range(5):
         await memory.aadd_message("user", f"m{i}", session_id="s")
-    # simulate a crash: read the store with a fresh object, without closing the first
-    reader = PersistentBufferMemory(url, agent_id="bot")
-    assert [m.content for m in await reader.aload("s")] == ["m0", "m1", "m2"]
+    # what a crash now would leave: the store as another process reads it
+    store = open_tier(url, namespace="bot")
+
+    async def stored() -> list[str | None]:
+        return [m.content for m in decode_messages(await store.get("buffer/s"))]
+
+    assert await stored() == ["m0", "m1", "m2"]
     assert memory.dirty_sessions() == ["s"]
     assert await memory.apersist() == 1
-    assert [m.content for m in await reader.aload("s")] == [f"m{i}" for i in range(5)]
+    assert await stored() == [f"m{i}" for i in range(5)]
     await memory.aclose()
-    await reader.aclose()
+    await store.close()
 
 
 async def test_buffer_size_bounds_stored_history(tmp_path: Path) -> None:
@@ -214,3 +218,17 @@ async def test_blocking_pre_save_hook_prevents_storing() -> None:
     memory = BufferMemory(max_turns=3, hook_manager=hooks)
     await memory.aadd_turn("s", "my password is x", "ok")
     assert await memory.aget_turns("s") == []
+
+
+async def test_a_second_object_in_the_process_sees_unsaved_messages(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/same.db"
+    first = PersistentBufferMemory(url, agent_id="bot", auto_persist_interval=0)
+    await first.aadd_message("user", "not persisted yet", session_id="s")
+    other_agent = PersistentBufferMemory(url, agent_id="someone-else")
+    assert await other_agent.aget_history(session_id="s") == []
+    assert first.dirty_sessions() == ["s"]  # another agent's read writes nothing
+    second = PersistentBufferMemory(url, agent_id="bot")
+    assert [m.content for m in await second.aget_history(session_id="s")] == ["not persisted yet"]
+    assert first.dirty_sessions() == []
+    for memory in (first, second, other_agent):
+        await memory.aclose()

@@ -26,9 +26,11 @@ Every method is blocking under its documented name and has an async twin named
 Durability: the buffer is written every ``auto_persist_interval`` added messages
 (default 1: after every message). On a crash, at most ``auto_persist_interval - 1``
 messages per session are lost; a clean exit loses none: ``close()``, ``with``/``async
-with``, or interpreter exit (``atexit``) write what is left. One writer per ``agent_id``
-and session at a time: two processes appending to the same session concurrently
-overwrite each other.
+with``, or interpreter exit (``atexit``) write what is left. In one process, a buffer
+reading a session first has the unsaved messages of any other buffer for the same store,
+agent and session written, so a second object (a "restarted" agent in the same script)
+sees the whole conversation. One writer per ``agent_id`` and session at a time across
+processes: two processes appending to the same session concurrently overwrite each other.
 
 Hooks: with a ``hook_manager``, adding messages fires PRE/POST_MEMORY_SAVE and reading
 history fires PRE/POST_MEMORY_LOAD (metadata: ``session_id``, ``messages``). A
@@ -325,7 +327,30 @@ class PersistentBufferMemory(BufferMemory):
                     self._owns_tier = not isinstance(self.store, MemoryTier)
         return self._tier
 
+    def _store_identity(self) -> Any:
+        """What makes two buffers of one process share a stored history (with the same agent_id)."""
+        from kaizen_core.memory.storage import MemoryStorage
+
+        source = self.tier_manager if self.tier_manager is not None else self.store
+        if isinstance(source, MemoryStorage):
+            return (source.url, tuple(sorted(source.options.items())))
+        return source if isinstance(source, str) else id(source)
+
+    async def _flush_others(self, session_id: str) -> None:
+        """Unsaved messages of another buffer of this process for the same store, agent and
+        session are written first, so two objects for one conversation never disagree."""
+        identity = self._store_identity()
+        for other in list(_dirty_buffers):
+            if (
+                other is not self
+                and other.agent_id == self.agent_id
+                and other._unsaved.get(session_id)
+                and other._store_identity() == identity
+            ):
+                await other._write(session_id)
+
     async def _read(self, session_id: str) -> deque[Message]:
+        await self._flush_others(session_id)
         stored = await self._get_tier().get(self.key_for(session_id))
         messages = decode_messages(stored) if stored is not None else []
         buf: deque[Message] = deque(messages)
