@@ -1,7 +1,9 @@
 """Ollama's native API over httpx: ``/api/chat`` (NDJSON streaming) and ``/api/embed``.
 
 Structured output: ``format`` set to the JSON schema (Ollama constrains decoding to
-it). Tools: native ``tools``. Ollama has no ``tool_choice``: forcing one named tool is
+it). Tools: native ``tools``, their parameters rewritten into the structure Ollama's tool
+schema carries (:mod:`kaizen_ollama.schema`: refs inlined, ``Optional`` as a type list).
+Ollama has no ``tool_choice``: forcing one named tool is
 done by setting ``format`` to that tool's parameter schema and turning the JSON reply
 into a tool call; ``"required"`` with several tools is sent as plain tools (the model
 may still answer in text). Local models cost 0.0.
@@ -29,6 +31,7 @@ from kaizen_core.providers.types import (
     Usage,
 )
 from kaizen_ollama.detect import ollama_url
+from kaizen_ollama.schema import ollama_parameters
 
 __all__ = ["OllamaProvider"]
 
@@ -112,7 +115,10 @@ class OllamaProvider(HTTPProvider):
         else:
             if request.tools and request.tool_choice != "none":
                 body["tools"] = [
-                    {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+                    {
+                        "type": "function",
+                        "function": {"name": t.name, "description": t.description, "parameters": ollama_parameters(t.parameters)},
+                    }
                     for t in request.tools
                 ]
             if request.output_schema is not None:

@@ -1,4 +1,8 @@
-"""kaizen-ollama against recorded /api/chat and /api/embed wire fixtures (respx): exact request bodies."""
+"""kaizen-ollama against recorded /api/chat and /api/embed wire fixtures (respx): exact request bodies.
+
+Every provider here sends through the ``wire`` transport (ollama_sdk.OllamaWire): each request is
+validated against the ollama SDK's request models and each served fixture against its response models.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from ollama_sdk import OllamaWire
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
@@ -30,9 +35,9 @@ WEATHER = ToolDefinition(
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> OllamaProvider:
+def provider(monkeypatch: pytest.MonkeyPatch, wire: OllamaWire) -> OllamaProvider:
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
-    p = OllamaProvider("llama3.2")
+    p = OllamaProvider("llama3.2", transport=wire)
     p.http.sleep = RecordingSleep()
     return p
 
@@ -161,10 +166,10 @@ def test_host_forms_and_options(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.anyio
 @respx.mock
-async def test_api_key_is_a_bearer_token_for_ollama_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_api_key_is_a_bearer_token_for_ollama_cloud(monkeypatch: pytest.MonkeyPatch, wire: OllamaWire) -> None:
     monkeypatch.setenv("OLLAMA_API_KEY", "ollama-cloud-KEY-123456")
     route = respx.post("https://ollama.com/api/chat").respond(json=fixture("chat_structured.json")["response"])
-    provider = OllamaProvider("gpt-oss:120b", base_url="https://ollama.com")
+    provider = OllamaProvider("gpt-oss:120b", base_url="https://ollama.com", transport=wire)
     await provider.complete(CompletionRequest(messages=[Message(role="user", content="hi")]))
     assert route.calls[0].request.headers["authorization"] == "Bearer ollama-cloud-KEY-123456"
     monkeypatch.delenv("OLLAMA_API_KEY")
@@ -212,8 +217,31 @@ class TestOllamaProviderSuite(ProviderSuite):
     supports_embeddings = True
 
     @pytest.fixture
-    def provider(self, monkeypatch: pytest.MonkeyPatch) -> Any:
+    def provider(self, monkeypatch: pytest.MonkeyPatch, wire: OllamaWire) -> Any:
         monkeypatch.delenv("OLLAMA_HOST", raising=False)
         with respx.mock(assert_all_called=False) as mock:
             mock.post(url__regex=r"http://localhost:11434/api/(chat|embed)").mock(side_effect=canned_ollama)
-            yield OllamaProvider("llama3.2")
+            yield OllamaProvider("llama3.2", transport=wire)
+
+
+# --- the harness itself: the SDK check really runs on every exchange -----------------------------
+
+
+@pytest.mark.anyio
+@respx.mock
+async def test_the_wire_refuses_requests_and_responses_the_sdk_does_not_define(wire: OllamaWire) -> None:
+    from pydantic import ValidationError
+
+    good = {"model": "m", "messages": [{"role": "user", "content": "x"}], "stream": False}
+    respx.post(f"{HOST}/api/chat").mock(
+        side_effect=[httpx.Response(200, json=fixture("chat_structured.json")["response"]), httpx.Response(200, json={"model": "m", "done": True})]
+    )
+    async with httpx.AsyncClient(transport=wire) as client:
+        with pytest.raises(ValidationError, match=r"tool_call_id"):  # a message key the SDK's Message does not define
+            await client.post(f"{HOST}/api/chat", json={**good, "messages": [{"role": "tool", "content": "r", "tool_call_id": "c"}]})
+        with pytest.raises(ValidationError, match=r"num_predicted"):  # a misspelt option
+            await client.post(f"{HOST}/api/chat", json={**good, "options": {"num_predicted": 3}})
+        await client.post(f"{HOST}/api/chat", json=good)
+        with pytest.raises(ValidationError, match="message"):  # a reply without its message
+            await client.post(f"{HOST}/api/chat", json=good)
+    assert len(wire.requests) == 2
