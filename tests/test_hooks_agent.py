@@ -119,3 +119,17 @@ def test_every_run_event_carries_cycle_and_cost() -> None:
     assert (pre["cycle"], pre["cost_usd"], pre["action"], pre["inputs"]) == (0, 0.0, "run", {"question": "q"})
     assert post["cost_usd"] == pytest.approx(result["_meta"]["cost"]) and post["cost_usd"] > 0
     assert post["result"] == {"answer": result["answer"]} and post["usage"] == result["_meta"]["usage"]
+
+
+def test_a_subclass_may_set_its_hook_manager_before_base_init() -> None:
+    class Preset(BaseAgent):
+        def __init__(self) -> None:
+            self.hook_manager = HookManager()  # before BaseAgent.__init__: no memory or state yet
+            preset = self.hook_manager
+            super().__init__(BaseAgentConfig(llm_provider="mock"), "question -> answer", hook_manager=preset)
+
+    agent = Preset()
+    seen: list[str] = []
+    agent.hook_manager.register(E.POST_AGENT_LOOP, lambda ctx: seen.append(ctx.metadata["status"]))
+    agent.run(question="q")
+    assert seen == ["success"]

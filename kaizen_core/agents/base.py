@@ -137,7 +137,9 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
         """Make ``manager`` the agent's, and the hook manager of its memory and state manager
         when they were made without one (so their save/load events reach the agent's hooks)."""
         self._hooks = manager
-        parts: tuple[Any, ...] = (self.memory, self._state_manager)  # a memory need not have hook_manager
+        # getattr: a subclass may set agent.hook_manager before BaseAgent.__init__ made these;
+        # a memory need not have a hook_manager attribute
+        parts: tuple[Any, ...] = (getattr(self, "memory", None), getattr(self, "_state_manager", None))
         for part in parts:
             if part is not None and getattr(part, "hook_manager", False) is None:
                 part.hook_manager = manager
