@@ -69,6 +69,27 @@ def register_transports(register: Register) -> None:
     register("cli", "kaizen_core.control.transports:CLITransport", description="Interactive terminal prompts")
 
 
+_PATTERNS = {
+    # name: (module, class, description)
+    "sequential": ("sequential", "SequentialPipeline", "Each agent works on the previous agent's outputs"),
+    "supervisor_worker": ("supervisor_worker", "SupervisorWorkerPipeline", "Subtasks go to the best-matching workers"),
+    "router": ("router", "RouterPipeline", "The task goes to the agent whose capability card matches best"),
+    "ensemble": ("ensemble", "EnsemblePipeline", "Top-k matching agents answer, a synthesizer combines"),
+    "blackboard": ("blackboard", "BlackboardPipeline", "Specialists add to a shared board until the controller is done"),
+    "consensus": ("consensus", "ConsensusPipeline", "Agents vote in rounds until enough agree"),
+    "debate": ("debate", "DebatePipeline", "Proponent and opponent argue, a judge rules once"),
+    "handoff": ("handoff", "HandoffPipeline", "Tiers in order, escalating on failure or low confidence"),
+    "parallel": ("parallel", "ParallelPipeline", "Every agent on the same inputs, concurrently"),
+}
+
+
+@hookimpl
+def register_patterns(register: Register) -> None:
+    for name, (module, cls, description) in _PATTERNS.items():
+        aliases = ["supervisor"] if name == "supervisor_worker" else []
+        register(name, f"kaizen_core.orchestration.patterns.{module}:{cls}", description=description, aliases=aliases)
+
+
 @hookimpl
 def register_lifecycle_hooks(register: Register) -> None:
     register("logging", "kaizen_core.hooks.builtin:LoggingHook", description="Structured JSON-lines logging")

@@ -104,9 +104,11 @@ def register_transports(register: Register) -> None:
 
 @hookspec
 def register_patterns(register: Register) -> None:
-    """Register multi-agent pipeline patterns by name (``sequential``, ``supervisor``...).
+    """Register multi-agent pipeline patterns by name (``sequential``, ``router``...).
 
-    ``target`` is a pattern class from :mod:`kaizen_core.orchestration`.
+    ``target`` is a :class:`kaizen_core.orchestration.Pipeline` subclass (or a callable
+    returning a Pipeline); ``Pipeline.create(name, *args, **kwargs)`` builds it with the
+    arguments given. The core registers its nine patterns this way.
     """
 
 

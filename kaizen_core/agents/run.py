@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kaizen_core.config import BaseAgentConfig
     from kaizen_core.interrupts import InterruptContext
     from kaizen_core.permissions import ExecutionContext
+    from kaizen_core.permissions.policy import BudgetReservation
     from kaizen_core.signatures import Signature
 
 
@@ -78,10 +79,10 @@ class AgentRun:
 
     @property
     def budgeted(self) -> bool:
-        """Whether a USD or token budget applies to this run."""
+        """Whether a USD, token or call budget applies to this run."""
         ctx = self.execution_context_ or self.agent._execution_context
         if ctx is not None:
-            return ctx.budget_limit is not None or ctx.token_limit is not None
+            return ctx.has_limits
         cfg = self.config
         return cfg.max_budget_usd is not None or cfg.max_budget_tokens is not None
 
@@ -97,16 +98,31 @@ class AgentRun:
                 hint="raise max_budget_usd / max_budget_tokens, or make the task smaller",
             )
 
-    def _spend(self, completion: Completion) -> None:
-        """Charge one model call to the budget (atomically: concurrent calls keep exact totals)."""
+    def reserve_call(self) -> BudgetReservation | None:
+        """Check the budget and hold one model call against it atomically (None without a budget).
+
+        Runs sharing one ExecutionContext (parallel pipeline children) therefore never make
+        more calls than ``call_limit`` together. Raises :class:`BudgetExceededError`.
+        """
         if not self.budgeted:
+            return None
+        try:
+            return self.execution_context.reserve()
+        except BudgetExceededError as exc:
+            raise BudgetExceededError(
+                f"agent {self.agent.agent_id}: {exc.message}",
+                hint="raise max_budget_usd / max_budget_tokens / the context's call_limit, or make the task smaller",
+            ) from None
+
+    def _spend(self, completion: Completion, reservation: BudgetReservation | None) -> None:
+        """Charge one model call to the budget by settling its :meth:`reserve_call` reservation
+        (atomically: concurrent calls keep exact totals). ``None``: the run has no budget."""
+        if reservation is None:
             return
         ctx = self.execution_context
         usage = completion.usage
-        ctx.record_tokens(usage.total_tokens)
-        if usage.cost_usd is not None:
-            ctx.record_cost(usage.cost_usd)
-        elif ctx.budget_limit is not None and not self.extra.get("unpriced_warned"):
+        ctx.settle(reservation, cost=usage.cost_usd, tokens=usage.total_tokens)
+        if usage.cost_usd is None and ctx.budget_limit is not None and not self.extra.get("unpriced_warned"):
             # No price for this model: the USD limit cannot be enforced. Fall back to the token
             # budget when there is one; otherwise stop before anything acts on an unmetered call.
             self.extra["unpriced_warned"] = True
@@ -217,13 +233,18 @@ class AgentRun:
     ) -> Completion:
         """One provider call: budget check, timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
-        self.check_budget()
+        reservation = self.reserve_call()  # the budget check and the hold are one atomic step
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
-        completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
+        try:
+            completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
+        except BaseException:
+            if reservation is not None:  # the call was attempted: it counts, with no usage known
+                self.execution_context.settle(reservation)
+            raise
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
-        self._spend(completion)
+        self._spend(completion, reservation)
         manager = self.agent._interrupts
         scope = manager.scope_for(self.run_id) if manager is not None else None
         if scope is not None:

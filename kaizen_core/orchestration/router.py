@@ -10,17 +10,18 @@
 Similarity is the cosine of embeddings from any provider that implements ``embed()``;
 with none given, the installed default embedding provider is used
 (kaizen-sentence-transformers). No provider means a clear error, never keyword
-matching dressed up as semantics. Example vectors are computed once, on first use.
+matching dressed up as semantics (agent routing, which may fall back to words, says so
+in its results). Example vectors are computed once, on first use, by the shared
+:class:`~kaizen_core.orchestration.scoring.CapabilityScorer`.
 """
 
 from __future__ import annotations
 
-import anyio
 from pydantic import BaseModel
 
-from kaizen_core.errors import ConfigError, NoProviderError
+from kaizen_core.errors import ConfigError
+from kaizen_core.orchestration.scoring import CapabilityScorer
 from kaizen_core.providers.base import BaseProvider
-from kaizen_core.providers.similarity import cosine_similarity
 
 
 class RouteMatch(BaseModel):
@@ -32,7 +33,8 @@ class RouteMatch(BaseModel):
 
 
 class SemanticRouter:
-    """Route texts by embedding similarity to per-route examples."""
+    """Route texts by embedding similarity to per-route examples (the semantic half of
+    :class:`~kaizen_core.orchestration.scoring.CapabilityScorer`; negative cosines count as 0)."""
 
     def __init__(
         self,
@@ -46,45 +48,18 @@ class SemanticRouter:
             raise ConfigError("SemanticRouter needs at least one route, each with at least one example")
         self.routes = {name: list(examples) for name, examples in routes.items()}
         self.min_similarity = min_similarity
-        self._spec = embedding_provider
-        self._model = embedding_model
-        self._provider: BaseProvider | None = None
-        self._vectors: dict[str, list[list[float]]] | None = None
-        self._lock = anyio.Lock()
+        self._scorer = CapabilityScorer(mode="semantic", embedding_provider=embedding_provider, embedding_model=embedding_model)
 
     @property
     def provider(self) -> BaseProvider:
-        """The embedding provider (resolved on first use)."""
-        if self._provider is None:
-            from kaizen_core.providers.selection import resolve_embedding_provider
-
-            self._provider = resolve_embedding_provider(self._spec, self._model)
-            if self._provider is None:
-                raise NoProviderError(
-                    "semantic routing needs an embedding provider and none is installed or configured",
-                    hint="pip install kaizen-sentence-transformers, or pass embedding_provider=",
-                )
-        return self._provider
-
-    async def _example_vectors(self) -> dict[str, list[list[float]]]:
-        async with self._lock:
-            if self._vectors is None:
-                names = list(self.routes)
-                texts = [t for n in names for t in self.routes[n]]
-                vectors = (await self.provider.embed(texts, model=self._model)).vectors
-                out: dict[str, list[list[float]]] = {}
-                i = 0
-                for n in names:
-                    out[n] = vectors[i : i + len(self.routes[n])]
-                    i += len(self.routes[n])
-                self._vectors = out
-            return self._vectors
+        """The embedding provider (resolved on first use; NoProviderError, AGENT_007, when there is none)."""
+        provider = self._scorer.provider
+        assert provider is not None  # mode="semantic" raises instead
+        return provider
 
     async def route(self, text: str) -> RouteMatch:
         """The route whose closest example is most similar to ``text``."""
-        examples = await self._example_vectors()
-        (query,) = (await self.provider.embed([text], model=self._model)).vectors
-        scores = {name: max(cosine_similarity(query, v) for v in vecs) for name, vecs in examples.items()}
+        _, scores = await self._scorer.score_texts(text, self.routes)
         best = max(scores, key=lambda n: scores[n])
         chosen = best if scores[best] >= self.min_similarity else None
         return RouteMatch(name=chosen, score=scores[best], scores=scores)

@@ -29,11 +29,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from kaizen_core.errors import ConfigError
+from kaizen_core.errors import BudgetExceededError, ConfigError
 from kaizen_core.tools.tool import DangerLevel
 
 __all__ = [
     "DEFAULT_EDIT_TOOLS",
+    "BudgetReservation",
     "ExecutionContext",
     "PermissionDecision",
     "PermissionMode",
@@ -124,12 +125,31 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return compiled
 
 
+class BudgetReservation(BaseModel):
+    """One model call's hold on a budget, from :meth:`ExecutionContext.reserve` to :meth:`~ExecutionContext.settle`.
+
+    ``cost``/``tokens`` are the estimates held meanwhile (the average settled call so far).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    cost: float = 0.0
+    tokens: int = 0
+
+
 class ExecutionContext(BaseModel):
     """Permission state of one run: mode, budget, allow/deny lists, rules. Thread-safe.
 
-    Budgets: ``budget_limit`` in USD and ``token_limit`` in tokens (input + output).
-    Spending is recorded under a lock, so concurrent tool calls and model calls keep
-    the totals exact.
+    Budgets: ``budget_limit`` in USD, ``token_limit`` in tokens (input + output) and
+    ``call_limit`` in model calls. Spending is recorded under a lock, so concurrent tool
+    calls and model calls keep the totals exact.
+
+    Runs sharing one context (concurrent pipeline children) take a :meth:`reserve` before
+    each model call and :meth:`settle` it with the call's real usage: the check and the
+    hold are one atomic step, so ``call_limit`` is never exceeded however many calls run
+    at once, and calls in flight count against the USD and token limits at the average
+    cost of the calls settled so far (exact for call counts; for money and tokens an
+    overrun is bounded by how far one call exceeds the average).
     """
 
     model_config = ConfigDict(validate_assignment=True)
@@ -137,6 +157,7 @@ class ExecutionContext(BaseModel):
     mode: PermissionMode = PermissionMode.DEFAULT
     budget_limit: float | None = Field(default=None, ge=0)
     token_limit: int | None = Field(default=None, ge=0)
+    call_limit: int | None = Field(default=None, ge=0)
     allowed_tools: set[str] | None = None
     denied_tools: set[str] | None = None
     rules: list[PermissionRule] | None = None
@@ -146,6 +167,10 @@ class ExecutionContext(BaseModel):
     _spent: float = PrivateAttr(default=0.0)
     _tokens: int = PrivateAttr(default=0)
     _usage: dict[str, int] = PrivateAttr(default_factory=dict)
+    _calls: int = PrivateAttr(default=0)  # settled model calls
+    _held_calls: int = PrivateAttr(default=0)  # reserved, not yet settled
+    _held_cost: float = PrivateAttr(default=0.0)
+    _held_tokens: int = PrivateAttr(default=0)
 
     def __init__(
         self,
@@ -155,12 +180,14 @@ class ExecutionContext(BaseModel):
         denied_tools: Iterable[str] | None = None,
         rules: Iterable[PermissionRule] | None = None,
         token_limit: int | None = None,
+        call_limit: int | None = None,
         **kw: object,
     ) -> None:
         super().__init__(
             mode=mode,
             budget_limit=budget_limit,
             token_limit=token_limit,
+            call_limit=call_limit,
             allowed_tools=set(allowed_tools) if allowed_tools is not None else None,
             denied_tools=set(denied_tools) if denied_tools is not None else None,
             rules=list(rules) if rules is not None else None,
@@ -189,23 +216,81 @@ class ExecutionContext(BaseModel):
         with self._lock:
             return self._tokens
 
+    @property
+    def calls_made(self) -> int:
+        """Model calls settled so far (:meth:`settle`), failed and cancelled ones included."""
+        with self._lock:
+            return self._calls
+
+    @property
+    def calls_in_flight(self) -> int:
+        """Model calls reserved and not yet settled."""
+        with self._lock:
+            return self._held_calls
+
+    @property
+    def has_limits(self) -> bool:
+        """Whether any budget (USD, tokens or calls) is set."""
+        return self.budget_limit is not None or self.token_limit is not None or self.call_limit is not None
+
     def has_budget(self, estimate: float = 0.0) -> bool:
-        """True when ``estimate`` more dollars fit in the budget and tokens remain (always without limits)."""
+        """True when ``estimate`` more dollars fit in the budget and tokens and calls remain (always without limits)."""
         return self.budget_exhausted(estimate) is None
 
-    def budget_exhausted(self, estimate: float = 0.0) -> str | None:
-        """Why no more work fits in the budget (``estimate`` more dollars), or None when it does."""
+    def budget_exhausted(self, estimate: float = 0.0, *, calls: bool = True) -> str | None:
+        """Why no more work fits in the budget (``estimate`` more dollars), or None when it does.
+
+        Calls in flight (reserved, not settled) count with their estimates. ``calls=False``
+        leaves ``call_limit`` out (a tool call is not a model call).
+        """
         with self._lock:
-            if self.budget_limit is not None and self._spent + estimate > self.budget_limit:
+            spent = self._spent + self._held_cost
+            if self.budget_limit is not None and spent + estimate > self.budget_limit:
                 return (
-                    f"budget exhausted: spent ${self._spent:.4f} + estimated ${estimate:.4f} "
+                    f"budget exhausted: spent ${spent:.4f} + estimated ${estimate:.4f} "
                     f"exceeds the ${self.budget_limit:.4f} limit"
                 )
-            if self.budget_limit and self._spent >= self.budget_limit:  # all of it spent
-                return f"budget exhausted: spent ${self._spent:.4f} of the ${self.budget_limit:.4f} limit"
-            if self.token_limit is not None and self._tokens >= self.token_limit:
-                return f"token budget exhausted: {self._tokens} of {self.token_limit} tokens used"
+            if self.budget_limit and spent >= self.budget_limit:  # all of it spent
+                return f"budget exhausted: spent ${spent:.4f} of the ${self.budget_limit:.4f} limit"
+            tokens = self._tokens + self._held_tokens
+            if self.token_limit is not None and tokens >= self.token_limit:
+                return f"token budget exhausted: {tokens} of {self.token_limit} tokens used"
+            if calls and self.call_limit is not None and self._calls + self._held_calls >= self.call_limit:
+                return (
+                    f"call budget exhausted: {self._calls} of {self.call_limit} model calls made"
+                    + (f", {self._held_calls} in flight" if self._held_calls else "")
+                )
             return None
+
+    def reserve(self) -> BudgetReservation:
+        """Check the budget and hold one model call against it, in one atomic step.
+
+        Raises :class:`~kaizen_core.errors.BudgetExceededError` (EXEC_006) when no call
+        fits. Every reservation must be :meth:`settle`-d, also when the call fails.
+        """
+        with self._lock:
+            exhausted = self.budget_exhausted()
+            if exhausted is not None:
+                raise BudgetExceededError(exhausted, hint="raise the budget, or make the task smaller")
+            calls = self._calls
+            reservation = BudgetReservation(
+                cost=self._spent / calls if calls else 0.0, tokens=self._tokens // calls if calls else 0
+            )
+            self._held_calls += 1
+            self._held_cost += reservation.cost
+            self._held_tokens += reservation.tokens
+            return reservation
+
+    def settle(self, reservation: BudgetReservation, *, cost: float | None = 0.0, tokens: int = 0) -> None:
+        """Replace ``reservation`` by the call's real usage (a call that failed settles with none:
+        it still counts as a call)."""
+        with self._lock:
+            self._held_calls = max(0, self._held_calls - 1)
+            self._held_cost = max(0.0, self._held_cost - reservation.cost)
+            self._held_tokens = max(0, self._held_tokens - reservation.tokens)
+            self._calls += 1
+            self._spent += cost or 0.0
+            self._tokens += tokens
 
     def record_tokens(self, tokens: int) -> None:
         """Add model tokens (input + output) to the token budget."""
@@ -246,7 +331,7 @@ class ExecutionContext(BaseModel):
                 return PermissionDecision(
                     type=PermissionType.ALLOW, reason="bypass mode allows every tool", source="mode"
                 )
-            exhausted = self.budget_exhausted(estimated_cost)
+            exhausted = self.budget_exhausted(estimated_cost, calls=False)
             if exhausted is not None:
                 return PermissionDecision(type=PermissionType.DENY, reason=exhausted, source="budget")
             if self.mode is PermissionMode.PLAN:
