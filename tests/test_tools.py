@@ -241,3 +241,17 @@ def test_from_config_picks_up_plugin_tools() -> None:
         registry = ToolRegistry.from_config(["add_numbers"])
         assert registry.names() == ["add_numbers"]
         assert registry.get("add_numbers") is add
+
+
+def test_annotated_field_descriptions_reach_the_tool_schema() -> None:
+    from typing import Annotated
+
+    from pydantic import Field
+
+    @tool
+    def find(city: Annotated[str, Field(description="City name, e.g. Paris")], limit: int = 3) -> str:
+        """Find places."""
+        return city
+
+    assert find.parameters["properties"]["city"]["description"] == "City name, e.g. Paris"
+    assert find.parameters["required"] == ["city"]

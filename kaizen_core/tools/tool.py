@@ -297,7 +297,7 @@ def tool(
 def _build_args_model(fn: Callable[..., Any], name: str) -> tuple[type[BaseModel], bool]:
     sig = inspect.signature(fn)
     try:
-        hints = get_type_hints(fn)
+        hints = get_type_hints(fn, include_extras=True)  # keep Annotated[..., Field(description=...)]
     except Exception:  # unresolvable forward refs: fall back to the raw annotations
         hints = {}
     fields: dict[str, Any] = {}
