@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import pytest
+from pydantic import Field
 
 from kaizen_core import plugins
 from kaizen_core.errors import ConfigError, PluginNotInstalledError, ToolExecutionError
@@ -243,15 +246,12 @@ def test_from_config_picks_up_plugin_tools() -> None:
         assert registry.get("add_numbers") is add
 
 
+@tool
+def find_places(city: Annotated[str, Field(description="City name, e.g. Paris")], limit: int = 3) -> str:
+    """Find places."""
+    return city
+
+
 def test_annotated_field_descriptions_reach_the_tool_schema() -> None:
-    from typing import Annotated
-
-    from pydantic import Field
-
-    @tool
-    def find(city: Annotated[str, Field(description="City name, e.g. Paris")], limit: int = 3) -> str:
-        """Find places."""
-        return city
-
-    assert find.parameters["properties"]["city"]["description"] == "City name, e.g. Paris"
-    assert find.parameters["required"] == ["city"]
+    assert find_places.parameters["properties"]["city"]["description"] == "City name, e.g. Paris"
+    assert find_places.parameters["required"] == ["city"]
