@@ -242,6 +242,32 @@ class KaizenConfig(BaseModel):
     audit_path: str = Field("kaizen-audit.jsonl", description="Where the audit trail is appended")
     compliance_mode: bool = False
 
+    @field_validator("signature_programming_enabled", "transparency_enabled", mode="before")
+    @classmethod
+    def _always_on(cls, value: Any, info: Any) -> Any:
+        if value is False:
+            what = {
+                "signature_programming_enabled": "every agent is defined by its signature",
+                "transparency_enabled": "every result carries _meta (usage, cost, tool calls, permission decisions)",
+            }[info.field_name]
+            raise ConfigError(
+                f"{info.field_name}=False: this cannot be switched off here ({what})",
+                hint=f"leave {info.field_name} at True",
+                details={"fields": [info.field_name]},
+            )
+        return value
+
+    @field_validator("real_time_metrics", mode="before")
+    @classmethod
+    def _no_live_metrics_yet(cls, value: Any) -> Any:
+        if value is True:
+            raise ConfigError(
+                "real_time_metrics=True needs a metrics endpoint (kaizen-prometheus, issue 13)",
+                hint="leave real_time_metrics off; performance_tracking counts metrics in process",
+                details={"fields": ["real_time_metrics"]},
+            )
+        return value
+
     @model_validator(mode="after")
     def _needs_a_metrics_backend(self) -> Self:
         if self.metrics_retention is not None:

@@ -74,8 +74,17 @@ def test_output_schema_covers_every_type() -> None:
 
 def test_outputs_are_validated_to_declared_types() -> None:
     out = Rich.validate_outputs(
-        {"title": "t", "count": 2, "score": 1, "ok": True, "meta": {}, "items": ["a"], "priority": "high",
-         "mode": "fast", "address": {"city": "Paris", "zip_code": "75001"}}
+        {
+            "title": "t",
+            "count": 2,
+            "score": 1,
+            "ok": True,
+            "meta": {},
+            "items": ["a"],
+            "priority": "high",
+            "mode": "fast",
+            "address": {"city": "Paris", "zip_code": "75001"},
+        }
     )
     assert out["priority"] is Priority.HIGH
     assert isinstance(out["address"], Address)
@@ -119,7 +128,9 @@ def test_with_instructions_and_guidelines_return_new_signatures() -> None:
 
 
 def test_string_form() -> None:
-    sig = Signature.parse("question: str, context: list[str] -> answer: str, confidence: float, tags: Optional[list[str]]")
+    sig = Signature.parse(
+        "question: str, context: list[str] -> answer: str, confidence: float, tags: Optional[list[str]]"
+    )
     assert list(type(sig).input_fields()) == ["question", "context"]
     assert type(sig).output_fields()["confidence"].annotation is float
     untyped = Signature.parse("question -> answer")
@@ -169,3 +180,39 @@ def test_future_annotations_with_local_types() -> None:
         out: Local = OutputField()
 
     assert UsesLocal.validate_outputs({"out": {"x": 1}})["out"].x == 1
+
+
+def test_optional_inputs_may_be_left_out_and_default_to_none() -> None:
+    class WithContext(Signature):
+        query: str = InputField(desc="User query", required=True)
+        context: Optional[str] = InputField(desc="Additional context")  # noqa: UP045 - the documented form
+        hint: str | None = InputField(desc="A hint")
+        must: Optional[str] = InputField(desc="Given, even if None", required=True)  # noqa: UP045
+        answer: str = OutputField()
+        note: Optional[str] = OutputField()  # noqa: UP045 - outputs stay required unless required=False
+
+    assert WithContext.validate_inputs({"query": "q", "must": None}) == {
+        "query": "q",
+        "context": None,
+        "hint": None,
+        "must": None,
+    }
+    with pytest.raises(InputValidationError, match="must"):
+        WithContext.validate_inputs({"query": "q"})
+    assert set(WithContext.output_schema()["required"]) == {"answer", "note"}
+
+
+def test_a_signature_without_docstring_has_no_instructions() -> None:
+    class Bare(Signature):
+        q: str = InputField()
+        a: str = OutputField()
+
+    class Documented(Bare):
+        """Answer briefly."""
+
+    class Child(Documented):
+        pass
+
+    assert Bare.instructions() == ""
+    assert Signature.parse("q -> a").instructions() == ""
+    assert Child.instructions() == "Answer briefly."  # inherited from the nearest documented class

@@ -85,7 +85,7 @@ if TYPE_CHECKING:
     from kaizen_core.state import AgentState
     from kaizen_core.tools import ToolResult
 
-__all__ = ["STOP_REASONS", "AutonomousRun", "BaseAutonomousAgent", "json_protocol_schema"]
+__all__ = ["STOP_REASONS", "AutonomousConfig", "AutonomousRun", "BaseAutonomousAgent", "json_protocol_schema"]
 
 logger = logging.getLogger(__name__)
 
