@@ -64,7 +64,8 @@ def mock_agent(
     """
     if provider is None:
         provider = PerCallProvider(script=replies) if replies is not None else MockProvider(script=script)
-    agent = BaseAgent({"llm_provider": "mock", **config}, signature, provider=provider, agent_id=agent_id)
+    parts = {k: config.pop(k) for k in ("execution_context", "hook_manager", "state_manager") if k in config}
+    agent = BaseAgent({"llm_provider": "mock", **config}, signature, provider=provider, agent_id=agent_id, **parts)
     if capability is not None:
         agent.capability = capability
     return agent

@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
 import types
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -63,7 +62,7 @@ from kaizen_core.errors import (
     StorageError,
     WorkflowBuildError,
 )
-from kaizen_core.orchestration.scoring import agent_name, card_text
+from kaizen_core.orchestration.scoring import agent_name
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.types import Completion, CompletionRequest, Usage
 from kaizen_core.signatures import InputField, OutputField, Signature
@@ -760,19 +759,19 @@ class Pipeline:
 
     # --- registry and factories -------------------------------------------------------------
     @classmethod
-    def create(cls, name: str, *args: Any, **kwargs: Any) -> Pipeline:
-        """Build the pattern registered as ``name`` (``register_patterns`` hook) with the arguments given.
+    def create(cls, pattern: str, /, *args: Any, **kwargs: Any) -> Pipeline:
+        """Build the pattern registered as ``pattern`` (``register_patterns`` hook) with the arguments given.
 
         An unknown name is KAIZEN_003, listing the installed patterns.
         """
         from kaizen_core.plugins import get_registry
 
-        target = get_registry().load("pattern", name)
-        if not (isinstance(target, type) and issubclass(target, Pipeline)) and not callable(target):
-            raise PluginError(f"pattern {name!r} is registered with {target!r}, which is not a Pipeline class")
+        target = get_registry().load("pattern", pattern)
+        if not callable(target):
+            raise PluginError(f"pattern {pattern!r} is registered with {target!r}, which is not a Pipeline class")
         pipeline = target(*args, **kwargs)
         if not isinstance(pipeline, Pipeline):
-            raise PluginError(f"pattern {name!r} built a {type(pipeline).__name__}, not a Pipeline")
+            raise PluginError(f"pattern {pattern!r} built a {type(pipeline).__name__}, not a Pipeline")
         return pipeline
 
     @classmethod
@@ -905,12 +904,3 @@ def check_choice(pattern: str, option: str, value: str, choices: Sequence[str]) 
             f"{pattern}: unknown {option} {value!r}", hint=f"choose one of: {', '.join(choices)}"
         )
     return normalized
-
-
-def describe_agents(agents: Sequence[BaseAgent]) -> list[str]:
-    """Card texts of ``agents`` (for docs and debugging of routing decisions)."""
-    return [card_text(a) for a in agents]
-
-
-def monotonic_ms(start: float) -> float:
-    return (time.monotonic() - start) * 1000
