@@ -109,6 +109,24 @@ async def test_track_by_session_stops_the_second_run_of_a_session(tmp_path: Path
     assert metadata["run_spent_usd"] < handler.max_budget_usd <= metadata["budget_spent_usd"]
 
 
+async def test_track_by_user_counts_the_runs_of_the_user_set_with_hook_metadata(tmp_path: Path) -> None:
+    from kaizen_core.hooks import hook_metadata
+
+    seen: list[str | None] = []
+
+    class Watch(BaseInterruptHandler):
+        def check_interrupt(self, context: InterruptContext) -> None:
+            seen.append(context.user_id)
+
+    config = AutonomousConfig(llm_provider="mock", checkpoint_storage=f"file://{tmp_path}")
+    agent = BaseAutonomousAgent(config, "task -> result")
+    agent.interrupt_manager.add_handler(Watch())
+    with hook_metadata(user_id="ann"):
+        await agent.run_autonomous("t")
+    await agent.run_autonomous("t")
+    assert "ann" in seen and seen[-1] is None
+
+
 # ---------------------------------------------------------------- checkpoint_before_stop
 class StopAtOnce(BaseInterruptHandler):
     """Fires on the first check."""

@@ -165,13 +165,20 @@ class AgentRun:
 
     # --- interrupts ---------------------------------------------------------------------
     def interrupt_context(self) -> InterruptContext:
-        """What interrupt handlers see of this run (its scope adds ``started_at``/``elapsed_s`` from its clock)."""
+        """What interrupt handlers see of this run (its scope adds ``started_at``/``elapsed_s`` from its clock).
+
+        ``user_id`` is the one set with ``hook_metadata(user_id=...)`` around the run (the same
+        user the run's hook contexts carry), for ``BudgetInterruptHandler(track_by="user")``.
+        """
+        from kaizen_core.hooks.context import current_hook_metadata
         from kaizen_core.interrupts import InterruptContext
 
+        user = current_hook_metadata().get("user_id")
         return InterruptContext(
             agent_id=self.agent.agent_id,
             run_id=self.run_id,
             session_id=self.session_id,
+            user_id=str(user) if user is not None else None,
             cycle=self.cycle,
             budget_spent_usd=self.cost_usd,
             error_count=sum(1 for record in self.tool_calls if record.get("error_code")),
