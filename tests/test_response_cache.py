@@ -193,3 +193,15 @@ def test_a_cache_outage_does_not_fail_the_run(caplog: pytest.LogCaptureFixture) 
     assert len(provider.requests) == 2
     assert agent.response_cache.stats().errors == 4  # type: ignore[union-attr]
     assert "cache tier unreachable" in caplog.text
+
+
+def test_closing_the_agent_closes_the_cache_tier_and_a_later_run_opens_it_again(tmp_path: Path) -> None:
+    provider = MockProvider()
+    agent = cached_agent(provider, cache_storage=f"sqlite:///{tmp_path}/cache.db")
+    agent.run(question="q")
+    first = agent.response_cache
+    agent.close()
+    assert agent._response_cache is None
+    agent.run(question="q")  # a new cache on the same store: still a hit
+    assert agent.response_cache is not first and len(provider.requests) == 1
+    agent.close()

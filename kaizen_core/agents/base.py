@@ -500,14 +500,15 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
         return agent_card(self, url=url, version=version)
 
     async def aclose(self) -> None:
-        """Release the provider's and the state manager's connections, and stop a control
-        protocol the agent started on demand. Safe to call twice.
+        """Release the provider's, the response cache's and the state manager's connections, and
+        stop a control protocol the agent started on demand. Safe to call twice.
 
         Clients are bound to the event loop that made them: close an agent used through
         the sync API with :meth:`close`, one used with ``await`` with ``aclose()``.
         """
         await self._stop_control_started_by_agent()
         await self.provider.aclose()
+        await self._close_response_cache()
         if self._state_manager is not None:
             await self._state_manager.close()
 

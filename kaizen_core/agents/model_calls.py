@@ -48,6 +48,12 @@ class ModelCalls:
     def response_cache(self, cache: ResponseCache | None) -> None:
         self._response_cache = cache
 
+    async def _close_response_cache(self) -> None:
+        """Release the cache tier's connections (``aclose``); a later call opens a new cache."""
+        cache, self._response_cache = self._response_cache, None
+        if cache is not None:
+            await cache.close()
+
     async def _call_provider(self, request: CompletionRequest) -> Completion:
         """One model call: from the cache when it holds this request, else the provider under ``timeout``."""
         settings = self.structured_output
