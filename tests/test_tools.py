@@ -8,7 +8,7 @@ import pytest
 from pydantic import Field
 
 from kaizen_core import plugins
-from kaizen_core.errors import ConfigError, PluginNotInstalledError, ToolExecutionError
+from kaizen_core.errors import ConfigError, InputValidationError, PluginNotInstalledError, ToolExecutionError
 from kaizen_core.hookspecs import hookimpl
 from kaizen_core.providers import ToolDefinition
 from kaizen_core.tools import DangerLevel, Tool, ToolContext, ToolRegistry, tool
@@ -255,3 +255,18 @@ def find_places(city: Annotated[str, Field(description="City name, e.g. Paris")]
 def test_annotated_field_descriptions_reach_the_tool_schema() -> None:
     assert find_places.parameters["properties"]["city"]["description"] == "City name, e.g. Paris"
     assert find_places.parameters["required"] == ["city"]
+
+
+def test_from_config_takes_all_and_names_in_extra_never_their_characters() -> None:
+    assert set(ToolRegistry.from_config([], extra="all").names()) == set(plugins.get_registry().names("tool"))
+    assert ToolRegistry.from_config([], extra="read_file").names() == ["read_file"]
+    both = ToolRegistry.from_config(["read_file"], extra=["all", add])
+    assert "add" in both and both.names().count("read_file") == 1
+
+
+async def test_execute_chain_takes_the_documented_tool_name_key() -> None:
+    registry = ToolRegistry([add])
+    results = await registry.execute_chain([{"tool_name": "add", "params": {"a": 1}}])
+    assert results[0].output == 3
+    with pytest.raises(InputValidationError):
+        await registry.execute_chain([{"params": {"a": 1}}])
