@@ -14,6 +14,6 @@ def register_providers(register: Register) -> None:
         detect="kaizen_google.detect:api_key_set",
         detect_priority=40,
         capabilities=["chat", "stream", "tools", "embed"],
-        default_model="gemini-2.0-flash",
+        default_model="gemini-3.8-flash",
         description="Google Gemini API (GOOGLE_API_KEY or GEMINI_API_KEY)",
     )

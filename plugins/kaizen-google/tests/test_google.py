@@ -1,4 +1,9 @@
-"""kaizen-google against recorded Gemini API wire fixtures (respx): exact request bodies, parsing, errors."""
+"""kaizen-google against recorded Gemini API wire fixtures (respx): exact request bodies, parsing, errors.
+
+Every exchange goes through the ``wire`` transport (tests/google_sdk.py): each request
+validates against the google-genai SDK's types and each fixture reply against its
+response types, or the test fails.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from google_sdk import GeminiWire, call, embeddings, response, sse, stream_chunks, text, usage
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers import CompletionRequest, GenerationParams, Message, ToolCall, ToolDefinition
@@ -22,8 +28,9 @@ from kaizen_testing.wire import RecordingSleep, fixture_loader, recorded_respons
 FIXTURES = Path(__file__).parent / "fixtures"
 fixture = fixture_loader(FIXTURES)
 KEY = "AIzaSyTESTSECRETKEY0123456789"
-GEN = f"{GEMINI_BASE_URL}/models/gemini-2.0-flash:generateContent"
-STREAM = f"{GEMINI_BASE_URL}/models/gemini-2.0-flash:streamGenerateContent"
+MODEL = "gemini-3.8-flash"
+GEN = f"{GEMINI_BASE_URL}/models/{MODEL}:generateContent"
+STREAM = f"{GEMINI_BASE_URL}/models/{MODEL}:streamGenerateContent"
 WEATHER = ToolDefinition(
     name="get_weather",
     description="Weather for a city",
@@ -32,8 +39,8 @@ WEATHER = ToolDefinition(
 
 
 @pytest.fixture
-def provider() -> GoogleProvider:
-    p = GoogleProvider("gemini-2.0-flash", api_key=KEY)
+def provider(wire: GeminiWire) -> GoogleProvider:
+    p = GoogleProvider(MODEL, api_key=KEY, transport=wire)
     p.http.sleep = RecordingSleep()
     return p
 
@@ -53,7 +60,10 @@ async def test_structured_output_response_schema(provider: GoogleProvider) -> No
     assert route.calls[0].request.headers["x-goog-api-key"] == KEY
     assert completion.parsed == {"answer": "Paris", "confidence": 0.96}
     assert (completion.usage.input_tokens, completion.usage.output_tokens) == (21, 13)
-    assert completion.usage.cost_usd == pytest.approx((21 * 0.10 + 13 * 0.40) / 1e6)
+    assert completion.usage.cost_usd == pytest.approx((21 * 1.50 + 13 * 7.50) / 1e6)
+
+
+ROME = {"google": {"id": "fc_rome", "thought_signature": "Q2lJQmpyOVJkMlk="}}
 
 
 @pytest.mark.anyio
@@ -64,15 +74,16 @@ async def test_function_calling_history_and_forced_function(provider: GoogleProv
     request = CompletionRequest(
         messages=[
             Message(role="user", content="Weather in Rome, then Paris?"),
-            Message(role="assistant", tool_calls=[ToolCall(id="call_0", name="get_weather", arguments={"city": "Rome"})]),
-            Message(role="tool", tool_call_id="call_0", content='{"forecast": "sunny"}'),
+            Message(role="assistant", tool_calls=[ToolCall(id="fc_rome", name="get_weather", arguments={"city": "Rome"}, provider_data=ROME)]),
+            Message(role="tool", tool_call_id="fc_rome", content='{"forecast": "sunny"}'),
         ],
         tools=[WEATHER],
         tool_choice="get_weather",
     )
     completion = await provider.complete(request)
     assert sent(route) == fx["body"]
-    assert completion.tool_calls == [ToolCall(id="call_0", name="get_weather", arguments={"city": "Paris"})]
+    paris = {"google": {"id": "fc_paris", "thought_signature": "Q2lJQnBhcmlz"}}
+    assert completion.tool_calls == [ToolCall(id="fc_paris", name="get_weather", arguments={"city": "Paris"}, provider_data=paris)]
     assert completion.finish_reason == "tool_calls"
 
 
@@ -91,14 +102,18 @@ async def test_stream_sse(provider: GoogleProvider) -> None:
 @pytest.mark.anyio
 @respx.mock
 async def test_embeddings_single_and_batch(provider: GoogleProvider) -> None:
-    single, batch = fixture("embed_single.json"), fixture("embed_batch.json")
-    r1 = respx.post(f"{GEMINI_BASE_URL}/models/text-embedding-004:embedContent").respond(json=single["response"])
-    r2 = respx.post(f"{GEMINI_BASE_URL}/models/text-embedding-004:batchEmbedContents").respond(json=batch["response"])
-    assert (await provider.embed(["a"])).vectors == [[0.5, 0.5]]
+    batch = fixture("embed_batch.json")
+    route = respx.post(f"{GEMINI_BASE_URL}/models/gemini-embedding-001:batchEmbedContents")
+    route.side_effect = [httpx.Response(200, json=embeddings([[0.5, 0.5]], prompt_tokens=1)), httpx.Response(200, json=batch["response"])]
+    single = await provider.embed(["a"])
+    assert single.vectors == [[0.5, 0.5]] and sent(route, 0) == {"requests": [batch["body"]["requests"][0]]}
     result = await provider.embed(["a", "b"])
-    assert sent(r1) == single["body"] and sent(r2) == batch["body"]
+    assert sent(route) == batch["body"]
     assert result.vectors == [[0.1, 0.2, 0.3], [0.3, 0.2, 0.1]]
-    assert result.usage.cost_usd is None  # not in the price table: unknown, never a guess
+    assert result.usage.input_tokens == 4 and result.usage.cost_usd == pytest.approx(4 * 0.15 / 1e6)
+    respx.post(f"{GEMINI_BASE_URL}/models/embedding-x:batchEmbedContents").respond(json=embeddings([[1.0]]))
+    unpriced = await provider.embed(["a"], model="embedding-x")
+    assert unpriced.usage.cost_usd is None  # not in the price table: unknown, never a guess
 
 
 @pytest.mark.anyio
@@ -125,33 +140,48 @@ async def test_errors_are_agent_004_without_key(provider: GoogleProvider, name: 
     assert len(route.calls) == (3 if err["status"] == 429 else 1)
 
 
-def test_schema_translation_refs_nullable_const_and_drops() -> None:
+def test_schema_translation_keeps_json_schema_and_drops_what_gemini_lacks() -> None:
+    city = {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[A-Z]", "minLength": 1}}, "required": ["name"], "title": "City"}
     schema = {
-        "$defs": {"City": {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[A-Z]"}}, "required": ["name"]}},
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$defs": {"City": city},
         "type": "object",
         "properties": {
-            "city": {"$ref": "#/$defs/City"},
-            "when": {"type": ["string", "null"], "format": "date-time"},
+            "city": {"$ref": "#/$defs/City", "description": "Where"},
+            "home": {"$ref": "#/$defs/City", "default": None},
+            "when": {"type": ["string", "null"], "format": "date-time", "default": None},
             "kind": {"const": "weather"},
-            "level": {"type": "integer", "format": "uint8", "minimum": 0},
+            "level": {"type": "integer", "exclusiveMinimum": 0, "maximum": 9},
+            "either": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+            "scores": {"type": "object", "additionalProperties": {"type": "number", "examples": [1]}},
+            "wrapped": {"allOf": [{"$ref": "#/$defs/City"}], "description": "w"},
+            "flag": {"enum": [True, "x", 2]},
         },
         "required": ["city"],
         "additionalProperties": False,
-        "title": "Out",
     }
+    clean_city = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"], "title": "City"}
     assert to_gemini_schema(schema) == {
-        "type": "OBJECT",
+        "$defs": {"City": clean_city},
+        "type": "object",
         "properties": {
-            "city": {"type": "OBJECT", "properties": {"name": {"type": "STRING"}}, "propertyOrdering": ["name"], "required": ["name"]},
-            "when": {"type": "STRING", "nullable": True, "format": "date-time"},
-            "kind": {"type": "STRING", "enum": ["weather"]},
-            "level": {"type": "INTEGER", "minimum": 0},
+            "city": {**clean_city, "description": "Where"},  # no sibling of $ref: inlined
+            "home": {"$ref": "#/$defs/City"},  # its only sibling was dropped: stays a reference
+            "when": {"type": ["string", "null"], "format": "date-time"},
+            "kind": {"enum": ["weather"]},
+            "level": {"type": "integer", "maximum": 9},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "scores": {"type": "object", "additionalProperties": {"type": "number"}},  # dict values keep their type
+            "wrapped": {**clean_city, "description": "w"},
+            "flag": {"enum": ["x", 2]},
         },
-        "propertyOrdering": ["city", "when", "kind", "level"],
         "required": ["city"],
+        "additionalProperties": False,
     }
+    recursive = {"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"}
+    assert to_gemini_schema(recursive)["properties"]["next"] == {"$ref": "#/$defs/N"}  # Gemini unrolls optional cycles
     with pytest.raises(ConfigError, match="recursive"):
-        to_gemini_schema({"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}}}, "$ref": "#/$defs/N"})
+        to_gemini_schema({"$defs": {"N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N", "description": "d"}}}}, "$ref": "#/$defs/N"})
 
 
 def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,26 +219,25 @@ def test_import_is_light_and_alias_registered() -> None:
 
 
 def canned_gemini(request: httpx.Request) -> httpx.Response:
+    """Answers like the Gemini API (replies built with the SDK's types), from the request."""
     body = json.loads(request.content)
     path = request.url.path
     if path.endswith(":batchEmbedContents"):
-        return httpx.Response(200, json={"embeddings": [{"values": [0.1, 0.2]} for _ in body["requests"]]})
-    usage = {"promptTokenCount": 9, "candidatesTokenCount": 2}
-    allowed = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("allowedFunctionNames")
-    if allowed:
-        decl = next(d for t in body["tools"] for d in t["functionDeclarations"] if d["name"] == allowed[0])
-        parts = [{"functionCall": {"name": decl["name"], "args": sample_value(decl["parameters"])}}]
-    elif "responseSchema" in body.get("generationConfig", {}):
-        parts = [{"text": json.dumps(sample_value(body["generationConfig"]["responseSchema"]))}]
+        return httpx.Response(200, json=embeddings([[0.1, 0.2] for _ in body["requests"]]))
+    counts = usage(9, 2)
+    mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {})
+    config = body.get("generationConfig", {})
+    if mode.get("mode") == "ANY":
+        decls = [d for t in body["tools"] for d in t["functionDeclarations"]]
+        decl = next(d for d in decls if d["name"] in mode.get("allowedFunctionNames", [d["name"]]))
+        reply = response(call(decl["name"], sample_value(decl["parametersJsonSchema"])), usage_=counts)
+    elif "responseJsonSchema" in config:
+        reply = response(text(json.dumps(sample_value(config["responseJsonSchema"]))), usage_=counts)
     else:
-        parts = [{"text": "Hello"}]
+        reply = response(text("Hel"), text("lo"), usage_=counts)
     if path.endswith(":streamGenerateContent"):
-        chunks = [
-            {"candidates": [{"content": {"role": "model", "parts": [{"text": "Hel"}]}}]},
-            {"candidates": [{"content": {"role": "model", "parts": [{"text": "lo"}]}, "finishReason": "STOP"}], "usageMetadata": usage},
-        ]
-        return httpx.Response(200, text="".join(f"data: {json.dumps(c)}\n\n" for c in chunks))
-    return httpx.Response(200, json={"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}], "usageMetadata": usage})
+        return httpx.Response(200, text=sse(stream_chunks(reply)), headers={"content-type": "text/event-stream"})
+    return httpx.Response(200, json=reply)
 
 
 class TestGoogleProviderSuite(ProviderSuite):
@@ -217,7 +246,7 @@ class TestGoogleProviderSuite(ProviderSuite):
     supports_embeddings = True
 
     @pytest.fixture
-    def provider(self) -> Any:
+    def provider(self, wire: GeminiWire) -> Any:
         with respx.mock(assert_all_called=False) as mock:
             mock.post(url__startswith=f"{GEMINI_BASE_URL}/models/").mock(side_effect=canned_gemini)
-            yield GoogleProvider("gemini-2.0-flash", api_key=KEY)
+            yield GoogleProvider(MODEL, api_key=KEY, transport=wire)
