@@ -18,6 +18,7 @@ from kaizen_core.memory.tier import MemoryTier, TextSearchable, TierStats
 
 if TYPE_CHECKING:
     from kaizen_core.memory.agent import AgentMemory
+    from kaizen_core.memory.backends import ConversationBackend, DataFlowBackend
     from kaizen_core.memory.buffer import BufferMemory, PersistentBufferMemory
     from kaizen_core.memory.file import FileMemoryTier
     from kaizen_core.memory.hot import HotMemoryTier
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "AgentMemory": "kaizen_core.memory.agent",
+    "ConversationBackend": "kaizen_core.memory.backends",
+    "DataFlowBackend": "kaizen_core.memory.backends",
     "FileMemoryTier": "kaizen_core.memory.file",
     "HotMemoryTier": "kaizen_core.memory.hot",
     "WarmMemoryTier": "kaizen_core.memory.warm",
@@ -56,6 +59,8 @@ __all__ = [
     "AdaptiveLearning",
     "AgentMemory",
     "BufferMemory",
+    "ConversationBackend",
+    "DataFlowBackend",
     "ErrorCorrection",
     "FileMemoryTier",
     "FileStorage",

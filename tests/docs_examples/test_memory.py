@@ -10,9 +10,10 @@ Two things have no import to translate, and are translated as docs/memory.md say
 
 * DataFlow is a separate product: ``db = DataFlow(database_type="sqlite",
   database_config={"database": PATH})`` becomes ``db = SQLiteStorage(db_path=PATH)``,
-  ``DataFlow(database_url=URL)`` its URL as a storage backend, and the ``@db.model``
-  classes (a table schema the memory stores do not need) are left out;
-  ``DataFlowBackend(db, model_name=...)`` is that storage backend.
+  ``DataFlow(database_url=URL)`` becomes ``PostgreSQLStorage(URL)`` (a real PostgreSQL from
+  the test harness stands for the docs' ``postgresql://localhost/...``), and the
+  ``@db.model`` classes (a table schema the memory stores do not need) are left out.
+  ``DataFlowBackend`` (``kaizen_core.memory.backends``) takes that storage backend as ``db``.
 * ``SimpleQAAgent`` / ``QAConfig`` are not part of kaizen_core: a minimal stand-in is
   defined below ("not in the example").
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -349,24 +351,105 @@ def test_quick_reference_v0_5_memory_enabled_agent() -> None:
 
 
 # -- autonomy-overview.md ---------------------------------------------------------------------
-async def test_autonomy_overview_memory_system_hot_tier() -> None:
-    """autonomy-overview.md, "4. Memory System (3-Tier Storage)": the hot-tier part.
-
-    The cold-tier part (``DataFlowBackend(...).save_turn`` / ``load_turns``) needs DataFlow's
-    conversation backend, which kaizen_core does not have (see docs/memory.md).
-    """
+async def test_autonomy_overview_memory_system(postgres_server: Any) -> None:
+    """autonomy-overview.md, "4. Memory System (3-Tier Storage)" (DataFlow translated)."""
     value = {"topic": "AI ethics"}  # not in the example
+    url = postgres_server.create_database(f"kaizen_docs_{uuid.uuid4().hex[:8]}")  # not in the example
 
     # --- the example -----------------------------------------------------------------------------
     from kaizen_core.memory import HotMemoryTier
+    from kaizen_core.memory.backends import DataFlowBackend
+    from kaizen_core.memory.storage import PostgreSQLStorage  # was: from dataflow import DataFlow
 
     # Hot tier (in-memory)
     hot_tier = HotMemoryTier(max_size=1000, eviction_policy="lru")
     await hot_tier.put("key", value, ttl=300)
     data = await hot_tier.get("key")  # < 1ms
+
+    # Cold tier (DataFlow backend)
+    db = PostgreSQLStorage(url)  # was: DataFlow(database_url="postgresql://..."), with its @db.model
+
+    backend = DataFlowBackend(db, model_name="ConversationMessage")
+    backend.save_turn("session_123", {"user": "Hello", "agent": "Hi"})
+    turns = backend.load_turns("session_123", limit=10)  # < 100ms
     # --- end of the example ----------------------------------------------------------------------
 
     assert data == value and hot_tier.eviction == "lru" and hot_tier.max_size == 1000
+    assert turns == [{"user": "Hello", "agent": "Hi"}]
+    await backend.aclose()
+
+
+def test_api_reference_memory_system_dataflow_backend(postgres_server: Any) -> None:
+    """api-reference.md, "Memory System" > "DataFlow Backend (Cold Tier)" (DataFlow translated)."""
+    url = postgres_server.create_database(f"kaizen_docs_{uuid.uuid4().hex[:8]}")  # not in the example
+
+    # --- the example -----------------------------------------------------------------------------
+    from kaizen_core.memory.backends import DataFlowBackend
+    from kaizen_core.memory.storage import PostgreSQLStorage  # was: from dataflow import DataFlow
+
+    # Setup DataFlow database
+    db = PostgreSQLStorage(url)  # was: DataFlow(database_url="postgresql://localhost/kaizen"), @db.model left out
+
+    # Create DataFlow backend for cold tier (< 100ms)
+    backend = DataFlowBackend(db, model_name="ConversationMessage")
+
+    # Save conversation turn
+    backend.save_turn(
+        conversation_id="session_123",
+        turn_data={
+            "sender": "user",
+            "content": "What is quantum computing?",
+            "timestamp": "2023-10-25T12:00:00",
+            "metadata": {"intent": "question"},
+        },
+    )
+
+    # Load conversation history
+    turns = backend.load_turns(
+        conversation_id="session_123",
+        limit=10,  # Last 10 turns
+    )
+
+    # Search conversations (semantic or keyword)
+    results = backend.search_conversations(query="quantum computing", limit=5)
+
+    # Delete old conversations
+    deleted_count = backend.delete_conversation("session_123")
+    # --- end of the example ----------------------------------------------------------------------
+
+    (turn,) = turns
+    assert turn["content"] == "What is quantum computing?" and turn["metadata"] == {"intent": "question"}
+    (hit,) = results
+    assert hit["conversation_id"] == "session_123" and hit["turn"] == turn and hit["score"] > 0
+    assert deleted_count == 1 and backend.load_turns("session_123") == []
+    backend.close()
+
+
+def test_api_reference_dataflow_integration(tmp_path: Path) -> None:
+    """api-reference.md, "Integration Patterns" > "DataFlow Integration" (DataFlow translated)."""
+    config = QAConfig()  # not in the example
+
+    # --- the example -----------------------------------------------------------------------------
+    from kaizen_core.memory.backends import DataFlowBackend
+    from kaizen_core.memory.storage import SQLiteStorage  # was: from dataflow import DataFlow
+
+    # Setup DataFlow for memory persistence
+    db = SQLiteStorage(db_path="./kaizen.db")  # was: DataFlow(database_url="postgresql://localhost/kaizen")
+
+    # Create memory backend
+    memory_backend = DataFlowBackend(db, model_name="AgentMemory")
+
+    # Create agent with persistent memory
+    agent = SimpleQAAgent(config=config, memory_backend=memory_backend)
+
+    # Agent automatically persists conversation history
+    result = agent.ask("What is AI?", session_id="user123")
+    # --- end of the example ----------------------------------------------------------------------
+
+    assert isinstance(result["answer"], str)
+    reopened = DataFlowBackend(SQLiteStorage(db_path="./kaizen.db"), model_name="AgentMemory")
+    (turn,) = reopened.load_turns("user123")
+    assert turn["user"].startswith("question: What is AI?") and "answer" in turn["agent"]
 
 
 # -- advanced-patterns.md ---------------------------------------------------------------------
