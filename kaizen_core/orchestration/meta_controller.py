@@ -31,9 +31,9 @@ from typing import Any
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.base import BaseAgent
 from kaizen_core.orchestration.patterns.router import RouterPipeline
-from kaizen_core.orchestration.pipeline import check_choice
+from kaizen_core.orchestration.pipeline import Pipeline, check_choice
 
-__all__ = ["MetaController"]
+__all__ = ["MetaController", "Pipeline"]  # Pipeline: the original docs import it from here too
 
 
 class MetaController:

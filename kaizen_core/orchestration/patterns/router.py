@@ -10,12 +10,13 @@ pipeline's inputs (mapped onto its signature) and nothing else.
   deterministic fallback is ``fallback_agent``, else the first agent given.
 * ``error_handling="graceful"``: when the chosen agent fails, ``fallback_agent`` and then
   the next-ranked agents are tried, up to ``max_retries`` more attempts; if all fail the
-  result has ``status="failed"`` and ``error``. ``"fail-fast"``: the agent's error is raised.
-* ``fallback_strategy`` (what MetaController sets; default from ``error_handling``):
-  ``default`` (as above), ``round_robin`` (no match or failure: the next agent in
-  rotation), ``all`` (every agent in ranking order until one succeeds), ``fail``
-  (no match raises :class:`~kaizen_core.orchestration.selection.NoAgentMatchedError`,
-  EXEC_003; a failure raises the agent's error).
+  result has ``status="failed"`` and ``error``. ``"fail-fast"``: the agent's error is raised
+  (a task nothing matches still goes to the deterministic fallback).
+* ``fallback_strategy`` (what MetaController sets; default ``"default"``): ``default`` (as
+  above), ``round_robin`` (no match or failure: the next agent in rotation), ``all``
+  (every agent in ranking order until one succeeds), ``fail`` (no match raises
+  :class:`~kaizen_core.orchestration.selection.NoAgentMatchedError`, EXEC_003; a failure
+  raises the agent's error).
 
 Result: the answering agent's outputs, ``selected_agent`` (its name: class name for
 specialized agents, else ``agent_id``), ``selected_agent_id``, ``confidence_score`` (its
@@ -89,9 +90,8 @@ class RouterPipeline(Pipeline):
         if max_retries < 0:
             raise WorkflowBuildError("router: max_retries must be >= 0")
         self.max_retries = max_retries
-        default = "default" if self.error_handling == "graceful" else "fail"
         self.fallback_strategy = check_choice(
-            self.pattern, "fallback_strategy", fallback_strategy or default, FALLBACK_STRATEGIES
+            self.pattern, "fallback_strategy", fallback_strategy or "default", FALLBACK_STRATEGIES
         )
         self.selector = Selector(
             self.agents,
