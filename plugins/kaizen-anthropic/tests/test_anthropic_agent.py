@@ -368,3 +368,11 @@ async def test_cache_reads_and_writes_are_counted_and_priced(wire: AnthropicWire
     assert (used.input_tokens, used.cached_input_tokens, used.cache_write_tokens, used.output_tokens) == (1600, 1000, 500, 20)
     # claude-sonnet-5: $3 input, $0.30 cache read, $3.75 cache write, $15 output per million tokens
     assert used.cost_usd == pytest.approx((100 * 3.00 + 1000 * 0.30 + 500 * 3.75 + 20 * 15.00) / 1e6)
+
+
+def test_an_empty_assistant_turn_is_not_sent() -> None:
+    """The API refuses empty assistant content; consecutive user turns are merged by the API (SDK docs)."""
+    provider = AnthropicProvider(MODEL, api_key=KEY)
+    messages = [Message(role="user", content="a"), Message(role="assistant", content=""), Message(role="user", content="b")]
+    body = provider.build_body(CompletionRequest(messages=messages))
+    assert body["messages"] == [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
