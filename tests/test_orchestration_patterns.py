@@ -10,11 +10,10 @@ import pytest
 from orchestration_support import (
     Flight,
     HeldProvider,
-    TaskSignature,
     TierSignature,
     VoteSignature,
     calls,
-    core_only,
+    core_only,  # noqa: F401 -- a fixture
     mock_agent,
 )
 
@@ -135,7 +134,8 @@ def specialists() -> tuple:  # type: ignore[type-arg]
     return qa, code, data
 
 
-async def test_router_lexical_without_embeddings_says_so(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_router_lexical_without_embeddings_says_so() -> None:
     qa, code, data = specialists()
     result = await Pipeline.router([qa, code, data], routing_strategy="semantic").run_async(
         task="Analyze sales data and create visualization"
@@ -153,7 +153,8 @@ async def test_router_semantic_with_an_embedding_provider() -> None:
     assert result["scorer"] == "semantic" and result["selected_agent"] == "code"
 
 
-async def test_router_without_a_match_falls_back_deterministically(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_router_without_a_match_falls_back_deterministically() -> None:
     qa, code, data = specialists()
     result = await Pipeline.router([qa, code, data], fallback_agent=code).run_async(task="zzz qqq")
     assert result["matched"] is False and result["selected_agent"] == "code"
@@ -161,7 +162,8 @@ async def test_router_without_a_match_falls_back_deterministically(core_only: No
     assert result["matched"] is False and result["selected_agent"] == "qa"  # the first agent given
 
 
-async def test_router_graceful_tries_the_fallback_fail_fast_raises(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_router_graceful_tries_the_fallback_fail_fast_raises() -> None:
     qa = mock_agent("qa", capability="general questions", script=[{"answer": "fallback answer"}])
     data = mock_agent("data", capability="data analysis", script=[BOOM])
     result = await Pipeline.router([data, qa], error_handling="graceful", fallback_agent=qa).run_async(task="data analysis")
@@ -285,7 +287,8 @@ async def test_handoff_back_and_forth_with_new_outputs_is_cut_too() -> None:
 
 
 # --- ensemble ------------------------------------------------------------------------------------------
-async def test_ensemble_discovers_the_top_k_and_synthesizes(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_ensemble_discovers_the_top_k_and_synthesizes() -> None:
     class Synth(Signature):
         """Combine perspectives."""
 
@@ -311,7 +314,8 @@ async def test_ensemble_discovers_the_top_k_and_synthesizes(core_only: None) -> 
 
 
 # --- blackboard ---------------------------------------------------------------------------------------
-async def test_blackboard_follows_the_controllers_requests(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_blackboard_follows_the_controllers_requests() -> None:
     class Control(Signature):
         """Decide what the board still needs."""
 
@@ -335,7 +339,8 @@ async def test_blackboard_follows_the_controllers_requests(core_only: None) -> N
     assert "def f()" in user_text(controller)
 
 
-async def test_blackboard_controller_without_direction_cannot_loop(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_blackboard_controller_without_direction_cannot_loop() -> None:
     specs = [mock_agent(f"s{i}") for i in range(2)]
     controller = mock_agent("ctrl")  # no done/next fields: the same request every time
     result = await Pipeline.blackboard(specs, controller, max_iterations=10).run_async(task="anything")
@@ -343,7 +348,8 @@ async def test_blackboard_controller_without_direction_cannot_loop(core_only: No
 
 
 # --- supervisor-worker --------------------------------------------------------------------------------
-async def test_supervisor_splits_assigns_and_coordinates(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_supervisor_splits_assigns_and_coordinates() -> None:
     class Plan(Signature):
         """Split the task into subtasks."""
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from orchestration_support import Flight, HeldProvider, TaskSignature, calls, core_only, mock_agent
+from orchestration_support import (
+    Flight,
+    HeldProvider,
+    TaskSignature,
+    calls,
+    core_only,  # noqa: F401 -- a fixture
+    mock_agent,
+)
 
 import kaizen_core
 from kaizen_core import BaseAgent, InputField, OutputField, Signature, plugins
@@ -18,7 +25,6 @@ from kaizen_core.tools import tool
 
 pytestmark = pytest.mark.anyio
 BOOM = {"error": {"status": 500, "message": "model down"}}
-__all__ = ["core_only"]
 
 
 # --- the scorer ---------------------------------------------------------------------------------------
@@ -53,7 +59,8 @@ def test_card_text_is_what_the_a2a_card_says_plus_declared_capability() -> None:
     assert "plot_chart" in card_text(plotting) and "Draw a chart" in card_text(plotting)
 
 
-async def test_scorer_modes_say_which_ran(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_scorer_modes_say_which_ran() -> None:
     agents = [mock_agent("qa", capability="general questions"), mock_agent("data", capability="sales data charts")]
     lexical = await CapabilityScorer().rank("chart the sales data", agents)
     assert lexical.scorer == "lexical" and lexical.best is not None and lexical.best.agent == "data"
@@ -97,46 +104,52 @@ def team(**scripts: list) -> list:  # type: ignore[type-arg]
     return [mock_agent(name, ContextTask, capability=caps[name], script=scripts.get(name, [{"answer": name}])) for name in caps]
 
 
-async def test_meta_controller_routes_with_score_ranking_and_context(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_meta_controller_routes_with_score_ranking_and_context() -> None:
     code, data, writing = team()
     controller = MetaController(agents=[code, data, writing], selection_strategy="semantic", fallback_strategy="round_robin", enable_load_balancing=True)
     result = await controller.route_task_async("Analyze sales data and create visualization", context={"format": "dashboard"})
     assert result["selected_agent"] == "data" and result["answer"] == "data"
     assert result["score"] == result["confidence_score"] and result["score"] > 0
-    assert [r["agent"] for r in result["ranking"]][0] == "data" and len(result["ranking"]) == 3
+    assert result["ranking"][0]["agent"] == "data" and len(result["ranking"]) == 3
     assert result["scorer"] == "lexical"
     assert "dashboard" in data.provider.requests[-1].messages[-1].content  # context reached the agent
     assert (await controller.rank_async("Write product description"))[0]["agent"] == "writing"
     assert controller.route_task("Generate code for an API")["selected_agent"] == "code"  # the sync API
 
 
-async def test_fallback_fail_raises_with_the_ranking(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_fallback_fail_raises_with_the_ranking() -> None:
     controller = MetaController(team(), fallback_strategy="fail")
     with pytest.raises(NoAgentMatchedError) as info:
         await controller.route_task_async("zzz qqq")
     assert info.value.code == "EXEC_003" and len(info.value.ranking) == 3
 
 
-async def test_fallback_all_tries_every_agent_until_one_succeeds(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_fallback_all_tries_every_agent_until_one_succeeds() -> None:
     code, data, writing = team(code=[BOOM], data=[BOOM])
     result = await MetaController([code, data, writing], fallback_strategy="all", max_retries=0).route_task_async("code and data")
     assert result["selected_agent"] == "writing"
     assert [a["status"] for a in result["attempts"]] == ["failed", "failed", "success"]
 
 
-async def test_fallback_round_robin_rotates_unmatched_tasks(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_fallback_round_robin_rotates_unmatched_tasks() -> None:
     controller = MetaController(team(), fallback_strategy="round_robin")
     picked = [(await controller.route_task_async("zzz qqq"))["selected_agent"] for _ in range(4)]
     assert picked == ["code", "data", "writing", "code"]
 
 
-async def test_fallback_default_uses_the_default_agent(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_fallback_default_uses_the_default_agent() -> None:
     code, data, writing = team()
     result = await MetaController([code, data, writing], fallback_strategy="default", default_agent=writing).route_task_async("zzz")
     assert result["selected_agent"] == "writing" and result["matched"] is False
 
 
-async def test_load_balancing_breaks_ties_by_load_then_cost(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_load_balancing_breaks_ties_by_load_then_cost() -> None:
     flight = Flight()
     twins = [mock_agent(f"twin{i}", TaskSignature, capability="data analysis", provider=HeldProvider(flight)) for i in range(2)]
     balanced = MetaController(twins, enable_load_balancing=True)
@@ -158,7 +171,8 @@ async def test_load_balancing_breaks_ties_by_load_then_cost(core_only: None) -> 
     assert calls(priced[0]) == 2 and calls(priced[1]) == 1
 
 
-async def test_ensemble_and_supervisor_share_the_one_scorer(core_only: None) -> None:
+@pytest.mark.usefixtures("core_only")
+async def test_ensemble_and_supervisor_share_the_one_scorer() -> None:
     scorer = CapabilityScorer(embedding_provider=MockProvider())
     code, data, writing = team()
     ensemble = Pipeline.ensemble([code, data, writing], top_k=1, scorer=scorer)

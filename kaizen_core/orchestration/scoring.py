@@ -17,7 +17,8 @@ Two ways to score, and every :class:`Ranking` says which one ran (``ranking.scor
   (:func:`~kaizen_core.providers.similarity.bm25_scores`, normalized to [0, 1) by the
   query's maximum), used when no embedding provider is available (``mode="auto"``) or
   asked for (``mode="lexical"``). It matches words, not meaning: no stemming, no
-  synonyms; camelCase and snake_case names are split into words.
+  synonyms; camelCase and snake_case names are split into words and common English
+  stop words (:data:`STOP_WORDS`) are skipped.
 
 Ties keep the agents' given order, so a ranking is deterministic.
 """
@@ -38,7 +39,17 @@ if TYPE_CHECKING:
     from kaizen_core.agents.base import BaseAgent
     from kaizen_core.providers.base import BaseProvider
 
-__all__ = ["AgentScore", "CapabilityScorer", "Ranking", "ScorerKind", "ScorerMode", "agent_name", "card_text", "words"]
+__all__ = [
+    "STOP_WORDS",
+    "AgentScore",
+    "CapabilityScorer",
+    "Ranking",
+    "ScorerKind",
+    "ScorerMode",
+    "agent_name",
+    "card_text",
+    "words",
+]
 
 ScorerKind = Literal["semantic", "lexical"]
 ScorerMode = Literal["auto", "semantic", "lexical"]
@@ -47,9 +58,19 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+#: English function words: they say nothing about what an agent can do, so BM25 skips them
+#: (otherwise "What is the capital of France?" goes to whichever card says "the").
+STOP_WORDS = frozenset(
+    "a about an and are as at be by can do does for from how i in into is it its me my not of on or our "
+    "please so than that the their them then there these this those to us was we what when where which "
+    "who why will with you your".split()
+)
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased words of ``text``; ``DataAnalyst`` and ``data_analyst`` give ``data``, ``analyst``."""
-    return _WORD.findall(_CAMEL.sub(" ", text).lower())
+    """Lower-cased words of ``text`` without stop words; ``DataAnalyst`` and ``data_analyst``
+    give ``data``, ``analyst``."""
+    return [w for w in _WORD.findall(_CAMEL.sub(" ", text).lower()) if w not in STOP_WORDS]
 
 
 def agent_name(agent: Any) -> str:
