@@ -6,8 +6,17 @@ import json
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from kaizen_core.errors import ConfigError, ProviderError
-from kaizen_core.providers.types import Completion, CompletionRequest, Embeddings, StreamEvent
+from kaizen_core.providers.types import (
+    SAMPLING_PARAMS,
+    Completion,
+    CompletionRequest,
+    Embeddings,
+    GenerationParams,
+    StreamEvent,
+)
 
 
 class BaseProvider:
@@ -18,6 +27,12 @@ class BaseProvider:
     Constructors take ``model`` plus provider-specific keyword options
     (``provider_config`` in agent config); unknown options raise KAIZEN_002
     (call :meth:`reject_unknown_options` with the leftover ``**options``).
+
+    The sampling options ``top_p``, ``top_k``, ``frequency_penalty`` and
+    ``presence_penalty`` are every provider's: a constructor passes its ``**options``
+    through :meth:`take_sampling_options` first, and its request builder reads
+    :meth:`generation_params` (the request's params, these defaults filling what the
+    request leaves unset) instead of ``request.params``.
 
     ``structured_output`` documents how ``output_schema`` is honoured:
     ``"native"`` (the backend enforces the schema), ``"json_mode"`` (JSON guaranteed,
@@ -30,6 +45,8 @@ class BaseProvider:
     structured_output: ClassVar[str] = "prompt"
     supports_tools: ClassVar[bool] = True
     supports_embeddings: ClassVar[bool] = False
+    #: Sampling defaults for every request, set by :meth:`take_sampling_options`.
+    sampling_defaults: GenerationParams = GenerationParams()
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
         self.model = model or self.default_model
@@ -48,6 +65,32 @@ class BaseProvider:
                 f"unknown option(s) for the {cls.name} provider: {', '.join(sorted(options))}",
                 hint=f"known: {', '.join(known)}",
             )
+
+    def take_sampling_options(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep the sampling options of ``options`` as this provider's request defaults.
+
+        Returns the other options (for :meth:`reject_unknown_options`). A value of the
+        wrong type or out of range (``top_p`` 0..1, ``top_k`` >= 1, penalties -2..2)
+        raises KAIZEN_002 naming the option.
+        """
+        sampling = {k: options[k] for k in SAMPLING_PARAMS if k in options}
+        try:
+            self.sampling_defaults = GenerationParams(**sampling)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(
+                f"invalid sampling option for the {self.name} provider: {problems}",
+                hint="top_p: 0..1, top_k: an integer >= 1, frequency_penalty and presence_penalty: -2..2",
+            ) from None
+        return {k: v for k, v in options.items() if k not in SAMPLING_PARAMS}
+
+    def generation_params(self, request: CompletionRequest) -> GenerationParams:
+        """``request.params`` with :attr:`sampling_defaults` where the request leaves a value unset."""
+        params = request.params
+        defaults = {
+            k: v for k, v in self.sampling_defaults.model_dump(exclude_none=True).items() if getattr(params, k) is None
+        }
+        return params.model_copy(update=defaults) if defaults else params
 
     async def complete(self, request: CompletionRequest) -> Completion:
         """Run one completion."""

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from kaizen_core.errors import ConfigError, ExecutionTimeoutError, ProviderError, redact
 from kaizen_core.providers.base import BaseProvider
+from kaizen_core.providers.types import SAMPLING_PARAMS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
@@ -440,7 +441,9 @@ class HTTPProvider(BaseProvider):
       ``max_retry_after`` (60 s): see :class:`HTTPClient`;
     * ``headers``: extra headers, sent after (and over) the provider's own;
     * ``transport``: an httpx transport (e.g. ``httpx.MockTransport`` in tests);
-    * ``embedding_model``: only for providers with ``supports_embeddings``.
+    * ``embedding_model``: only for providers with ``supports_embeddings``;
+    * ``top_p``, ``top_k``, ``frequency_penalty``, ``presence_penalty``: request
+      defaults (:meth:`BaseProvider.take_sampling_options`).
 
     Anything else is KAIZEN_002, unless the subclass takes it as its own keyword (and
     lists it in :attr:`extra_options` for the error's hint). Subclasses set the class
@@ -475,7 +478,7 @@ class HTTPProvider(BaseProvider):
         **options: Any,
     ) -> None:
         embedding_model = options.pop("embedding_model", None) if self.supports_embeddings else None
-        self.reject_unknown_options(options, self.known_options())
+        self.reject_unknown_options(self.take_sampling_options(options), self.known_options())
         super().__init__(model)
         self.api_key: str | None = api_key if api_key is not None else _first_env(self.api_key_env)
         self.base_url: str = self._resolve_base_url(base_url).rstrip("/")
@@ -506,7 +509,7 @@ class HTTPProvider(BaseProvider):
         """Every keyword the constructor accepts besides ``model``, in hint order."""
         shared = ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "headers", "transport")
         embedding = ("embedding_model",) if cls.supports_embeddings else ()
-        return (*shared, *embedding, *cls.extra_options)
+        return (*shared, *embedding, *SAMPLING_PARAMS, *cls.extra_options)
 
     # -- hooks a provider overrides where it differs --------------------------------------
     def _resolve_base_url(self, base_url: str | None) -> str:

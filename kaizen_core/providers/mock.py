@@ -16,6 +16,9 @@ not by a counter inside the provider, so a run resumed from a checkpoint in a ne
 process continues the script where it stopped. When the script is exhausted the
 provider answers from the schema (a final answer, no tool calls).
 
+Sampling options (``top_p``, ``top_k``, ``frequency_penalty``, ``presence_penalty``) are
+recorded in :attr:`MockProvider.requests` with the request, as a backend would receive them.
+
 Usage counts tokens as ``ceil(chars / 4)``; cost is ``cost_per_input_token *
 input + cost_per_output_token * output`` (default 0.0), so budgets can be tested.
 """
@@ -35,6 +38,7 @@ import anyio
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers.base import BaseProvider, parse_json_output
 from kaizen_core.providers.types import (
+    SAMPLING_PARAMS,
     Completion,
     CompletionRequest,
     Embeddings,
@@ -78,7 +82,10 @@ class MockProvider(BaseProvider):
         delay: float = 0.0,
         **options: Any,
     ) -> None:
-        self.reject_unknown_options(options, ("script", "cost_per_input_token", "cost_per_output_token", "delay"))
+        self.reject_unknown_options(
+            self.take_sampling_options(options),
+            ("script", "cost_per_input_token", "cost_per_output_token", "delay", *SAMPLING_PARAMS),
+        )
         super().__init__(model)
         if script is not None and not isinstance(script, list):
             raise ConfigError("mock provider 'script' must be a list of replies")
@@ -97,7 +104,8 @@ class MockProvider(BaseProvider):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
-        self.requests.append(request)
+        # recorded as a backend would receive it: the sampling defaults applied
+        self.requests.append(request.model_copy(update={"params": self.generation_params(request)}))
         reply = self.reply_for(request)
         delay = self.delay
         if isinstance(reply, dict) and "delay" in reply:

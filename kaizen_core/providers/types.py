@@ -51,14 +51,28 @@ class ToolDefinition(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
+#: The nucleus/top-k sampling and penalty parameters, also accepted as provider options
+#: (``provider_config``) where they are defaults for every request of the provider.
+SAMPLING_PARAMS = ("top_p", "top_k", "frequency_penalty", "presence_penalty")
+
+
 class GenerationParams(BaseModel):
-    """Sampling and transport parameters. ``None`` means the backend's default."""
+    """Sampling and transport parameters. ``None`` means the backend's default.
+
+    ``top_p`` (0..1), ``top_k`` (>= 1), ``frequency_penalty`` and ``presence_penalty``
+    (-2..2) are sent under each backend's own names where its API has them and dropped
+    where it has not (each provider's README lists which).
+    """
 
     temperature: float | None = None
     max_tokens: int | None = None
     timeout: float | None = None
     seed: int | None = None
     stop: list[str] | None = None
+    top_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=1)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
 
 
 class CompletionRequest(BaseModel):

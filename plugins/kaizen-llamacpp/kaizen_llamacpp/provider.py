@@ -26,6 +26,7 @@ import anyio.to_thread
 from kaizen_core.errors import ConfigError, KaizenError, ProviderError
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.types import (
+    SAMPLING_PARAMS,
     Completion,
     CompletionRequest,
     Embeddings,
@@ -63,7 +64,8 @@ class LlamaCppProvider(BaseProvider):
     ``temperature`` (0.0: greedy), ``max_tokens`` (512), ``seed``,
     ``max_string_chars`` (400: bound on free strings in constrained output),
     ``repeat_penalty`` (1.1), ``max_tool_calls`` (1 per reply), ``extra_buffers`` (False: llama.cpp's repacked/AMX weight
-    buffers, see :mod:`kaizen_llamacpp.models`). Request params override them per call.
+    buffers, see :mod:`kaizen_llamacpp.models`), and every provider's ``top_p``, ``top_k``,
+    ``frequency_penalty``, ``presence_penalty``. Request params override them per call.
     """
 
     name: ClassVar[str] = "llamacpp"
@@ -73,7 +75,10 @@ class LlamaCppProvider(BaseProvider):
     supports_embeddings: ClassVar[bool] = True
 
     def __init__(self, model: str | None = None, **options: Any) -> None:
-        self.reject_unknown_options({k: v for k, v in options.items() if k not in _OPTIONS}, sorted(_OPTIONS))
+        options = self.take_sampling_options(options)  # top_p, top_k, penalties: request defaults
+        self.reject_unknown_options(
+            {k: v for k, v in options.items() if k not in _OPTIONS}, (*sorted(_OPTIONS), *SAMPLING_PARAMS)
+        )
         super().__init__(model, **options)
         self.model_path = resolve_model_path(model)
         self.n_ctx: int = int(options.get("n_ctx", 2048))
@@ -142,7 +147,7 @@ class LlamaCppProvider(BaseProvider):
         return fit_string_bound(schema, request.params.max_tokens or self.max_tokens, self.max_string_chars)
 
     def _kwargs(self, request: CompletionRequest, plan: _Plan) -> dict[str, Any]:
-        params = request.params
+        params = self.generation_params(request)
         kwargs: dict[str, Any] = {
             "messages": plan.messages,
             "temperature": self.temperature if params.temperature is None else params.temperature,
@@ -154,6 +159,10 @@ class LlamaCppProvider(BaseProvider):
             kwargs["seed"] = seed
         if params.stop:
             kwargs["stop"] = params.stop
+        # create_chat_completion's own names; unset ones keep llama.cpp's defaults (top_p 0.95, top_k 40, 0.0)
+        for name in SAMPLING_PARAMS:
+            if getattr(params, name) is not None:
+                kwargs[name] = getattr(params, name)
         if plan.grammar is not None:
             kwargs["grammar"] = plan.grammar
         return kwargs

@@ -8,7 +8,8 @@ server: llama.cpp, vLLM, Docker Model Runner...), see :attr:`OpenAIProvider.dial
 * the output-token limit is ``max_completion_tokens`` for ``openai`` (``max_tokens`` is
   deprecated there and refused by reasoning models) and ``max_tokens`` for ``compatible``;
 * reasoning models (o1, o3, o4, gpt-5 except gpt-5-chat) on the ``openai`` dialect get
-  no ``temperature`` (they accept only the default); o3 and o4-mini get no ``stop``;
+  no ``temperature``, ``top_p``, ``frequency_penalty``, ``presence_penalty`` (they accept
+  only the defaults); o3 and o4-mini get no ``stop``; ``top_k`` is not in the API: never sent;
 * structured output: ``response_format`` ``json_schema`` with ``strict: true`` (the
   schema made strict-compatible, see :mod:`kaizen_openai.schema`; ``strict: false`` with
   the schema as is when strict mode cannot express it). When a server rejects that
@@ -221,10 +222,16 @@ class OpenAIProvider(HTTPProvider):
         model = request.model or self.model
         messages = [self._message(m) for m in request.messages]
         body: dict[str, Any] = {"model": model, "messages": messages}
-        params = request.params
+        params = self.generation_params(request)
         openai = self.dialect == "openai"
-        if params.temperature is not None and not (openai and _REASONING.match(model)):
-            body["temperature"] = params.temperature
+        if not (openai and _REASONING.match(model)):  # reasoning models take the default sampling only
+            sampling = {
+                "temperature": params.temperature,
+                "top_p": params.top_p,
+                "frequency_penalty": params.frequency_penalty,
+                "presence_penalty": params.presence_penalty,
+            }
+            body.update({k: v for k, v in sampling.items() if v is not None})
         if params.max_tokens is not None:
             body["max_completion_tokens" if openai else "max_tokens"] = params.max_tokens
         if params.seed is not None:

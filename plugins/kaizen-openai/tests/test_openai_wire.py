@@ -35,6 +35,7 @@ TOOL = ToolDefinition(
     description="Weather for a city",
     parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 )
+SAMPLING = {"top_p": 0.9, "frequency_penalty": 0.5, "presence_penalty": -0.5}
 QUESTION = CompletionRequest(messages=[Message(role="user", content="Capital?")], output_schema=SCHEMA)
 
 
@@ -95,16 +96,17 @@ async def test_structured_output_sends_strict_json_schema(provider: OpenAIProvid
 @pytest.mark.parametrize(
     ("model", "sent_params"),
     [
-        ("gpt-4o-mini", {"temperature": 0.2, "max_completion_tokens": 40, "stop": ["END"]}),
-        ("o3-mini", {"max_completion_tokens": 40, "stop": ["END"]}),  # reasoning: default temperature only
+        ("gpt-4o-mini", {"temperature": 0.2, **SAMPLING, "max_completion_tokens": 40, "stop": ["END"]}),
+        ("o3-mini", {"max_completion_tokens": 40, "stop": ["END"]}),  # reasoning: default sampling only
         ("o4-mini-2025-04-16", {"max_completion_tokens": 40}),  # the SDK: no stop on o3 / o4-mini
         ("gpt-5", {"max_completion_tokens": 40, "stop": ["END"]}),
-        ("gpt-5-chat-latest", {"temperature": 0.2, "max_completion_tokens": 40, "stop": ["END"]}),
+        ("gpt-5-chat-latest", {"temperature": 0.2, **SAMPLING, "max_completion_tokens": 40, "stop": ["END"]}),
     ],
 )
 async def test_parameters_per_model_on_the_openai_api(provider: OpenAIProvider, model: str, sent_params: dict) -> None:
     route = respx.post(f"{BASE}/chat/completions").respond(json=completion("hi"))
-    params = GenerationParams(temperature=0.2, max_tokens=40, stop=["END"])
+    # top_k is not in the API: never sent (the wire would refuse it)
+    params = GenerationParams(temperature=0.2, max_tokens=40, stop=["END"], top_k=5, **SAMPLING)
     await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")], params=params, model=model))
     body = sent(route)
     assert {k: v for k, v in body.items() if k not in ("model", "messages")} == sent_params
@@ -122,6 +124,27 @@ async def test_compatible_servers_get_max_tokens_and_every_parameter(compatible:
         "max_tokens": 40,  # llama.cpp, Docker Model Runner
         "stop": ["END"],
     }
+
+
+@pytest.mark.anyio
+@respx.mock
+@pytest.mark.parametrize("base_url", [BASE, COMPAT])
+async def test_sampling_options_are_defaults_of_every_request(wire: OpenAIWire, base_url: str) -> None:
+    """provider_config's top_p and penalties reach each request body; a request's own value wins."""
+    route = respx.post(f"{base_url}/chat/completions").respond(json=completion("hi"))
+    provider = OpenAIProvider("gpt-4o-mini", api_key=KEY, base_url=base_url, max_retries=0, transport=wire, **SAMPLING)
+    await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")]))
+    own = GenerationParams(top_p=0.5)
+    await provider.complete(CompletionRequest(messages=[Message(role="user", content="x")], params=own))
+    first, second = (json.loads(call.request.content) for call in route.calls)
+    assert {k: first[k] for k in SAMPLING} == SAMPLING
+    assert {k: second[k] for k in SAMPLING} == {**SAMPLING, "top_p": 0.5}
+    assert len(wire.requests) == 2  # both validated against the SDK's request type
+    with pytest.raises(ConfigError, match="top_p") as bad:
+        OpenAIProvider("gpt-4o-mini", api_key=KEY, top_p=1.5)
+    assert bad.value.code == "KAIZEN_002"
+    with pytest.raises(ConfigError, match="presence_penalty"):
+        OpenAIProvider("gpt-4o-mini", api_key=KEY, presence_penalty=-3)
 
 
 def test_dialect_per_endpoint_and_the_option_overrides_it(wire: OpenAIWire, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,7 +381,7 @@ def test_configuration_errors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_constructor_keyword_is_still_accepted() -> None:
     shared = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"}
-    own = {"organization", "structured_mode", "dialect"}
+    own = {"organization", "structured_mode", "dialect", "top_p", "top_k", "frequency_penalty", "presence_penalty"}
     assert set(OpenAIProvider.known_options()) == shared | own
     assert set(AzureOpenAIProvider.known_options()) == shared | own | {"endpoint", "api_version"}
     assert set(DockerModelRunnerProvider.known_options()) == set(OpenAIProvider.known_options())
