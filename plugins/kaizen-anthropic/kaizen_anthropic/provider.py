@@ -67,7 +67,7 @@ _CLAUDE_ID = re.compile(
 
 
 def accepts_temperature(model: str) -> bool:
-    """Whether the Messages API takes ``temperature`` for ``model``.
+    """Whether the Messages API takes ``temperature`` (and the other sampling parameters, ``top_p``, ``top_k``) for ``model``.
 
     Claude 3.x and the 4.x models up to Opus 4.6 / Sonnet 4.6 / Haiku 4.5 take it. Opus 4.7
     and later, the 5 generation (Sonnet, Haiku, Opus), Fable and Mythos answer 400 to a
@@ -125,7 +125,7 @@ class AnthropicProvider(HTTPProvider):
 
     def __init__(self, model: str | None = None, *, max_tokens: int = DEFAULT_MAX_TOKENS, **options: Any) -> None:
         self.max_tokens = max_tokens
-        self._temperature_dropped: set[str] = set()
+        self._sampling_dropped: set[str] = set()  # models whose dropped sampling params were logged
         super().__init__(model, **options)
 
     def _auth_headers(self) -> dict[str, str]:
@@ -174,7 +174,7 @@ class AnthropicProvider(HTTPProvider):
     def build_body(self, request: CompletionRequest) -> dict[str, Any]:
         """The JSON body of a Messages API call for ``request``."""
         system, messages = self._messages(request.messages)
-        params = request.params
+        params = self.generation_params(request)
         model = request.model or self.model
         body: dict[str, Any] = {
             "model": model,
@@ -183,12 +183,19 @@ class AnthropicProvider(HTTPProvider):
         }
         if system:
             body["system"] = system
-        if params.temperature is not None:
-            if accepts_temperature(model):
-                body["temperature"] = params.temperature
-            elif model not in self._temperature_dropped:
-                self._temperature_dropped.add(model)
-                log.info("%s does not accept temperature; it is not sent (see the kaizen-anthropic README)", model)
+        # temperature or top_p, not both (the API's rule; the Claude 4.x models answer 400 to both)
+        top_p = params.top_p if params.temperature is None else None
+        sampling = {"temperature": params.temperature, "top_p": top_p, "top_k": params.top_k}
+        sampling = {k: v for k, v in sampling.items() if v is not None}
+        dropped = [k for k in ("frequency_penalty", "presence_penalty") if getattr(params, k) is not None]
+        dropped += ["top_p"] if top_p is None and params.top_p is not None else []
+        if accepts_temperature(model):
+            body.update(sampling)
+        else:
+            dropped += list(sampling)
+        if dropped and model not in self._sampling_dropped:
+            self._sampling_dropped.add(model)
+            log.info("%s: %s not sent (see the kaizen-anthropic README)", model, ", ".join(dropped))
         if params.stop:
             body["stop_sequences"] = params.stop
         tools = [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools]

@@ -7,10 +7,11 @@ response against ``Message`` (``RawMessageStreamEvent`` per event of a stream,
 the test with pydantic's error naming the path. Fixture responses are built with
 :func:`message`, :func:`stream_events` and :func:`error`, which validate too.
 
-The one accepted deviation: ``temperature`` (a number in [0, 1]) in a request to a model
-that still takes it (``accepts_temperature``: Claude 3.x, 4.x up to Opus/Sonnet 4.6 and
-Haiku 4.5); the SDK's ``MessageCreateParams`` no longer defines it because the current
-models refuse it.
+The one accepted deviation: the sampling parameters ``temperature`` or ``top_p`` (a number
+in [0, 1], never both) and ``top_k`` (an integer >= 1), as earlier SDK versions defined them,
+in a request to a model that still takes them (``accepts_temperature``: Claude 3.x, 4.x up
+to Opus/Sonnet 4.6 and Haiku 4.5); the SDK's ``MessageCreateParams`` no longer defines them
+because the current models refuse them.
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ def listed(model: str) -> str:
 def check_request(url: httpx.URL, body: Any) -> None:
     """Validate a Messages API request body against the SDK's request type."""
     assert url.path.endswith("/v1/messages"), f"unexpected endpoint {url.path}"
-    if "temperature" in body:
-        assert accepts_temperature(body["model"]), f"temperature sent to {body['model']}, which refuses it"
-        assert isinstance(body["temperature"], int | float) and 0 <= body["temperature"] <= 1
-        body = {k: v for k, v in body.items() if k != "temperature"}
+    sampling = {k: body[k] for k in ("temperature", "top_p", "top_k") if k in body}
+    if sampling:
+        assert accepts_temperature(body["model"]), f"{', '.join(sampling)} sent to {body['model']}, which refuses it"
+        assert not {"temperature", "top_p"} <= set(sampling), "temperature and top_p cannot both be sent"
+        for name in ("temperature", "top_p"):
+            assert name not in sampling or (isinstance(sampling[name], int | float) and 0 <= sampling[name] <= 1)
+        assert "top_k" not in sampling or (type(sampling["top_k"]) is int and sampling["top_k"] >= 1)
+        body = {k: v for k, v in body.items() if k not in sampling}
     sdk_validate(MessageCreateParamsStreaming if body.get("stream") else MessageCreateParamsNonStreaming, body)
 
 

@@ -300,6 +300,34 @@ async def test_temperature_reaches_a_model_that_takes_it(wire: AnthropicWire) ->
     assert wire.requests[0]["temperature"] == 0.4
 
 
+SAMPLING_CONFIG = {"top_p": 0.9, "top_k": 40, "frequency_penalty": 0.0, "presence_penalty": 0.0}
+
+
+async def test_sampling_options_reach_a_model_that_takes_them(wire: AnthropicWire, caplog: pytest.LogCaptureFixture) -> None:
+    """provider_config's top_p/top_k are sent; penalties are not (the API has none); top_p yields to temperature."""
+    model = listed("claude-haiku-4-5")
+    reply = message(tool_use("toolu_1", "Answer", {"answer": "4"}), stop="tool_use", model=model)
+    with messages_api(json_reply(reply), json_reply(reply)) as api:
+        config = {"llm_provider": "anthropic", "model": model, "provider_config": SAMPLING_CONFIG}
+        provider = AnthropicProvider(model, api_key=KEY, base_url=api.url, transport=wire, max_retries=0, **SAMPLING_CONFIG)
+        with caplog.at_level("INFO", logger="kaizen_anthropic"):
+            assert (await BaseAgent(config, Answer(), provider=provider).run_async(question="2+2?"))["answer"] == "4"
+            config["temperature"] = 0.4
+            assert (await BaseAgent(config, Answer(), provider=provider).run_async(question="2+2?"))["answer"] == "4"
+    first, second = wire.requests  # both validated as the SDK's request type (sampling as the API defines it)
+    assert (first["top_p"], first["top_k"], "temperature" in first) == (0.9, 40, False)
+    assert (second["temperature"], second["top_k"], "top_p" in second) == (0.4, 40, False)
+    assert not {"frequency_penalty", "presence_penalty"} & (set(first) | set(second))
+    dropped = [r.getMessage() for r in caplog.records if "not sent" in r.getMessage()]
+    assert dropped == [f"{model}: frequency_penalty, presence_penalty not sent (see the kaizen-anthropic README)"]
+
+
+def test_no_sampling_option_reaches_a_model_that_refuses_them() -> None:
+    provider = AnthropicProvider(MODEL, api_key=KEY, **SAMPLING_CONFIG)
+    body = provider.build_body(CompletionRequest(messages=[Message(role="user", content="hi")]))
+    assert not set(SAMPLING_CONFIG) & set(body)
+
+
 def test_every_model_the_sdk_lists_has_a_rule_and_a_price() -> None:
     from anthropic_sdk import SDK_MODELS
 
