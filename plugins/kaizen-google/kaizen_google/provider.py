@@ -228,9 +228,16 @@ class GoogleProvider(HTTPProvider):
         if mode:
             body["toolConfig"] = {"functionCallingConfig": mode}
         config: dict[str, Any] = {}
-        params = request.params
+        params = self.generation_params(request)
         if params.temperature is not None:
             config["temperature"] = params.temperature
+        sampling = {
+            "topP": params.top_p,
+            "topK": params.top_k,
+            "frequencyPenalty": params.frequency_penalty,
+            "presencePenalty": params.presence_penalty,
+        }
+        config |= {k: v for k, v in sampling.items() if v is not None}
         if params.max_tokens is not None:
             config["maxOutputTokens"] = params.max_tokens
         if params.seed is not None:

@@ -196,7 +196,8 @@ def test_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_constructor_keyword_is_still_accepted() -> None:
-    keywords = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport"}
+    keywords = {"api_key", "base_url", "timeout", "max_retries", "max_retry_after", "embedding_model", "headers", "transport",
+                "top_p", "top_k", "frequency_penalty", "presence_penalty"}
     assert set(GoogleProvider.known_options()) == keywords
     provider = GoogleProvider(
         "gemini-x", api_key=KEY, base_url="http://h/", timeout=5, max_retries=0, max_retry_after=1,

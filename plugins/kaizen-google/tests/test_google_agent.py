@@ -169,6 +169,22 @@ async def test_plain_chat(wire: GeminiWire) -> None:
     assert completion.content == "Bonjour !" and completion.finish_reason == "stop"
 
 
+async def test_sampling_options_from_provider_config_reach_generation_config(wire: GeminiWire) -> None:
+    """provider_config's top_p, top_k and penalties go into generationConfig (validated as the SDK's type)."""
+    sampling = {"top_p": 0.9, "top_k": 40, "frequency_penalty": 0.5, "presence_penalty": -0.5}
+    with gemini_api(json_reply(response(text(json.dumps({"answer": "4"}))))) as api:
+        config = BaseAgentConfig(llm_provider="google", provider_config=sampling)
+        agent = BaseAgent(config, "question -> answer", provider=provider_for(api, wire, **sampling))
+        assert (await agent.run_async(question="2+2?"))["answer"] == "4"
+    (body,) = wire.requests
+    assert {k: body["generationConfig"][k] for k in ("topP", "topK", "frequencyPenalty", "presencePenalty")} == {
+        "topP": 0.9,
+        "topK": 40,
+        "frequencyPenalty": 0.5,
+        "presencePenalty": -0.5,
+    }
+
+
 async def test_structured_output_with_nested_list_enum_optional_and_dict_fields(wire: GeminiWire) -> None:
     with gemini_api(json_reply(response(text(json.dumps(REPORT))))) as api:
         agent = BaseAgent(BaseAgentConfig(llm_provider="google"), Report(), provider=provider_for(api, wire))
