@@ -37,7 +37,6 @@ makes that exact under concurrency (``call_limit``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import types
 import uuid
@@ -240,6 +239,43 @@ def _split(result: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return to_jsonable_python(outputs, fallback=str), dict(result.get("_meta") or {})
 
 
+class _StepDeadline:
+    """A child's ``timeout``: when it passes, the step's scope gets a GRACEFUL SYSTEM interrupt
+    (the child stops and checkpoints); if the child is still running ``graceful_shutdown_timeout``
+    later (it does not listen to interrupts), the calling task is cancelled."""
+
+    def __init__(self, scope: Any, key: str, timeout: float | None) -> None:
+        self.scope, self.key, self.timeout = scope, key, timeout
+        self.expired = self.cancelled = False
+        self.task = asyncio.current_task()
+        self.cancelling = self.task.cancelling() if self.task is not None else 0
+        self._handle = asyncio.get_running_loop().call_later(timeout, self._expire) if timeout is not None else None
+
+    def _expire(self) -> None:
+        from kaizen_core.interrupts import InterruptMode, InterruptSource
+
+        self.expired = True
+        message = f"pipeline step {self.key} took longer than {self.timeout:g}s"
+        self.scope.request_interrupt(
+            InterruptSource.SYSTEM, InterruptMode.GRACEFUL, message, {"pipeline_step": self.key, "timeout": self.timeout}
+        )
+        self._handle = asyncio.get_running_loop().call_later(self.scope.graceful_shutdown_timeout, self._cancel)
+
+    def _cancel(self) -> None:
+        if self.task is not None:
+            self.cancelled = True
+            self.task.cancel()
+
+    def took_back_cancel(self) -> bool:
+        """Whether the CancelledError being handled is this deadline's own (then it is absorbed)."""
+        return self.cancelled and self.task is not None and self.task.uncancel() <= self.cancelling
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 # --- the pipeline run ------------------------------------------------------------------------------
 @dataclass
 class PipelineRun(AgentRun):
@@ -359,7 +395,7 @@ class PipelineRun(AgentRun):
         return value
 
     async def _invoke(self, key: str, agent: BaseAgent, inputs: dict[str, Any], timeout: float | None) -> StepOutcome:
-        from kaizen_core.interrupts import InterruptMode, InterruptScope, InterruptSource, current_scope
+        from kaizen_core.interrupts import InterruptScope, current_scope
 
         name = agent_name(agent)
         # The child's run scope nests in this step's scope, itself nested in the pipeline run's:
@@ -367,42 +403,26 @@ class PipelineRun(AgentRun):
         scope = InterruptScope(
             self.pipeline.agent.config.graceful_shutdown_timeout, parent=current_scope(), run_id=f"{self.run_id}/{key}"
         )
+        deadline = _StepDeadline(scope, key, timeout)
         token = scope.activate()
         try:
-            task = asyncio.ensure_future(agent.run_async(**inputs))
-        finally:
-            scope.deactivate(token)
-        timed_out = False
-        try:
-            done, _ = await asyncio.wait({task}, timeout=timeout)
-            if not done:
-                timed_out = True
-                scope.request_interrupt(
-                    InterruptSource.SYSTEM,
-                    InterruptMode.GRACEFUL,
-                    f"pipeline step {key} took longer than {timeout:g}s",
-                    {"pipeline_step": key, "timeout": timeout},
-                )
-                done, _ = await asyncio.wait({task}, timeout=scope.graceful_shutdown_timeout)
-                if not done:  # a child that does not listen to interrupts: cancel it
-                    task.cancel()
-            result = await task
+            result = await agent.run_async(**inputs)
         except asyncio.CancelledError:
-            if not timed_out or not task.cancelled():
+            if not deadline.took_back_cancel():
                 raise  # the pipeline itself is being cancelled
-            return StepOutcome(key, name, agent.agent_id, "timeout", error=TimeoutError(f"step {key} cancelled after {timeout:g}s"))
+            error = TimeoutError(f"step {key} did not stop within {scope.graceful_shutdown_timeout:g}s of its timeout")
+            return StepOutcome(key, name, agent.agent_id, "timeout", error=error)
         except AgentInterrupted as exc:
             _, meta = _split(exc.result or {})
-            return StepOutcome(key, name, agent.agent_id, "timeout" if timed_out else "interrupted", meta=meta, error=exc)
+            status: StepStatus = "timeout" if deadline.expired else "interrupted"
+            return StepOutcome(key, name, agent.agent_id, status, meta=meta, error=exc)
         except Exception as exc:
             partial = getattr(exc, "result", None)
             meta = _split(partial)[1] if isinstance(partial, Mapping) else {}
             return StepOutcome(key, name, agent.agent_id, "failed", meta=meta, error=exc)
         finally:
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+            deadline.close()
+            scope.deactivate(token)
             scope.close()
         outputs, meta = _split(result)
         return StepOutcome(key, name, agent.agent_id, "success", outputs=outputs, meta=meta)
@@ -508,7 +528,8 @@ class PipelineAgent(BaseAgent):
     async def _run_strategy(self, run: AgentRun) -> dict[str, Any]:
         assert isinstance(run, PipelineRun)
         outputs = await self.pipeline.execute(run, dict(run.inputs))
-        await run.save("completed", final_result=self._result(run, outputs))
+        if self.state_manager is not None:  # the completed checkpoint keeps the result: resuming it returns it
+            await run.save("completed", final_result=self._result(run, outputs))
         return outputs
 
     def _result(self, run: AgentRun, outputs: dict[str, Any]) -> dict[str, Any]:
