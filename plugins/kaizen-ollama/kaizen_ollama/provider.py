@@ -123,10 +123,13 @@ class OllamaProvider(HTTPProvider):
                 ]
             if request.output_schema is not None:
                 body["format"] = request.output_schema
-        params = request.params
+        params = self.generation_params(request)
         options = dict(self.model_options)
         if params.temperature is not None:
             options["temperature"] = params.temperature
+        for name in ("top_p", "top_k", "frequency_penalty", "presence_penalty"):  # Ollama's Options names
+            if getattr(params, name) is not None:
+                options[name] = getattr(params, name)
         if params.max_tokens is not None:
             options["num_predict"] = params.max_tokens
         if params.seed is not None:

@@ -180,7 +180,7 @@ def test_every_constructor_keyword_is_still_accepted(monkeypatch: pytest.MonkeyP
     monkeypatch.delenv("OLLAMA_API_KEY", raising=False)
     keywords = {
         "host", "base_url", "timeout", "max_retries", "max_retry_after", "keep_alive", "embedding_model", "options",
-        "headers", "transport", "api_key",
+        "headers", "transport", "api_key", "top_p", "top_k", "frequency_penalty", "presence_penalty",
     }
     assert set(OllamaProvider.known_options()) == keywords
     provider = OllamaProvider(

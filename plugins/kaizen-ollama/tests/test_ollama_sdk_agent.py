@@ -62,11 +62,11 @@ def stub() -> Iterator[list[StubHTTPServer]]:
         srv.stop()
 
 
-def ollama_stub(servers: list[StubHTTPServer], replies: list[Any], wire: OllamaWire) -> OllamaProvider:
-    """An OllamaProvider talking to a loopback stub that plays ``replies``."""
+def ollama_stub(servers: list[StubHTTPServer], replies: list[Any], wire: OllamaWire, **options: Any) -> OllamaProvider:
+    """An OllamaProvider (``options``: its provider_config) talking to a loopback stub that plays ``replies``."""
     srv = StubHTTPServer([r if isinstance(r, StubReply) else StubReply(200, body=r) for r in replies]).start()
     servers.append(srv)
-    return OllamaProvider("llama3.2", base_url=srv.url, transport=wire)
+    return OllamaProvider("llama3.2", base_url=srv.url, transport=wire, **options)
 
 
 def stream_reply(*lines: dict[str, Any]) -> StubReply:
@@ -250,6 +250,17 @@ async def test_plain_chat_truncation_and_thinking(stub: list[StubHTTPServer], wi
     assert (plain.content, plain.finish_reason) == ("Hello!", "stop")
     assert (cut.content, cut.finish_reason, cut.usage.output_tokens) == ("The sky is", "length", 3)
     assert (thought.content, thought.finish_reason) == ("42", "stop")  # thinking is not the answer
+
+
+@pytest.mark.anyio
+async def test_sampling_options_from_provider_config_reach_the_options(stub: list[StubHTTPServer], wire: OllamaWire) -> None:
+    """provider_config's top_p, top_k and penalties are sent as Ollama options (validated as the SDK's Options)."""
+    sampling = {"top_p": 0.9, "top_k": 40, "frequency_penalty": 0.5, "presence_penalty": -0.5}
+    provider = ollama_stub(stub, [chat_response(json.dumps({"answer": "4"}))], wire, options={"top_k": 1}, **sampling)
+    agent = BaseAgent(BaseAgentConfig(llm_provider="ollama", provider_config=sampling), "question -> answer", provider=provider)
+    assert (await agent.run_async(question="2+2?"))["answer"] == "4"
+    (body,) = wire.requests
+    assert body["options"] == sampling  # the sampling option wins over the same key in options=
 
 
 @pytest.mark.anyio
