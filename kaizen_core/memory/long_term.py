@@ -17,9 +17,10 @@ Keyword search (``search``):
 
 * when the tier implements :class:`~kaizen_core.memory.tier.TextSearchable` (the sqlite
   tier: FTS5 with BM25; postgres: tsvector), its ranking is used;
-* otherwise a scan ranks every entry: for each query word found in the entry the score
-  adds ``occurrences * log(1 + N / entries_containing_word)`` (a TF-IDF sum), then
-  multiplies by ``0.5 + importance``. Entries sharing no word score 0 and are omitted.
+* otherwise a scan ranks every entry with Okapi BM25 over the entries
+  (:func:`kaizen_core.providers.similarity.bm25_scores`, the one lexical scorer: agent
+  routing uses it too), multiplied by ``0.5 + importance``. Entries sharing no word score 0
+  and are omitted.
   Ties go to the more recent entry. Words are ``\\w+`` tokens, case-insensitive; there is
   no stemming (``cats`` does not match ``cat``).
 
@@ -41,11 +42,9 @@ run recalls the entries most relevant to its input (keyword search; similarity f
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Self
 
@@ -57,7 +56,7 @@ from kaizen_core.memory.codec import encode_value
 from kaizen_core.memory.events import fire
 from kaizen_core.memory.sync import sync_twin
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
-from kaizen_core.providers.similarity import cosine_similarity
+from kaizen_core.providers.similarity import bm25_scores, cosine_similarity
 from kaizen_core.providers.types import Message
 
 if TYPE_CHECKING:
@@ -188,16 +187,13 @@ def new_entry(content: Any, importance: Any, tags: Any, **fields: Any) -> Memory
 
 
 def keyword_rank(query: str, entries: Iterable[MemoryEntry], limit: int) -> list[MemoryEntry]:
-    """Rank ``entries`` for ``query`` with the documented TF-IDF scan (module docstring)."""
-    terms = list(dict.fromkeys(tokenize(query)))
+    """Rank ``entries`` for ``query`` with the documented BM25 scan (module docstring)."""
+    terms = tokenize(query)
     if not terms or limit <= 0:
         return []
-    docs = [(e, Counter(tokenize(e.text))) for e in entries]
-    n = len(docs)
-    df = {t: sum(1 for _, counts in docs if t in counts) for t in terms}
+    pool = list(entries)
     scored: list[MemoryEntry] = []
-    for entry, counts in docs:
-        raw = sum(counts[t] * math.log(1 + n / df[t]) for t in terms if counts[t])
+    for entry, raw in zip(pool, bm25_scores(terms, [tokenize(e.text) for e in pool]), strict=True):
         if raw > 0:
             scored.append(entry.model_copy(update={"score": raw * (0.5 + entry.importance)}))
     scored.sort(key=lambda e: (e.score or 0.0, e.created_at), reverse=True)
