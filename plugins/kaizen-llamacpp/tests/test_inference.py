@@ -321,3 +321,13 @@ def test_sync_wrappers(provider: LlamaCppProvider) -> None:
     )
     assert completion.content
     assert provider.embed_sync(["hello"]).dimensions > 0
+
+
+async def test_sampling_options_reach_llama_cpp(provider: LlamaCppProvider) -> None:
+    """provider_config's top_k=1 keeps only the likeliest token: sampling at temperature 1.0 gives the greedy reply."""
+    question = [Message(role="user", content="Write a short poem about the sea.")]
+    greedy = await provider.complete(CompletionRequest(messages=question, params=GenerationParams(max_tokens=24)))
+    sampled = CompletionRequest(messages=question, params=GenerationParams(max_tokens=24, temperature=1.0, seed=7))
+    top1 = LlamaCppProvider(top_k=1, top_p=0.9, frequency_penalty=0.0, presence_penalty=0.0)
+    assert (await top1.complete(sampled)).content == greedy.content
+    assert (await provider.complete(sampled)).content != greedy.content  # without top_k the sampling differs

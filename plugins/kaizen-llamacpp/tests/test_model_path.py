@@ -68,3 +68,16 @@ def test_registered_under_llamacpp_with_capabilities() -> None:
     assert reg.options["detect_priority"] == 90
     assert set(reg.options["capabilities"]) == {"chat", "stream", "tools", "embed"}
     assert reg.load() is LlamaCppProvider
+
+
+def test_sampling_options_are_create_chat_completion_keywords() -> None:
+    """Every sampling option is passed under a name llama_cpp's create_chat_completion takes; bad values are refused."""
+    import inspect
+
+    from llama_cpp import Llama
+
+    accepted = set(inspect.signature(Llama.create_chat_completion).parameters)
+    assert {"top_p", "top_k", "frequency_penalty", "presence_penalty"} <= accepted
+    with pytest.raises(ConfigError, match="top_k") as info:
+        LlamaCppProvider(top_k=0)
+    assert info.value.code == "KAIZEN_002"
