@@ -71,10 +71,18 @@ def test_api_reference_configuration_reference_base_agent_config() -> None:
     assert (config.timeout, config.retry_attempts, config.stream) == (30.0, 3, False)
     assert (config.cache_enabled, config.cache_ttl, config.cache_key_strategy) == (True, 3600.0, "content_hash")
     assert config.enable_metrics and "metrics" in config.hooks and config.log_level == "INFO"
-    # not in the example: the sampling options are not options of the mock provider (nor of the
-    # HTTP providers yet), and building an agent says so instead of dropping them
-    with pytest.raises(ConfigError, match="top_p"):
-        BaseAgent(config, "question -> answer")
+    # not in the example: an agent built from it sends the sampling options with every request
+    # (provider_config's response_format stays the agent's: the reply is a JSON object)
+    agent = BaseAgent(config, "question -> answer")
+    assert isinstance(agent.provider, MockProvider)
+    assert agent.run(question="What is AI?")["answer"]
+    (request,) = agent.provider.requests
+    params = request.params
+    assert (params.top_p, params.frequency_penalty, params.presence_penalty) == (0.9, 0.0, 0.0)
+    assert (params.temperature, params.max_tokens, params.timeout) == (0.7, 1000, 30.0)
+    with pytest.raises(ConfigError, match="top_p") as bad:
+        BaseAgent(config.model_copy(update={"provider_config": {"top_p": 1.5}}), "question -> answer")
+    assert bad.value.code == "KAIZEN_002"
 
 
 def test_base_agent_config_fields_take_effect() -> None:
