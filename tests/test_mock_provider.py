@@ -105,3 +105,22 @@ async def test_embeddings_are_similar_for_shared_words() -> None:
         return sum(x * y for x, y in zip(u, v, strict=True))
 
     assert dot(a, b) > dot(a, c)
+
+
+def test_sampling_options_are_request_defaults_a_request_overrides() -> None:
+    """top_p & co. in provider_config fill the request params the request leaves unset; bad values are KAIZEN_002."""
+    from kaizen_core.errors import ConfigError
+    from kaizen_core.providers import CompletionRequest, GenerationParams, Message
+    from kaizen_core.providers.mock import MockProvider
+
+    provider = MockProvider(top_p=0.9, top_k=5, frequency_penalty=0.5)
+    ask = [Message(role="user", content="hi")]
+    provider.complete_sync(CompletionRequest(messages=ask))
+    provider.complete_sync(CompletionRequest(messages=ask, params=GenerationParams(top_p=0.2, presence_penalty=-1)))
+    first, second = (r.params for r in provider.requests)
+    assert (first.top_p, first.top_k, first.frequency_penalty, first.presence_penalty) == (0.9, 5, 0.5, None)
+    assert (second.top_p, second.top_k, second.frequency_penalty, second.presence_penalty) == (0.2, 5, 0.5, -1)
+    for bad in ({"top_p": -0.1}, {"top_k": 0}, {"frequency_penalty": 2.5}, {"presence_penalty": "high"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))) as info:
+            MockProvider(**bad)
+        assert info.value.code == "KAIZEN_002"

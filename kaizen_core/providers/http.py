@@ -509,7 +509,7 @@ class HTTPProvider(BaseProvider):
         """Every keyword the constructor accepts besides ``model``, in hint order."""
         shared = ("api_key", "base_url", "timeout", "max_retries", "max_retry_after", "headers", "transport")
         embedding = ("embedding_model",) if cls.supports_embeddings else ()
-        return (*shared, *embedding, *SAMPLING_PARAMS, *cls.extra_options)
+        return (*shared, *SAMPLING_PARAMS, *embedding, *cls.extra_options)
 
     # -- hooks a provider overrides where it differs --------------------------------------
     def _resolve_base_url(self, base_url: str | None) -> str:
