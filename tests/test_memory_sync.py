@@ -128,22 +128,6 @@ async def test_async_twins_are_coroutines_with_the_same_behaviour(tmp_path: Path
     assert "aget_history" in (memory.get_history.__doc__ or "")
 
 
-def test_redis_clients_survive_across_blocking_calls(redis_server: Any) -> None:
-    """A loop-bound client (redis) opened by one blocking call is reused by the next."""
-    memory = PersistentBufferMemory(redis_server.url, agent_id="sync-redis-test")
-    memory.clear(stored=True)
-    for i in range(3):
-        memory.add_message("user", f"m{i}")
-    tier = memory._get_tier()
-    assert [m.content for m in memory.load()] == ["m0", "m1", "m2"]
-    assert memory._get_tier() is tier
-    memory.close()
-    again = PersistentBufferMemory(redis_server.url, agent_id="sync-redis-test")
-    assert [m.content for m in again.get_history()] == ["m0", "m1", "m2"]
-    again.clear(stored=True)
-    again.close()
-
-
 # -- constructor spellings and validation -------------------------------------------------------
 def test_store_spellings_are_one_option(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/s.db"

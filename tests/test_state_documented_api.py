@@ -139,17 +139,6 @@ def test_agent_state_gets_a_readable_id_when_built() -> None:
 
 # ---------------------------------------------------------------- store names from plugins
 @pytest.mark.parametrize(
-    ("name", "scheme"), [("RedisStorage", "redis"), ("PostgreSQLStorage", "postgresql"), ("S3Storage", "s3")]
-)
-def test_plugin_store_names_are_the_registered_stores(name: str, scheme: str) -> None:
-    import kaizen_core.state
-    from kaizen_core.plugins import get_registry
-
-    assert getattr(kaizen_core.state, name) is get_registry().load("storage", scheme)
-    assert name in dir(kaizen_core.state)
-
-
-@pytest.mark.parametrize(
     ("name", "package"),
     [("RedisStorage", "kaizen-redis"), ("PostgreSQLStorage", "kaizen-postgres"), ("S3Storage", "kaizen-s3-storage")],
 )
