@@ -30,7 +30,6 @@ from kaizen_core.hooks import HookEvent, HookManager
 from kaizen_core.orchestration import Pipeline
 from kaizen_core.providers.mock import MockProvider
 
-
 _SIGNATURES: dict[str, Signature] = {}
 
 
