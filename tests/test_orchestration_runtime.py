@@ -258,3 +258,12 @@ async def test_sequential_children_sharing_a_budget_stop_when_it_runs_out() -> N
     with pytest.raises(BudgetExceededError) as info:
         await Pipeline.sequential(agents).run_async(task="t")
     assert "s1" in info.value.message and calls(agents[1]) == 0
+
+
+async def test_the_blocking_run_refuses_to_be_awaited_like_an_agents() -> None:
+    from kaizen_core.agents.results import AwaitedSyncResultError
+
+    pipeline = Pipeline.parallel([mock_agent("x")])
+    with pytest.raises(AwaitedSyncResultError) as info:
+        await pipeline.run(task="t")  # type: ignore[misc]
+    assert "run_async" in (info.value.hint or "")

@@ -84,8 +84,10 @@ class MetaController:
         return result
 
     def route_task(self, task: str, context: Mapping[str, Any] | None = None, **inputs: Any) -> dict[str, Any]:
-        """Blocking :meth:`route_task_async`."""
-        return run_sync(lambda: self.route_task_async(task, context, **inputs))
+        """Blocking :meth:`route_task_async` (its result refuses to be awaited, like ``agent.run()``'s)."""
+        from kaizen_core.agents.results import RunResult
+
+        return RunResult(run_sync(lambda: self.route_task_async(task, context, **inputs)))
 
     async def rank_async(self, task: str) -> list[dict[str, Any]]:
         """Every agent's score for ``task``, best first, without running any of them."""

@@ -736,8 +736,9 @@ class Pipeline:
         return await self.agent.run_async(**inputs)
 
     def run(self, **inputs: Any) -> dict[str, Any]:
-        """Blocking :meth:`run_async` (works inside a running event loop too)."""
-        return run_sync(lambda: self.run_async(**inputs))
+        """Blocking :meth:`run_async` (works inside a running event loop too); like ``agent.run()``
+        its result refuses to be awaited (use ``run_async`` in async code)."""
+        return self.agent.run(**inputs)
 
     async def resume_from_checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
         """Continue a stopped run from its checkpoint: finished children are not run again."""
