@@ -47,6 +47,18 @@ async def test_children_fire_agent_loop_events_with_the_pipeline_run_as_parent()
     ]
 
 
+async def test_a_childs_own_hooks_see_the_pipeline_run_as_parent() -> None:
+    own = HookManager()
+    seen: list[tuple[str, Any, Any]] = []
+    own.register(
+        HookEvent.POST_AGENT_LOOP,
+        lambda ctx: seen.append((ctx.run_id, ctx.metadata.get("parent_run_id"), ctx.metadata.get("pipeline_step"))),
+    )
+    child = mock_agent("child", hook_manager=own)
+    result = await Pipeline.sequential([mock_agent("first"), child], name="outer").run_async(task="t")
+    assert seen == [(result["_meta"]["children"][1]["run_id"], result["_meta"]["run_id"], "step-1")]
+
+
 async def test_meta_sums_usage_and_cost_over_children() -> None:
     priced = [mock_agent(f"p{i}", provider=MockProvider(cost_per_input_token=0.001, cost_per_output_token=0.002)) for i in range(3)]
     result = await Pipeline.parallel(priced).run_async(task="estimate the cost")

@@ -395,6 +395,7 @@ class PipelineRun(AgentRun):
         return value
 
     async def _invoke(self, key: str, agent: BaseAgent, inputs: dict[str, Any], timeout: float | None) -> StepOutcome:
+        from kaizen_core.hooks.context import hook_metadata
         from kaizen_core.interrupts import InterruptScope, current_scope
 
         name = agent_name(agent)
@@ -406,7 +407,9 @@ class PipelineRun(AgentRun):
         deadline = _StepDeadline(scope, key, timeout)
         token = scope.activate()
         try:
-            result = await agent.run_async(**inputs)
+            # The child's own hook events (on its own hook manager) name the pipeline run as parent too.
+            with hook_metadata(parent_run_id=self.run_id, pipeline=self.agent.agent_id, pipeline_step=key):
+                result = await agent.run_async(**inputs)
         except asyncio.CancelledError:
             if not deadline.took_back_cancel():
                 raise  # the pipeline itself is being cancelled
