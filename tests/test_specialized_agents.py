@@ -32,8 +32,20 @@ from kaizen_core.providers.mock import MockProvider, tool_calls_reply
 from kaizen_core.tools import DangerLevel, tool
 
 
+class InOrder(MockProvider):
+    """The mock, replaying its script one reply per request.
+
+    The plain mock picks a reply by the assistant turns in the conversation; each phase of a
+    multi-step agent is its own short exchange, so the replies are taken in call order here.
+    """
+
+    def reply_for(self, request: Any) -> Any:
+        index = len(self.requests) - 1  # complete() records the request before asking for its reply
+        return self.script[index] if index < len(self.script) else None
+
+
 def mock(*script: Any, **options: Any) -> MockProvider:
-    return MockProvider(script=list(script), **options)
+    return InOrder(script=list(script), **options)
 
 
 # --- exports ---------------------------------------------------------------------------------------
@@ -261,6 +273,8 @@ def test_planning_plan_validate_execute_synthesize() -> None:
     assert meta["provider_calls"] == 5 == len(provider.requests)
     assert meta["cost"] == pytest.approx(meta["usage"]["input_tokens"] * 1e-6) and meta["usage"]["input_tokens"] > 0
     assert "notes" in (provider.requests[3].messages[-1].content or "")  # step 2 sees step 1's result
+    # each phase is its own exchange (role + phase prompt): the prompt does not carry every earlier phase
+    assert [len(r.messages) for r in provider.requests] == [2, 2, 2, 2, 2]
 
 
 def test_planning_strict_replans_a_plan_that_is_too_long() -> None:
@@ -392,3 +406,26 @@ async def test_tot_parallel_paths_are_concurrent_and_share_the_budget() -> None:
     with pytest.raises(BudgetExceededError):
         await agent.run_async(task="t")
     assert limited.calls_made <= 3
+
+
+@pytest.mark.anyio
+async def test_an_interrupt_stops_a_multi_step_agent_between_phases(tmp_path: Path) -> None:
+    from kaizen_core.errors import AgentInterrupted
+    from kaizen_core.state import StateManager
+
+    class StopsAfterTwo(InOrder):
+        async def complete(self, request: Any) -> Any:
+            completion = await super().complete(request)
+            if len(self.requests) == 2:
+                agent.interrupt_manager.request_interrupt("programmatic", "graceful", "user pressed stop")
+            return completion
+
+    provider = StopsAfterTwo(script=[_steps("a", "b"), {"feasible": True, "issues": []}])
+    state = StateManager(f"file://{tmp_path}")
+    agent = PlanningAgent(llm_provider="mock", provider=provider, state_manager=state)
+    with pytest.raises(AgentInterrupted) as info:
+        await agent.run_async(task="t")
+    assert len(provider.requests) == 2  # no step ran after the interrupt
+    assert info.value.result["_meta"]["provider_calls"] == 2
+    saved = await state.load_checkpoint(info.value.reason.metadata["checkpoint_id"])
+    assert saved.status == "interrupted" and saved.custom_state["planning"]["plan"][0]["action"] == "a"

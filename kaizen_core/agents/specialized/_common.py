@@ -7,11 +7,14 @@ model calls, each a *phase* with its own small signature, inside the one run tha
 checked (and a call reserved) before each call, interrupts stop the run between and during
 calls, and usage and cost are summed in the run's ``_meta``.
 
-The phases of a run form one conversation: the system message states the agent's role,
-each phase appends its prompt (the phase signature's instructions, fields and JSON schema,
-then its inputs) and the model's reply. Later phases therefore see earlier ones (the
-executor sees the plan, the verifier the result). :func:`ask_branches` runs phases that
-must not see each other (parallel tree-of-thoughts paths) as branches of the same prefix.
+Each phase is its own exchange after the same prefix: the system message stating the
+agent's role (and what the agent's memory recalled for the session), then the phase's
+prompt (the phase signature's instructions, fields and JSON schema, then its inputs).
+A later phase gets what it needs from earlier ones as explicit inputs (the executor gets
+the plan and the results so far, the verifier the result), never the whole history, so a
+run's prompt tokens grow with what each phase needs, not with the number of phases.
+``run.messages`` holds the latest phase's exchange (what a checkpoint records).
+:func:`ask_branches` runs phases concurrently when they do not depend on each other.
 """
 
 from __future__ import annotations
@@ -69,10 +72,14 @@ def _config_aliases(agent: SpecializedAgent) -> tuple[str, ...]:
 
 
 def start_conversation(run: AgentRun, role: str) -> None:
-    """Replace the run's messages by the system message of a multi-step agent (its role),
-    keeping what the agent's memory put before the input (earlier turns of the session)."""
-    history = [m for m in run.messages[1:-1]]
+    """Make the prefix every phase of the run starts from: the system message of the agent's
+    role, then what the agent's memory recalled (earlier turns of the session)."""
+    history = list(run.messages[1:-1])
     run.messages[:] = [Message(role="system", content=role), *history]
+    run.extra[_PREFIX] = len(run.messages)
+
+
+_PREFIX = "phase_prefix_messages"
 
 
 def phase_prompt(signature: type[Signature], inputs: dict[str, Any]) -> str:
@@ -88,6 +95,7 @@ async def ask_phase(run: AgentRun, signature: type[Signature], **inputs: Any) ->
     ``retry_attempts`` for the whole run; then AGENT_006 with the last raw output.
     """
     values = signature.validate_inputs(inputs)
+    del run.messages[run.extra.get(_PREFIX, len(run.messages)) :]  # the earlier phase's exchange
     run.messages.append(Message(role="user", content=phase_prompt(signature, values)))
     while True:
         completion = await run.complete(output_schema=signature.output_schema())
@@ -112,9 +120,8 @@ async def ask_branches(
 ) -> list[dict[str, Any]]:
     """The same phase for each of ``inputs``.
 
-    Sequential: one after the other in the run's conversation (each sees the ones before).
-    Parallel: concurrent branches of the conversation so far, which do not see each other;
-    they share the run's id (interrupts), permission context and budget (each call reserves
+    Sequential: one after the other. Parallel: concurrently, each phase in its own copy of
+    the run's messages; they share the run's id (interrupts), permission context and budget (each call reserves
     its share atomically), and their usage is added to the run's.
     """
     if not parallel:
