@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
 from kaizen_core.agents import (
     ChainOfThoughtAgent,
     CodeGenerationAgent,
