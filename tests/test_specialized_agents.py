@@ -32,20 +32,9 @@ from kaizen_core.providers.mock import MockProvider, tool_calls_reply
 from kaizen_core.tools import DangerLevel, tool
 
 
-class InOrder(MockProvider):
-    """The mock, replaying its script one reply per request.
-
-    The plain mock picks a reply by the assistant turns in the conversation; each phase of a
-    multi-step agent is its own short exchange, so the replies are taken in call order here.
-    """
-
-    def reply_for(self, request: Any) -> Any:
-        index = len(self.requests) - 1  # complete() records the request before asking for its reply
-        return self.script[index] if index < len(self.script) else None
-
-
 def mock(*script: Any, **options: Any) -> MockProvider:
-    return InOrder(script=list(script), **options)
+    # each phase of a multi-step agent is its own short exchange: replies in call order
+    return MockProvider(script=list(script), script_order="calls", **options)
 
 
 # --- exports ---------------------------------------------------------------------------------------
@@ -65,6 +54,13 @@ def test_documented_module_paths_and_aliases() -> None:
     assert PEVConfig is PEVAgentConfig
     with pytest.raises(ImportError):
         exec("from kaizen_core.agents import NoSuchAgent")
+
+
+def test_the_mock_refuses_an_unknown_script_order() -> None:
+    from kaizen_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="script_order"):
+        MockProvider(script_order="random")
 
 
 # --- constructor forms -------------------------------------------------------------------------------
@@ -413,14 +409,14 @@ async def test_an_interrupt_stops_a_multi_step_agent_between_phases(tmp_path: Pa
     from kaizen_core.errors import AgentInterrupted
     from kaizen_core.state import StateManager
 
-    class StopsAfterTwo(InOrder):
+    class StopsAfterTwo(MockProvider):
         async def complete(self, request: Any) -> Any:
             completion = await super().complete(request)
             if len(self.requests) == 2:
                 agent.interrupt_manager.request_interrupt("programmatic", "graceful", "user pressed stop")
             return completion
 
-    provider = StopsAfterTwo(script=[_steps("a", "b"), {"feasible": True, "issues": []}])
+    provider = StopsAfterTwo(script=[_steps("a", "b"), {"feasible": True, "issues": []}], script_order="calls")
     state = StateManager(f"file://{tmp_path}")
     agent = PlanningAgent(llm_provider="mock", provider=provider, state_manager=state)
     with pytest.raises(AgentInterrupted) as info:

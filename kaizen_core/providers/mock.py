@@ -13,7 +13,9 @@ signature gets valid typed outputs. With a script it replays replies in order::
 
 The reply is chosen by the number of assistant turns already in the conversation,
 not by a counter inside the provider, so a run resumed from a checkpoint in a new
-process continues the script where it stopped. When the script is exhausted the
+process continues the script where it stopped. ``script_order="calls"`` replays the
+script in call order instead, for agents whose calls are separate short exchanges
+(the planning, PEV and tree-of-thoughts agents' phases). When the script is exhausted the
 provider answers from the schema (a final answer, no tool calls).
 
 Sampling options (``top_p``, ``top_k``, ``frequency_penalty``, ``presence_penalty``) are
@@ -80,12 +82,18 @@ class MockProvider(BaseProvider):
         cost_per_input_token: float = 0.0,
         cost_per_output_token: float = 0.0,
         delay: float = 0.0,
+        script_order: str = "turns",
         **options: Any,
     ) -> None:
         self.reject_unknown_options(
             self.take_sampling_options(options),
-            ("script", "cost_per_input_token", "cost_per_output_token", "delay", *SAMPLING_PARAMS),
+            ("script", "cost_per_input_token", "cost_per_output_token", "delay", "script_order", *SAMPLING_PARAMS),
         )
+        if script_order not in ("turns", "calls"):
+            raise ConfigError(f"mock provider 'script_order' must be 'turns' or 'calls', got {script_order!r}")
+        #: "turns": the reply for a request is chosen by its assistant turns (a resumed run goes on);
+        #: "calls": replies in the order of the calls (agents whose calls are separate exchanges)
+        self.script_order = script_order
         super().__init__(model)
         if script is not None and not isinstance(script, list):
             raise ConfigError("mock provider 'script' must be a list of replies")
@@ -99,7 +107,10 @@ class MockProvider(BaseProvider):
     # --- selection ---------------------------------------------------------------------
     def reply_for(self, request: CompletionRequest) -> Any:
         """The scripted reply for this request, or None when the script is exhausted."""
-        turn = sum(1 for m in request.messages if m.role == "assistant")
+        if self.script_order == "calls":
+            turn = len(self.requests) - 1  # complete() has recorded this request
+        else:
+            turn = sum(1 for m in request.messages if m.role == "assistant")
         return self.script[turn] if turn < len(self.script) else None
 
     async def complete(self, request: CompletionRequest) -> Completion:
