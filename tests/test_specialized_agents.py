@@ -73,7 +73,9 @@ def test_config_object_keywords_and_domain_dataclass() -> None:
         max_tokens: int = 500
         domain_only: str = "kept out"
 
-    assert SimpleQAAgent(CustomConfig()).config.max_tokens == 500
+    agent = SimpleQAAgent(CustomConfig())
+    assert agent.config.max_tokens == 500 and agent.agent_id.startswith("simpleqaagent-")
+    assert SimpleQAAgent(llm_provider="mock", agent_id="qa").agent_id == "qa"
     by_keywords = PlanningAgent(llm_provider="mock", max_plan_steps=10, validation_mode="warn", timeout=30)
     assert (by_keywords.config.max_plan_steps, by_keywords.config.validation_mode, by_keywords.config.timeout) == (
         10,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import Any, ClassVar
 
 import anyio
@@ -58,6 +59,7 @@ class SpecializedAgent(BaseAgent):
             base = coerce_config(config, self.config_class)
             config = self.config_class.build(**{**base.model_dump(exclude_unset=True), **overrides})
         kwargs.setdefault("strategy", self.default_strategy())
+        kwargs.setdefault("agent_id", f"{type(self).__name__.lower()}-{uuid.uuid4().hex[:8]}")  # named after the agent
         super().__init__(config, signature or self.signature_class(), provider, **kwargs)
 
     def default_strategy(self) -> Any:
