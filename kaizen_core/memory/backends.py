@@ -35,13 +35,13 @@ import itertools
 import secrets
 import threading
 import time
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, unquote
 
 from kaizen_core.errors import ConfigError, MemoryValueError
 from kaizen_core.memory.codec import encode_value
 from kaizen_core.memory.long_term import MemoryEntry, content_text, keyword_rank
-from kaizen_core.memory.sync import sync_twin
+from kaizen_core.memory.sync import Closing, sync_twin
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
 from kaizen_core.providers.types import Message
 
@@ -72,7 +72,7 @@ def _turn_messages(turn: Any) -> list[Message]:
     return [Message(role="user" if sender == "user" else "assistant", content=content)]
 
 
-class ConversationBackend:
+class ConversationBackend(Closing):
     """Conversation turns in a store (see the module docstring)."""
 
     #: turns of the session an agent run is given
@@ -204,18 +204,6 @@ class ConversationBackend:
     delete_conversation = sync_twin(adelete_conversation)
     conversations = sync_twin(aconversations)
     close = sync_twin(aclose)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 #: The original documentation's name. DataFlow itself is not used: pass a store as ``db``.

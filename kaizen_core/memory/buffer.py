@@ -44,14 +44,14 @@ import base64
 import json
 import zlib
 from collections import deque
-from typing import TYPE_CHECKING, Any, Self, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import anyio
 from pydantic import ValidationError
 
 from kaizen_core.errors import ConfigError, MemoryBackendError, MemoryValueError
 from kaizen_core.memory.events import fire
-from kaizen_core.memory.sync import sync_twin
+from kaizen_core.memory.sync import Closing, sync_twin
 from kaizen_core.memory.tier import MemoryTier
 from kaizen_core.providers.types import Message, Role
 
@@ -102,7 +102,7 @@ def _message(role: Any, content: Any) -> Message:
         ) from None
 
 
-class BufferMemory:
+class BufferMemory(Closing):
     """The last ``max_turns`` user/assistant turns per session, in process memory."""
 
     def __init__(
@@ -209,18 +209,6 @@ class BufferMemory:
     get_turns = sync_twin(aget_turns)
     clear = sync_twin(aclear)
     close = sync_twin(aclose)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 # Buffers holding unsaved messages are referenced here (strongly, so an object dropped

@@ -46,7 +46,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
@@ -54,7 +54,7 @@ from kaizen_core.errors import ConfigError, MemoryBackendError, MemoryValueError
 from kaizen_core.memory.agent import recalled_message
 from kaizen_core.memory.codec import encode_value
 from kaizen_core.memory.events import fire
-from kaizen_core.memory.sync import sync_twin
+from kaizen_core.memory.sync import Closing, sync_twin
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
 from kaizen_core.providers.similarity import bm25_scores, cosine_similarity
 from kaizen_core.providers.types import Message
@@ -214,7 +214,7 @@ def _check_max_entries(max_entries: Any) -> int | None:
     return max_entries
 
 
-class _EntryStore:
+class _EntryStore(Closing):
     """Shared implementation over one tier namespace (see the module docstring)."""
 
     #: entries recalled for an agent run
@@ -368,18 +368,6 @@ class _EntryStore:
     search = sync_twin(asearch)
     forget = sync_twin(aforget)
     close = sync_twin(aclose)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 class ShortTermMemory(_EntryStore):

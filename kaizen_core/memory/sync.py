@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Self, TypeVar
 
 from kaizen_core._sync import run_sync
 
-__all__ = ["sync_twin"]
+__all__ = ["Closing", "sync_twin"]
 
 P = ParamSpec("P")
 S = TypeVar("S")
@@ -58,3 +58,23 @@ def sync_twin(async_method: Callable[Concatenate[S, P], Awaitable[T]]) -> Callab
         "also works inside a running event loop)."
     ).strip()
     return blocking  # __wrapped__ (from functools.wraps) gives inspect.signature() the same parameters
+
+
+class Closing:
+    """``with`` / ``async with`` for a memory object with ``aclose()`` and its blocking twin ``close()``."""
+
+    if TYPE_CHECKING:  # each class defines ``async def aclose`` and ``close = sync_twin(aclose)``
+        close: Callable[..., Any]
+        aclose: Callable[..., Awaitable[Any]]
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
