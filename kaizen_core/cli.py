@@ -1,19 +1,27 @@
-"""The ``kaizen`` command.
+"""The ``kaizen`` command (Click + Rich, both imported only when the command runs).
 
     kaizen plugins [--json]                      installed plugins and what they register
-    kaizen run agent.toml --input question=...   run an agent described in TOML, print JSON
+    kaizen run agent.toml --input question=...   run an agent described in TOML (live view on stderr)
     kaizen storage migrate URL                   create/upgrade a storage backend's schema
+    kaizen version                               the installed version
+
+Exit codes (docs/cli.md): 0 done, 1 error, 2 usage, 3 convergence failure (AGENT_005),
+128+signum when a signal interrupted the run (130 Ctrl+C, 143 SIGTERM).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from kaizen_core.errors import AgentInterrupted, ConfigError, KaizenError
+from kaizen_core.errors import AgentInterrupted, ConfigError, ConvergenceError, KaizenError
+
+#: Exit code of a run that ended without a valid answer (ConvergenceError, AGENT_005).
+EXIT_CONVERGENCE = 3
+EXIT_USAGE = 2
 
 
 def _parse_input(item: str) -> tuple[str, Any]:
@@ -29,11 +37,25 @@ def _parse_input(item: str) -> tuple[str, Any]:
     return key, value
 
 
-def cmd_plugins(args: argparse.Namespace) -> int:
+def _read_inputs_json(source: str) -> dict[str, Any]:
+    """The object in file ``source`` (``-``: stdin) given to ``--inputs-json``."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        data = json.loads(text)
+    except OSError as exc:
+        raise ConfigError(f"--inputs-json: cannot read {source!r}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--inputs-json: {source!r} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"--inputs-json: {source!r} must hold a JSON object of input fields")
+    return data
+
+
+def cmd_plugins(as_json: bool) -> int:
     from kaizen_core.plugins import get_registry
 
     data = get_registry().describe()
-    if args.json:
+    if as_json:
         print(json.dumps(data, indent=2))
         return 0
     for plugin in data["plugins"]:
@@ -45,25 +67,52 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from kaizen_core.agent_loader import load_agent
+def cmd_run(file: str, inputs: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
+    """Run the agent of ``file``: live view on stderr, result on stdout (table on a terminal, else JSON)."""
+    from rich.console import Console
 
-    inputs = dict(_parse_input(item) for item in args.input or [])
-    agent = load_agent(args.file)
+    from kaizen_core.agent_loader import load_agent
+    from kaizen_core.cli_view import RunView, result_table
+
+    agent = load_agent(file)
+    err = Console(stderr=True, highlight=False)
+    view = None if quiet else RunView(err)
+    if view is not None:
+        view.attach(agent)
+    _connect_terminal_approvals(agent, err)
     if hasattr(agent, "run_autonomous_sync") and "task" in inputs:
         result = agent.run_autonomous_sync(inputs.pop("task"))
     else:
         result = agent.run(**inputs)
-    print(json.dumps(result, indent=2, default=str))
+    if view is not None:
+        view.summary(result)
+    if as_json or not sys.stdout.isatty():
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        Console().print(result_table(result))
     return 0
 
 
-def cmd_storage_migrate(args: argparse.Namespace) -> int:
+def _connect_terminal_approvals(agent: Any, err: Any) -> None:
+    """Approvals and questions go to the terminal (CLI transport); without one they are denied."""
+    if agent.control_protocol is not None:
+        return
+    if not sys.stdin.isatty():
+        if getattr(agent, "tools", None):
+            err.print("stdin is not a terminal: tool calls that need approval will be denied", style="dim")
+        return
+    from kaizen_core.control import ControlProtocol
+    from kaizen_core.control.transports import CLITransport
+
+    agent.control_protocol = ControlProtocol(CLITransport(input=sys.stdin, output=sys.stderr))
+
+
+def cmd_storage_migrate(url: str) -> int:
     from kaizen_core._sync import run_sync
     from kaizen_core.state.urls import open_store
 
     async def migrate() -> str:
-        store = open_store(args.url)
+        store = open_store(url)
         try:
             method = getattr(store, "migrate", None)
             if method is None:
@@ -77,35 +126,99 @@ def cmd_storage_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kaizen", description="Kaizen agent framework")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("plugins", help="list installed plugins")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(fn=cmd_plugins)
-    p = sub.add_parser("run", help="run an agent described in a TOML file")
-    p.add_argument("file")
-    p.add_argument("--input", "-i", action="append", metavar="NAME=VALUE", help="an input field (repeatable)")
-    p.set_defaults(fn=cmd_run)
-    p = sub.add_parser("storage", help="storage backend maintenance")
-    storage = p.add_subparsers(dest="storage_command", required=True)
-    m = storage.add_parser("migrate", help="create or upgrade a backend's schema")
-    m.add_argument("url")
-    m.set_defaults(fn=cmd_storage_migrate)
-    sub.add_parser("version", help="print the version").set_defaults(fn=lambda _a: print(_version()) or 0)
-    return parser
-
-
 def _version() -> str:
     from kaizen_core import __version__
 
     return __version__
 
 
+def build_cli() -> Any:
+    """The Click command group (Click is imported here, not when ``kaizen_core`` is)."""
+    import click
+
+    @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+    def cli() -> None:
+        """Kaizen agent framework.
+
+        \b
+        Example:
+          kaizen run agent.toml --input question="Capital of France?"
+        """
+
+    @cli.command()
+    @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+    def plugins(as_json: bool) -> int:
+        """List installed plugins and what they register.
+
+        \b
+        Example:
+          kaizen plugins --json
+        """
+        return cmd_plugins(as_json)
+
+    @cli.command()
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--input", "-i", "items", multiple=True, metavar="NAME=VALUE", help="an input field (repeatable)")
+    @click.option("--inputs-json", metavar="FILE|-", help="input fields as a JSON object, from a file or stdin (-)")
+    @click.option("--json", "as_json", is_flag=True, help="only the result, as JSON, on stdout")
+    @click.option("--quiet", "-q", is_flag=True, help="no live view on stderr")
+    def run(file: str, items: tuple[str, ...], inputs_json: str | None, as_json: bool, quiet: bool) -> int:
+        """Run an agent described in a TOML file.
+
+        The live view (cycles, tool calls, cost) goes to stderr; the result to stdout, as a
+        table on a terminal and as JSON otherwise or with --json.
+
+        \b
+        Example:
+          kaizen run agent.toml -i question="Capital of France?" --json
+        """
+        inputs = _read_inputs_json(inputs_json) if inputs_json else {}
+        inputs.update(dict(_parse_input(item) for item in items))
+        return cmd_run(file, inputs, as_json=as_json, quiet=quiet)
+
+    @cli.group()
+    def storage() -> None:
+        """Storage backend maintenance."""
+
+    @storage.command()
+    @click.argument("url")
+    def migrate(url: str) -> int:
+        """Create or upgrade a backend's schema.
+
+        \b
+        Example:
+          kaizen storage migrate sqlite:///./kaizen.db
+        """
+        return cmd_storage_migrate(url)
+
+    @cli.command()
+    def version() -> int:
+        """Print the version.
+
+        \b
+        Example:
+          kaizen version
+        """
+        print(_version())
+        return 0
+
+    return cli
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Entry point: runs the command and returns its exit code (see the module docstring)."""
+    import click
+
+    cli = build_cli()
     try:
-        code: int = args.fn(args)
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="kaizen", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # --help
+        return int(exc.exit_code)
+    except click.UsageError as exc:
+        exc.show()
+        return EXIT_USAGE
+    except click.Abort:
+        return 130
     except AgentInterrupted as exc:  # the partial result on stdout; 130/143 after SIGINT/SIGTERM, like Python
         from kaizen_core.interrupts import exit_code_for
 
@@ -113,10 +226,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(exc.result, indent=2, default=str))
         print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
         return exit_code_for(exc.reason) or 1
+    except ConvergenceError as exc:
+        if exc.result is not None:
+            print(json.dumps(exc.result, indent=2, default=str))
+        print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
+        return EXIT_CONVERGENCE
     except KaizenError as exc:
         print(json.dumps({"error": exc.to_dict()}), file=sys.stderr)
         return 1
-    return code
+    return int(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
