@@ -67,8 +67,20 @@ def cmd_plugins(as_json: bool) -> int:
     return 0
 
 
-def cmd_run(file: str, inputs: dict[str, Any], *, as_json: bool, quiet: bool) -> int:
-    """Run the agent of ``file``: live view on stderr, result on stdout (table on a terminal, else JSON)."""
+def cmd_run(
+    file: str,
+    inputs: dict[str, Any],
+    *,
+    as_json: bool,
+    quiet: bool,
+    resume: str | None = None,
+    resume_latest: bool = False,
+) -> int:
+    """Run the agent of ``file``: live view on stderr, result on stdout (table on a terminal, else JSON).
+
+    ``resume`` / ``resume_latest`` continue an interrupted autonomous run from a checkpoint
+    instead of starting one; an interrupt prints where the checkpoint is and how to resume.
+    """
     from rich.console import Console
 
     from kaizen_core.agent_loader import load_agent
@@ -80,10 +92,21 @@ def cmd_run(file: str, inputs: dict[str, Any], *, as_json: bool, quiet: bool) ->
     if view is not None:
         view.attach(agent)
     _connect_terminal_approvals(agent, err)
-    if hasattr(agent, "run_autonomous_sync") and "task" in inputs:
-        result = agent.run_autonomous_sync(inputs.pop("task"))
-    else:
-        result = agent.run(**inputs)
+    autonomous = hasattr(agent, "run_autonomous_sync")
+    if (resume or resume_latest) and not autonomous:
+        raise ConfigError(f"--resume: {file!r} is not an autonomous agent", hint='set type = "autonomous" in [agent]')
+    try:
+        if resume:
+            result = agent.resume_from_checkpoint_sync(resume)
+        elif resume_latest:
+            result = agent.resume_from_latest_sync()
+        elif autonomous and "task" in inputs:
+            result = agent.run_autonomous_sync(inputs.pop("task"))
+        else:
+            result = agent.run(**inputs)
+    except AgentInterrupted as exc:
+        _print_resume_hint(file, agent, exc, err)
+        raise
     if view is not None:
         view.summary(result)
     if as_json or not sys.stdout.isatty():
@@ -91,6 +114,19 @@ def cmd_run(file: str, inputs: dict[str, Any], *, as_json: bool, quiet: bool) ->
     else:
         Console().print(result_table(result))
     return 0
+
+
+def _print_resume_hint(file: str, agent: Any, exc: AgentInterrupted, err: Any) -> None:
+    """After an interrupt: where the checkpoint is and the exact command that resumes the run."""
+    import shlex
+
+    checkpoint = (exc.result or {}).get("checkpoint_id")
+    storage = getattr(agent.config, "checkpoint_storage", None)
+    if not checkpoint:
+        err.print(f"interrupted: no checkpoint was saved (checkpoint_storage = {storage!r})", markup=False)
+        return
+    err.print(f"interrupted: checkpoint {checkpoint} of agent {agent.agent_id} saved in {storage}", markup=False)
+    err.print(f"resume with: kaizen run {shlex.quote(file)} --resume {shlex.quote(str(checkpoint))}", markup=False, soft_wrap=True)
 
 
 def _connect_terminal_approvals(agent: Any, err: Any) -> None:
@@ -162,19 +198,35 @@ def build_cli() -> Any:
     @click.option("--inputs-json", metavar="FILE|-", help="input fields as a JSON object, from a file or stdin (-)")
     @click.option("--json", "as_json", is_flag=True, help="only the result, as JSON, on stdout")
     @click.option("--quiet", "-q", is_flag=True, help="no live view on stderr")
-    def run(file: str, items: tuple[str, ...], inputs_json: str | None, as_json: bool, quiet: bool) -> int:
+    @click.option("--resume", metavar="CHECKPOINT_ID", help="continue an interrupted run from this checkpoint")
+    @click.option("--resume-latest", is_flag=True, help="continue this agent's newest checkpoint")
+    def run(
+        file: str,
+        items: tuple[str, ...],
+        inputs_json: str | None,
+        as_json: bool,
+        quiet: bool,
+        resume: str | None,
+        resume_latest: bool,
+    ) -> int:
         """Run an agent described in a TOML file.
 
         The live view (cycles, tool calls, cost) goes to stderr; the result to stdout, as a
         table on a terminal and as JSON otherwise or with --json.
 
+        Ctrl+C (or SIGTERM) stops the run at the next safe point, saves a checkpoint and
+        prints the command that resumes it; no completed tool call runs again.
+
         \b
         Example:
           kaizen run agent.toml -i question="Capital of France?" --json
+          kaizen run agent.toml --resume-latest
         """
+        if resume and resume_latest:
+            raise click.UsageError("give --resume CHECKPOINT_ID or --resume-latest, not both")
         inputs = _read_inputs_json(inputs_json) if inputs_json else {}
         inputs.update(dict(_parse_input(item) for item in items))
-        return cmd_run(file, inputs, as_json=as_json, quiet=quiet)
+        return cmd_run(file, inputs, as_json=as_json, quiet=quiet, resume=resume, resume_latest=resume_latest)
 
     @cli.group()
     def storage() -> None:

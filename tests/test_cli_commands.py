@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +138,139 @@ def test_convergence_failure_has_its_own_exit_code(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert json.loads(proc.stdout)["stop_reason"] == "max_cycles"  # the partial result
     assert json.loads(proc.stderr.splitlines()[-1])["error"]["code"] == "AGENT_005"
+
+
+# --- Ctrl+C / SIGTERM and resume ---------------------------------------------------------------
+
+APPENDER_PLUGIN = '''
+"""A test plugin: the tool append_line appends a line to lines.txt; the first time it is
+called with "b" it prints TOOL-READY on stderr and waits until the run is interrupted."""
+import sys
+from pathlib import Path
+
+from kaizen_core.hookspecs import hookimpl
+from kaizen_core.interrupts import current_scope
+from kaizen_core.tools import tool
+
+
+@tool
+async def append_line(line: str) -> str:
+    """Append a line to lines.txt."""
+    with open("lines.txt", "a", encoding="utf-8") as fh:
+        fh.write(line + "\\n")
+    marker = Path("ready.marker")
+    if line == "b" and not marker.exists():
+        marker.write_text("ready", encoding="utf-8")
+        print("TOOL-READY", file=sys.stderr, flush=True)
+        scope = current_scope()
+        assert scope is not None
+        await scope.wait(timeout=60)  # returns as soon as the signal has been seen
+    return "appended " + line
+
+
+@hookimpl
+def register_tools(register):
+    register("append_line", "kaizen_test_appender:append_line")
+'''
+
+APPENDER_TOML = """
+[agent]
+id = "appender"
+type = "autonomous"
+signature = "task: str -> summary: str"
+llm_provider = "mock"
+tools = ["append_line"]
+checkpoint_storage = "file://./ckpt"
+checkpoint_frequency = 1
+max_cycles = 6
+
+[agent.provider_config]
+script = [
+  {tool_calls = [{name = "append_line", arguments = {line = "a"}}]},
+  {tool_calls = [{name = "append_line", arguments = {line = "b"}}]},
+  {tool_calls = [{name = "append_line", arguments = {line = "c"}}]},
+  {summary = "three lines"},
+]
+"""
+
+
+@pytest.fixture
+def appender(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A project dir with the TOML agent, and an environment where the test plugin is installed."""
+    site = tmp_path / "site"
+    dist = site / "kaizen_test_appender-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kaizen-test-appender\nVersion: 0.1\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[kaizen]\nappender = kaizen_test_appender\n", encoding="utf-8")
+    (site / "kaizen_test_appender.py").write_text(APPENDER_PLUGIN, encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "agent.toml").write_text(APPENDER_TOML, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])}
+    env.pop("KAIZEN_LOAD_PLUGINS", None)
+    return project, env
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_prints_the_resume_command_and_resuming_repeats_no_tool_call(
+    appender: tuple[Path, dict[str, str]], signum: int, code: int
+) -> None:
+    project, env = appender
+    proc = subprocess.Popen(
+        [*KAIZEN, "run", "agent.toml", "-i", "task=three lines", "--json"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )
+    # wait for the tool's readiness marker (an event, not a sleep): the tool is then running
+    assert proc.stderr is not None
+    lines: list[str] = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.strip() == "TOOL-READY":
+            break
+    assert lines and lines[-1].strip() == "TOOL-READY", "".join(lines)
+    proc.send_signal(signum)
+    stdout, rest = proc.communicate(timeout=60)
+    stderr = "".join(lines) + rest
+    assert proc.returncode == code, stderr
+    assert json.loads(stdout)["stop_reason"] == "interrupted"  # the partial result
+    match = re.search(r"resume with: (kaizen run .*)$", stderr, re.MULTILINE)
+    assert match, stderr
+    assert "checkpoint" in stderr and "ckpt" in stderr  # where the checkpoint is
+    argv = shlex.split(match.group(1))
+    assert argv[:3] == ["kaizen", "run", "agent.toml"] and argv[3] in ("--resume", "--resume-latest")
+
+    resumed = subprocess.run(
+        [*KAIZEN, *argv[1:], "--json"], cwd=project, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["summary"] == "three lines"
+    assert (project / "lines.txt").read_text(encoding="utf-8").splitlines() == ["a", "b", "c"]
+
+
+def test_resume_latest_continues_the_agents_newest_checkpoint(appender: tuple[Path, dict[str, str]]) -> None:
+    project, env = appender
+    proc = subprocess.Popen(
+        [*KAIZEN, "run", "agent.toml", "-i", "task=three lines", "--quiet", "--json"],
+        cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the tool's readiness marker
+        if line.strip() == "TOOL-READY":
+            break
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    resumed = subprocess.run(
+        [*KAIZEN, "run", "agent.toml", "--resume-latest", "--json", "--quiet"],
+        cwd=project, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert (project / "lines.txt").read_text(encoding="utf-8").splitlines() == ["a", "b", "c"]
+
+
+def test_resume_and_resume_latest_exclude_each_other(writer: Path) -> None:
+    proc = subprocess.run(
+        [*KAIZEN, "run", "agent.toml", "--resume", "x", "--resume-latest"], cwd=writer, capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "--resume" in proc.stderr
