@@ -162,6 +162,143 @@ def cmd_storage_migrate(url: str) -> int:
     return 0
 
 
+#: Where ``kaizen checkpoints`` looks when no ``--storage`` is given (AutonomousConfig's default).
+DEFAULT_CHECKPOINT_STORAGE = "file://./.kaizen/checkpoints"
+
+
+def _with_state_manager(storage: str, action: Any) -> Any:
+    """Run ``await action(manager)`` over a StateManager on ``storage`` (no retention: the CLI never prunes implicitly)."""
+    from kaizen_core._sync import run_sync
+    from kaizen_core.state import StateManager
+
+    async def go() -> Any:
+        async with StateManager(storage, retention_count=None) as manager:
+            return await action(manager)
+
+    return run_sync(go)
+
+
+def _when(created_at: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(created_at, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def cmd_checkpoints_list(agent_id: str, storage: str, as_json: bool) -> int:
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> list[Any]:
+        return await manager.list_checkpoints(agent_id)
+
+    metas = _with_state_manager(storage, action)
+    if as_json:
+        print(json.dumps([m.model_dump(mode="json") for m in metas], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{agent_id} ({storage})")
+    # the id column is never cut, so an id can be copied into show/fork/delete
+    table.add_column("checkpoint", no_wrap=True, min_width=max((len(m.checkpoint_id) for m in metas), default=10))
+    for column in ("step", "status", "kind", "size", "created (UTC)"):
+        table.add_column(column)
+    for m in metas:
+        table.add_row(m.checkpoint_id, str(m.step_number), m.status, m.kind, str(m.size_bytes), _when(m.created_at))
+    Console(highlight=False).print(table if metas else f"no checkpoints for agent {agent_id!r} in {storage}")
+    return 0
+
+
+def cmd_checkpoints_show(checkpoint_id: str, storage: str) -> int:
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> tuple[Any, Any]:
+        state = await manager.load_checkpoint(checkpoint_id)
+        metas = await manager.list_checkpoints(state.agent_id)
+        return state, next((m for m in metas if m.checkpoint_id == checkpoint_id), None)
+
+    state, meta = _with_state_manager(storage, action)
+    last = next((m.get("content") for m in reversed(state.conversation_history) if m.get("content")), "")
+    rows = {
+        "checkpoint": state.checkpoint_id,
+        "agent": state.agent_id,
+        "status": state.status,
+        "step": state.step_number,
+        "size": f"{meta.size_bytes} bytes ({meta.kind})" if meta is not None else "?",
+        "parent": state.parent_checkpoint_id or "-",
+        "created": state.created_at.isoformat(),
+        "messages": len(state.conversation_history),
+        "tool calls": f"{len(state.completed_tool_calls)} completed, {len(state.pending_tool_calls)} pending",
+        "spent": f"${state.budget_spent_usd:.4f}",
+        "last message": str(last)[:200],
+    }
+    for key, value in rows.items():
+        print(f"{key:>13}: {value}")
+    return 0
+
+
+def cmd_checkpoints_tree(agent_id: str, storage: str) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> dict[str, Any]:
+        return await manager.get_checkpoint_tree(agent_id)
+
+    data = _with_state_manager(storage, action)
+    nodes = data["nodes"]
+    root = Tree(f"[bold]{escape(agent_id)}[/bold] ({data['count']} checkpoints)")
+
+    def add(branch: Tree, cid: str) -> None:
+        node = nodes[cid]
+        child = branch.add(f"{escape(cid)}  [dim]step {node['step_number']} {escape(str(node['status']))}[/dim]")
+        for sub in node["children"]:
+            add(child, sub)
+
+    for cid in data["roots"]:
+        add(root, cid)
+    Console(highlight=False).print(root)
+    return 0
+
+
+def cmd_checkpoints_fork(checkpoint_id: str, storage: str, new_agent_id: str | None) -> int:
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> Any:
+        return await manager.fork_from_checkpoint(checkpoint_id, new_agent_id)
+
+    state = _with_state_manager(storage, action)
+    print(f"forked {checkpoint_id} as {state.checkpoint_id} (agent {state.agent_id})")
+    return 0
+
+
+def cmd_checkpoints_delete(checkpoint_id: str, storage: str) -> int:
+    from kaizen_core.errors import CheckpointNotFoundError
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> bool:
+        return await manager.delete_checkpoint(checkpoint_id)
+
+    if not _with_state_manager(storage, action):
+        raise CheckpointNotFoundError(f"no checkpoint {checkpoint_id!r} in {storage}")
+    print(f"deleted {checkpoint_id}")
+    return 0
+
+
+def cmd_checkpoints_prune(agent_id: str, storage: str, keep: int) -> int:
+    from kaizen_core.state import StateManager
+
+    async def action(manager: StateManager) -> list[str]:
+        return await manager.prune_checkpoints(agent_id, keep)
+
+    deleted = _with_state_manager(storage, action)
+    for cid in deleted:
+        print(f"deleted {cid}")
+    print(f"kept the {keep} newest checkpoints of {agent_id}, deleted {len(deleted)}")
+    return 0
+
+
 def _version() -> str:
     from kaizen_core import __version__
 
@@ -242,6 +379,102 @@ def build_cli() -> Any:
           kaizen storage migrate sqlite:///./kaizen.db
         """
         return cmd_storage_migrate(url)
+
+    storage_help = f"checkpoint store URL [default: {DEFAULT_CHECKPOINT_STORAGE}]"
+
+    def storage_option(fn: Any) -> Any:
+        return click.option("--storage", "storage", metavar="URL", default=None, help=storage_help)(fn)
+
+    def store_url(sub: str | None) -> str:
+        group: str | None = (click.get_current_context().obj or {}).get("storage")
+        return sub or group or DEFAULT_CHECKPOINT_STORAGE
+
+    @cli.group()
+    @storage_option
+    @click.pass_context
+    def checkpoints(ctx: Any, storage: str | None) -> None:
+        """Look at, fork and clean up saved checkpoints.
+
+        \b
+        Example:
+          kaizen checkpoints list my-agent --storage file://./ckpt
+        """
+        ctx.obj = {"storage": storage}
+
+    @checkpoints.command("list")
+    @click.argument("agent_id")
+    @storage_option
+    @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+    def checkpoints_list(agent_id: str, storage: str | None, as_json: bool) -> int:
+        """List an agent's checkpoints, newest first.
+
+        \b
+        Example:
+          kaizen checkpoints list my-agent --storage file://./ckpt
+        """
+        return cmd_checkpoints_list(agent_id, store_url(storage), as_json)
+
+    @checkpoints.command("show")
+    @click.argument("checkpoint_id")
+    @storage_option
+    def checkpoints_show(checkpoint_id: str, storage: str | None) -> int:
+        """Status, step, size, parent and a summary of one checkpoint's state.
+
+        \b
+        Example:
+          kaizen checkpoints show my-agent_step_3_20260101_120000_3f9a1c2e
+        """
+        return cmd_checkpoints_show(checkpoint_id, store_url(storage))
+
+    @checkpoints.command("tree")
+    @click.argument("agent_id")
+    @storage_option
+    def checkpoints_tree(agent_id: str, storage: str | None) -> int:
+        """Draw an agent's checkpoints as a tree (forks are branches).
+
+        \b
+        Example:
+          kaizen checkpoints tree my-agent
+        """
+        return cmd_checkpoints_tree(agent_id, store_url(storage))
+
+    @checkpoints.command("fork")
+    @click.argument("checkpoint_id")
+    @click.option("--as", "new_agent_id", metavar="NEW_AGENT_ID", help="save the copy under another agent id")
+    @storage_option
+    def checkpoints_fork(checkpoint_id: str, new_agent_id: str | None, storage: str | None) -> int:
+        """Save an independent copy of a checkpoint (a new branch).
+
+        \b
+        Example:
+          kaizen checkpoints fork my-agent_step_3_20260101_120000_3f9a1c2e --as my-agent-b
+        """
+        return cmd_checkpoints_fork(checkpoint_id, store_url(storage), new_agent_id)
+
+    @checkpoints.command("delete")
+    @click.argument("checkpoint_id")
+    @storage_option
+    def checkpoints_delete(checkpoint_id: str, storage: str | None) -> int:
+        """Delete one checkpoint (checkpoints stored as deltas of it still load).
+
+        \b
+        Example:
+          kaizen checkpoints delete my-agent_step_3_20260101_120000_3f9a1c2e
+        """
+        return cmd_checkpoints_delete(checkpoint_id, store_url(storage))
+
+    @checkpoints.command("prune")
+    @click.argument("agent_id")
+    @click.option("--keep", type=click.IntRange(min=0), required=True, help="how many of the newest to keep")
+    @storage_option
+    def checkpoints_prune(agent_id: str, keep: int, storage: str | None) -> int:
+        """Delete all but an agent's N newest checkpoints.
+
+        \b
+        Example:
+          kaizen checkpoints prune my-agent --keep 5
+        """
+        return cmd_checkpoints_prune(agent_id, store_url(storage), keep)
 
     @cli.command()
     def version() -> int:

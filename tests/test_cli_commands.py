@@ -274,3 +274,95 @@ def test_resume_and_resume_latest_exclude_each_other(writer: Path) -> None:
     )
     assert proc.returncode == 2
     assert "--resume" in proc.stderr
+
+
+# --- kaizen checkpoints -----------------------------------------------------------------------
+
+
+def _checkpoints(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KAIZEN, "checkpoints", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, "COLUMNS": "240"},
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[Path, list[str]]:
+    """A file store holding agent "a"'s chain of three checkpoints (oldest first)."""
+    from kaizen_core.state import AgentState, StateManager
+
+    async def save() -> list[str]:
+        async with StateManager(f"file://{tmp_path / 'ckpt'}", retention_count=None) as manager:
+            ids = []
+            for step in (1, 2, 3):
+                state = AgentState(
+                    agent_id="a", step_number=step, conversation_history=[{"role": "user", "content": f"hello {step}"}]
+                )
+                ids.append(await manager.save_checkpoint(state))
+            return [i for i in ids if i]
+
+    import anyio
+
+    return tmp_path, anyio.run(save)
+
+
+def test_checkpoints_tree_after_a_fork_shows_both_branches(store: tuple[Path, list[str]]) -> None:
+    cwd, (first, second, third) = store
+    fork = _checkpoints(cwd, "--storage", "file://./ckpt", "fork", first)
+    assert fork.returncode == 0, fork.stderr
+    forked = re.search(r"as (\S+) \(agent a\)", fork.stdout)
+    assert forked, fork.stdout
+    tree = _checkpoints(cwd, "tree", "a", "--storage", "file://./ckpt")
+    assert tree.returncode == 0, tree.stderr
+    lines = tree.stdout.splitlines()
+
+    def line_of(cid: str) -> tuple[int, str]:
+        (index,) = [i for i, line in enumerate(lines) if cid in line]
+        return index, lines[index]
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip(" │├└─"))
+
+    i_first, l_first = line_of(first)
+    i_second, l_second = line_of(second)
+    i_third, l_third = line_of(third)
+    i_fork, l_fork = line_of(forked.group(1))
+    # first has two children: the original branch (second -> third) and the fork
+    assert indent(l_second) == indent(l_fork) > indent(l_first)
+    assert indent(l_third) > indent(l_second)
+    assert i_first < i_second < i_third < i_fork, tree.stdout
+    assert "4 checkpoints" in tree.stdout
+
+
+def test_checkpoints_list_show_delete_prune(store: tuple[Path, list[str]]) -> None:
+    cwd, (first, second, third) = store
+    listed = _checkpoints(cwd, "list", "a", "--storage", "file://./ckpt", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [m["checkpoint_id"] for m in json.loads(listed.stdout)] == [third, second, first]
+    table = _checkpoints(cwd, "--storage", "file://./ckpt", "list", "a")
+    assert all(cid in table.stdout for cid in (first, second, third))
+
+    show = _checkpoints(cwd, "show", second, "--storage", "file://./ckpt")
+    assert show.returncode == 0, show.stderr
+    assert re.search(r"step: 2$", show.stdout, re.MULTILINE)
+    assert re.search(rf"parent: {first}$", show.stdout, re.MULTILINE)
+    assert "hello 2" in show.stdout and "bytes" in show.stdout
+
+    deleted = _checkpoints(cwd, "delete", second, "--storage", "file://./ckpt")
+    assert deleted.returncode == 0, deleted.stderr
+    again = _checkpoints(cwd, "delete", second, "--storage", "file://./ckpt")
+    assert again.returncode == 1 and json.loads(again.stderr)["error"]["code"] == "CHECKPOINT_002"
+    # the third was saved as a delta of the second: it still loads
+    assert _checkpoints(cwd, "show", third, "--storage", "file://./ckpt").returncode == 0
+
+    pruned = _checkpoints(cwd, "prune", "a", "--keep", "1", "--storage", "file://./ckpt")
+    assert pruned.returncode == 0, pruned.stderr
+    after = json.loads(_checkpoints(cwd, "list", "a", "--storage", "file://./ckpt", "--json").stdout)
+    assert [m["checkpoint_id"] for m in after] == [third]
+    assert _checkpoints(cwd, "show", third, "--storage", "file://./ckpt").returncode == 0
+
+
+def test_checkpoints_default_storage_is_the_autonomous_default(tmp_path: Path) -> None:
+    proc = _checkpoints(tmp_path, "list", "nobody")
+    assert proc.returncode == 0, proc.stderr
+    assert "file://./.kaizen/checkpoints" in proc.stdout

@@ -281,6 +281,14 @@ class StateManager:
     #: Alias of :meth:`delete_checkpoint`.
     delete = delete_checkpoint
 
+    async def prune_checkpoints(self, agent_id: str, keep: int) -> list[str]:
+        """Delete all but the agent's ``keep`` newest checkpoints (as retention does); returns the deleted ids."""
+        if keep < 0:
+            raise ConfigError("keep must be >= 0")
+        async with self._lock(agent_id):
+            await self.list_checkpoints(agent_id)
+            return await self._prune(agent_id, keep)
+
     async def journal_append(self, stream: str, entry: dict[str, Any]) -> None:
         """Durably append a JSON entry to the journal ``stream`` (e.g. a tool-call journal)."""
         try:
@@ -413,10 +421,15 @@ class StateManager:
         return depth if isinstance(depth, int) else 1_000_000
 
     async def _apply_retention(self, agent_id: str) -> None:
+        if self.retention_count:
+            await self._prune(agent_id, self.retention_count)
+
+    async def _prune(self, agent_id: str, keep: int) -> list[str]:
+        """Keep the ``keep`` newest known checkpoints (kept deltas whose base goes are compacted first)."""
         metas = self._metas[agent_id]
-        if not self.retention_count or len(metas) <= self.retention_count:
-            return
-        kept, doomed = metas[: self.retention_count], metas[self.retention_count :]
+        if len(metas) <= keep:
+            return []
+        kept, doomed = metas[:keep], metas[keep:]
         kept_ids = {m.checkpoint_id for m in kept}
         for m in kept:
             if m.kind == "delta" and m.base_checkpoint_id not in kept_ids:
@@ -424,7 +437,11 @@ class StateManager:
         for m in doomed:
             await self.storage.delete(m.checkpoint_id)
             logger.debug("retention deleted checkpoint %s of agent %s", m.checkpoint_id, agent_id)
-        self._metas[agent_id] = self._metas[agent_id][: self.retention_count]
+        self._metas[agent_id] = self._metas[agent_id][:keep]
+        head = self._heads.get(agent_id)
+        if head is not None and head.checkpoint_id not in kept_ids:
+            del self._heads[agent_id]
+        return [m.checkpoint_id for m in doomed]
 
     async def _compact(self, meta: CheckpointMeta) -> None:
         """Rewrite a delta checkpoint as a full snapshot (same id, same state)."""
