@@ -162,6 +162,119 @@ def cmd_storage_migrate(url: str) -> int:
     return 0
 
 
+#: How to make a provider whose local check failed usable (a provider not listed gets its description).
+_DETECT_FIXES = {
+    "ollama": "start Ollama (`ollama serve`, listens on localhost:11434) or set OLLAMA_HOST",
+    "docker": "enable Docker Model Runner with TCP access (`docker desktop enable model-runner --tcp 12434`)",
+    "google": "export GOOGLE_API_KEY=... (or GEMINI_API_KEY=...)",
+    "llamacpp": "pip install llama-cpp-python, and reinstall kaizen-llamacpp (it ships the bundled model)",
+}
+
+
+class DoctorCheck:
+    """One line of ``kaizen doctor``: what was checked, whether it is fine, and the fix if not."""
+
+    def __init__(self, section: str, name: str, ok: bool, detail: str, fix: str = "") -> None:
+        self.section, self.name, self.ok, self.detail, self.fix = section, name, ok, detail, fix
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"section": self.section, "name": self.name, "ok": self.ok, "detail": self.detail, "fix": self.fix}
+
+
+def _provider_checks() -> list[DoctorCheck]:
+    """Each registered provider: usable now or not, by the same env/detect rules auto-detection uses.
+
+    Only the names of the key variables are shown, never their values; the local checks are
+    the providers' own ``detect`` callables (a TCP connect to their localhost port, a file lookup).
+    """
+    import os
+
+    from kaizen_core.plugins import KNOWN_PACKAGES, get_registry, resolve_target
+
+    registry = get_registry()
+    checks = []
+    for reg in registry.entries("provider"):
+        env = list(reg.options.get("env") or [])
+        missing = [var for var in env if not os.environ.get(var)]
+        detect = reg.options.get("detect")
+        if missing:
+            fix = "export " + " ".join(f"{var}=..." for var in missing)
+            checks.append(DoctorCheck("provider", reg.name, False, f"{', '.join(missing)} not set", fix))
+            continue
+        if detect is not None:
+            try:
+                found = bool(resolve_target(detect)())
+            except KaizenError as exc:
+                found, why = False, exc.message
+            else:
+                why = f"not detected ({reg.description})"
+            if not found:
+                checks.append(DoctorCheck("provider", reg.name, False, why, _DETECT_FIXES.get(reg.name, reg.description)))
+                continue
+        how = f"{', '.join(env)} set" if env else (f"detected ({reg.description})" if detect else "always available")
+        if reg.options.get("detect_priority") is None and not env and detect is None:
+            how += " (not auto-detected: set llm_provider)"
+        checks.append(DoctorCheck("provider", reg.name, True, how))
+    for (kind, name), package in sorted(KNOWN_PACKAGES.items()):
+        if kind == "provider" and registry.find("provider", name) is None and package not in {c.detail for c in checks}:
+            checks.append(DoctorCheck("provider", name, False, f"{package} is not installed", f"pip install {package}"))
+    return checks
+
+
+def _storage_check(url: str) -> DoctorCheck:
+    """Open the store at ``url`` and list its agents (the cheapest real round trip)."""
+    from kaizen_core._sync import run_sync
+    from kaizen_core.state.urls import open_store
+
+    async def probe() -> int:
+        store = open_store(url)
+        try:
+            return len(await store.list_agents())
+        finally:
+            await store.close()
+
+    try:
+        count = run_sync(probe)
+    except KaizenError as exc:
+        return DoctorCheck("storage", url, False, exc.message, exc.hint or "check the URL and that the server is running")
+    except OSError as exc:
+        return DoctorCheck("storage", url, False, str(exc), "check the URL and that the server is running")
+    return DoctorCheck("storage", url, True, f"reachable ({count} agents with checkpoints)")
+
+
+def cmd_doctor(storage_urls: Sequence[str], as_json: bool) -> int:
+    """Installed plugins, usable providers, reachable stores, and the fix for each problem."""
+    from kaizen_core.plugins import get_registry
+
+    checks = [
+        DoctorCheck("plugin", p["distribution"], True, f"{p['version']} (plugin {p['name']})")
+        for p in get_registry().describe()["plugins"]
+    ]
+    checks += _provider_checks()
+    checks += [_storage_check(url) for url in storage_urls]
+    if as_json:
+        print(json.dumps([c.as_dict() for c in checks], indent=2))
+        return 0
+    from rich.console import Console
+    from rich.markup import escape
+
+    out = Console(highlight=False)
+    titles = {"plugin": "Installed plugins", "provider": "Providers", "storage": "Storage"}
+    for section, title in titles.items():
+        rows = [c for c in checks if c.section == section]
+        if not rows:
+            continue
+        out.print(f"[bold]{title}[/bold]")
+        for c in rows:
+            mark = "[green]ok[/green]  " if c.ok else "[red]no[/red]  "
+            out.print(f"  {mark}{escape(c.name)}: {escape(c.detail)}", soft_wrap=True)
+            if c.fix:
+                out.print(f"        fix: {escape(c.fix)}", soft_wrap=True)
+    usable = [c.name for c in checks if c.section == "provider" and c.ok]
+    out.print(f"usable providers now: {', '.join(usable) or 'none'}")
+    return 0
+
+
 #: Where ``kaizen checkpoints`` looks when no ``--storage`` is given (AutonomousConfig's default).
 DEFAULT_CHECKPOINT_STORAGE = "file://./.kaizen/checkpoints"
 
@@ -379,6 +492,18 @@ def build_cli() -> Any:
           kaizen storage migrate sqlite:///./kaizen.db
         """
         return cmd_storage_migrate(url)
+
+    @cli.command()
+    @click.option("--storage", "storage_urls", multiple=True, metavar="URL", help="also check this store (repeatable)")
+    @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+    def doctor(storage_urls: tuple[str, ...], as_json: bool) -> int:
+        """What is installed, which providers are usable now, which stores answer, and how to fix the rest.
+
+        \b
+        Example:
+          kaizen doctor --storage sqlite:///./kaizen.db --storage redis://localhost:6379/0
+        """
+        return cmd_doctor(storage_urls, as_json)
 
     storage_help = f"checkpoint store URL [default: {DEFAULT_CHECKPOINT_STORAGE}]"
 

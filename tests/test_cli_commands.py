@@ -366,3 +366,45 @@ def test_checkpoints_default_storage_is_the_autonomous_default(tmp_path: Path) -
     proc = _checkpoints(tmp_path, "list", "nobody")
     assert proc.returncode == 0, proc.stderr
     assert "file://./.kaizen/checkpoints" in proc.stdout
+
+
+# --- kaizen doctor ------------------------------------------------------------------------------
+
+
+def _scrubbed_env(home: Path, **extra: str) -> dict[str, str]:
+    """No API keys, no provider hosts: a machine where nothing is configured."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
+    return {**keep, "HOME": str(home), "COLUMNS": "240", **extra}
+
+
+def test_doctor_without_keys_says_what_is_usable_and_how_to_enable_the_rest(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [*KAIZEN, "doctor", "--storage", "file://./ckpt", "--storage", "nosuch://x"],
+        cwd=tmp_path, capture_output=True, text=True, env=_scrubbed_env(tmp_path),
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert re.search(r"ok\s+kaizen-core: \S+", out)  # installed plugins with versions
+    assert re.search(r"ok\s+mock: always available", out)
+    assert re.search(r"usable providers now: .*mock", out)
+    # a provider that needs a key names the variable and how to set it
+    assert re.search(r"no\s+openai: OPENAI_API_KEY not set\n\s+fix: export OPENAI_API_KEY=\.\.\.", out)
+    assert re.search(r"ok\s+file://\./ckpt: reachable", out)
+    assert re.search(r"no\s+nosuch://x: .*\n\s+fix: ", out)
+
+
+def test_doctor_reports_a_key_as_present_without_printing_it(tmp_path: Path) -> None:
+    secret = "sk-doctor-test-0123456789abcdef"
+    proc = subprocess.run(
+        [*KAIZEN, "doctor", "--json"], cwd=tmp_path, capture_output=True, text=True,
+        env=_scrubbed_env(tmp_path, OPENAI_API_KEY=secret),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert secret not in proc.stdout + proc.stderr
+    checks = {(c["section"], c["name"]): c for c in json.loads(proc.stdout)}
+    assert checks[("provider", "openai")]["ok"] is True
+    assert checks[("provider", "openai")]["detail"] == "OPENAI_API_KEY set"
+    assert checks[("provider", "anthropic")] == {
+        "section": "provider", "name": "anthropic", "ok": False,
+        "detail": "ANTHROPIC_API_KEY not set", "fix": "export ANTHROPIC_API_KEY=...",
+    }
