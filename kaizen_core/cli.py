@@ -162,6 +162,66 @@ def cmd_storage_migrate(url: str) -> int:
     return 0
 
 
+CHAT_COMMANDS = "/history  the session's messages   /reset  forget the session   /exit  leave (also Ctrl+D)"
+
+
+def cmd_chat(file: str, session: str | None) -> int:
+    """A REPL over the agent of ``file``; each line is one run in session ``session``, remembered by its memory."""
+    import uuid
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from kaizen_core.agent_loader import load_agent
+
+    agent = load_agent(file)
+    memory = agent.memory
+    if memory is None or not hasattr(memory, "get_history"):
+        raise ConfigError(
+            f"{file!r}: the agent has no conversation memory to chat with",
+            hint='set max_turns = 10 and memory_storage = "sqlite:///./.kaizen/memory.db" in [agent]',
+        )
+    inputs = list(agent.signature.input_fields())
+    if len(inputs) != 1:
+        raise ConfigError(f"{file!r}: kaizen chat needs a signature with one input field, got {inputs}")
+    outputs = list(agent.signature.output_fields())
+    session_id = session or f"chat-{uuid.uuid4().hex[:8]}"
+    out = Console(highlight=False)
+    persisted = agent.config.memory_storage
+    out.print(f"session {escape(session_id)}" + (f" (memory in {escape(persisted)})" if persisted else " (not persisted: memory_storage is not set)"))
+    out.print(f"[dim]continue later with: kaizen chat {escape(file)} --session {escape(session_id)}[/dim]")
+    out.print(f"[dim]{CHAT_COMMANDS}[/dim]")
+    try:
+        while True:
+            try:
+                line = input("you> ").strip()
+            except EOFError:
+                break
+            if not line:
+                continue
+            if line == "/exit":
+                break
+            if line == "/reset":
+                memory.clear(session_id, stored=True)
+                out.print("[dim]session forgotten[/dim]")
+                continue
+            if line == "/history":
+                history = memory.get_history(session_id=session_id)
+                for message in history:
+                    out.print(f"{escape(message.role)}: {escape(message.content or '')}", soft_wrap=True)
+                out.print(f"[dim]{len(history)} messages[/dim]")
+                continue
+            if line.startswith("/"):
+                out.print(f"unknown command {escape(line)}; {CHAT_COMMANDS}")
+                continue
+            result = agent.run(session_id=session_id, **{inputs[0]: line})
+            reply = result[outputs[0]] if len(outputs) == 1 else {k: result[k] for k in outputs}
+            out.print(f"agent> {escape(reply if isinstance(reply, str) else json.dumps(reply, default=str))}", soft_wrap=True)
+    finally:
+        agent.close()
+    return 0
+
+
 #: How to make a provider whose local check failed usable (a provider not listed gets its description).
 _DETECT_FIXES = {
     "ollama": "start Ollama (`ollama serve`, listens on localhost:11434) or set OLLAMA_HOST",
@@ -492,6 +552,21 @@ def build_cli() -> Any:
           kaizen storage migrate sqlite:///./kaizen.db
         """
         return cmd_storage_migrate(url)
+
+    @cli.command()
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--session", metavar="ID", help="continue this session (default: a new one)")
+    def chat(file: str, session: str | None) -> int:
+        """Chat with an agent; the session's history is kept in its memory store.
+
+        Commands: /history, /reset, /exit. The same --session later continues the
+        conversation (set memory_storage in the TOML so it outlives the process).
+
+        \b
+        Example:
+          kaizen chat assistant.toml --session alice
+        """
+        return cmd_chat(file, session)
 
     @cli.command()
     @click.option("--storage", "storage_urls", multiple=True, metavar="URL", help="also check this store (repeatable)")

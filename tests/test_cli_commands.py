@@ -408,3 +408,83 @@ def test_doctor_reports_a_key_as_present_without_printing_it(tmp_path: Path) -> 
         "section": "provider", "name": "anthropic", "ok": False,
         "detail": "ANTHROPIC_API_KEY not set", "fix": "export ANTHROPIC_API_KEY=...",
     }
+
+
+# --- kaizen chat --------------------------------------------------------------------------------
+
+# The mock picks its reply by the number of assistant turns in the request: "I remember" is
+# only answered when the request carries the earlier turn, i.e. when memory was recalled.
+CHAT_TOML = """
+[agent]
+id = "assistant"
+signature = "message: str -> reply: str"
+llm_provider = "mock"
+max_turns = 10
+memory_storage = "sqlite:///./memory.db"
+
+[agent.provider_config]
+script = [{reply = "nice to meet you"}, {reply = "I remember"}]
+"""
+
+
+def _chat(cwd: Path, session: str) -> pexpect.spawn:
+    child = pexpect.spawn(
+        sys.executable, ["-m", "kaizen_core.cli", "chat", "agent.toml", "--session", session], cwd=str(cwd),
+        encoding="utf-8", timeout=60, dimensions=(50, 200),
+    )
+    child.expect(f"session {session}")
+    child.expect("you> ")
+    return child
+
+
+def test_chat_remembers_the_session_across_invocations(tmp_path: Path) -> None:
+    (tmp_path / "agent.toml").write_text(CHAT_TOML, encoding="utf-8")
+    first = _chat(tmp_path, "alice")
+    first.sendline("my name is Ada")
+    first.expect("agent> nice to meet you")
+    first.expect("you> ")
+    first.sendline("/exit")
+    first.expect(pexpect.EOF)
+    first.close()
+    assert first.exitstatus == 0
+
+    second = _chat(tmp_path, "alice")
+    second.sendline("/history")
+    second.expect("user: .*my name is Ada")  # the first invocation's message, from the store
+    second.expect("assistant: .*nice to meet you")
+    second.expect("2 messages")
+    second.expect("you> ")
+    second.sendline("what is my name?")
+    second.expect("agent> I remember")  # the request carried the earlier turn
+    second.expect("you> ")
+    second.sendline("/reset")
+    second.expect("session forgotten")
+    second.expect("you> ")
+    second.sendline("/history")
+    second.expect("0 messages")
+    second.expect("you> ")
+    second.sendline("hello again")
+    second.expect("agent> nice to meet you")  # nothing recalled after /reset
+    second.expect("you> ")
+    second.sendeof()
+    second.expect(pexpect.EOF)
+    second.close()
+    assert second.exitstatus == 0
+
+    other = _chat(tmp_path, "bob")  # another session shares nothing
+    other.sendline("/history")
+    other.expect("0 messages")
+    other.sendline("/exit")
+    other.expect(pexpect.EOF)
+    other.close()
+
+
+def test_chat_without_memory_says_how_to_enable_it(tmp_path: Path) -> None:
+    (tmp_path / "agent.toml").write_text(
+        CHAT_TOML.replace("max_turns = 10\n", "").replace('memory_storage = "sqlite:///./memory.db"\n', ""),
+        encoding="utf-8",
+    )
+    proc = subprocess.run([*KAIZEN, "chat", "agent.toml"], cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1
+    error = json.loads(proc.stderr)["error"]
+    assert error["code"] == "KAIZEN_002" and "memory_storage" in error["hint"]
