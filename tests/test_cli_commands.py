@@ -371,10 +371,27 @@ def test_checkpoints_default_storage_is_the_autonomous_default(tmp_path: Path) -
 # --- kaizen doctor ------------------------------------------------------------------------------
 
 
+KEYED_PLUGIN = '''
+from kaizen_core import hookimpl
+
+
+@hookimpl
+def register_providers(register):
+    register("keyed", "kaizen_core.providers.mock:MockProvider", env=["KEYED_API_KEY"], description="needs a key")
+'''
+
+
 def _scrubbed_env(home: Path, **extra: str) -> dict[str, str]:
-    """No API keys, no provider hosts: a machine where nothing is configured."""
+    """No API keys, no provider hosts: a machine where nothing is configured, plus one test plugin
+    whose provider needs ``KEYED_API_KEY`` (so the test does not depend on which plugins are installed)."""
+    site = home / "site"
+    dist = site / "kaizen_test_keyed-0.1.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kaizen-test-keyed\nVersion: 0.1\n", encoding="utf-8")
+    (dist / "entry_points.txt").write_text("[kaizen]\nkeyed = kaizen_test_keyed\n", encoding="utf-8")
+    (site / "kaizen_test_keyed.py").write_text(KEYED_PLUGIN, encoding="utf-8")
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
-    return {**keep, "HOME": str(home), "COLUMNS": "240", **extra}
+    return {**keep, "HOME": str(home), "COLUMNS": "240", "PYTHONPATH": str(site), **extra}
 
 
 def test_doctor_without_keys_says_what_is_usable_and_how_to_enable_the_rest(tmp_path: Path) -> None:
@@ -385,10 +402,13 @@ def test_doctor_without_keys_says_what_is_usable_and_how_to_enable_the_rest(tmp_
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert re.search(r"ok\s+kaizen-core: \S+", out)  # installed plugins with versions
+    assert re.search(r"ok\s+kaizen-test-keyed: 0\.1", out)
     assert re.search(r"ok\s+mock: always available", out)
     assert re.search(r"usable providers now: .*mock", out)
     # a provider that needs a key names the variable and how to set it
-    assert re.search(r"no\s+openai: OPENAI_API_KEY not set\n\s+fix: export OPENAI_API_KEY=\.\.\.", out)
+    assert re.search(r"no\s+keyed: KEYED_API_KEY not set\n\s+fix: export KEYED_API_KEY=\.\.\.", out)
+    # a well-known provider: installed (needs its key) or not (says what to install)
+    assert re.search(r"no\s+openai: (OPENAI_API_KEY not set|kaizen-openai is not installed)\n\s+fix: ", out)
     assert re.search(r"ok\s+file://\./ckpt: reachable", out)
     assert re.search(r"no\s+nosuch://x: .*\n\s+fix: ", out)
 
@@ -397,17 +417,13 @@ def test_doctor_reports_a_key_as_present_without_printing_it(tmp_path: Path) -> 
     secret = "sk-doctor-test-0123456789abcdef"
     proc = subprocess.run(
         [*KAIZEN, "doctor", "--json"], cwd=tmp_path, capture_output=True, text=True,
-        env=_scrubbed_env(tmp_path, OPENAI_API_KEY=secret),
+        env=_scrubbed_env(tmp_path, KEYED_API_KEY=secret),
     )
     assert proc.returncode == 0, proc.stderr
     assert secret not in proc.stdout + proc.stderr
     checks = {(c["section"], c["name"]): c for c in json.loads(proc.stdout)}
-    assert checks[("provider", "openai")]["ok"] is True
-    assert checks[("provider", "openai")]["detail"] == "OPENAI_API_KEY set"
-    assert checks[("provider", "anthropic")] == {
-        "section": "provider", "name": "anthropic", "ok": False,
-        "detail": "ANTHROPIC_API_KEY not set", "fix": "export ANTHROPIC_API_KEY=...",
-    }
+    assert checks[("provider", "keyed")]["ok"] is True
+    assert checks[("provider", "keyed")]["detail"] == "KEYED_API_KEY set"
 
 
 # --- kaizen chat --------------------------------------------------------------------------------
