@@ -504,3 +504,41 @@ def test_chat_without_memory_says_how_to_enable_it(tmp_path: Path) -> None:
     assert proc.returncode == 1
     error = json.loads(proc.stderr)["error"]
     assert error["code"] == "KAIZEN_002" and "memory_storage" in error["hint"]
+
+
+EXAMPLE_TOML = Path(__file__).parent.parent / "examples" / "autonomous" / "agent.toml"
+
+
+def test_example_agent_toml_shows_each_tool_call_and_asks_before_the_write(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("buy milk\n", encoding="utf-8")
+    child = pexpect.spawn(
+        sys.executable, ["-m", "kaizen_core.cli", "run", str(EXAMPLE_TOML), "--input", "task=index this folder"],
+        cwd=str(tmp_path), encoding="utf-8", timeout=60, dimensions=(50, 200),
+    )
+    child.expect(r"→ list_directory\(\{\"path\": \".\"\}\)")
+    child.expect("← list_directory .*success")
+    child.expect(r"→ read_file\(\{\"path\": \"notes.txt\"\}\)")
+    child.expect("← read_file .*success.*buy milk")
+    child.expect(r"Approve write_file\?")
+    child.expect("arguments: .*INDEX.md")
+    child.expect(r"\[y/N\] ")
+    child.sendline("n")
+    child.expect("write_file .*denied")
+    child.expect("stop_reason converged")
+    child.expect("proposed INDEX.md")  # the model's answer, in the result table
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert not (tmp_path / "INDEX.md").exists()
+    # the denial reached the model: the conversation saved in the final checkpoint has the tool result saying so
+    import asyncio
+
+    from kaizen_core.state import StateManager
+
+    async def history() -> list[dict[str, object]]:
+        async with StateManager(f"file://{tmp_path / '.kaizen' / 'checkpoints'}", retention_count=None) as manager:
+            latest = (await manager.list_checkpoints("file-organizer"))[0]
+            return (await manager.load_checkpoint(latest.checkpoint_id)).conversation_history
+
+    tool_results = [str(m.get("content")) for m in asyncio.run(history()) if m.get("role") == "tool"]
+    assert len(tool_results) == 3 and "not approved" in tool_results[-1]

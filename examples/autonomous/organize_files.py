@@ -6,7 +6,9 @@
 The agent lists the folder, then moves each file into a sub-folder named after its
 kind (docs/, images/, data/). ``move_file`` is a custom MEDIUM tool, so every move
 needs approval: the in-memory control transport below plays the user and approves
-moves, printing each request. Swap ``MockProvider(script=...)`` for a real provider
+moves, printing each request; the tool calls are shown by the same live view as
+``kaizen run`` (:class:`kaizen_core.cli_view.RunView`). ``agent.toml`` is this agent for
+``kaizen run``, asking the approvals in the terminal. Swap ``MockProvider(script=...)`` for a real provider
 (``llm_provider="openai"``...) and the same agent decides the moves itself.
 """
 
@@ -18,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from kaizen_core.agents.autonomous import BaseAutonomousAgent
+from kaizen_core.cli_view import RunView
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.control import ControlProtocol, ControlRequest, InMemoryTransport
 from kaizen_core.errors import ToolExecutionError
@@ -99,12 +102,11 @@ def main() -> None:
         control_protocol=ControlProtocol(transport),
         agent_id="file-organizer",
     )
+    RunView().attach(agent)  # the live view of `kaizen run`: each cycle and tool call, on stderr
     result = agent.run_autonomous_sync("organize this folder by file kind")
 
     print(f"\nsummary: {result['summary']}  (moved {result['moved']})")
     print(f"stop reason: {result['stop_reason']}, cycles: {result['cycles_used']}, checkpoint: {result['checkpoint_id']}")
-    for call in result["tool_calls"]:
-        print(f"  {call['name']:<15} {call['outcome']:<8} {call['duration_ms']:.1f} ms  {call['arguments']}")
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         print(f"{folder.name}/: {sorted(f.name for f in folder.iterdir())}")
 
