@@ -75,6 +75,7 @@ def cmd_run(
     quiet: bool,
     resume: str | None = None,
     resume_latest: bool = False,
+    stream: bool = False,
 ) -> int:
     """Run the agent of ``file``: live view on stderr, result on stdout (table on a terminal, else JSON).
 
@@ -92,6 +93,8 @@ def cmd_run(
     if view is not None:
         view.attach(agent)
     _connect_terminal_approvals(agent, err)
+    if stream:
+        _stream_to_stderr(agent)
     autonomous = hasattr(agent, "run_autonomous_sync")
     if (resume or resume_latest) and not autonomous:
         raise ConfigError(f"--resume: {file!r} is not an autonomous agent", hint='set type = "autonomous" in [agent]')
@@ -114,6 +117,21 @@ def cmd_run(
     else:
         Console().print(result_table(result))
     return 0
+
+
+def _stream_to_stderr(agent: Any) -> None:
+    """``--stream``: the provider streams, and each text piece goes to stderr as it arrives."""
+    agent.config.stream = True
+
+    def show(event: Any) -> None:
+        if event.type == "text" and event.text:
+            sys.stderr.write(event.text)
+            sys.stderr.flush()
+        elif event.type == "done":
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+    agent.stream_listener = show
 
 
 def _print_resume_hint(file: str, agent: Any, exc: AgentInterrupted, err: Any) -> None:
@@ -510,6 +528,7 @@ def build_cli() -> Any:
     @click.option("--quiet", "-q", is_flag=True, help="no live view on stderr")
     @click.option("--resume", metavar="CHECKPOINT_ID", help="continue an interrupted run from this checkpoint")
     @click.option("--resume-latest", is_flag=True, help="continue this agent's newest checkpoint")
+    @click.option("--stream", is_flag=True, help="print the model's tokens on stderr as they arrive")
     def run(
         file: str,
         items: tuple[str, ...],
@@ -518,6 +537,7 @@ def build_cli() -> Any:
         quiet: bool,
         resume: str | None,
         resume_latest: bool,
+        stream: bool,
     ) -> int:
         """Run an agent described in a TOML file.
 
@@ -536,7 +556,7 @@ def build_cli() -> Any:
             raise click.UsageError("give --resume CHECKPOINT_ID or --resume-latest, not both")
         inputs = _read_inputs_json(inputs_json) if inputs_json else {}
         inputs.update(dict(_parse_input(item) for item in items))
-        return cmd_run(file, inputs, as_json=as_json, quiet=quiet, resume=resume, resume_latest=resume_latest)
+        return cmd_run(file, inputs, as_json=as_json, quiet=quiet, resume=resume, resume_latest=resume_latest, stream=stream)
 
     @cli.group()
     def storage() -> None:

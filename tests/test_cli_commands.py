@@ -542,3 +542,22 @@ def test_example_agent_toml_shows_each_tool_call_and_asks_before_the_write(tmp_p
 
     tool_results = [str(m.get("content")) for m in asyncio.run(history()) if m.get("role") == "tool"]
     assert len(tool_results) == 3 and "not approved" in tool_results[-1]
+
+
+def test_stream_prints_the_tokens_on_stderr_and_json_stdout_still_parses(tmp_path: Path) -> None:
+    (tmp_path / "agent.toml").write_text(
+        '[agent]\nid = "s"\nsignature = "question: str -> answer: str"\nllm_provider = "mock"\n'
+        '[agent.provider_config]\nscript = [{content = \'{"answer": "streamed words here"}\'}]\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.run(
+        [*KAIZEN, "run", "agent.toml", "-i", "question=hi", "--stream", "--json"],
+        cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["answer"] == "streamed words here"
+    assert '{"answer": "streamed words here"}' in proc.stderr
+    quiet = subprocess.run(
+        [*KAIZEN, "run", "agent.toml", "-i", "question=hi", "--json"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert "streamed words" not in quiet.stderr  # without --stream nothing is streamed

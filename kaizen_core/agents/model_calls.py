@@ -10,7 +10,8 @@ structured-output settings apply everywhere at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kaizen_core.agents.run import call_with_timeout
 from kaizen_core.errors import ProviderError
@@ -32,6 +33,9 @@ class ModelCalls:
     provider: BaseProvider
     #: From ``provider_config["response_format"]`` (None: the signature's defaults).
     structured_output: StructuredOutputSettings | None = None
+    #: Called with each :class:`StreamEvent` as it arrives when ``config.stream`` is on (the
+    #: one way to see tokens live: ``kaizen run --stream`` prints the text events). None: no listener.
+    stream_listener: Callable[[StreamEvent], Any] | None = None
     _response_cache: ResponseCache | None = None
 
     @property
@@ -76,6 +80,8 @@ class ModelCalls:
         final: Completion | None = None
         event: StreamEvent
         async for event in self.provider.stream(request):
+            if self.stream_listener is not None:
+                self.stream_listener(event)
             if event.type == "done":
                 final = event.completion
         if final is None:
