@@ -561,3 +561,10 @@ def test_stream_prints_the_tokens_on_stderr_and_json_stdout_still_parses(tmp_pat
         [*KAIZEN, "run", "agent.toml", "-i", "question=hi", "--json"], cwd=tmp_path, capture_output=True, text=True
     )
     assert "streamed words" not in quiet.stderr  # without --stream nothing is streamed
+
+
+def test_shell_completion_script_is_clicks_own() -> None:
+    kaizen = Path(sys.executable).parent / "kaizen"  # the installed console script, as a shell calls it
+    proc = subprocess.run([str(kaizen)], env={**os.environ, "_KAIZEN_COMPLETE": "bash_source"}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "_kaizen_completion()" in proc.stdout and "complete -o nosort -F _kaizen_completion kaizen" in proc.stdout
