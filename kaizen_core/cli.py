@@ -311,13 +311,17 @@ def _storage_check(url: str) -> DoctorCheck:
         finally:
             await store.close()
 
+    from kaizen_core.redaction import redact
+    from kaizen_core.urls import safe_url
+
+    shown = safe_url(url)  # a URL's password must not reach the terminal or a CI log
     try:
         count = run_sync(probe)
     except KaizenError as exc:
-        return DoctorCheck("storage", url, False, exc.message, exc.hint or "check the URL and that the server is running")
+        return DoctorCheck("storage", shown, False, exc.message, exc.hint or "check the URL and that the server is running")
     except OSError as exc:
-        return DoctorCheck("storage", url, False, str(exc), "check the URL and that the server is running")
-    return DoctorCheck("storage", url, True, f"reachable ({count} agents with checkpoints)")
+        return DoctorCheck("storage", shown, False, redact(str(exc)), "check the URL and that the server is running")
+    return DoctorCheck("storage", shown, True, f"reachable ({count} agents with checkpoints)")
 
 
 def cmd_doctor(storage_urls: Sequence[str], as_json: bool) -> int:

@@ -426,6 +426,20 @@ def test_doctor_reports_a_key_as_present_without_printing_it(tmp_path: Path) -> 
     assert checks[("provider", "keyed")]["detail"] == "KEYED_API_KEY set"
 
 
+
+def test_doctor_never_prints_the_password_of_a_storage_url(tmp_path: Path) -> None:
+    password = "s3cr3t-doctor-pw"
+    url = f"nosuch://bob:{password}@localhost/x"
+    for extra in ([], ["--json"]):
+        proc = subprocess.run(
+            [*KAIZEN, "doctor", "--storage", url, *extra], cwd=tmp_path, capture_output=True, text=True,
+            env=_scrubbed_env(tmp_path),
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert password not in proc.stdout + proc.stderr
+        assert "nosuch://bob:***@localhost/x" in proc.stdout  # the store is still named
+
+
 # --- kaizen chat --------------------------------------------------------------------------------
 
 # The mock picks its reply by the number of assistant turns in the request: "I remember" is
