@@ -393,3 +393,20 @@ async def test_supervisor_round_robin_without_a_supervisor() -> None:
 def test_every_result_is_json() -> None:
     result = Pipeline.parallel([mock_agent("a"), mock_agent("b")]).run(task="t")
     assert json.loads(json.dumps(result)) == result  # plain JSON types only: nothing lost in the round trip
+
+
+async def test_a_child_error_carries_no_secret_into_the_result() -> None:
+    from kaizen_core import BaseAgent, BaseAgentConfig
+    from kaizen_core.providers.types import Completion, CompletionRequest
+
+    class LeakyProvider(MockProvider):
+        async def complete(self, request: CompletionRequest) -> Completion:
+            raise RuntimeError("upstream rejected api_key=sk-live-0123456789abcdef")
+
+    leaky = BaseAgent(BaseAgentConfig(llm_provider="mock"), "task -> answer", provider=LeakyProvider(), agent_id="leaky")
+    ok = mock_agent("ok", script=[{"answer": "fine"}])
+    result = await Pipeline.parallel([leaky, ok]).run_async(task="t")
+    assert result["failed"] == ["leaky"]
+    text = json.dumps(result, default=str)
+    assert "sk-live-0123456789abcdef" not in text
+    assert result["results"][0]["error"]["type"] == "RuntimeError"

@@ -163,7 +163,10 @@ class StepOutcome:
             return None
         if isinstance(exc, KaizenError):
             return {"code": exc.code, "type": type(exc).__name__, "message": exc.message}
-        return {"code": None, "type": type(exc).__name__, "message": str(exc)}
+        from kaizen_core.redaction import redact
+
+        # The message goes into results, checkpoints and journals: never a secret (KaizenErrors redact their own).
+        return {"code": None, "type": type(exc).__name__, "message": redact(str(exc))}
 
     def raise_error(self) -> NoReturn:
         """Re-raise the child's own exception (patterns that cannot go on without this child)."""
