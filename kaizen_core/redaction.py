@@ -41,7 +41,15 @@ import threading
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
-__all__ = ["MASK", "SECRET_ENV_NAME", "forget_secrets", "known_secrets", "redact", "register_secret"]
+__all__ = [
+    "MASK",
+    "SECRET_ENV_NAME",
+    "forget_secrets",
+    "known_secrets",
+    "redact",
+    "redacted_traceback",
+    "register_secret",
+]
 
 #: what every secret is replaced with
 MASK = "***"
@@ -229,3 +237,12 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     for pattern, replacement in _rules():
         text = pattern.sub(replacement, text)
     return text
+
+
+def redacted_traceback(exc: BaseException) -> str:
+    """The formatted traceback of ``exc``, redacted: what Kaizen logs instead of ``exc_info=exc``
+    (a logging formatter would print the exception's raw text, secrets included)."""
+    import traceback
+
+    return redact("".join(traceback.format_exception(exc)).rstrip())
+

@@ -131,3 +131,25 @@ def test_import_kaizen_core_stays_cheap() -> None:
     code = "import sys, kaizen_core, kaizen_core.redaction; print(sorted(m for m in ('httpx','detect_secrets','requests') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_logged_tracebacks_are_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    """A failing lifecycle hook whose exception text holds a key: the log (traceback included) does not."""
+    import logging
+
+    import anyio
+
+    from kaizen_core.hooks import HookEvent, HookManager
+
+    secret = "sk-live-traceback-0123456789abcdef"
+
+    def leaky(context: object) -> None:
+        raise RuntimeError(f"upstream said api_key={secret}")
+
+    hooks = HookManager()
+    hooks.register(HookEvent.PRE_AGENT_LOOP, leaky)
+    with caplog.at_level(logging.WARNING):
+        anyio.run(lambda: hooks.trigger(HookEvent.PRE_AGENT_LOOP, agent_id="a"))
+    text = caplog.text
+    assert "RuntimeError" in text and "Traceback" in text  # the traceback is still there...
+    assert secret not in text  # ...without the secret

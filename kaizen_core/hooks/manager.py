@@ -13,10 +13,11 @@ from uuid import uuid4
 
 import anyio
 
-from kaizen_core.errors import ConfigError, HookError, redact
+from kaizen_core.errors import ConfigError, HookError
 from kaizen_core.hooks.base import BaseHook
 from kaizen_core.hooks.context import HookContext, HookResult, current_hook_metadata
 from kaizen_core.hooks.events import HookEvent, HookPriority
+from kaizen_core.redaction import redact, redacted_traceback
 
 __all__ = ["Handler", "HookManager"]
 
@@ -453,13 +454,13 @@ class HookManager:
         if result is None:
             error = redact(error)
             logger.warning(
-                "lifecycle hook %s failed on %s (agent %s): [%s] %s",
+                "lifecycle hook %s failed on %s (agent %s): [%s] %s%s",
                 entry.name,
                 context.event.value,
                 context.agent_id,
                 code,
                 error,
-                exc_info=exc_info,
+                "\n" + redacted_traceback(exc_info) if exc_info is not None else "",
             )
             result = HookResult(success=False, error=error, error_code=code, hook_name=entry.name, duration_ms=duration)
         stat = self._stats[entry.name]

@@ -36,6 +36,7 @@ from kaizen_core.interrupts.types import (
     InterruptSource,
     interrupt_request,
 )
+from kaizen_core.redaction import redacted_traceback
 
 __all__ = ["InterruptManager"]
 
@@ -196,7 +197,7 @@ class InterruptManager:
                     hint="fix the handler's check_interrupt(context); the run goes on without it",
                 )
                 if failed is None or id(handler) not in failed:
-                    logger.error("%s", error, exc_info=exc)
+                    logger.error("%s\n%s", error, redacted_traceback(exc))
                     if failed is not None:
                         failed.add(id(handler))
                 else:
@@ -239,7 +240,7 @@ class InterruptManager:
                 errors.append(error)
             except Exception as exc:
                 error = InterruptHandlerError(f"shutdown callback {name} raised {type(exc).__name__}: {exc}")
-                logger.error("%s", error, exc_info=exc)
+                logger.error("%s\n%s", error, redacted_traceback(exc))
                 errors.append(error)
         return errors
 

@@ -30,6 +30,7 @@ from kaizen_core.interrupts.types import (
     StepCancelled,
     interrupt_request,
 )
+from kaizen_core.redaction import redacted_traceback
 
 if TYPE_CHECKING:
     from kaizen_core.interrupts.manager import InterruptManager
@@ -199,7 +200,7 @@ class InterruptScope:
             context = self.context()
         except Exception as exc:
             error = InterruptHandlerError(f"interrupt context function raised {type(exc).__name__}: {exc}")
-            logger.error("%s", error, exc_info=exc)
+            logger.error("%s\n%s", error, redacted_traceback(exc))
             return None
         found = await manager.check(context, failed=self._failed_handlers)
         if found is not None:
