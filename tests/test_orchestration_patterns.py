@@ -88,7 +88,10 @@ async def test_parallel_reports_the_timed_out_child_and_keeps_the_others(tmp_pat
     slow = mock_agent("slow", provider=HeldProvider(flight), checkpoint_storage=f"file://{tmp_path}/ckpt")
     deaf = mock_agent("deaf", provider=HeldProvider(flight), enable_interrupts=False)
     fast = [mock_agent(f"fast{i}", script=[{"answer": f"a{i}"}]) for i in range(3)]
-    pipeline = Pipeline.parallel(agents=[slow, *fast, deaf], timeout=1.0, graceful_shutdown_timeout=0.2)
+    # Generous margins (the fast mock children take milliseconds; the slow child's model call is
+    # cancelled at once by the graceful stop and its checkpoint takes milliseconds): only the deaf
+    # child waits out the grace period.
+    pipeline = Pipeline.parallel(agents=[slow, *fast, deaf], timeout=3.0, graceful_shutdown_timeout=1.0)
     result = await pipeline.run_async(task="go")
     assert result["timed_out"] == ["slow", "deaf"] and result["status"] == "partial"
     assert [r["outputs"]["answer"] for r in result["results"][1:4]] == ["a0", "a1", "a2"]
