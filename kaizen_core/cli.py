@@ -62,7 +62,10 @@ def cmd_plugins(as_json: bool) -> int:
         print(f"{plugin['distribution']} {plugin['version']} (plugin {plugin['name']})")
         for kind, names in plugin["registered"].items():
             aliases = plugin.get("aliases", {}).get(kind, {})
-            shown = [f"{n} (alias {', '.join(a for a, t in aliases.items() if t == n)})" if n in aliases.values() else n for n in names]
+            shown = [
+                f"{n} (alias {', '.join(a for a, t in aliases.items() if t == n)})" if n in aliases.values() else n
+                for n in names
+            ]
             print(f"  {kind}: {', '.join(shown)}")
     return 0
 
@@ -144,7 +147,11 @@ def _print_resume_hint(file: str, agent: Any, exc: AgentInterrupted, err: Any) -
         err.print(f"interrupted: no checkpoint was saved (checkpoint_storage = {storage!r})", markup=False)
         return
     err.print(f"interrupted: checkpoint {checkpoint} of agent {agent.agent_id} saved in {storage}", markup=False)
-    err.print(f"resume with: kaizen run {shlex.quote(file)} --resume {shlex.quote(str(checkpoint))}", markup=False, soft_wrap=True)
+    err.print(
+        f"resume with: kaizen run {shlex.quote(file)} --resume {shlex.quote(str(checkpoint))}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _connect_terminal_approvals(agent: Any, err: Any) -> None:
@@ -206,7 +213,10 @@ def cmd_chat(file: str, session: str | None) -> int:
     session_id = session or f"chat-{uuid.uuid4().hex[:8]}"
     out = Console(highlight=False)
     persisted = agent.config.memory_storage
-    out.print(f"session {escape(session_id)}" + (f" (memory in {escape(persisted)})" if persisted else " (not persisted: memory_storage is not set)"))
+    out.print(
+        f"session {escape(session_id)}"
+        + (f" (memory in {escape(persisted)})" if persisted else " (not persisted: memory_storage is not set)")
+    )
     out.print(f"[dim]continue later with: kaizen chat {escape(file)} --session {escape(session_id)}[/dim]")
     out.print(f"[dim]{CHAT_COMMANDS}[/dim]")
     try:
@@ -234,7 +244,9 @@ def cmd_chat(file: str, session: str | None) -> int:
                 continue
             result = agent.run(session_id=session_id, **{inputs[0]: line})
             reply = result[outputs[0]] if len(outputs) == 1 else {k: result[k] for k in outputs}
-            out.print(f"agent> {escape(reply if isinstance(reply, str) else json.dumps(reply, default=str))}", soft_wrap=True)
+            out.print(
+                f"agent> {escape(reply if isinstance(reply, str) else json.dumps(reply, default=str))}", soft_wrap=True
+            )
     finally:
         agent.close()
     return 0
@@ -287,7 +299,9 @@ def _provider_checks() -> list[DoctorCheck]:
             else:
                 why = f"not detected ({reg.description})"
             if not found:
-                checks.append(DoctorCheck("provider", reg.name, False, why, _DETECT_FIXES.get(reg.name, reg.description)))
+                checks.append(
+                    DoctorCheck("provider", reg.name, False, why, _DETECT_FIXES.get(reg.name, reg.description))
+                )
                 continue
         how = f"{', '.join(env)} set" if env else (f"detected ({reg.description})" if detect else "always available")
         if reg.options.get("detect_priority") is None and not env and detect is None:
@@ -318,7 +332,9 @@ def _storage_check(url: str) -> DoctorCheck:
     try:
         count = run_sync(probe)
     except KaizenError as exc:
-        return DoctorCheck("storage", shown, False, exc.message, exc.hint or "check the URL and that the server is running")
+        return DoctorCheck(
+            "storage", shown, False, exc.message, exc.hint or "check the URL and that the server is running"
+        )
     except OSError as exc:
         return DoctorCheck("storage", shown, False, redact(str(exc)), "check the URL and that the server is running")
     return DoctorCheck("storage", shown, True, f"reachable ({count} agents with checkpoints)")
@@ -560,7 +576,9 @@ def build_cli() -> Any:
             raise click.UsageError("give --resume CHECKPOINT_ID or --resume-latest, not both")
         inputs = _read_inputs_json(inputs_json) if inputs_json else {}
         inputs.update(dict(_parse_input(item) for item in items))
-        return cmd_run(file, inputs, as_json=as_json, quiet=quiet, resume=resume, resume_latest=resume_latest, stream=stream)
+        return cmd_run(
+            file, inputs, as_json=as_json, quiet=quiet, resume=resume, resume_latest=resume_latest, stream=stream
+        )
 
     @cli.group()
     def storage() -> None:
@@ -711,7 +729,36 @@ def build_cli() -> Any:
         print(_version())
         return 0
 
+    _add_plugin_commands(cli)
     return cli
+
+
+def _add_plugin_commands(cli: Any) -> None:
+    """Add the commands plugins register (``register_cli_commands``); each loads only when it runs."""
+    import click
+
+    from kaizen_core.plugins import Registration, get_registry
+
+    class PluginCommand(click.Command):
+        """A plugin's command: its arguments (``--help`` too) go unparsed to the real command."""
+
+        def __init__(self, registration: Registration) -> None:
+            super().__init__(
+                registration.name,
+                help=registration.description,
+                short_help=registration.description or f"from {registration.distribution}",
+                context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+            )
+            self.registration = registration
+
+        def invoke(self, ctx: click.Context) -> Any:
+            command: click.Command = self.registration.load()
+            return command.main(args=ctx.args, prog_name=ctx.command_path, standalone_mode=False)
+
+    registry = get_registry()
+    for name in registry.names("cli_command"):
+        if name not in cli.commands:  # a plugin never shadows a core command
+            cli.add_command(PluginCommand(registry.get("cli_command", name)), name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

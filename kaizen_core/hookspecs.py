@@ -122,6 +122,16 @@ def register_lifecycle_hooks(register: Register) -> None:
 
 
 @hookspec
+def register_cli_commands(register: Register) -> None:
+    """Register ``kaizen`` CLI commands by name (``kaizen mcp serve``, ``kaizen serve``).
+
+    ``target`` is a ``click.Command`` or ``click.Group`` (best given as a ``"module:attr"``
+    string, so Click and the plugin's code load only when the command runs). ``name`` is the
+    sub-command's name; a plugin command never replaces a core command of the same name.
+    """
+
+
+@hookspec
 def register_hookspecs(register: Register) -> None:
     """Let a plugin add hookspecs of its own (pytest's ``addhooks`` pattern).
 

@@ -39,6 +39,7 @@ KINDS: dict[str, str] = {
     "register_transports": "transport",
     "register_patterns": "pattern",
     "register_lifecycle_hooks": "lifecycle_hook",
+    "register_cli_commands": "cli_command",
 }
 
 #: Where a well-known name comes from, for "pip install ..." hints.

@@ -29,7 +29,8 @@ def test_event_values_and_phases() -> None:
     assert E.PRE_AGENT_LOOP.value == "pre_agent_loop"
     assert E("post_tool_call") is E.POST_TOOL_CALL
     assert isinstance(E.ON_ERROR, str)
-    assert len(E) == 21
+    assert len(E) == 23
+    assert E.PRE_MODEL_CALL.phase == E.POST_MODEL_CALL.phase == "model_call"
     assert E.PRE_CHECKPOINT_SAVE.phase == E.POST_CHECKPOINT_SAVE.phase == "checkpoint_save"
     assert E.ON_ERROR.phase is None
     assert E.PRE_CYCLE.is_pre and not E.PRE_CYCLE.is_post and E.POST_CYCLE.is_post

@@ -140,7 +140,11 @@ class AgentRun:
                 ctx.budget_limit,
             )
         limit = ctx.budget_limit
-        if limit and not self.extra.get("budget_alert") and ctx.budget_spent >= limit * self.config.budget_alert_threshold:
+        if (
+            limit
+            and not self.extra.get("budget_alert")
+            and ctx.budget_spent >= limit * self.config.budget_alert_threshold
+        ):
             self.extra["budget_alert"] = True
             logger.warning("agent %s spent $%.4f of its $%.4f budget", self.agent.agent_id, ctx.budget_spent, limit)
 
@@ -242,12 +246,35 @@ class AgentRun:
         self.raise_if_interrupted()
         reservation = self.reserve_call()  # the budget check and the hold are one atomic step
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
+        step = f"model-{self.run_id}-{self.provider_calls}-{time.monotonic_ns()}"
+        provider = self.agent.provider.name
+        await self.fire("pre_model_call", step=step, provider=provider, model=request.model)
         try:
             completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
-        except BaseException:
+        except BaseException as exc:
             if reservation is not None:  # the call was attempted: it counts, with no usage known
                 self.execution_context.settle(reservation)
+            if isinstance(exc, Exception):
+                await self.fire(
+                    "post_model_call",
+                    step=step,
+                    provider=provider,
+                    model=request.model,
+                    error=exc,
+                    error_type=type(exc).__name__,
+                )
             raise
+        await self.fire(
+            "post_model_call",
+            step=step,
+            provider=provider,
+            model=request.model,
+            response_model=completion.model,
+            usage={**completion.usage.model_dump(), "total_tokens": completion.usage.total_tokens},
+            cost_usd_call=completion.usage.cost_usd,
+            error=None,
+            error_type=None,
+        )
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model

@@ -24,6 +24,8 @@ class HookEvent(StrEnum):
     POST_AGENT_LOOP = "post_agent_loop"
     PRE_CYCLE = "pre_cycle"
     POST_CYCLE = "post_cycle"
+    PRE_MODEL_CALL = "pre_model_call"
+    POST_MODEL_CALL = "post_model_call"
     PRE_TOOL_CALL = "pre_tool_call"
     POST_TOOL_CALL = "post_tool_call"
     PRE_TOOL_USE = "pre_tool_call"  # alias (same member)

@@ -91,15 +91,11 @@ def test_api_reference_hooks_example_1_hookmanager(capsys: pytest.CaptureFixture
     hook_manager.register(
         event_type=HookEvent.POST_AGENT_LOOP,
         handler=audit_hook,
-        priority=HookPriority.HIGH  # Execute before normal priority hooks
+        priority=HookPriority.HIGH,  # Execute before normal priority hooks
     )
 
     # Use with agent
-    agent = BaseAgent(
-        config=config,
-        signature=signature,
-        hook_manager=hook_manager
-    )
+    agent = BaseAgent(config=config, signature=signature, hook_manager=hook_manager)
 
     result = agent.run(question="What is AI?")
     out = capsys.readouterr().out.splitlines()
@@ -113,17 +109,25 @@ def test_api_reference_hooks_example_1_hookmanager(capsys: pytest.CaptureFixture
 def test_api_reference_hooks_available_events_and_priorities() -> None:
     """api-reference.md, Hooks System > Available Events and HookPriority Levels."""
     for name in (
-        "PRE_AGENT_INIT", "POST_AGENT_INIT", "PRE_AGENT_LOOP", "POST_AGENT_LOOP", "PRE_TOOL_CALL", "POST_TOOL_CALL",
-        "PRE_CHECKPOINT_SAVE", "POST_CHECKPOINT_SAVE", "PRE_INTERRUPT", "POST_INTERRUPT",
+        "PRE_AGENT_INIT",
+        "POST_AGENT_INIT",
+        "PRE_AGENT_LOOP",
+        "POST_AGENT_LOOP",
+        "PRE_TOOL_CALL",
+        "POST_TOOL_CALL",
+        "PRE_CHECKPOINT_SAVE",
+        "POST_CHECKPOINT_SAVE",
+        "PRE_INTERRUPT",
+        "POST_INTERRUPT",
     ):
         assert isinstance(getattr(HookEvent, name), HookEvent)
 
     # Execution order (ascending)
     assert HookPriority.CRITICAL == 1  # value=1, first to execute
-    assert HookPriority.HIGH == 2      # value=2
-    assert HookPriority.NORMAL == 3    # value=3 (default)
-    assert HookPriority.LOW == 4       # value=4
-    assert HookPriority.LOWEST == 5    # value=5, last to execute
+    assert HookPriority.HIGH == 2  # value=2
+    assert HookPriority.NORMAL == 3  # value=3 (default)
+    assert HookPriority.LOW == 4  # value=4
+    assert HookPriority.LOWEST == 5  # value=5, last to execute
 
 
 def test_api_reference_hooks_example_audit_trail(tmp_path: Path) -> None:
@@ -139,11 +143,7 @@ def test_api_reference_hooks_example_audit_trail(tmp_path: Path) -> None:
         def __init__(self, audit_log_path: str):
             super().__init__(name="audit_trail")
             self.audit_log = audit_log_path
-            self.events = [
-                HookEvent.POST_AGENT_LOOP,
-                HookEvent.POST_TOOL_CALL,
-                HookEvent.POST_CHECKPOINT_SAVE
-            ]
+            self.events = [HookEvent.POST_AGENT_LOOP, HookEvent.POST_TOOL_CALL, HookEvent.POST_CHECKPOINT_SAVE]
 
         async def handle(self, context: HookContext) -> HookResult:
             """Log all agent actions for forensic analysis."""
@@ -208,10 +208,7 @@ def test_api_reference_hooks_example_distributed_tracing(monkeypatch: pytest.Mon
             """Create trace spans for agent execution."""
             if context.event == HookEvent.PRE_AGENT_LOOP:
                 # Start span
-                span = self.tracer.start_span(
-                    f"agent.{context.agent_id}",
-                    kind=SpanKind.INTERNAL
-                )
+                span = self.tracer.start_span(f"agent.{context.agent_id}", kind=SpanKind.INTERNAL)
                 span.set_attribute("agent.id", context.agent_id)
                 context.metadata["span"] = span
 
@@ -250,29 +247,20 @@ def test_api_reference_hooks_example_prometheus_metrics() -> None:
 
             # Define metrics
             self.agent_executions = Counter(
-                "kaizen_agent_executions_total",
-                "Total agent executions",
-                ["agent_id", "status"]
+                "kaizen_agent_executions_total", "Total agent executions", ["agent_id", "status"]
             )
             self.execution_duration = Histogram(
-                "kaizen_agent_execution_duration_seconds",
-                "Agent execution duration",
-                ["agent_id"]
+                "kaizen_agent_execution_duration_seconds", "Agent execution duration", ["agent_id"]
             )
 
         async def handle(self, context: HookContext) -> HookResult:
             """Record metrics for Prometheus scraping."""
             if context.event == HookEvent.POST_AGENT_LOOP:
                 status = context.metadata.get("status", "unknown")
-                self.agent_executions.labels(
-                    agent_id=context.agent_id,
-                    status=status
-                ).inc()
+                self.agent_executions.labels(agent_id=context.agent_id, status=status).inc()
 
                 duration = context.metadata.get("duration_seconds", 0.0)
-                self.execution_duration.labels(
-                    agent_id=context.agent_id
-                ).observe(duration)
+                self.execution_duration.labels(agent_id=context.agent_id).observe(duration)
 
             return HookResult(success=True)
 
@@ -312,11 +300,21 @@ def _lifecycle_infrastructure_hooks(caplog: pytest.LogCaptureFixture) -> None:
 
     assert isinstance(result["answer"], str)
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "kaizen.hooks.events"]
-    assert [line["event"] for line in lines] == ["pre_agent_loop", "post_agent_loop"]
-    assert lines[1]["metadata"]["status"] == "success" and lines[1]["duration_ms"] >= 0
+    assert [line["event"] for line in lines] == [
+        "pre_agent_loop",
+        "pre_model_call",
+        "post_model_call",
+        "post_agent_loop",
+    ]
+    assert lines[-1]["metadata"]["status"] == "success" and lines[-1]["duration_ms"] >= 0
     (metrics,) = [h for h in _hooks_of(agent) if isinstance(h, MetricsHook)]
     exported = metrics.export()
-    assert exported["counters"] == {"pre_agent_loop": 1, "post_agent_loop": 1}
+    assert exported["counters"] == {
+        "pre_agent_loop": 1,
+        "pre_model_call": 1,
+        "post_model_call": 1,
+        "post_agent_loop": 1,
+    }
     assert exported["latency_ms"]["agent_loop"]["count"] == 1
 
 
@@ -358,10 +356,13 @@ def test_quick_reference_hooks_system_quick_start(
 
     assert isinstance(result["confidence"], float)
     audit = [json.loads(line) for line in (tmp_path / "audit_logs" / "kaizen-audit.jsonl").read_text().splitlines()]
-    assert [row["event"] for row in audit] == ["pre_agent_loop", "post_agent_loop"]
-    assert audit[1]["metadata"]["result"] == {k: result[k] for k in ("answer", "confidence")}
+    assert [row["event"] for row in audit] == ["pre_agent_loop", "pre_model_call", "post_model_call", "post_agent_loop"]
+    assert audit[-1]["metadata"]["result"] == {k: result[k] for k in ("answer", "confidence")}
     assert [json.loads(r.getMessage())["event"] for r in caplog.records if r.name == "kaizen.hooks.events"] == [
-        "pre_agent_loop", "post_agent_loop"
+        "pre_agent_loop",
+        "pre_model_call",
+        "post_model_call",
+        "post_agent_loop",
     ]
     (metrics,) = [h for h in _hooks_of(agent) if isinstance(h, MetricsHook)]
     assert metrics.export_interval == 60 and metrics.export()["counters"]["post_agent_loop"] == 1
@@ -373,8 +374,12 @@ def test_quick_reference_lifecycle_events_tool_use() -> None:
     assert HookEvent.POST_TOOL_USE is HookEvent.POST_TOOL_CALL
     agent = BaseAgent(_tool_config(), QASignature(), tools=[word_lookup])
     seen: list[tuple[str, Any]] = []
-    agent.hook_manager.register(HookEvent.PRE_TOOL_USE, lambda ctx: seen.append((ctx.event.value, ctx.metadata["tool"])))
-    agent.hook_manager.register(HookEvent.POST_TOOL_USE, lambda ctx: seen.append((ctx.event.value, ctx.metadata["status"])))
+    agent.hook_manager.register(
+        HookEvent.PRE_TOOL_USE, lambda ctx: seen.append((ctx.event.value, ctx.metadata["tool"]))
+    )
+    agent.hook_manager.register(
+        HookEvent.POST_TOOL_USE, lambda ctx: seen.append((ctx.event.value, ctx.metadata["status"]))
+    )
     agent.run(question="What is AI?")
     assert seen == [("pre_tool_call", "word_lookup"), ("post_tool_call", "success")]
 
@@ -400,8 +405,13 @@ def test_autonomy_overview_lifecycle_management_example(capsys: pytest.CaptureFi
     agent = BaseAgent(config, signature, hook_manager=hook_manager, tools=[word_lookup])
 
     agent.run(question="What is AI?")
-    assert capsys.readouterr().out.splitlines() == [f"Agent {agent.agent_id} at cycle 1", f"Agent {agent.agent_id} at cycle 2"]
-    assert hook_manager.stats()["test_autonomy_overview_lifecycle_management_example.<locals>.audit_hook"]["failures"] == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"Agent {agent.agent_id} at cycle 1",
+        f"Agent {agent.agent_id} at cycle 2",
+    ]
+    assert (
+        hook_manager.stats()["test_autonomy_overview_lifecycle_management_example.<locals>.audit_hook"]["failures"] == 0
+    )
 
 
 @pytest.mark.anyio
@@ -432,15 +442,12 @@ async def test_autonomy_overview_agent_with_hooks_checkpoints_interrupts(
         max_cycles=50,
         enable_interrupts=True,
         graceful_shutdown_timeout=5.0,
-        checkpoint_on_interrupt=True
+        checkpoint_on_interrupt=True,
     )
 
     # Create agent
     agent = BaseAutonomousAgent(
-        config=config,
-        signature=ResearchSignature(),
-        hook_manager=hook_manager,
-        state_manager=state_manager
+        config=config, signature=ResearchSignature(), hook_manager=hook_manager, state_manager=state_manager
     )
 
     # Add timeout handler
@@ -497,25 +504,24 @@ def test_autonomy_overview_monitoring_and_observability(tmp_path: Path, monkeypa
 
     # Distributed tracing
     async def tracing_hook(context):
-        span = tracer.start_span(
-            name=f"{context.agent_id}_cycle_{context.metadata['cycle']}",
-            parent=context.trace_id
-        )
+        span = tracer.start_span(name=f"{context.agent_id}_cycle_{context.metadata['cycle']}", parent=context.trace_id)
         span.set_tag("agent_id", context.agent_id)
-        span.set_tag("cycle", context.metadata['cycle'])
+        span.set_tag("cycle", context.metadata["cycle"])
         span.finish()
         return HookResult(success=True)
 
     # Audit trail
     async def audit_hook(context):
-        audit_log.info({
-            "timestamp": context.timestamp,
-            "agent_id": context.agent_id,
-            "event": context.event_type,
-            "cycle": context.metadata.get('cycle'),
-            "cost": context.metadata.get('cost_usd'),
-            "user": context.metadata.get('user_id')
-        })
+        audit_log.info(
+            {
+                "timestamp": context.timestamp,
+                "agent_id": context.agent_id,
+                "event": context.event_type,
+                "cycle": context.metadata.get("cycle"),
+                "cost": context.metadata.get("cost_usd"),
+                "user": context.metadata.get("user_id"),
+            }
+        )
         return HookResult(success=True)
 
     hook_manager = HookManager()
@@ -525,7 +531,9 @@ def test_autonomy_overview_monitoring_and_observability(tmp_path: Path, monkeypa
 
     script = [tool_calls_reply(("word_lookup", {"word": "AI"})), {"findings": "AI is..."}]
     config = AutonomousConfig(llm_provider="mock", provider_config={"script": script})
-    agent = BaseAutonomousAgent(config=config, signature=ResearchSignature(), hook_manager=hook_manager, tools=[word_lookup])
+    agent = BaseAutonomousAgent(
+        config=config, signature=ResearchSignature(), hook_manager=hook_manager, tools=[word_lookup]
+    )
     result = agent.run_autonomous_sync("What is AI?")
 
     assert result["findings"] == "AI is..." and result["cycles_used"] == 2
@@ -535,7 +543,7 @@ def test_autonomy_overview_monitoring_and_observability(tmp_path: Path, monkeypa
     spans = tracer.named("start_span")
     assert [kw["name"] for _, kw in spans] == [f"{agent.agent_id}_cycle_1", f"{agent.agent_id}_cycle_2"]
     assert {kw["parent"] for _, kw in spans} == {result["run_id"]}
-    ((entry,), _), = audit_log.named("info")
+    (((entry,), _),) = audit_log.named("info")
     assert entry["event"] is HookEvent.POST_AGENT_LOOP and entry["agent_id"] == agent.agent_id
     assert entry["cycle"] == 2 and entry["cost"] == 0.0 and entry["user"] is None
     assert all(s["failures"] == 0 for s in hook_manager.stats().values())
@@ -577,14 +585,12 @@ def test_advanced_patterns_observable_autonomous_systems(
                     extra={
                         "agent_id": context.agent_id,
                         "duration_seconds": duration,
-                        "loop_iteration": context.metadata.get("iteration", 0)
-                    }
+                        "loop_iteration": context.metadata.get("iteration", 0),
+                    },
                 )
 
             # Send to monitoring system
-            metrics_client.gauge("agent.loop_duration", duration, tags=[
-                f"agent:{context.agent_id}"
-            ])
+            metrics_client.gauge("agent.loop_duration", duration, tags=[f"agent:{context.agent_id}"])
 
         return HookResult(success=True)
 
@@ -600,15 +606,12 @@ def test_advanced_patterns_observable_autonomous_systems(
                 extra={
                     "agent_id": context.agent_id,
                     "error_type": type(error).__name__,
-                    "traceback": context.metadata.get("traceback")
-                }
+                    "traceback": context.metadata.get("traceback"),
+                },
             )
 
             # Send to error tracking service
-            sentry.capture_exception(error, extra={
-                "agent_id": context.agent_id,
-                "context": context.metadata
-            })
+            sentry.capture_exception(error, extra={"agent_id": context.agent_id, "context": context.metadata})
 
         return HookResult(success=True)
 
@@ -616,13 +619,15 @@ def test_advanced_patterns_observable_autonomous_systems(
     async def audit_trail_hook(context: HookContext) -> HookResult:
         """Log all agent actions for compliance."""
         if context.event in [HookEvent.POST_AGENT_LOOP, HookEvent.POST_CHECKPOINT_SAVE]:
-            audit_log.write({
-                "timestamp": context.timestamp,
-                "agent_id": context.agent_id,
-                "event": context.event.value,
-                "metadata": context.metadata,
-                "user_id": context.metadata.get("user_id")
-            })
+            audit_log.write(
+                {
+                    "timestamp": context.timestamp,
+                    "agent_id": context.agent_id,
+                    "event": context.event.value,
+                    "metadata": context.metadata,
+                    "user_id": context.metadata.get("user_id"),
+                }
+            )
 
         return HookResult(success=True)
 
@@ -637,16 +642,12 @@ def test_advanced_patterns_observable_autonomous_systems(
     hook_manager.register(HookEvent.POST_AGENT_LOOP, audit_trail_hook)
     hook_manager.register(HookEvent.POST_CHECKPOINT_SAVE, audit_trail_hook)
 
-    agent = BaseAutonomousAgent(
-        config=config,
-        signature=signature,
-        hook_manager=hook_manager
-    )
+    agent = BaseAutonomousAgent(config=config, signature=signature, hook_manager=hook_manager)
 
     with hook_metadata(user_id="u-42"):
         result = agent.run_autonomous_sync("Summarize the findings")
     assert isinstance(result["findings"], str)
-    ((name, duration), kwargs), = metrics_client.named("gauge")
+    (((name, duration), kwargs),) = metrics_client.named("gauge")
     assert kwargs == {"tags": [f"agent:{agent.agent_id}"]}
     written = [args[0] for args, _ in audit_log.named("write")]
     # start_time came from the PRE event: the POST event's metadata still carries it (no fallback)
@@ -669,7 +670,7 @@ def test_advanced_patterns_observable_autonomous_systems(
     )
     with caplog.at_level(logging.ERROR, logger=__name__), pytest.raises(ProviderError):
         failing.run_autonomous_sync("Summarize the findings")
-    ((error,), kwargs), = sentry.named("capture_exception")
+    (((error,), kwargs),) = sentry.named("capture_exception")
     assert isinstance(error, ProviderError) and kwargs["extra"]["agent_id"] == failing.agent_id
     (record,) = [r for r in caplog.records if r.name == __name__ and r.levelno == logging.ERROR]
     assert record.error_type == "ProviderError" and "Traceback" in record.traceback  # type: ignore[attr-defined]
@@ -686,12 +687,7 @@ def test_advanced_patterns_monitor_everything_register_all() -> None:
     error_tracking_hook, audit_trail_hook = LoggingHook(log_level="ERROR"), MetricsHook()
 
     # Comprehensive monitoring
-    hook_manager.register_all([
-        performance_hook,
-        cost_tracking_hook,
-        error_tracking_hook,
-        audit_trail_hook
-    ])
+    hook_manager.register_all([performance_hook, cost_tracking_hook, error_tracking_hook, audit_trail_hook])
 
     agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), QASignature(), hook_manager=hook_manager)
     agent.run(question="What is AI?")
