@@ -8,7 +8,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Fast envs first; the model-backed ones last so the llama-cpp-python wheel is built once.
-TOX_FAST := core,testing,lint,anthropic,ollama,google,redis,postgres,s3,sentence-transformers
+TOX_FAST := core,testing,lint,anthropic,ollama,google,redis,postgres,s3,sentence-transformers,mcp,otel,prometheus,serve,ray
 TOX_MODEL := llamacpp,openai
 
 .PHONY: setup demo test test-fast bench lint clean
