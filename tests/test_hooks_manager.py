@@ -360,3 +360,32 @@ async def test_timeout_applies_to_a_hook_that_suspends_more_than_once() -> None:
     with anyio.fail_after(10):
         (result,) = await hooks.trigger(E.PRE_PLAN_GENERATION, agent_id="a")
     assert result.error_code == "HOOK_002"
+
+
+async def test_call_observers_see_every_handler_call_and_attached_tells_a_hook_its_manager() -> None:
+    calls: list[tuple[str, HookEvent, bool]] = []
+
+    class Watcher(BaseHook):
+        events: ClassVar[list[HookEvent]] = [E.POST_CYCLE]
+        name = "watcher"
+
+        def attached(self, manager: HookManager) -> None:
+            self.remove = manager.observe_calls(lambda name, ev, ms, ok: calls.append((name, ev, ok)) or None)
+
+        async def handle(self, context: HookContext) -> None:
+            return None
+
+    def broken(name: str, event: HookEvent, duration_ms: float, success: bool) -> None:
+        raise RuntimeError("observer bug")
+
+    hooks = HookManager()
+    watcher = Watcher()
+    hooks.register_hook(watcher)
+    hooks.register(E.POST_CYCLE, lambda ctx: HookResult(success=False, error="no"), name="failing")
+    hooks.observe_calls(broken)  # logged, never stops the trigger or the other observers
+    results = await hooks.trigger(E.POST_CYCLE, agent_id="a")
+    assert [r.hook_name for r in results] == ["watcher", "failing"]
+    assert calls == [("watcher", E.POST_CYCLE, True), ("failing", E.POST_CYCLE, False)]
+    watcher.remove()
+    await hooks.trigger(E.POST_CYCLE, agent_id="a")
+    assert len(calls) == 2

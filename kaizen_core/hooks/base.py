@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kaizen_core.hooks.context import HookContext, HookResult
 from kaizen_core.hooks.events import HookEvent, HookPriority
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kaizen_core.hooks.manager import HookManager
 
 __all__ = ["BaseHook"]
 
@@ -49,6 +52,13 @@ class BaseHook(ABC):
     @abstractmethod
     async def handle(self, context: HookContext) -> HookResult | dict[str, Any] | None:
         """Handle one event. Return None (success), a dict (success with data) or a HookResult."""
+
+    def attached(self, manager: HookManager) -> None:  # noqa: B027 - optional, so not abstract
+        """Called by :meth:`HookManager.register_hook` once this hook is registered on ``manager``.
+
+        Does nothing by default. A hook reporting on the manager itself (a metrics exporter
+        timing every handler) subscribes here with :meth:`HookManager.observe_calls`.
+        """
 
     @property
     def hook_name(self) -> str:

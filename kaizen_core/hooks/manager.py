@@ -19,13 +19,15 @@ from kaizen_core.hooks.context import HookContext, HookResult, current_hook_meta
 from kaizen_core.hooks.events import HookEvent, HookPriority
 from kaizen_core.redaction import redact, redacted_traceback
 
-__all__ = ["Handler", "HookManager"]
+__all__ = ["CallObserver", "Handler", "HookManager"]
 
 logger = logging.getLogger("kaizen.hooks")
 
 HandlerReturn = HookResult | dict[str, Any] | None
 #: A lifecycle handler: ``handler(context)``, sync or async.
 Handler = Callable[[HookContext], HandlerReturn | Awaitable[HandlerReturn]]
+#: Told of every handler call once it ends: ``observer(hook_name, event, duration_ms, success)``.
+CallObserver = Callable[[str, HookEvent, float, bool], None]
 
 
 @dataclass(slots=True)
@@ -135,6 +137,7 @@ class HookManager:
         self._open_count = 0
         self._stats: dict[str, _Stat] = {}
         self._seq = 0
+        self._observers: tuple[CallObserver, ...] = ()  # replaced, never mutated (like _handlers)
 
     # -- registration ----------------------------------------------------------------------
     def register(
@@ -181,6 +184,7 @@ class HookManager:
         prio = hook.priority if priority is None else priority
         for event in hook.events:
             self._add(event, hook.handle, hook, prio, name, hook.timeout)
+        hook.attached(self)
         return name
 
     def register_all(self, hooks: Iterable[BaseHook]) -> list[str]:
@@ -470,12 +474,35 @@ class HookManager:
             stat.max_ms = duration
         if not result.success:
             stat.failures += 1
+        if self._observers:
+            self._notify(entry.name, context.event, duration, result.success)
         return result
+
+    def _notify(self, name: str, event: HookEvent, duration: float, success: bool) -> None:
+        for observer in self._observers:
+            try:
+                observer(name, event, duration, success)
+            except Exception as exc:  # an observer must not break the run it reports on
+                logger.warning("hook call observer %r failed: %s", observer, redact(_describe(exc)))
 
     def _timeout(self, entry: _Entry) -> float | None:
         return entry.timeout if entry.timeout is not None else self.default_timeout
 
     # -- reporting -------------------------------------------------------------------------
+    def observe_calls(self, observer: CallObserver) -> Callable[[], None]:
+        """Call ``observer(hook_name, event, duration_ms, success)`` after every handler call.
+
+        For exporters of per-call hook latency (``stats()`` only keeps totals). The observer
+        runs on the trigger's path, so it must be quick; one that raises is logged and the
+        run goes on. Returns a function that removes it again.
+        """
+        self._observers = (*self._observers, observer)
+
+        def remove() -> None:
+            self._observers = tuple(o for o in self._observers if o is not observer)
+
+        return remove
+
     def stats(self) -> dict[str, dict[str, float | int]]:
         """Per hook name: ``calls``, ``failures``, ``total_ms``, ``mean_ms``, ``max_ms``."""
         return {
