@@ -56,6 +56,10 @@ class BaseAgentConfig(BaseModel):
     hooks: list[str | dict[str, Any]] = Field(default_factory=list, description="Lifecycle hooks by name")
     hook_timeout: float = Field(5.0, gt=0, description="Default timeout of each lifecycle hook")
     tools: list[str] | Literal["all"] = Field(default_factory=list, description="Tool names, or 'all'")
+    mcp_servers: list[dict[str, Any] | str] = Field(
+        default_factory=list,
+        description="MCP servers whose tools the agent uses (needs kaizen-mcp; entries as for mcp_servers=)",
+    )
     max_turns: int | None = Field(None, gt=0, description="Conversation buffer size per session")
     checkpoint_storage: str | None = Field(None, description="Checkpoint store URL (file://, sqlite://, s3://...)")
     memory_storage: str | None = Field(None, description="Memory tier URL for persistent conversation memory")

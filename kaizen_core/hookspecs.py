@@ -95,6 +95,20 @@ def register_tools(register: Register) -> None:
 
 
 @hookspec
+def register_tool_sources(register: Register) -> None:
+    """Register tool sources by name: tools that live outside the process and are listed at run
+    time (``mcp``: MCP servers, from kaizen-mcp), selected by the agent option that needs them
+    (``mcp_servers=[...]`` selects ``mcp``).
+
+    ``target`` is a class called as ``target(servers, workspace_root=...)`` with the option's
+    entries, returning an object with ``async discover(server_name=None) -> list[Tool]``,
+    ``async run_tools() -> list[Tool]`` (the tools every run offers the model) and
+    ``async aclose()``; see :mod:`kaizen_core.agents.mcp_methods`. Its tools are ordinary
+    :class:`kaizen_core.tools.Tool` objects and run through the agent's permission gate.
+    """
+
+
+@hookspec
 def register_transports(register: Register) -> None:
     """Register control-protocol transports by name (``memory``, ``stdio``, ``cli``, ``http``).
 

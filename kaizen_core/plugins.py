@@ -36,6 +36,7 @@ KINDS: dict[str, str] = {
     "register_memory_tiers": "memory_tier",
     "register_interrupt_handlers": "interrupt_handler",
     "register_tools": "tool",
+    "register_tool_sources": "tool_source",
     "register_transports": "transport",
     "register_patterns": "pattern",
     "register_lifecycle_hooks": "lifecycle_hook",
@@ -61,6 +62,7 @@ KNOWN_PACKAGES: dict[tuple[str, str], str] = {
     ("memory_tier", "postgresql"): "kaizen-postgres",
     ("memory_tier", "postgres"): "kaizen-postgres",
     ("memory_tier", "s3"): "kaizen-s3-storage",
+    ("tool_source", "mcp"): "kaizen-mcp",
 }
 
 

@@ -82,11 +82,28 @@ def test_register_builtin_tools_and_tool_registry_keyword(ws: Path) -> None:
         agent_with(ws, tools=["read_file"], tool_registry=registry)
 
 
-def test_mcp_servers_are_refused_until_mcp_support_exists(ws: Path) -> None:
-    agent_with(ws, mcp_servers=[])  # nothing asked for: fine
-    with pytest.raises(PluginNotInstalledError) as info:
-        agent_with(ws, mcp_servers=[{"name": "fs", "command": "python", "args": [], "transport": "stdio"}])
-    assert info.value.code == "KAIZEN_003" and "kaizen-mcp" in info.value.message
+def test_mcp_servers_without_the_kaizen_mcp_plugin_name_the_package_to_install(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_core import plugins
+
+    monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")  # built-ins only: as if kaizen-mcp were not installed
+    plugins.reset()
+    try:
+        agent_with(ws, mcp_servers=[])  # nothing asked for: fine
+        with pytest.raises(PluginNotInstalledError) as info:
+            agent_with(ws, mcp_servers=[{"name": "fs", "command": "python", "args": [], "transport": "stdio"}])
+        assert info.value.code == "KAIZEN_003" and info.value.hint == "pip install kaizen-mcp"
+        config = BaseAgentConfig(llm_provider="mock", mcp_servers=[{"name": "fs", "command": "python"}])
+        with pytest.raises(PluginNotInstalledError, match="tool source named 'mcp'"):
+            BaseAgent(config, "task -> result")  # the config field (TOML) takes the same path
+        with pytest.raises(PluginNotInstalledError):
+            import anyio
+
+            anyio.run(agent_with(ws).discover_mcp_tools, "kaizen_builtin")
+    finally:
+        monkeypatch.delenv("KAIZEN_LOAD_PLUGINS")
+        plugins.reset()
 
 
 # --- execute_tool passes the gate ----------------------------------------------------------------

@@ -21,6 +21,7 @@ import anyio
 
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.control_methods import ControlMethods
+from kaizen_core.agents.mcp_methods import MCPMethods
 from kaizen_core.agents.memory_methods import MemoryMethods
 from kaizen_core.agents.model_calls import ModelCalls
 from kaizen_core.agents.prompting import initial_messages
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMethods):
+class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethods, MemoryMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig
@@ -73,10 +74,11 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
         execution_context: ExecutionContext | None = None,
         tool_registry: ToolRegistry | None = None,
         memory_backend: Any = None,
-        mcp_servers: list[dict[str, Any]] | None = None,
+        mcp_servers: list[dict[str, Any] | str] | None = None,
     ) -> None:
-        tools = tools_argument(tools, tool_registry, mcp_servers)  # documented spellings: agents/setup.py
+        tools = tools_argument(tools, tool_registry)  # documented spellings: agents/setup.py
         self.config = coerce_config(config, self.config_class)
+        self._init_mcp(mcp_servers, self.config.mcp_servers)  # agents/mcp_methods.py: the kaizen-mcp tool source
         apply_log_level(self.config)
         self.signature = _as_signature(signature)
         self.agent_id = agent_id or f"{type(self.signature).__name__.lower()}-{uuid.uuid4().hex[:8]}"
@@ -89,12 +91,13 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
             from kaizen_core.hooks import HookManager
 
             self._hooks = HookManager.from_config(self.config.hooks, default_timeout=self.config.hook_timeout)
-        self.tools = _as_tool_registry(tools, self.config.tools, always=self.always_has_tools)
+        self.tools = _as_tool_registry(tools, self.config.tools, always=self.always_has_tools or self.has_mcp_servers)
         if self.tools is not None and self.config.workspace_root is not None:
             from pathlib import Path
 
             self.tools.context.workspace_root = Path(self.config.workspace_root)
-        self.strategy: Strategy = strategy or (MultiCycleStrategy() if self.tools else SingleShotStrategy())
+        uses_tools = bool(self.tools) or self.has_mcp_servers  # MCP tools are listed when a run starts
+        self.strategy: Strategy = strategy or (MultiCycleStrategy() if uses_tools else SingleShotStrategy())
         self._state_manager = state_manager
         self._control_protocol = control_protocol
         self._execution_context = execution_context
@@ -252,6 +255,7 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
             if started_control:
                 assert control is not None
                 await control.start()
+            await self._connect_mcp()  # the MCP servers' tools (their processes start on the first run)
             outputs = await self._run_strategy(run)
         except RunStopped:
             raise
@@ -500,13 +504,14 @@ class BaseAgent(ToolMethods, ModelCalls, ControlMethods, StateMethods, MemoryMet
         return agent_card(self, url=url, version=version)
 
     async def aclose(self) -> None:
-        """Release the provider's, the response cache's and the state manager's connections, and
-        stop a control protocol the agent started on demand. Safe to call twice.
+        """Release the provider's, the response cache's and the state manager's connections, stop
+        the agent's MCP servers, and stop a control protocol the agent started on demand. Safe to call twice.
 
         Clients are bound to the event loop that made them: close an agent used through
         the sync API with :meth:`close`, one used with ``await`` with ``aclose()``.
         """
         await self._stop_control_started_by_agent()
+        await self._close_mcp()
         await self.provider.aclose()
         await self._close_response_cache()
         if self._state_manager is not None:

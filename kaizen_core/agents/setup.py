@@ -5,8 +5,9 @@ implementation behind it:
 
 * ``tools="all"`` / ``tools=[...]`` / ``tool_registry=registry``: the agent's
   :class:`~kaizen_core.tools.ToolRegistry` (``tool_registry`` is the v0.5 name of ``tools``);
-* ``mcp_servers=[...]``: MCP servers come with the kaizen-mcp plugin (issue 13); until
-  then a non-empty list is refused with KAIZEN_003 instead of being ignored;
+* ``mcp_servers=[...]`` (and the config field of that name): handled by the ``mcp`` tool
+  source of the kaizen-mcp plugin, see :mod:`kaizen_core.agents.mcp_methods`; without the
+  plugin a non-empty list is refused with KAIZEN_003 naming ``pip install kaizen-mcp``;
 * ``memory=`` / ``memory_backend=`` and the config's ``max_turns``, ``memory_storage``
   and, for autonomous agents, ``enable_memory``, ``memory_type``, ``hot_tier_size``,
   ``warm_tier_size``: the agent's conversation memory;
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kaizen_core.errors import ConfigError, PluginNotInstalledError
+from kaizen_core.errors import ConfigError
 
 if TYPE_CHECKING:
     from kaizen_core.config import BaseAgentConfig
@@ -29,13 +30,8 @@ __all__ = ["DEFAULT_MEMORY_TURNS", "apply_log_level", "build_memory", "tools_arg
 DEFAULT_MEMORY_TURNS = 10
 
 
-def tools_argument(tools: Any, tool_registry: Any, mcp_servers: Any) -> Any:
+def tools_argument(tools: Any, tool_registry: Any) -> Any:
     """The ``tools`` argument, with the ``tool_registry`` spelling folded in."""
-    if mcp_servers:
-        raise PluginNotInstalledError(
-            "mcp_servers needs MCP support, which comes with the kaizen-mcp plugin (not released yet, issue 13)",
-            hint="remove mcp_servers; the 12 builtin tools are available with tools='all'",
-        )
     if tool_registry is not None:
         if tools is not None:
             raise ConfigError("pass tools= or tool_registry=, not both (tool_registry is another name for tools)")
