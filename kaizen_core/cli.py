@@ -3,6 +3,7 @@
     kaizen plugins [--json]                      installed plugins and what they register
     kaizen run agent.toml --input question=...   run an agent described in TOML (live view on stderr)
     kaizen storage migrate URL                   create/upgrade a storage backend's schema
+    kaizen audit verify FILE                     check an audit trail's hash chain
     kaizen version                               the installed version
 
 Exit codes (docs/cli.md): 0 done, 1 error, 2 usage, 3 convergence failure (AGENT_005),
@@ -510,6 +511,29 @@ def cmd_checkpoints_prune(agent_id: str, storage: str, keep: int) -> int:
     return 0
 
 
+def cmd_audit_verify(
+    file: str, expect_head: str | None, expect_records: int | None, key_env: str | None, as_json: bool
+) -> int:
+    """Verify the hash chain of ``file``; 0 when intact, 1 with the first bad line named."""
+    import os
+
+    from kaizen_core.audit import verify_chain
+
+    key = None
+    if key_env is not None:
+        key = os.environ.get(key_env)
+        if not key:
+            raise ConfigError(f"--key-env {key_env}: the environment variable is not set")
+    result = verify_chain(file, key=key, expect_head=expect_head, expect_records=expect_records)
+    if as_json:
+        print(json.dumps(result.model_dump(), indent=2))
+    elif result.ok:
+        print(f"{result.message} (head {result.head})")
+    else:
+        print(f"{file}: {result.message}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
 def _version() -> str:
     from kaizen_core import __version__
 
@@ -717,6 +741,27 @@ def build_cli() -> Any:
           kaizen checkpoints prune my-agent --keep 5
         """
         return cmd_checkpoints_prune(agent_id, store_url(storage), keep)
+
+    @cli.group()
+    def audit() -> None:
+        """Audit trails (the hash-chained JSONL of the audit hook)."""
+
+    @audit.command("verify")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--expect-head", metavar="HASH", help="the last record's hash, kept elsewhere (catches a cut end)")
+    @click.option("--expect-records", type=click.IntRange(min=0), metavar="N", help="the record count kept elsewhere")
+    @click.option("--key-env", metavar="VAR", help="environment variable holding the key of a keyed (HMAC) trail")
+    @click.option("--json", "as_json", is_flag=True, help="machine-readable result")
+    def audit_verify(
+        file: str, expect_head: str | None, expect_records: int | None, key_env: str | None, as_json: bool
+    ) -> int:
+        """Check an audit trail: exit 0 and "ok N records", or 1 naming the first bad line.
+
+        \b
+        Example:
+          kaizen audit verify kaizen-audit.jsonl
+        """
+        return cmd_audit_verify(file, expect_head, expect_records, key_env, as_json)
 
     @cli.command()
     def version() -> int:

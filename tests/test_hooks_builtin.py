@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
+from kaizen_core.audit import verify_chain
 from kaizen_core.errors import ConfigError
 from kaizen_core.hooks import (
     AuditHook,
@@ -209,9 +210,10 @@ async def test_audit_hook_appends_and_fsyncs_across_managers(tmp_path: Path, mon
     after = path.read_bytes()
     assert after.startswith(before)  # appended, never rewritten
     rows = [json.loads(line) for line in after.decode().splitlines()]
-    assert [(r["agent_id"], r["event"]) for r in rows] == [
-        ("a1", "pre_agent_loop"), ("a1", "post_agent_loop"), ("a2", "pre_tool_call")
+    assert [(r["who"]["agent_id"], r["event"], r["seq"]) for r in rows] == [
+        ("a1", "pre_agent_loop", 1), ("a1", "post_agent_loop", 2), ("a2", "pre_tool_call", 3)
     ]
+    assert verify_chain(path).message == "ok 3 records"  # the second manager continued the chain
     assert rows[1]["metadata"]["ok"] is True and rows[1]["duration_ms"] >= 0
     assert len(fsynced) == 3
     assert oct(path.stat().st_mode & 0o777) == oct(0o600)
@@ -232,6 +234,7 @@ async def test_audit_hook_concurrent_tasks_write_whole_lines(tmp_path: Path) -> 
             tg.start_soon(other.handle, ctx(E.PRE_CYCLE, cycle=i))
     rows = [json.loads(line) for line in path.read_text().splitlines()]
     assert len(rows) == 40
+    assert verify_chain(path).ok  # two writers on one file: still one chain
     assert sorted(r["cycle"] for r in rows if r["event"] == "post_cycle") == list(range(20))
 
 

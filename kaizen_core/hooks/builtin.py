@@ -14,7 +14,6 @@ import json
 import logging
 import math
 import os
-import threading
 import time
 from abc import abstractmethod
 from collections import Counter, deque
@@ -24,9 +23,9 @@ from typing import Any, TextIO
 
 import anyio
 
-from kaizen_core.errors import ConfigError, redact
+from kaizen_core.errors import ConfigError, KaizenError, redact
 from kaizen_core.hooks.base import BaseHook
-from kaizen_core.hooks.context import HookContext
+from kaizen_core.hooks.context import HookContext, HookResult
 from kaizen_core.hooks.events import HookEvent, HookPriority
 
 __all__ = [
@@ -36,6 +35,7 @@ __all__ = [
     "MetricsHook",
     "PerformanceProfilerHook",
     "TracingHook",
+    "audit_body",
     "percentile",
 ]
 
@@ -277,17 +277,84 @@ class PerformanceProfilerHook(BaseHook):
         }
 
 
+#: metadata keys the audit record lifts out of ``metadata`` into ``who`` / ``what`` / ``decision``
+_WHO_KEYS = ("user_id", "session_id")
+_DECISION_KEYS = ("decision", "initial_decision", "source", "reason")
+
+
+def audit_body(context: HookContext, service_name: str | None = None) -> dict[str, Any]:
+    """The audit record of one event (before the chain fields), JSON-ready and redacted.
+
+    ``event``, ``run_id``, ``trace_id``, ``cycle``, ``duration_ms``; ``who`` (``agent_id``,
+    ``user_id`` and ``session_id`` from :func:`~kaizen_core.hooks.hook_metadata`, ``service``);
+    ``what`` (``tool``, ``call_id``, ``arguments`` on tool and permission events);
+    ``decision`` (the permission decision at ``post_permission_check``, the ``outcome`` of a
+    tool call or the ``status`` of a run); ``metadata``: the rest of the event's metadata.
+    """
+    md = {k: v for k, v in context.metadata.items() if not k.startswith("_")}
+    who: dict[str, Any] = {"agent_id": context.agent_id}
+    for key in _WHO_KEYS:
+        if key in md:
+            who[key] = md.pop(key)
+    if service_name:
+        who["service"] = service_name
+    what: dict[str, Any] = {}
+    if "tool" in md:
+        what["tool"] = md.pop("tool")
+        if md.get("action") == what["tool"]:
+            del md["action"]
+    call_id = md.pop("tool_call_id", None)
+    call_id = md.pop("call_id", None) or call_id
+    if call_id is not None:
+        what["call_id"] = call_id
+    if "arguments" in md:
+        what["arguments"] = md.pop("arguments")
+    decision: dict[str, Any] = {}
+    event = context.event
+    if event is HookEvent.POST_PERMISSION_CHECK:
+        decision = {key: md.pop(key) for key in _DECISION_KEYS if key in md}
+    elif event is HookEvent.POST_TOOL_CALL and "outcome" in md:
+        decision = {"outcome": md.pop("outcome")}
+        if md.get("status") == decision["outcome"]:
+            del md["status"]
+    elif event is HookEvent.POST_AGENT_LOOP and "status" in md:
+        decision = {"outcome": md.pop("status")}
+    body: dict[str, Any] = {
+        "event": event.value,
+        "run_id": context.run_id,
+        "trace_id": context.trace_id,
+        "cycle": context.cycle,
+        "who": who,
+        "what": what,
+        "decision": decision,
+        "metadata": md,
+    }
+    if context.duration_ms is not None:
+        body["duration_ms"] = context.duration_ms
+    # One redaction over the serialized body (it sees "password": "..." pairs a walk over values would miss).
+    text = redact(json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":")))
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
 class AuditHook(BaseHook):
-    """Append-only JSONL audit trail: one line per event, fsync'd before the hook returns.
+    """The tamper-evident audit trail: one hash-chained JSONL record per event (:mod:`kaizen_core.audit`).
 
     ``path`` is the trail's file (default ``kaizen-audit.jsonl``); ``storage_path`` (the
     original documentation's keyword) names a directory instead, the trail being
     ``<storage_path>/kaizen-audit.jsonl``. Pass one of them.
 
-    The file is opened with ``O_APPEND`` (created with mode 0600 if missing) and never
-    truncated or rewritten; each line is one ``os.write`` call under a lock, so concurrent
-    tasks, threads and several managers appending to the same path never interleave lines.
-    The write + fsync runs in a worker thread so the event loop is not blocked.
+    Each record (:func:`audit_body` plus ``seq``, ``ts``, ``prev``, ``alg``, ``hash``) says
+    who (agent, user), what (event, tool, redacted arguments) and the decision (permission
+    decisions, tool outcomes); ``kaizen audit verify FILE`` checks the chain. An existing
+    file is continued. ``fsync_every`` (default 1: every record is on disk before the hook
+    returns) batches fsyncs; ``key`` (or ``key_env``, the name of the environment variable
+    holding it, for TOML) makes the hashes HMAC-SHA256. ``service_name`` goes into ``who``.
+    ``events`` narrows what is recorded (default: every event).
+
+    A record that cannot be written at ``PRE_TOOL_CALL`` blocks the tool call (the reason
+    says why): no tool runs unaudited. At other events the failure is the hook's (HOOK_003,
+    logged by the manager). The write and its fsync run in a worker thread.
     """
 
     events: list[HookEvent] = ALL_EVENTS
@@ -300,44 +367,50 @@ class AuditHook(BaseHook):
         path: str | os.PathLike[str] | None = None,
         *,
         storage_path: str | os.PathLike[str] | None = None,
+        fsync_every: int = 1,
+        key: bytes | str | None = None,
+        key_env: str | None = None,
+        service_name: str | None = None,
+        events: list[HookEvent | str] | None = None,
     ) -> None:
+        from kaizen_core.audit import AuditChainWriter
+
+        super().__init__(events=events)
         if path is not None and storage_path is not None:
             raise ConfigError("AuditHook got both path= and storage_path=", hint="path is the file, storage_path its directory")
+        if key is not None and key_env is not None:
+            raise ConfigError("AuditHook got both key= and key_env=", hint="pass the key or the variable holding it")
+        if key_env is not None:
+            key = os.environ.get(key_env)
+            if not key:
+                raise ConfigError(f"AuditHook key_env={key_env!r}: the environment variable is not set")
         self.path = Path(storage_path) / self.FILE_NAME if storage_path is not None else Path(path or self.FILE_NAME)
-        self._lock = threading.Lock()
-        self._fd: int | None = None
+        self.service_name = service_name
+        self.writer = AuditChainWriter(self.path, fsync_every=fsync_every, key=key)
 
-    def _open(self) -> int:
-        if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        return self._fd
+    async def handle(self, context: HookContext) -> HookResult | None:
+        body = audit_body(context, self.service_name)
+        try:
+            if self.writer.sync_due:  # an fsync takes milliseconds: not on the event loop
+                await anyio.to_thread.run_sync(self.writer.append, body)
+            else:
+                self.writer.append(body)
+        except (OSError, KaizenError) as exc:
+            if context.event is not HookEvent.PRE_TOOL_CALL:
+                raise
+            reason = f"the audit trail {self.path} cannot be written: {redact(str(exc))}"
+            logging.getLogger("kaizen.audit").error("%s; tool call %s blocked", reason, context.metadata.get("tool"))
+            return HookResult.block(reason)
+        return None
 
-    def write_line(self, line: str) -> None:
-        """Append one line (a newline is added) and fsync it."""
-        data = (line + "\n").encode("utf-8")
-        with self._lock:
-            fd = self._open()
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-
-    async def handle(self, context: HookContext) -> None:
-        await anyio.to_thread.run_sync(self.write_line, _json_line(context))
+    @property
+    def head(self) -> Any:
+        """The trail's last record (:class:`~kaizen_core.audit.ChainHead`: ``seq`` and ``hash``) as this hook knows it."""
+        return self.writer.head
 
     def close(self) -> None:
-        """Close the file (reopened on the next event)."""
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-
-    def __del__(self) -> None:
-        fd, self._fd = getattr(self, "_fd", None), None
-        if fd is not None:
-            os.close(fd)
+        """Sync and close the file (the next event reopens it and continues the chain)."""
+        self.writer.close()
 
 
 class TracingHook(BaseHook):
