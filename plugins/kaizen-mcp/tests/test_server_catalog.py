@@ -1,0 +1,129 @@
+"""``build_server`` in-process (the SDK's client on the server object): gate, hooks, policy, names, redaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from kaizen_core.agents.base import BaseAgent
+from kaizen_core.config import BaseAgentConfig
+from kaizen_core.errors import ConfigError
+from kaizen_core.hooks import HookContext, HookEvent, HookResult
+from kaizen_core.redaction import forget_secrets, register_secret
+from kaizen_mcp.server import ServerPolicy, build_server
+
+
+def qa_agent() -> BaseAgent:
+    config = BaseAgentConfig(llm_provider="mock", provider_config={"script": [{"answer": "4"}]})
+    return BaseAgent(config, "question: str -> answer: str", agent_id="qa")
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "notes.txt").write_text("hello", encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.anyio
+async def test_every_call_passes_the_permission_gate(workspace: Path) -> None:
+    server = build_server({"qa": qa_agent()}, workspace=workspace)
+    decisions: list[dict[str, Any]] = []
+
+    async def record(context: HookContext) -> HookResult:
+        decisions.append(dict(context.metadata))
+        return HookResult(success=True)
+
+    server.host.hook_manager.register(HookEvent.POST_PERMISSION_CHECK, record)
+    async with Client(server.lowlevel) as client:
+        assert not (await client.call_tool("read_file", {"path": "notes.txt"})).is_error
+        assert not (await client.call_tool("qa", {"question": "2+2?"})).is_error
+        assert (await client.call_tool("write_file", {"path": "x.txt", "content": "x"})).is_error
+    assert [(d["tool"], d["decision"]) for d in decisions] == [
+        ("read_file", "allow"),
+        ("qa", "allow"),
+        ("write_file", "deny"),
+    ]
+    assert decisions[2]["initial_decision"] == "ask"
+
+
+@pytest.mark.anyio
+async def test_a_blocking_pre_tool_call_hook_stops_the_call(workspace: Path) -> None:
+    server = build_server(workspace=workspace)
+
+    async def block(context: HookContext) -> HookResult:
+        return HookResult.block("no reading today")
+
+    server.host.hook_manager.register(HookEvent.PRE_TOOL_CALL, block)
+    async with Client(server.lowlevel) as client:
+        result = await client.call_tool("read_file", {"path": "notes.txt"})
+    assert result.is_error
+    assert result.structured_content == {
+        "error": "tool call blocked by a hook: no reading today",
+        "error_code": "EXEC_005",
+    }
+
+
+@pytest.mark.anyio
+async def test_plan_mode_runs_only_read_only_tools(workspace: Path) -> None:
+    server = build_server({"qa": qa_agent()}, workspace=workspace, policy=ServerPolicy(permission_mode="plan"))
+    async with Client(server.lowlevel) as client:
+        read = await client.call_tool("read_file", {"path": "notes.txt"})
+        agent = await client.call_tool("qa", {"question": "2+2?"})
+    assert not read.is_error
+    assert agent.is_error and "plan mode allows only read-only tools" in agent.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_secrets_never_leave_the_server(workspace: Path) -> None:
+    secret = "kz-test-secret-7f3a9c1e5b"
+    (workspace / "config.txt").write_text(f"token={secret}", encoding="utf-8")
+    register_secret(secret)
+    try:
+        server = build_server(workspace=workspace)
+        async with Client(server.lowlevel) as client:
+            result = await client.call_tool("read_file", {"path": "config.txt"})
+            missing = await client.call_tool("read_file", {"path": f"{secret}.txt"})
+    finally:
+        forget_secrets(secret)
+    assert result.content[0].text == "token=***"  # type: ignore[union-attr]
+    assert missing.is_error
+    assert secret not in missing.content[0].text and secret not in str(missing.structured_content)  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_agents_only_server(workspace: Path) -> None:
+    server = build_server({"qa": qa_agent()}, builtin=False, workspace=workspace)
+    async with Client(server.lowlevel) as client:
+        names = [tool.name for tool in (await client.list_tools()).tools]
+        result = await client.call_tool("qa", {"question": "2+2?"})
+        assert client.server_info is not None and client.server_info.name == "kaizen"
+    assert names == ["qa"]
+    assert result.structured_content == {"answer": "4"}
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("read_file", "already a tool of this server"), ("has space", "not a valid MCP tool name"), ("", "not a valid")],
+)
+def test_agent_names_must_be_free_and_valid(name: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as info:
+        build_server({name: qa_agent()})
+    assert info.value.code == "KAIZEN_002"
+
+
+def test_a_missing_workspace_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a directory"):
+        build_server(workspace=tmp_path / "missing")
+
+
+def test_kaizen_lists_and_runs_the_mcp_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from kaizen_core.cli import main
+
+    assert main(["--help"]) == 0
+    assert "mcp" in capsys.readouterr().out
+    assert main(["mcp", "serve", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "Usage: kaizen mcp serve" in out and "--transport [stdio|streamable-http]" in out
