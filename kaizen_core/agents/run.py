@@ -152,19 +152,23 @@ class AgentRun:
     async def fire(self, event: str, *, step: str | None = None, **metadata: Any) -> list[Any]:
         """Trigger lifecycle event ``event`` (a HookEvent value) if anything listens.
 
-        Every event of a run carries ``cycle`` and ``cost_usd`` (spent so far) in its metadata;
-        ``step`` pairs PRE/POST events of one phase that may be open at once (tool call ids).
+        Every event of a run carries ``cycle`` and ``cost_usd`` (spent so far) in its metadata,
+        and ``session_id`` when the run has one; ``step`` pairs PRE/POST events of one phase
+        that may be open at once (tool call ids).
         """
         hooks = self.agent._hooks  # not agent.hook_manager: that would create one
         if hooks is None or not hooks.has_handlers(event):  # nothing listens: no work at all
             return []
+        base: dict[str, Any] = {"cycle": self.cycle, "cost_usd": self.cost_usd}
+        if self.session_id is not None:
+            base["session_id"] = self.session_id
         return await hooks.trigger(
             event,
             agent_id=self.agent.agent_id,
             run_id=self.run_id,
             cycle=self.cycle or None,
             step=step,
-            metadata={"cycle": self.cycle, "cost_usd": self.cost_usd, **metadata},
+            metadata={**base, **metadata},
         )
 
     # --- interrupts ---------------------------------------------------------------------
@@ -248,7 +252,9 @@ class AgentRun:
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         step = f"model-{self.run_id}-{self.provider_calls}-{time.monotonic_ns()}"
         provider = self.agent.provider.name
-        await self.fire("pre_model_call", step=step, provider=provider, model=request.model)
+        # ``_request`` / ``_completion``: the objects themselves for hooks that want more (a tracer
+        # opted in to message content); private keys, which log and audit records leave out.
+        await self.fire("pre_model_call", step=step, provider=provider, model=request.model, _request=request)
         try:
             completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
         except BaseException as exc:
@@ -274,6 +280,7 @@ class AgentRun:
             cost_usd_call=completion.usage.cost_usd,
             error=None,
             error_type=None,
+            _completion=completion,
         )
         self.provider_calls += 1
         self.usage = self.usage + completion.usage

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from kaizen_core.errors import ConfigError, ExecutionTimeoutError, ProviderError, redact
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.types import SAMPLING_PARAMS
+from kaizen_core.tracecontext import with_trace_headers
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import httpx
@@ -330,6 +331,7 @@ class HTTPClient:
 
         url = self.url(path)
         merged = {**self.params, **(params or {})} or None
+        headers = with_trace_headers(headers)  # W3C traceparent of the current span, when a tracer is active
         effective_timeout = timeout if timeout is not None else self.timeout
         attempt = 0
         while True:
