@@ -49,11 +49,16 @@ def mcp() -> None:
 )
 @click.option("--no-builtin", is_flag=True, help="serve only the agents, not the 12 built-in tools")
 @click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False, exists=True),
+    help="TOML file whose [policy] table sets the permissions (the options below add to it)",
+)
+@click.option(
     "--approve",
     type=click.Choice(["never", "always"]),
-    default="never",
-    show_default=True,
-    help="what a call needing approval (MEDIUM+ tools) gets: never = refused, always = allowed",
+    default=None,
+    help="what a call needing approval (MEDIUM+ tools) gets: never = refused, always = allowed [default: never]",
 )
 @click.option(
     "--allow-tool", "allowed", multiple=True, metavar="NAME", help="run this tool without approval (repeatable)"
@@ -62,9 +67,8 @@ def mcp() -> None:
 @click.option(
     "--permission-mode",
     type=click.Choice(["default", "accept_edits", "plan", "bypass"]),
-    default="default",
-    show_default=True,
-    help="permission mode of every call (plan: read-only tools only)",
+    default=None,
+    help="permission mode of every call (plan: read-only tools only) [default: default]",
 )
 @click.option(
     "--allow-host",
@@ -85,10 +89,11 @@ def serve(
     http_path: str,
     workspace: str,
     no_builtin: bool,
-    approve: str,
+    policy_file: str | None,
+    approve: str | None,
     allowed: tuple[str, ...],
     denied: tuple[str, ...],
-    permission_mode: str,
+    permission_mode: str | None,
     allowed_hosts: tuple[str, ...],
     hooks: tuple[str, ...],
     server_name: str | None,
@@ -100,7 +105,7 @@ def serve(
     permission gate: with the defaults only SAFE and LOW tools run (read_file,
     list_directory, file_exists, http_get, fetch_url, extract_links, the agents);
     write_file, http_post/put (MEDIUM) and delete_file, http_delete, bash_command (HIGH)
-    need --allow-tool NAME or --approve always.
+    need --allow-tool NAME or --approve always (or a --policy file).
 
     \b
     Examples:
@@ -114,12 +119,15 @@ def serve(
 
     root = Path(workspace).resolve()
     agents = {name: agent for name, agent in (_load(file, root) for file in agent_files)}
-    policy = ServerPolicy(
-        permission_mode=permission_mode,  # type: ignore[arg-type]  # click.Choice checked it
-        approve=approve,  # type: ignore[arg-type]
-        allowed_tools=list(allowed) or None,
-        denied_tools=list(denied) or None,
-        hooks=list(hooks),
+    base = ServerPolicy.from_toml(policy_file) if policy_file else ServerPolicy()
+    policy = base.model_copy(
+        update={
+            "permission_mode": permission_mode or base.permission_mode,
+            "approve": approve or base.approve,
+            "allowed_tools": _joined(base.allowed_tools, allowed),
+            "denied_tools": _joined(base.denied_tools, denied),
+            "hooks": [*base.hooks, *hooks],
+        }
     )
     context = ToolContext(workspace_root=root, allowed_hosts=list(allowed_hosts))
     server = build_server(agents, builtin=not no_builtin, tool_context=context, policy=policy, name=server_name)
@@ -147,6 +155,12 @@ def _load(file: str, workspace: Path) -> tuple[str, BaseAgent]:
     name = str(section.get("id") or section.get("name") or Path(file).stem)
     overrides: dict[str, Any] = {} if section.get("workspace_root") else {"workspace_root": str(workspace)}
     return name, load_agent(file, **overrides)
+
+
+def _joined(listed: list[str] | None, added: tuple[str, ...]) -> list[str] | None:
+    """A policy list plus the names given on the command line (None when both are empty)."""
+    names = [*(listed or []), *added]
+    return names or None
 
 
 def _say(text: str) -> None:

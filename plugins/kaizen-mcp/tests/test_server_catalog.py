@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -127,3 +128,24 @@ def test_kaizen_lists_and_runs_the_mcp_command(capsys: pytest.CaptureFixture[str
     assert main(["mcp", "serve", "--help"]) == 0
     out = capsys.readouterr().out
     assert "Usage: kaizen mcp serve" in out and "--transport [stdio|streamable-http]" in out
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[policy]\naprove = 'always'\n", "aprove: Extra inputs are not permitted"),
+        (
+            "[policy]\npermission_rules = [{pattern = '(', permission_type = 'deny'}]\n",
+            "invalid permission rule pattern",
+        ),
+        ("[policy]\napprove = 'sometimes'\n", "approve: Input should be 'never' or 'always'"),
+        ("[server]\n", "has no [policy] table"),
+        ("[policy\n", "is not valid TOML"),
+    ],
+)
+def test_invalid_policy_files_are_config_errors(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "policy.toml"
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        ServerPolicy.from_toml(file)
+    assert info.value.code == "KAIZEN_002"

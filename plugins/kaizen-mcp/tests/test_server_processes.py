@@ -6,6 +6,7 @@ one process per module on a free loopback port, waited on until it accepts conne
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -242,3 +243,32 @@ async def test_allow_tool_and_approve_always_let_gated_tools_run(site: Site, req
     assert not deleted.is_error, deleted
     assert not (site.workspace / "allowed.txt").exists()
     assert shell.is_error and "in the denied list" in shell.content[0].text  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_policy_file_sets_rules_lists_and_an_audit_trail(
+    site: Site, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        "[policy]\n"
+        'allowed_tools = ["write_file"]\n'
+        'permission_rules = [{pattern = "http_.*", permission_type = "deny", reason = "no HTTP from this server"}]\n'
+        f'hooks = [{{name = "audit", path = {json.dumps(str(audit))}}}]\n',
+        encoding="utf-8",
+    )
+    async with connect("stdio", site, request, "--policy", str(policy)) as client:
+        written = await client.call_tool("write_file", {"path": "by-policy.txt", "content": "ok"})
+        fetched = await client.call_tool("http_get", {"url": "https://example.com/"})
+    assert not written.is_error, written
+    assert fetched.is_error and fetched.content[0].text == (  # type: ignore[union-attr]
+        "[EXEC_005] permission denied for 'http_get': no HTTP from this server"
+    )
+    records = [json.loads(line) for line in audit.read_text(encoding="utf-8").splitlines()]
+    decisions = [
+        (r["what"]["tool"], r["decision"]["decision"]) for r in records if r["event"] == "post_permission_check"
+    ]
+    assert decisions == [("write_file", "allow"), ("http_get", "deny")]
+    assert {r["who"]["agent_id"] for r in records} == {"kaizen-mcp-server"}
+    (site.workspace / "by-policy.txt").unlink()

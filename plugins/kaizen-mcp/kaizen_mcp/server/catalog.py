@@ -16,14 +16,17 @@ decision of ASK (MEDIUM and higher tools, by default) is a denial, unless the
 from __future__ import annotations
 
 import json
+import os
 import re
+import tomllib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
 from kaizen_core.errors import ConfigError
+from kaizen_core.permissions import PermissionRule
 from kaizen_core.redaction import redact
 from kaizen_core.tools import DangerLevel, Tool, ToolContext, ToolRegistry, ToolResult
 
@@ -63,7 +66,11 @@ class ServerPolicy(BaseModel):
     ``"always"`` adds a lowest-priority rule allowing every tool, so denied tools, PLAN
     mode, budgets and the user's own rules still win. ``hooks``: lifecycle hooks of the
     host agent (``["audit"]`` records every call and decision of the server).
+    Unknown fields and invalid rules are refused when the policy is made (pydantic's
+    ValidationError; KAIZEN_002 from :meth:`from_toml`).
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     permission_mode: Literal["default", "accept_edits", "plan", "bypass"] = "default"
     approve: Literal["never", "always"] = "never"
@@ -71,6 +78,35 @@ class ServerPolicy(BaseModel):
     denied_tools: list[str] | None = None
     permission_rules: list[dict[str, Any]] = Field(default_factory=list)
     hooks: list[str | dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("permission_rules")
+    @classmethod
+    def _valid_rules(cls, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for rule in rules:
+            PermissionRule(**rule)  # an invalid pattern or type fails here, not at the first call
+        return rules
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> ServerPolicy:
+        """The ``[policy]`` table of a TOML file (``kaizen mcp serve --policy FILE``); KAIZEN_002 when invalid."""
+        shown = os.fspath(path)
+        try:
+            with open(path, "rb") as file:
+                data = tomllib.load(file)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"policy file {shown!r} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"policy file {shown!r} is not valid TOML: {exc}") from exc
+        table = data.get("policy")
+        if not isinstance(table, dict):
+            raise ConfigError(f"policy file {shown!r} has no [policy] table", hint="start the file with [policy]")
+        try:
+            return cls.model_validate(table)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'policy'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigError(f"policy file {shown!r}: {problems}") from exc
 
     def rules(self) -> list[dict[str, Any]]:
         """The permission rules of the host agent (``approve="always"`` appends its catch-all)."""
