@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -149,3 +152,38 @@ def test_invalid_policy_files_are_config_errors(tmp_path: Path, text: str, messa
     with pytest.raises(ConfigError, match=re.escape(message)) as info:
         ServerPolicy.from_toml(file)
     assert info.value.code == "KAIZEN_002"
+
+
+@pytest.mark.anyio
+async def test_the_endpoint_embeds_in_another_starlette_app(workspace: Path) -> None:
+    """The README's recipe (kaizen-serve's): the app's routes in a parent app whose lifespan runs the sessions."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kaizen_mcp.server import streamable_http_app
+    from kaizen_testing.servers._process import free_port
+
+    server = build_server(workspace=workspace)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with server.session_manager.run():
+            yield
+
+    mcp_app = streamable_http_app(server, path="/mcp")
+    parent = Starlette(
+        routes=[Route("/health", lambda request: PlainTextResponse("ok")), *mcp_app.routes], lifespan=lifespan
+    )
+    port = free_port()
+    web = uvicorn.Server(uvicorn.Config(parent, host="127.0.0.1", port=port, log_level="warning"))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(web.serve)
+        with anyio.fail_after(30):
+            while not web.started:  # uvicorn sets it once the socket listens
+                await anyio.sleep(0.02)
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                result = await client.call_tool("read_file", {"path": "notes.txt"})
+        web.should_exit = True
+    assert result.content[0].text == "hello"  # type: ignore[union-attr]
