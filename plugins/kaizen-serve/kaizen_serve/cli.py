@@ -1,0 +1,205 @@
+"""``kaizen serve FILE.toml [FILE.toml ...]``: serve agents over HTTP with uvicorn.
+
+    kaizen serve examples/quickstart/agent.toml                  # key printed on stderr
+    kaizen serve agents.toml --api-key-file keys.toml --port 9000 --workers 4 \
+        --storage postgresql://user:pw@db/kaizen
+    kaizen serve --add-key ci --allow-agent quickstart-qa --api-key-file keys.toml
+
+Keys: ``--api-key-file`` (hashes, see :mod:`kaizen_serve.auth`), the ``KAIZEN_SERVE_API_KEY``
+environment variable, or, with neither, a fresh key printed once on stderr.
+``--insecure-no-auth`` turns authentication off and is refused unless the host is a
+loopback address. SIGTERM / Ctrl+C stop gracefully: running runs are interrupted with
+a checkpoint and resumed by the next server started on the same ``--storage``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["app_from_env", "serve"]
+
+SETTINGS_ENV = "KAIZEN_SERVE_SETTINGS"
+KEY_ENV = "KAIZEN_SERVE_API_KEY"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def app_from_env() -> Any:
+    """The app described by ``$KAIZEN_SERVE_SETTINGS`` (how each uvicorn worker builds it)."""
+    from kaizen_serve.app import create_app
+    from kaizen_serve.auth import APIKey, KeyRing
+    from kaizen_serve.limits import Limits
+
+    settings = json.loads(os.environ[SETTINGS_ENV])
+    keys = KeyRing([APIKey.model_validate(k) for k in settings["keys"]], insecure=settings["insecure"])
+    return create_app(
+        agents=settings["files"],
+        api_keys=keys,
+        storage=settings["storage"],
+        limits=Limits.model_validate(settings["limits"]),
+    )
+
+
+def _server_class() -> Any:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server; a stop signal first tells the run managers (runs checkpoint, streams end)."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            from kaizen_serve.runs import RunManager
+
+            RunManager.stop_all_threadsafe()
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
+def _run_worker(config: Any, sockets: list[Any] | None = None) -> None:
+    _server_class()(config).run(sockets=sockets)
+
+
+@click.command(name="serve", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes")
+@click.option("--storage", default=None, help="Runs, events and checkpoints URL [default: sqlite:///.kaizen/serve.db]")
+@click.option("--api-key-file", type=click.Path(dir_okay=False), help="TOML file of accepted key hashes")
+@click.option("--insecure-no-auth", is_flag=True, help="Accept requests without a key (loopback hosts only)")
+@click.option("--add-key", metavar="NAME", help="Add a new key NAME to --api-key-file, print it, and exit")
+@click.option(
+    "--allow-agent", multiple=True, metavar="AGENT", help="With --add-key: agents the key may run (default all)"
+)
+@click.option("--max-body-bytes", default=1_048_576, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--max-streams", default=100, show_default=True, type=click.IntRange(1), help="Concurrent SSE streams per process"
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def serve(
+    files: tuple[str, ...],
+    host: str,
+    port: int,
+    workers: int,
+    storage: str | None,
+    api_key_file: str | None,
+    insecure_no_auth: bool,
+    add_key: str | None,
+    allow_agent: tuple[str, ...],
+    max_body_bytes: int,
+    max_streams: int,
+    log_level: str,
+) -> None:
+    """Serve the agents of FILES (the TOML files `kaizen run` reads) over HTTP."""
+    from kaizen_core.errors import KaizenError
+
+    try:
+        _serve(
+            files, host, port, workers, storage, api_key_file, insecure_no_auth,
+            add_key, list(allow_agent), max_body_bytes, max_streams, log_level,
+        )  # fmt: skip
+    except KaizenError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _serve(
+    files: tuple[str, ...],
+    host: str,
+    port: int,
+    workers: int,
+    storage: str | None,
+    api_key_file: str | None,
+    insecure_no_auth: bool,
+    add_key: str | None,
+    allow_agent: list[str],
+    max_body_bytes: int,
+    max_streams: int,
+    log_level: str,
+) -> None:
+    from kaizen_serve.app import DEFAULT_STORAGE
+    from kaizen_serve.auth import APIKey, KeyRing, append_key, hash_key, new_key
+    from kaizen_serve.limits import Limits
+    from kaizen_serve.served import ServedAgent
+
+    if add_key:
+        if not api_key_file:
+            raise click.UsageError("--add-key needs --api-key-file")
+        key = append_key(api_key_file, add_key, allow_agent or None)
+        click.echo(key)
+        click.echo(f"added key {add_key!r} to {api_key_file} (only its hash is stored: keep the key now)", err=True)
+        return
+    if not files:
+        raise click.UsageError("give at least one agent TOML file")
+    if insecure_no_auth and not _is_loopback(host):
+        raise click.UsageError(f"--insecure-no-auth is refused on the non-loopback host {host!r}")
+    storage_url = storage or DEFAULT_STORAGE
+    names = [ServedAgent.from_toml(f, storage_url).name for f in files]  # fail fast on a bad file
+    keys: list[APIKey] = []
+    if not insecure_no_auth:
+        if api_key_file:
+            keys.extend(KeyRing.from_file(api_key_file).keys)
+        if os.environ.get(KEY_ENV):
+            keys.append(APIKey(name="env", sha256=hash_key(os.environ[KEY_ENV])))
+        if not keys:
+            generated = new_key()
+            keys.append(APIKey(name="generated", sha256=hash_key(generated)))
+            click.echo(f"API key for this server (not stored; use --api-key-file to keep keys): {generated}", err=True)
+    settings = {
+        "files": [os.path.abspath(f) for f in files],
+        "storage": storage_url,
+        "keys": [k.model_dump() for k in keys],
+        "insecure": insecure_no_auth,
+        "limits": Limits(max_body_bytes=max_body_bytes, max_streams=max_streams).model_dump(),
+    }
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    click.echo(f"serving {', '.join(names)} on http://{host}:{port} (storage {_safe(storage_url)})", err=True)
+    sys.stderr.flush()
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        "kaizen_serve.cli:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        timeout_graceful_shutdown=30,
+    )
+    if workers == 1:
+        _run_worker(config)
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    Multiprocess(config, target=_worker_target(config), sockets=[sock]).run()
+
+
+def _worker_target(config: Any) -> Any:
+    import functools
+
+    return functools.partial(_run_worker, config)
+
+
+def _safe(url: str) -> str:
+    from kaizen_core.urls import safe_url
+
+    return safe_url(url)
