@@ -80,6 +80,13 @@ def mcp() -> None:
 @click.option(
     "--hook", "hooks", multiple=True, metavar="NAME", help="lifecycle hook on every call, e.g. audit (repeatable)"
 )
+@click.option(
+    "--tool-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="a call still running after this answers EXEC_004 (agents included) [default: none]",
+)
 @click.option("--name", "server_name", default=None, help="MCP server name [default: kaizen_builtin]")
 def serve(
     agent_files: tuple[str, ...],
@@ -96,6 +103,7 @@ def serve(
     permission_mode: str | None,
     allowed_hosts: tuple[str, ...],
     hooks: tuple[str, ...],
+    tool_timeout: float | None,
     server_name: str | None,
 ) -> int:
     """Serve the built-in tools and the agents of AGENT.toml files over MCP.
@@ -129,7 +137,7 @@ def serve(
             "hooks": [*base.hooks, *hooks],
         }
     )
-    context = ToolContext(workspace_root=root, allowed_hosts=list(allowed_hosts))
+    context = ToolContext(workspace_root=root, allowed_hosts=list(allowed_hosts), tool_timeout=tool_timeout)
     server = build_server(agents, builtin=not no_builtin, tool_context=context, policy=policy, name=server_name)
     if transport == "stdio":
         anyio.run(server.run_stdio)

@@ -187,3 +187,39 @@ async def test_the_endpoint_embeds_in_another_starlette_app(workspace: Path) -> 
                 result = await client.call_tool("read_file", {"path": "notes.txt"})
         web.should_exit = True
     assert result.content[0].text == "hello"  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_an_autonomous_agent_tool_runs_its_loop_under_its_own_gate(workspace: Path) -> None:
+    from kaizen_core.agent_loader import load_agent
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "autonomous" / "agent.toml"
+    agent = load_agent(example, workspace_root=str(workspace))
+    server = build_server({"organizer": agent}, builtin=False, workspace=workspace)
+    async with Client(server.lowlevel) as client:
+        result = await client.call_tool("organizer", {"task": "index this folder"})
+    assert not result.is_error, result
+    assert result.structured_content == {"summary": "listed the folder, read notes.txt and proposed INDEX.md"}
+    assert result.meta is not None
+    assert result.meta["kaizen/run"]["tool_calls"] == [
+        {"name": "list_directory", "outcome": "success"},
+        {"name": "read_file", "outcome": "success"},
+        {"name": "write_file", "outcome": "denied", "error_code": "EXEC_005"},  # MEDIUM, nobody to approve
+    ]
+    assert not (workspace / "INDEX.md").exists()
+
+
+@pytest.mark.anyio
+async def test_a_call_past_the_tool_timeout_is_an_error(workspace: Path) -> None:
+    from kaizen_core.tools import ToolContext
+
+    config = BaseAgentConfig(llm_provider="mock", provider_config={"script": [{"delay": 60, "answer": "late"}]})
+    slow = BaseAgent(config, "question: str -> answer: str", agent_id="slow")
+    server = build_server(
+        {"slow": slow}, builtin=False, tool_context=ToolContext(workspace_root=workspace, tool_timeout=0.5)
+    )
+    async with Client(server.lowlevel) as client:
+        with anyio.fail_after(30):  # far below the model's 60 s: the timeout, not the reply, ended the call
+            result = await client.call_tool("slow", {"question": "?"})
+    assert result.is_error
+    assert result.structured_content == {"error": "tool 'slow' timed out after 0.5s", "error_code": "EXEC_004"}

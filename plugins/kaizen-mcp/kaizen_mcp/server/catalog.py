@@ -128,8 +128,8 @@ class AgentTool(Tool):
 
     Arguments are validated with the signature's input model (unknown fields refused,
     EXEC_001) before the agent runs; the output is the agent's output fields plus
-    ``_meta`` (run id, agent id, model, provider, usage), which :func:`to_call_result`
-    moves to the MCP result's ``_meta``. Danger level LOW, not read-only: the agent's own
+    ``_meta`` (run id, agent id, model, provider, usage, and its tool calls' name, outcome
+    and error code), which :func:`to_call_result` moves to the MCP result's ``_meta``. Danger level LOW, not read-only: the agent's own
     tool calls pass the agent's own gate.
     """
 
@@ -139,6 +139,11 @@ class AgentTool(Tool):
             meta = result.get("_meta", {})
             outputs = {field: result.get(field) for field in agent.signature.output_fields()}
             kept = {k: meta.get(k) for k in ("run_id", "agent_id", "model", "provider", "usage") if k in meta}
+            if meta.get("tool_calls"):  # what the agent did, without the arguments
+                kept["tool_calls"] = [
+                    {k: call.get(k) for k in ("name", "outcome", "error_code") if k in call}
+                    for call in meta["tool_calls"]
+                ]
             return {**to_jsonable_python(outputs, fallback=str), "_meta": kept}
 
         signature = agent.signature
