@@ -31,6 +31,7 @@ def kaizen_plugin() -> Iterator[Any]:
 
 
 # Server fixtures: each module under kaizen_testing.servers adds its own import here.
+from kaizen_testing.servers.chromium import chromium_driver  # noqa: E402,F401
 from kaizen_testing.servers.llama import llama_server  # noqa: E402,F401
 from kaizen_testing.servers.postgres import postgres_server  # noqa: E402,F401
 from kaizen_testing.servers.redis import redis_server  # noqa: E402,F401
