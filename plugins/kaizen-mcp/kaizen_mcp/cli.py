@@ -126,7 +126,16 @@ def serve(
     from kaizen_mcp.server import ServerPolicy, build_server
 
     root = Path(workspace).resolve()
-    agents = {name: agent for name, agent in (_load(file, root) for file in agent_files)}
+    agents: dict[str, BaseAgent] = {}
+    for file in agent_files:
+        name, agent = _load(file, root)
+        if name in agents:
+            from kaizen_core.errors import ConfigError
+
+            raise ConfigError(
+                f"two agent files give the tool name {name!r} ({file!r} is the second)", hint="set another [agent] id"
+            )
+        agents[name] = agent
     base = ServerPolicy.from_toml(policy_file) if policy_file else ServerPolicy()
     policy = base.model_copy(
         update={

@@ -223,3 +223,19 @@ async def test_a_call_past_the_tool_timeout_is_an_error(workspace: Path) -> None
             result = await client.call_tool("slow", {"question": "?"})
     assert result.is_error
     assert result.structured_content == {"error": "tool 'slow' timed out after 0.5s", "error_code": "EXEC_004"}
+
+
+def test_two_agent_files_with_one_name_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from kaizen_core.cli import main
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "qa.toml").write_text(
+            '[agent]\nsignature = "question -> answer"\nllm_provider = "mock"\n', encoding="utf-8"
+        )
+    assert (
+        main(["mcp", "serve", "--workspace", str(tmp_path), str(tmp_path / "a/qa.toml"), str(tmp_path / "b/qa.toml")])
+        == 1
+    )
+    error = capsys.readouterr().err
+    assert '"code": "KAIZEN_002"' in error and "two agent files give the tool name 'qa'" in error
