@@ -26,17 +26,19 @@ and never logged or kept on the hook.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kaizen_core.errors import ConfigError
 from kaizen_core.redaction import register_secret
 
-__all__ = ["Providers", "parse_headers", "resolve_providers"]
+__all__ = ["Providers", "parse_headers", "resolve_providers", "shutdown"]
 
 DEFAULT_SERVICE_NAME = "kaizen"
 _EXPORTERS = ("otlp", "console", "none")
@@ -48,6 +50,8 @@ class Providers:
 
     tracer: Any
     meter: Any | None
+    #: The key of the pipeline built here (None: given or global providers, not ours to shut down).
+    built_key: tuple[Any, ...] | None = field(default=None, repr=False)
 
 
 def parse_headers(value: Mapping[str, str] | str | None) -> dict[str, str]:
@@ -136,15 +140,36 @@ def resolve_providers(
     traces_kind = _exporter_kind("OTEL_TRACES_EXPORTER")
     metrics_kind = _exporter_kind("OTEL_METRICS_EXPORTER") if metrics else "off"
     base = endpoint.rstrip("/") if endpoint else None
-    key = (name, base, tuple(sorted(parsed.items())), traces_kind, metrics_kind)
+    # Header values are secrets: the key (kept on every hook) holds only their digest.
+    digest = hashlib.sha256(json.dumps(sorted(parsed.items())).encode()).hexdigest()
+    key = (name, base, digest, traces_kind, metrics_kind)
     with _LOCK:
         built = _BUILT.get(key)
         if built is None:
-            built = _BUILT[key] = _build(name, base, parsed, traces_kind, metrics_kind)
+            built = _BUILT[key] = _build(name, base, parsed, traces_kind, metrics_kind, key)
         return built
 
 
-def _build(name: str, base: str | None, headers: dict[str, str], traces_kind: str, metrics_kind: str) -> Providers:
+def shutdown(providers: Providers) -> None:
+    """Flush and shut down a pipeline built here (no-op for given or global providers).
+
+    Every hook sharing it stops exporting: call it when the process is done tracing (at
+    interpreter exit the SDK does it anyway). A later hook with the same settings builds a new one.
+    """
+    if providers.built_key is None:
+        return
+    with _LOCK:
+        if _BUILT.get(providers.built_key) is not providers:
+            return
+        del _BUILT[providers.built_key]
+    providers.tracer.shutdown()
+    if providers.meter is not None:
+        providers.meter.shutdown()
+
+
+def _build(
+    name: str, base: str | None, headers: dict[str, str], traces_kind: str, metrics_kind: str, key: tuple[Any, ...]
+) -> Providers:
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -175,4 +200,4 @@ def _build(name: str, base: str | None, headers: dict[str, str], traces_kind: st
                 metric_exporter = ConsoleMetricExporter()
             readers.append(PeriodicExportingMetricReader(metric_exporter))
         meter = MeterProvider(resource=resource, metric_readers=readers)
-    return Providers(tracer, meter)
+    return Providers(tracer, meter, key)

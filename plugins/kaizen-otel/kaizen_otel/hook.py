@@ -44,7 +44,7 @@ from kaizen_core.hooks.builtin import TracingHook
 from kaizen_core.redaction import redact
 from kaizen_core.tracecontext import register_propagator
 from kaizen_otel import semconv as sc
-from kaizen_otel.export import resolve_providers
+from kaizen_otel.export import resolve_providers, shutdown
 
 __all__ = ["OTelHook"]
 
@@ -116,6 +116,7 @@ class OTelHook(TracingHook):
             meter_provider=meter_provider,
         )
         self.service_name = service_name
+        self._providers = providers
         self.tracer_provider = providers.tracer
         self.meter_provider = providers.meter
         self.capture_content = (
@@ -218,6 +219,11 @@ class OTelHook(TracingHook):
             if flush is not None:
                 ok = bool(flush(timeout_millis)) and ok
         return ok
+
+    def shutdown(self) -> None:
+        """Flush and shut down the export pipeline this hook built (shared by hooks with the same
+        settings; given or global providers are left alone). Exporting stops for all of them."""
+        shutdown(self._providers)
 
     # -- runs --------------------------------------------------------------------------------
     def _start_run(self, context: HookContext) -> _Open:
