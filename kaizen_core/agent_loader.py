@@ -72,7 +72,12 @@ def resolve_signature(spec: Any, instructions: str = "") -> Signature:
 
 def load_agent(path: str | Path, **overrides: Any) -> Any:
     """Build the agent described by a TOML file (``overrides`` win over the file)."""
-    section = {**load_agent_config(path), **overrides}
+    return build_agent({**load_agent_config(path), **overrides})
+
+
+def build_agent(section: dict[str, Any]) -> Any:
+    """Build an agent from the keys of an ``[agent]`` table (also a pipeline file's agent tables)."""
+    section = dict(section)
     kind = section.pop("type", "base")
     agent_id = section.pop("id", None) or section.pop("name", None)
     instructions = section.pop("instructions", "")

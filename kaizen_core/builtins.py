@@ -97,3 +97,8 @@ def register_lifecycle_hooks(register: Register) -> None:
     register("cost", "kaizen_core.hooks.builtin:CostTrackingHook", description="Token and USD cost per run")
     register("profiler", "kaizen_core.hooks.builtin:PerformanceProfilerHook", description="Time spent per phase")
     register("audit", "kaizen_core.hooks.builtin:AuditHook", description="Append-only fsync'd JSONL audit trail")
+
+
+@hookimpl
+def register_executors(register: Register) -> None:
+    register("local", "kaizen_core.orchestration.executors:LocalExecutor", description="Child runs on the caller's event loop")

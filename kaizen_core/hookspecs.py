@@ -127,6 +127,18 @@ def register_patterns(register: Register) -> None:
 
 
 @hookspec
+def register_executors(register: Register) -> None:
+    """Register executors, where child runs execute, selected by name or URL scheme
+    (``local``, ``ray``: ``executor="ray://10.0.0.1:6379"`` on a pipeline or ``agent.run_many``).
+
+    ``target`` is a class (or a ``"module:attr"`` string naming one) with a classmethod
+    ``from_url(url, **options)`` returning a :class:`kaizen_core.orchestration.executors.Executor`;
+    ``url`` is the whole name or URL the user gave. The core registers ``local`` (the
+    child runs on the caller's event loop).
+    """
+
+
+@hookspec
 def register_lifecycle_hooks(register: Register) -> None:
     """Register lifecycle hooks by name, enabled in agent config (``hooks = ["audit"]``).
 

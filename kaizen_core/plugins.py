@@ -40,6 +40,7 @@ KINDS: dict[str, str] = {
     "register_transports": "transport",
     "register_patterns": "pattern",
     "register_lifecycle_hooks": "lifecycle_hook",
+    "register_executors": "executor",
     "register_cli_commands": "cli_command",
 }
 
@@ -63,6 +64,7 @@ KNOWN_PACKAGES: dict[tuple[str, str], str] = {
     ("memory_tier", "postgres"): "kaizen-postgres",
     ("memory_tier", "s3"): "kaizen-s3-storage",
     ("tool_source", "mcp"): "kaizen-mcp",
+    ("executor", "ray"): "kaizen-ray",
 }
 
 

@@ -40,9 +40,12 @@ from kaizen_core.signatures import Signature
 from kaizen_core.structured_output import structured_output_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from kaizen_core.control import ControlProtocol
     from kaizen_core.hooks import HookManager
     from kaizen_core.interrupts import InterruptManager
+    from kaizen_core.orchestration.executors import Executor
     from kaizen_core.permissions import ExecutionContext, PermissionGate
     from kaizen_core.state import AgentState, StateManager
     from kaizen_core.tools import ToolRegistry, ToolResult
@@ -85,6 +88,8 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         # provider_config["response_format"] is the agent's (structured_output.py), the rest the provider's
         provider_options, self.structured_output = structured_output_settings(self.config.provider_config, self.signature)
         self.provider = provider or create_provider(self.config.llm_provider, self.config.model, provider_options)
+        #: A provider passed in is not described by the config (a remote executor cannot rebuild it).
+        self._provider_given = provider is not None
         # None until hooks are passed, configured or asked for (agent.hook_manager): runs check it first.
         self._hooks = hook_manager
         if self._hooks is None and self.config.hooks:
@@ -232,6 +237,41 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
             session_id=session_id,
         )
         return await self._execute(run)
+
+    async def run_many_async(
+        self,
+        inputs_list: Sequence[Mapping[str, Any]],
+        *,
+        executor: str | Executor | None = None,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> list[Any]:
+        """One run per inputs mapping, concurrently, through ``executor`` (``"local"`` by default,
+        ``"ray"``, ``"ray://host:port"``); results in the order given. At most ``max_concurrency``
+        runs at once (None: as many as the executor takes). Ctrl+C stops every run (each leaves
+        its checkpoint). A failed run raises once all have ended, or with ``return_exceptions``
+        its exception takes its place. See :func:`kaizen_core.orchestration.executors.run_batch`.
+        """
+        from kaizen_core.orchestration.executors import run_batch
+
+        return await run_batch(
+            self, inputs_list, executor=executor, max_concurrency=max_concurrency, return_exceptions=return_exceptions
+        )
+
+    def run_many(
+        self,
+        inputs_list: Sequence[Mapping[str, Any]],
+        *,
+        executor: str | Executor | None = None,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> list[Any]:
+        """Blocking :meth:`run_many_async` (also inside a running event loop)."""
+        return run_sync(
+            lambda: self.run_many_async(
+                inputs_list, executor=executor, max_concurrency=max_concurrency, return_exceptions=return_exceptions
+            )
+        )
 
     async def _execute(self, run: AgentRun) -> dict[str, Any]:
         """Run ``run`` under interrupt watch with lifecycle events; shared by subclasses."""

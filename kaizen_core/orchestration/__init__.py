@@ -18,6 +18,12 @@ _LAZY: dict[str, str] = {
     "PipelineRun": "kaizen_core.orchestration.pipeline",
     "StepOutcome": "kaizen_core.orchestration.pipeline",
     "map_inputs": "kaizen_core.orchestration.pipeline",
+    "Executor": "kaizen_core.orchestration.executors",
+    "LocalExecutor": "kaizen_core.orchestration.executors",
+    "ChildRun": "kaizen_core.orchestration.executors",
+    "AgentSpec": "kaizen_core.orchestration.executors",
+    "get_executor": "kaizen_core.orchestration.executors",
+    "load_pipeline": "kaizen_core.orchestration.loader",
     "MetaController": "kaizen_core.orchestration.meta_controller",
     "CapabilityScorer": "kaizen_core.orchestration.scoring",
     "AgentScore": "kaizen_core.orchestration.scoring",
@@ -42,6 +48,12 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "AgentScore",
+    "AgentSpec",
+    "ChildRun",
+    "Executor",
+    "LocalExecutor",
+    "get_executor",
+    "load_pipeline",
     "BlackboardPipeline",
     "CapabilityScorer",
     "ConsensusPattern",
@@ -69,6 +81,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kaizen_core.orchestration.executors import AgentSpec, ChildRun, Executor, LocalExecutor, get_executor
+    from kaizen_core.orchestration.loader import load_pipeline
     from kaizen_core.orchestration.meta_controller import MetaController
     from kaizen_core.orchestration.patterns.blackboard import BlackboardPipeline
     from kaizen_core.orchestration.patterns.consensus import ConsensusPattern, ConsensusPipeline

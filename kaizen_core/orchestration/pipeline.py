@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from kaizen_core.control import ControlProtocol
     from kaizen_core.hooks import HookManager
     from kaizen_core.interrupts import InterruptManager
+    from kaizen_core.orchestration.executors import Executor
     from kaizen_core.state import AgentState, StateManager
 
 __all__ = [
@@ -398,8 +399,9 @@ class PipelineRun(AgentRun):
         return value
 
     async def _invoke(self, key: str, agent: BaseAgent, inputs: dict[str, Any], timeout: float | None) -> StepOutcome:
-        from kaizen_core.hooks.context import hook_metadata
+        from kaizen_core.hooks.context import current_hook_metadata
         from kaizen_core.interrupts import InterruptScope, current_scope
+        from kaizen_core.orchestration.executors import ChildRun
 
         name = agent_name(agent)
         # The child's run scope nests in this step's scope, itself nested in the pipeline run's:
@@ -411,8 +413,9 @@ class PipelineRun(AgentRun):
         token = scope.activate()
         try:
             # The child's own hook events (on its own hook manager) name the pipeline run as parent too.
-            with hook_metadata(parent_run_id=self.run_id, pipeline=self.agent.agent_id, pipeline_step=key):
-                result = await agent.run_async(**inputs)
+            metadata = {**current_hook_metadata(), "parent_run_id": self.run_id, "pipeline": self.agent.agent_id, "pipeline_step": key}
+            child = ChildRun(agent, inputs, key=key, parent_run_id=self.run_id, scope=scope, metadata=metadata)
+            result = await self.pipeline.executor.submit(child)
         except asyncio.CancelledError:
             if not deadline.took_back_cancel():
                 raise  # the pipeline itself is being cancelled
@@ -612,7 +615,9 @@ class Pipeline:
     Options every pattern takes (keywords): ``name`` (the pipeline agent's id: give one to
     resume a checkpoint from another process), ``checkpoint_storage`` / ``state_manager``,
     ``hook_manager``, ``interrupt_manager``, ``control_protocol``, ``enable_interrupts``,
-    ``graceful_shutdown_timeout`` and ``config`` (a BaseAgentConfig for the pipeline agent).
+    ``graceful_shutdown_timeout``, ``config`` (a BaseAgentConfig for the pipeline agent) and
+    ``executor`` (where the children run: ``"local"``, ``"ray"``, ``"ray://host:port"`` or an
+    :class:`~kaizen_core.orchestration.executors.Executor`; see docs/scale-out.md).
     """
 
     pattern: ClassVar[str] = "pipeline"
@@ -632,7 +637,12 @@ class Pipeline:
         control_protocol: ControlProtocol | None = None,
         enable_interrupts: bool | None = None,
         graceful_shutdown_timeout: float | None = None,
+        executor: str | Executor | None = None,
     ) -> None:
+        from kaizen_core.orchestration.executors import get_executor
+
+        #: Where the children run (``executor="local"`` by default, ``"ray"``, ``"ray://host:port"``).
+        self.executor: Executor = get_executor(executor)
         cfg = BaseAgentConfig.from_any(config) if config is not None else BaseAgentConfig()
         updates = {
             k: v

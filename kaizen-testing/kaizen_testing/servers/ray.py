@@ -1,0 +1,145 @@
+"""``ray_cluster``: a real two-node Ray cluster on loopback, for the session.
+
+A head (``ray start --head --port P --num-cpus 2``) and a second raylet joining it
+(``ray start --address 127.0.0.1:P --num-cpus 2``), each a ``ray start --block`` child
+process in its own process group, so :meth:`RayCluster.stop` ends exactly the processes
+it started (never ``ray stop``, which would stop every Ray on the machine). Work sent to
+the cluster really crosses processes, and, spread over both raylets, nodes.
+
+A missing ``ray`` program is a test failure with an install hint, never a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kaizen_testing.servers._process import (
+    ServerUnavailable,
+    find_program,
+    free_port,
+    port_open,
+    serve_or_fail,
+    wait_until,
+)
+
+__all__ = ["RayCluster", "ray_cluster", "run_ray_cluster"]
+
+RAY_HINT = "pip install -e plugins/kaizen-ray[test] (it installs ray[default])"
+
+
+class RayCluster:
+    """A Ray head plus ``workers`` more raylets on 127.0.0.1. ``.address`` is ``127.0.0.1:PORT``."""
+
+    def __init__(self, directory: Path, *, num_cpus: int = 2, workers: int = 1, port: int | None = None) -> None:
+        venv_bin = Path(sys.executable).parent
+        self.binary = find_program("ray", RAY_HINT, extra_dirs=[venv_bin])
+        self.directory = directory
+        self.port = port or free_port()
+        self.num_cpus = num_cpus
+        self.workers = workers
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.log = directory / "ray.log"
+        # Ray's session files (sockets, logs) under a short private path: unix socket paths are limited.
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="kzray-", dir="/tmp"))
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The executor URL of this cluster: ``ray://127.0.0.1:PORT``."""
+        return f"ray://{self.address}"
+
+    def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        with self.log.open("ab") as log:
+            process = subprocess.Popen(
+                [self.binary, "start", *args, "--block", "--disable-usage-stats", "--node-ip-address", "127.0.0.1"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # its own process group: stop() signals exactly these processes
+            )
+        self.processes.append(process)
+        return process
+
+    def _nodes_alive(self) -> int:
+        result = subprocess.run(
+            [sys.executable, "-c", _COUNT_NODES, self.address],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        try:
+            return int(result.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return 0
+
+    def start(self) -> None:
+        head = self._spawn(
+            [
+                "--head",
+                "--port", str(self.port),
+                "--num-cpus", str(self.num_cpus),
+                "--include-dashboard=false",
+                "--temp-dir", str(self.temp_dir),
+            ]
+        )  # fmt: skip
+        wait_until(lambda: port_open(self.port), what="ray head", timeout=120, process=head, log=self.log)
+        for _ in range(self.workers):
+            self._spawn(["--address", self.address, "--num-cpus", str(self.num_cpus)])
+        expected = 1 + self.workers
+        wait_until(lambda: self._nodes_alive() >= expected, what=f"{expected} ray nodes", timeout=180, process=head, log=self.log)
+
+    def stop(self) -> None:
+        """SIGTERM each ``ray start --block`` process group (it stops its own raylet/GCS), SIGKILL what lingers."""
+        for process in reversed(self.processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=60)  # ray drains for up to 30 s after SIGTERM
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        self.processes = []
+
+
+_COUNT_NODES = """
+import sys, ray
+ray.init(address=sys.argv[1], log_to_driver=False)
+print(sum(1 for n in ray.nodes() if n["Alive"]))
+"""
+
+
+@contextlib.contextmanager
+def run_ray_cluster(*, num_cpus: int = 2, workers: int = 1) -> Iterator[RayCluster]:
+    """Start a head and ``workers`` raylets in a temporary directory; stop them on exit (benchmarks use this)."""
+    with tempfile.TemporaryDirectory(prefix="kaizen-ray-") as tmp:
+        cluster = RayCluster(Path(tmp), num_cpus=num_cpus, workers=workers)
+        try:
+            cluster.start()
+            yield cluster
+        except ServerUnavailable:
+            raise
+        finally:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """A real two-node Ray cluster for the session: ``.address`` (``127.0.0.1:PORT``), ``.url`` (``ray://...``)."""
+    yield from serve_or_fail(run_ray_cluster)
