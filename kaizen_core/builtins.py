@@ -96,7 +96,8 @@ def register_lifecycle_hooks(register: Register) -> None:
     register("metrics", "kaizen_core.hooks.builtin:MetricsHook", description="Counters and latency percentiles")
     register("cost", "kaizen_core.hooks.builtin:CostTrackingHook", description="Token and USD cost per run")
     register("profiler", "kaizen_core.hooks.builtin:PerformanceProfilerHook", description="Time spent per phase")
-    register("audit", "kaizen_core.hooks.builtin:AuditHook", description="Append-only fsync'd JSONL audit trail")
+    register("audit", "kaizen_core.hooks.builtin:AuditHook", description="Tamper-evident hash-chained JSONL audit trail")
+    register("json_logs", "kaizen_core.hooks.builtin:JsonLogsHook", description="Structured JSON logs, one per operation")
 
 
 @hookimpl

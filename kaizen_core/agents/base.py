@@ -24,6 +24,7 @@ from kaizen_core.agents.control_methods import ControlMethods
 from kaizen_core.agents.mcp_methods import MCPMethods
 from kaizen_core.agents.memory_methods import MemoryMethods
 from kaizen_core.agents.model_calls import ModelCalls
+from kaizen_core.agents.observability_methods import ObservabilityMethods
 from kaizen_core.agents.prompting import initial_messages
 from kaizen_core.agents.results import RunResult
 from kaizen_core.agents.run import AgentRun, RunStopped
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["BaseAgent"]
 
 
-class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethods, MemoryMethods):
+class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethods, MemoryMethods, ObservabilityMethods):
     """A typed agent. See the module docstring; ``run_async`` is the primitive."""
 
     config_class: ClassVar[type[BaseAgentConfig]] = BaseAgentConfig

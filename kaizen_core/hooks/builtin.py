@@ -18,6 +18,7 @@ import time
 from abc import abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -31,6 +32,8 @@ from kaizen_core.hooks.events import HookEvent, HookPriority
 __all__ = [
     "AuditHook",
     "CostTrackingHook",
+    "JsonFormatter",
+    "JsonLogsHook",
     "LoggingHook",
     "MetricsHook",
     "PerformanceProfilerHook",
@@ -59,11 +62,6 @@ def _record(context: HookContext) -> dict[str, Any]:
     return record
 
 
-def _json_line(context: HookContext) -> str:
-    """One JSON object (no newline), secrets redacted; non-JSON values become strings."""
-    return redact(json.dumps(_record(context), default=str, ensure_ascii=False, separators=(",", ":")))
-
-
 def percentile(sorted_values: list[float], pct: float) -> float:
     """Nearest-rank percentile of an ascending list (0.0 when empty)."""
     if not sorted_values:
@@ -90,6 +88,10 @@ class LoggingHook(BaseHook):
     ``logger`` is a Logger or a logger name (default ``"kaizen.hooks.events"``); with
     ``stream`` set, lines go to that stream instead. ``level`` (or ``log_level``, the
     original documentation's name) is a ``logging`` level number or name (``"INFO"``).
+
+    Subclasses choose what a line holds and where it goes by overriding :meth:`build`,
+    :meth:`logger_for` and :meth:`level_for` (:class:`JsonLogsHook` does); the writing,
+    with its redaction, is this class's.
     """
 
     events: list[HookEvent] = ALL_EVENTS
@@ -111,12 +113,173 @@ class LoggingHook(BaseHook):
         given = level if level is not None else log_level
         self.level = logging.INFO if given is None else _log_level(given)
 
+    def build(self, context: HookContext) -> dict[str, Any] | None:
+        """The JSON object logged for ``context`` (None: nothing is logged for it)."""
+        return _record(context)
+
+    def logger_for(self, context: HookContext) -> logging.Logger:
+        """The logger the line of ``context`` goes to."""
+        return self.logger
+
+    def level_for(self, context: HookContext, record: dict[str, Any]) -> int:
+        """The level of the line of ``context``."""
+        return self.level
+
+    @property
+    def highest_level(self) -> int:
+        """The highest level :meth:`level_for` returns (a logger not enabled for it is skipped at once)."""
+        return self.level
+
     async def handle(self, context: HookContext) -> None:
+        logger = self.logger_for(context)
+        if self.stream is None and not logger.isEnabledFor(self.highest_level):
+            return  # nobody would see it: not even built
+        record = self.build(context)
+        if record is None:
+            return
+        level = self.level_for(context, record)
+        line = redact(json.dumps(record, default=str, ensure_ascii=False, separators=(",", ":")))
         if self.stream is not None:
-            self.stream.write(_json_line(context) + "\n")
+            self.stream.write(line + "\n")
             self.stream.flush()
-        elif self.logger.isEnabledFor(self.level):
-            self.logger.log(self.level, "%s", _json_line(context))
+        elif logger.isEnabledFor(level):
+            logger.log(level, "%s", line, extra={"kaizen_json": True})
+
+
+#: POST event -> the operation its structured log line describes (logger ``kaizen.events.<kind>``)
+_LOG_KINDS: dict[HookEvent, str] = {
+    HookEvent.POST_AGENT_LOOP: "run",
+    HookEvent.POST_MODEL_CALL: "model_call",
+    HookEvent.POST_TOOL_CALL: "tool_call",
+    HookEvent.POST_PERMISSION_CHECK: "permission",
+    HookEvent.POST_CHECKPOINT_SAVE: "checkpoint",
+    HookEvent.POST_INTERRUPT: "interrupt",
+    HookEvent.ON_ERROR: "error",
+}
+#: kind -> the metadata fields its line carries
+_LOG_FIELDS: dict[str, tuple[str, ...]] = {
+    "run": ("status", "usage", "cost_usd", "error_type"),
+    "model_call": ("provider", "model", "response_model", "usage", "cost_usd_call", "error_type"),
+    "tool_call": ("tool", "tool_call_id", "outcome"),
+    "permission": ("tool", "call_id", "decision", "initial_decision", "source", "reason"),
+    "checkpoint": ("checkpoint_id", "parent_checkpoint_id", "step_number", "kind", "size_bytes"),
+    "interrupt": ("reason", "checkpoint_id"),
+    "error": ("error_type", "error_code", "error_message", "phase"),
+}
+_IDS_KEY = "_json_logs_trace_ids"
+
+
+def _is_failure(kind: str, record: dict[str, Any]) -> bool:
+    return bool(
+        record.get("error_type")
+        or record.get("status") in ("error", "interrupted")
+        or record.get("outcome") == "error"
+        or kind == "error"
+    )
+
+
+class JsonLogsHook(LoggingHook):
+    """Structured JSON logs: one line per run, provider call, tool call, refused permission,
+    checkpoint, interrupt and error, through :mod:`logging` (the ``json_logs`` hook).
+
+    Each operation's line goes to the logger ``kaizen.events.<kind>`` (``run``,
+    ``model_call``, ``tool_call``, ``permission``, ``checkpoint``, ``interrupt``, ``error``)
+    at INFO (WARNING when it failed, ERROR for ``error``), or to ``stream``. It holds
+    ``ts``, ``event`` (the kind), ``service``, ``agent_id``, ``run_id``, ``user_id`` /
+    ``session_id`` (from :func:`~kaizen_core.hooks.hook_metadata`), ``cycle``,
+    ``duration_ms``, the operation's own fields (provider, model, usage and cost; tool and
+    outcome; checkpoint id...; never message or argument content) and, while a tracing
+    plugin is active (kaizen-otel), the ``trace_id`` and ``span_id`` of the operation's span
+    (read at its PRE event, where the span is current). Secrets are redacted. Only allowed
+    permission decisions are not logged (their tool call is).
+    """
+
+    events: list[HookEvent] = [*(e.pre for e in _LOG_KINDS if e.pre is not None), *_LOG_KINDS]
+    name = "json_logs"
+
+    def __init__(
+        self,
+        *,
+        stream: TextIO | None = None,
+        level: int | str | None = None,
+        service_name: str | None = None,
+        logger_prefix: str = "kaizen.events",
+    ) -> None:
+        super().__init__(logger_prefix, stream=stream, level=level)
+        self.service_name = service_name
+        self._loggers = {kind: logging.getLogger(f"{logger_prefix}.{kind}") for kind in _LOG_FIELDS}
+
+    def logger_for(self, context: HookContext) -> logging.Logger:
+        kind = _LOG_KINDS.get(context.event)
+        return self._loggers[kind] if kind is not None else self.logger
+
+    @property
+    def highest_level(self) -> int:
+        return max(self.level, logging.ERROR)
+
+    def level_for(self, context: HookContext, record: dict[str, Any]) -> int:
+        if context.event is HookEvent.ON_ERROR:
+            return max(self.level, logging.ERROR)
+        return max(self.level, logging.WARNING) if _is_failure(record["event"], record) else self.level
+
+    def build(self, context: HookContext) -> dict[str, Any] | None:
+        from kaizen_core.tracecontext import current_trace_ids
+
+        event = context.event
+        md = context.metadata
+        if event.is_pre:  # the operation's span is current now (at POST the tracer has closed it)
+            ids = current_trace_ids()
+            if ids is not None:
+                md[_IDS_KEY] = ids
+            return None
+        kind = _LOG_KINDS[event]
+        if kind == "permission" and md.get("decision") == "allow":
+            return None
+        ids = md.get(_IDS_KEY) or current_trace_ids()
+        record: dict[str, Any] = {"ts": context.occurred_at.isoformat(), "event": kind}
+        if self.service_name:
+            record["service"] = self.service_name
+        record["agent_id"] = context.agent_id
+        record["run_id"] = context.run_id
+        for key in _WHO_KEYS:
+            if key in md:
+                record[key] = md[key]
+        if ids is not None:
+            record["trace_id"], record["span_id"] = ids
+        if context.cycle is not None:
+            record["cycle"] = context.cycle
+        if context.duration_ms is not None:
+            record["duration_ms"] = round(context.duration_ms, 3)
+        for key in _LOG_FIELDS[kind]:
+            value = md.get(key)
+            if value is not None:
+                record[key] = value
+        if kind == "run" and isinstance(md.get("error"), BaseException) and "error_type" not in record:
+            record["error_type"] = type(md["error"]).__name__
+        return record
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats every log record as one JSON object: Kaizen's structured lines as they are,
+    any other record as ``{"ts", "level", "logger", "message"}`` (message redacted, with the
+    redacted traceback when it has one). ``enable_observability`` puts it on stderr when
+    no handler is configured; use it on your own handler to ship all of Kaizen's logs as JSON.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "kaizen_json", False):
+            return record.getMessage()
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            from kaizen_core.redaction import redacted_traceback
+
+            out["traceback"] = redacted_traceback(record.exc_info[1])
+        return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
 class MetricsHook(BaseHook):
@@ -280,6 +443,7 @@ class PerformanceProfilerHook(BaseHook):
 #: metadata keys the audit record lifts out of ``metadata`` into ``who`` / ``what`` / ``decision``
 _WHO_KEYS = ("user_id", "session_id")
 _DECISION_KEYS = ("decision", "initial_decision", "source", "reason")
+_RECORD_FIELDS = frozenset({"cycle", "duration_ms", "duration_seconds"})
 
 
 def audit_body(context: HookContext, service_name: str | None = None) -> dict[str, Any]:
@@ -291,7 +455,8 @@ def audit_body(context: HookContext, service_name: str | None = None) -> dict[st
     ``decision`` (the permission decision at ``post_permission_check``, the ``outcome`` of a
     tool call or the ``status`` of a run); ``metadata``: the rest of the event's metadata.
     """
-    md = {k: v for k, v in context.metadata.items() if not k.startswith("_")}
+    # private keys stay out; cycle and the durations are the record's own fields
+    md = {k: v for k, v in context.metadata.items() if not k.startswith("_") and k not in _RECORD_FIELDS}
     who: dict[str, Any] = {"agent_id": context.agent_id}
     for key in _WHO_KEYS:
         if key in md:
