@@ -24,7 +24,7 @@ their listing), and ``agent.aclose()`` / ``agent.close()`` stops them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 if TYPE_CHECKING:
     from kaizen_core.agents.base import BaseAgent
@@ -36,6 +36,7 @@ __all__ = ["MCPMethods", "ToolSource"]
 MCP_SOURCE = "mcp"
 
 
+@runtime_checkable
 class ToolSource(Protocol):
     """What a registered tool source builds for one agent (see ``register_tool_sources``)."""
 

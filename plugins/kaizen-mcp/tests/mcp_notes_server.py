@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel
 
@@ -62,7 +63,7 @@ def crash() -> str:
 @server.tool()
 def fail(reason: str) -> str:
     """Always fails, with ``reason``."""
-    raise ValueError(f"refused: {reason}")
+    raise ToolError(f"refused: {reason}")  # the SDK sends a ToolError's text; other exceptions it hides
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@ workspace confinement and HTTP egress policy (the one implementation that ``kaiz
 serve`` users get), the agent's permission gate approves each call from the server's
 annotations, and a tool that crashes or hangs takes down the server process, not the agent.
 The cost is one process start per agent (reused by all its runs).
+
+The server is started with ``--approve always``: the agent's permission gate has already
+decided (and asked through the control protocol) before a call is sent, and nobody else
+can reach a stdio server. Its tools carry their exact Kaizen danger level in
+``_meta["kaizen/danger_level"]``, which this server's entry trusts (``trust_danger_meta``),
+so ``mcp__kaizen_builtin__read_file`` is SAFE and ``mcp__kaizen_builtin__delete_file`` HIGH,
+exactly as the in-process builtin tools.
 """
 
 from __future__ import annotations
@@ -21,10 +28,25 @@ __all__ = ["builtin_server_config"]
 
 def builtin_server_config(workspace_root: str | Path | None = None) -> MCPServerConfig:
     """The stdio configuration of ``kaizen_builtin`` confined to ``workspace_root`` (default: the cwd)."""
+    root = str(Path(workspace_root or Path.cwd()).resolve())
     return MCPServerConfig(
         name=BUILTIN_SERVER,
         transport="stdio",
         command=sys.executable,
-        args=["-m", "kaizen_core.cli", "mcp", "serve", "--transport", "stdio"],
-        cwd=str(Path(workspace_root or Path.cwd()).resolve()),
+        # --approve always: the agent's own gate has decided (and asked) before a call is sent;
+        # the process is the agent's alone (stdio), so nobody else reaches it.
+        args=[
+            "-m",
+            "kaizen_core.cli",
+            "mcp",
+            "serve",
+            "--transport",
+            "stdio",
+            "--workspace",
+            root,
+            "--approve",
+            "always",
+        ],
+        cwd=root,
+        trust_danger_meta=True,
     )

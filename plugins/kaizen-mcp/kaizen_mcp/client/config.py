@@ -47,26 +47,35 @@ class MCPServerConfig(BaseModel):
 
     name: str = Field(description="Server name; its tools are mcp__<name>__<tool>")
     transport: Literal["stdio", "streamable-http"] | None = Field(
-        None, description="stdio (a command) or streamable-http (a url); inferred when left out"
+        default=None, description="stdio (a command) or streamable-http (a url); inferred when left out"
     )
-    command: str | None = Field(None, description="stdio: the program to start")
+    command: str | None = Field(default=None, description="stdio: the program to start")
     args: list[str] = Field(default_factory=list, description="stdio: its arguments")
     env: dict[str, str] = Field(
         default_factory=dict,
         repr=False,
         description="stdio: variables set on top of the SDK's safe default environment",
     )
-    cwd: str | None = Field(None, description="stdio: working directory of the server process")
-    url: str | None = Field(None, description="streamable-http: the endpoint, e.g. http://127.0.0.1:8931/mcp")
+    cwd: str | None = Field(default=None, description="stdio: working directory of the server process")
+    url: str | None = Field(default=None, description="streamable-http: the endpoint, e.g. http://127.0.0.1:8931/mcp")
     headers: dict[str, str] = Field(default_factory=dict, repr=False, description="streamable-http: request headers")
     danger_levels: dict[str, DangerLevel] = Field(
         default_factory=dict,
         description="per-tool danger level overriding the server's annotations (tool name as the server names it, "
         "'*' for every tool of the server)",
     )
-    startup_timeout: float = Field(30.0, gt=0, description="seconds to start the server and finish the handshake")
-    call_timeout: float | None = Field(None, gt=0, description="seconds per request (None: no limit of its own)")
-    max_restarts: int = Field(1, ge=0, description="times a server that died is started again")
+    trust_danger_meta: bool = Field(
+        default=False,
+        description="take a tool's exact Kaizen level from _meta['kaizen/danger_level'] (servers run by "
+        "kaizen mcp serve) instead of the coarse hints; only for servers you trust",
+    )
+    startup_timeout: float = Field(
+        default=30.0, gt=0, description="seconds to start the server and finish the handshake"
+    )
+    call_timeout: float | None = Field(
+        default=None, gt=0, description="seconds per request (None: no limit of its own)"
+    )
+    max_restarts: int = Field(default=1, ge=0, description="times a server that died is started again")
 
     @field_validator("name")
     @classmethod

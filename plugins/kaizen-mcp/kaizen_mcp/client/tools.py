@@ -9,7 +9,8 @@ hooks, the journal. Its danger level comes from the server's annotations:
 * ``destructiveHint`` -> ``HIGH`` (an approval through the control protocol);
 * otherwise ``MEDIUM`` (ASK in the default mode);
 
-and a server's ``danger_levels`` entry overrides it (annotations are hints from the
+a server entry with ``trust_danger_meta`` (``kaizen_builtin``'s) takes the exact level a
+Kaizen server puts in ``_meta["kaizen/danger_level"]``, and a ``danger_levels`` entry overrides all (annotations are hints from the
 server; a server you do not trust should not be able to declare itself harmless: set
 ``danger_levels = {"*": "high"}`` for it).
 
@@ -21,11 +22,12 @@ the server's text, which the model sees.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from kaizen_core.errors import ToolExecutionError
+from kaizen_core.errors import ERROR_CODES, ToolExecutionError
 from kaizen_core.tools import DangerLevel, Tool
 from kaizen_mcp.client.config import MCPServerConfig, tool_name
 
@@ -35,7 +37,12 @@ if TYPE_CHECKING:
 
     from kaizen_mcp.client.source import MCPToolSource
 
-__all__ = ["MCPTool", "danger_of", "result_output"]
+__all__ = ["DANGER_META_KEY", "MCPTool", "danger_of", "result_output"]
+
+_CODE = re.compile(r"^\[([A-Z]+_\d{3})\]")
+
+#: ``_meta`` key where a Kaizen MCP server (``kaizen mcp serve``) gives a tool's exact danger level.
+DANGER_META_KEY = "kaizen/danger_level"
 
 
 class _AnyArguments(BaseModel):
@@ -49,6 +56,9 @@ def danger_of(tool: SDKTool, config: MCPServerConfig) -> DangerLevel:
     override = config.danger_override(tool.name)
     if override is not None:
         return override
+    declared = (tool.meta or {}).get(DANGER_META_KEY)
+    if config.trust_danger_meta and isinstance(declared, str) and declared in DangerLevel._value2member_map_:
+        return DangerLevel(declared)
     hints = tool.annotations
     if hints is not None and hints.read_only_hint:
         return DangerLevel.SAFE
@@ -122,7 +132,12 @@ class MCPTool(Tool):
     async def _call_server(self, **arguments: Any) -> Any:
         result = await self._source.call(self.server, self.mcp_name, arguments, repeatable=self.idempotent)
         if result.is_error:
-            raise ToolExecutionError(f"MCP tool {self.name!r} failed: {_text(result) or 'no details given'}")
+            text = _text(result) or "no details given"
+            # A Kaizen server's error text starts with its code ("[EXEC_005] path ... outside the workspace").
+            code = _CODE.match(text)
+            raise ToolExecutionError(
+                f"MCP tool {self.name!r} failed: {text}", code=code[1] if code and code[1] in ERROR_CODES else None
+            )
         return result_output(result)
 
 
