@@ -38,7 +38,13 @@ def mcp() -> None:
     help="stdio: one client on stdin/stdout; streamable-http: an HTTP endpoint",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="streamable-http: address to listen on")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="streamable-http: port")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="streamable-http: port (0: a free one; the URL is printed on stderr once it listens)",
+)
 @click.option("--path", "http_path", default="/mcp", show_default=True, help="streamable-http: endpoint path")
 @click.option(
     "--workspace",
@@ -155,9 +161,12 @@ def serve(
         _say(
             f"warning: listening on {host}: the MCP endpoint has no authentication; anyone who reaches it can call the tools"
         )
-    shown = f"[{host}]" if ":" in host else host
-    _say(f"kaizen mcp serve: {server.name} on http://{shown}:{port}{http_path} ({len(server.list_tools())} tools)")
-    anyio.run(lambda: server.run_streamable_http(host, port, path=http_path))
+    count = len(server.list_tools())
+
+    def ready(url: str) -> None:
+        _say(f"kaizen mcp serve: {server.name} on {url} ({count} tools)")
+
+    anyio.run(lambda: server.run_streamable_http(host, port, path=http_path, ready=ready))
     return 0
 
 

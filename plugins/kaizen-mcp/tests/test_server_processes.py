@@ -1,12 +1,14 @@
 """The SDK's own client against real ``kaizen mcp serve`` processes, over stdio and streamable HTTP.
 
 Each stdio test spawns its own server (the client owns the subprocess); the HTTP server is
-one process per module on a free loopback port, waited on until it accepts connections.
+one process per module on a loopback port it picks (`--port 0`), waited on until it prints
+the URL it listens on.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +21,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from kaizen_core.tools.builtin import BUILTIN_TOOL_NAMES
-from kaizen_testing.servers._process import free_port, port_open, stop_process, wait_until
+from kaizen_testing.servers._process import stop_process, wait_until
 
 #: a generous bound so a hung server fails the test instead of hanging the suite
 CALL_TIMEOUT = 60.0
@@ -36,6 +38,8 @@ script = [{answer = "Paris", confidence = 0.9}]
 """
 
 NOTE = "the workspace note\n"
+#: the status line of ``kaizen mcp serve --transport streamable-http``
+READY = re.compile(r"kaizen mcp serve: kaizen_builtin on (?P<url>http://127\.0\.0\.1:\d+/mcp) \(13 tools\)")
 
 
 @dataclass
@@ -74,16 +78,22 @@ class HttpServer:
 
 @pytest.fixture(scope="module")
 def http_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
-    port = free_port()
+    """``--port 0``: the server picks a free port and prints its URL once the socket listens."""
     log = tmp_path_factory.mktemp("mcp-http") / "server.log"
-    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", "--port", str(port))]
+    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", "--port", "0")]
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         wait_until(
-            lambda: port_open(port), what="kaizen mcp serve (streamable-http)", timeout=60, process=process, log=log
+            lambda: READY.search(log.read_text()) is not None,
+            what="kaizen mcp serve",
+            timeout=60,
+            process=process,
+            log=log,
         )
-        yield HttpServer(f"http://127.0.0.1:{port}/mcp", process, log)
+        found = READY.search(log.read_text())
+        assert found is not None
+        yield HttpServer(found.group("url"), process, log)
     finally:
         stop_process(process)
 

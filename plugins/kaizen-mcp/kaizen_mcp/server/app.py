@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,15 +136,35 @@ class KaizenMCPServer:
         """
         return self.lowlevel.session_manager
 
-    async def run_streamable_http(self, host: str = "127.0.0.1", port: int = 8765, *, path: str = "/mcp") -> None:
-        """Serve streamable HTTP on ``host:port`` at ``path`` until stopped (SIGINT/SIGTERM)."""
+    async def run_streamable_http(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        *,
+        path: str = "/mcp",
+        ready: Callable[[str], None] | None = None,
+    ) -> None:
+        """Serve streamable HTTP on ``host:port`` at ``path`` until stopped (SIGINT/SIGTERM).
+
+        ``port=0`` takes a free port. ``ready`` is called with the endpoint's URL once the
+        socket listens (connections made from then on wait in its backlog, none is refused).
+        """
+        import socket
+
         import uvicorn
 
-        app = self.streamable_http_app(path=path, host=host)
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.create_server((host, port), family=family)
         try:
-            await uvicorn.Server(config).serve()
+            bound = sock.getsockname()[1]
+            shown = f"[{host}]" if ":" in host else host
+            if ready is not None:
+                ready(f"http://{shown}:{bound}{path}")
+            app = self.streamable_http_app(path=path, host=host)
+            config = uvicorn.Config(app, log_level="warning", lifespan="on")
+            await uvicorn.Server(config).serve(sockets=[sock])
         finally:
+            sock.close()
             await self.aclose()
 
     async def aclose(self) -> None:
