@@ -129,8 +129,8 @@ class AgentTool(Tool):
     Arguments are validated with the signature's input model (unknown fields refused,
     EXEC_001) before the agent runs; the output is the agent's output fields plus
     ``_meta`` (run id, agent id, model, provider, usage, and its tool calls' name, outcome
-    and error code), which :func:`to_call_result` moves to the MCP result's ``_meta``. Danger level LOW, not read-only: the agent's own
-    tool calls pass the agent's own gate.
+    and error code), which :func:`to_call_result` moves to the MCP result's ``_meta``.
+    Danger level LOW, not read-only: the agent's own tool calls pass the agent's own gate.
     """
 
     def __init__(self, name: str, agent: BaseAgent, *, danger_level: DangerLevel = DangerLevel.LOW) -> None:
