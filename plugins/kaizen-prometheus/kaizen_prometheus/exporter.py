@@ -43,7 +43,7 @@ logger = logging.getLogger("kaizen.prometheus")
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # shared() holds it while the constructor takes it again
 _exporters: dict[tuple[str, int | None], PrometheusExporter] = {}
 _metrics_by_registry: dict[int, KaizenMetrics] = {}  # a registry holds each family once
 
@@ -261,35 +261,28 @@ class PrometheusExporter:
         elif registry is not None and not isinstance(registry, CollectorRegistry):
             raise ConfigError(f"prometheus registry must be 'default' or a CollectorRegistry, got {registry!r}")
         key = ("" if port is None else host, port)
-        with _lock:
+        with _lock:  # held while binding, so two threads asking for one port start one server
             existing = _exporters.get(key) if port != 0 else None
-        if existing is not None:
-            if existing.api_key_digest != _key_digest(api_key):
-                raise ConfigError(
-                    f"/metrics on {host}:{port} is already served with a different api_key",
-                    hint="every agent sharing a metrics port must use the same api_key",
-                )
-            if registry is not None and registry is not existing.registry:
-                raise ConfigError(f"the exporter for {host}:{port} already uses another registry")
-            return existing
-        exporter = cls(
-            port=port,
-            host=host,
-            api_key=api_key,
-            allow_remote=allow_remote,
-            registry=registry,
-            max_label_values=max_label_values,
-        )
-        with _lock:
-            if port == 0:  # a new server on a free port; later requests for that port share it
-                key = (host, exporter.port)
-            raced = _exporters.get(key)
-            if raced is None:
-                _exporters[key] = exporter
-        if raced is not None:  # another thread started the same exporter first: use that one
-            exporter.close()
-            return raced
-        return exporter
+            if existing is not None:
+                if existing.api_key_digest != _key_digest(api_key):
+                    raise ConfigError(
+                        f"/metrics on {host}:{port} is already served with a different api_key",
+                        hint="every agent sharing a metrics port must use the same api_key",
+                    )
+                if registry is not None and registry is not existing.registry:
+                    raise ConfigError(f"the exporter for {host}:{port} already uses another registry")
+                return existing
+            exporter = cls(
+                port=port,
+                host=host,
+                api_key=api_key,
+                allow_remote=allow_remote,
+                registry=registry,
+                max_label_values=max_label_values,
+            )
+            # port=0 bound a free port: later requests for that port share this exporter.
+            _exporters[(host, exporter.port) if port == 0 else key] = exporter
+            return exporter
 
 
 def _dedicated_registry() -> CollectorRegistry:

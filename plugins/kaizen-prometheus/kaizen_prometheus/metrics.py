@@ -136,7 +136,9 @@ class KaizenMetrics:
         self.registry = registry
         self.max_label_values = max_label_values
         self._m = {spec.name: _build(spec, registry) for spec in METRICS}
-        self._overflow = self._m["kaizen_metric_label_overflow_total"]
+        # (family, *label values) -> child: labels() costs ~2.5 us a call, a dict lookup 0.05 us.
+        # Bounded like the series themselves (every label value is capped).
+        self._children: dict[tuple[str, ...], Any] = {}
         self._caps: dict[str, LabelCap] = {}
         for spec in METRICS:
             for label in spec.labels:
@@ -151,8 +153,15 @@ class KaizenMetrics:
         before = cap.overflowed
         text = cap(value)
         if cap.overflowed != before:
-            self._overflow.labels(name).inc()
+            self._child("kaizen_metric_label_overflow_total", name).inc()
         return text
+
+    def _child(self, name: str, *values: str) -> Any:
+        key = (name, *values)
+        child = self._children.get(key)
+        if child is None:  # two threads may both create it: labels() returns the same child
+            child = self._children[key] = self._m[name].labels(*values)
+        return child
 
     def metric(self, name: str) -> Any:
         """The prometheus-client object of family ``name`` (as in :data:`METRICS`)."""
@@ -175,63 +184,60 @@ class KaizenMetrics:
             self._remember_run(context.run_id)
         agent = self.label("agent", context.agent_id)
         status = self.label("status", md.get("status"))
-        self._m["kaizen_agent_runs_total"].labels(agent, status).inc()
+        self._child("kaizen_agent_runs_total", agent, status).inc()
         if context.duration_ms is not None:
-            self._m["kaizen_agent_run_duration_seconds"].labels(agent, status).observe(context.duration_ms / 1000.0)
+            self._child("kaizen_agent_run_duration_seconds", agent, status).observe(context.duration_ms / 1000.0)
 
     def _model_call(self, context: HookContext, md: Mapping[str, Any]) -> None:
         provider = self.label("provider", md.get("provider"))
         model = self.label("model", md.get("model") or md.get("response_model"))
         failed = md.get("error") is not None or md.get("error_type") is not None
-        self._m["kaizen_provider_calls_total"].labels(provider, model, "error" if failed else "success").inc()
+        self._child("kaizen_provider_calls_total", provider, model, "error" if failed else "success").inc()
         if context.duration_ms is not None:
-            self._m["kaizen_provider_call_duration_seconds"].labels(provider, model).observe(
-                context.duration_ms / 1000.0
-            )
+            self._child("kaizen_provider_call_duration_seconds", provider, model).observe(context.duration_ms / 1000.0)
         if failed:
             return
         usage = md.get("usage")
         if isinstance(usage, Mapping):
-            tokens = self._m["kaizen_tokens_total"]
             for kind, field in TOKEN_TYPES.items():
                 count = _number(usage.get(field))
                 if count:
-                    tokens.labels(provider, model, kind).inc(count)
+                    self._child("kaizen_tokens_total", provider, model, kind).inc(count)
         cost = _number(md.get("cost_usd_call"))
         if cost is None:
-            self._m["kaizen_unpriced_provider_calls_total"].labels(provider, model).inc()
+            self._child("kaizen_unpriced_provider_calls_total", provider, model).inc()
         else:
             agent = self.label("agent", context.agent_id)
-            self._m["kaizen_cost_usd_total"].labels(agent, provider, model).inc(max(cost, 0.0))
+            self._child("kaizen_cost_usd_total", agent, provider, model).inc(max(cost, 0.0))
 
     def _tool_call(self, context: HookContext, md: Mapping[str, Any]) -> None:
         tool = self.label("tool", md.get("tool"))
-        self._m["kaizen_tool_calls_total"].labels(tool, self.label("status", md.get("status"))).inc()
+        self._child("kaizen_tool_calls_total", tool, self.label("status", md.get("status"))).inc()
         if context.duration_ms is not None:
-            self._m["kaizen_tool_call_duration_seconds"].labels(tool).observe(context.duration_ms / 1000.0)
+            self._child("kaizen_tool_call_duration_seconds", tool).observe(context.duration_ms / 1000.0)
 
     def _permission(self, context: HookContext, md: Mapping[str, Any]) -> None:
         tool = self.label("tool", md.get("tool"))
         decision = self.label("decision", md.get("decision"))
-        self._m["kaizen_permission_decisions_total"].labels(tool, decision).inc()
+        self._child("kaizen_permission_decisions_total", tool, decision).inc()
         if decision == "deny":  # a denied call never reaches PRE/POST_TOOL_CALL: count it here
-            self._m["kaizen_tool_calls_total"].labels(tool, self.label("status", "denied")).inc()
+            self._child("kaizen_tool_calls_total", tool, self.label("status", "denied")).inc()
 
     def _checkpoint(self, context: HookContext, md: Mapping[str, Any]) -> None:
         if context.duration_ms is not None:
             agent = self.label("agent", context.agent_id)
-            self._m["kaizen_checkpoint_save_duration_seconds"].labels(agent).observe(context.duration_ms / 1000.0)
+            self._child("kaizen_checkpoint_save_duration_seconds", agent).observe(context.duration_ms / 1000.0)
 
     def hook_call(self, hook: str, event: HookEvent, duration_ms: float, success: bool) -> None:
         """One lifecycle handler call (a :meth:`HookManager.observe_calls` observer)."""
         name = self.label("hook", hook)
-        self._m["kaizen_hook_duration_seconds"].labels(name, event.value).observe(duration_ms / 1000.0)
+        self._child("kaizen_hook_duration_seconds", name, event.value).observe(duration_ms / 1000.0)
         if not success:
-            self._m["kaizen_hook_failures_total"].labels(name, event.value).inc()
+            self._child("kaizen_hook_failures_total", name, event.value).inc()
 
     def add_service(self, service_name: str, version: str) -> None:
         """Report ``service_name`` in ``kaizen_service_info``."""
-        self._m["kaizen_service_info"].labels(self.label("service_name", service_name), version).set(1)
+        self._child("kaizen_service_info", self.label("service_name", service_name), version).set(1)
 
     # -- pipeline de-duplication -----------------------------------------------------------
     def _remember_run(self, run_id: str) -> None:

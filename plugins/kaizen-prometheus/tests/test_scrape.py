@@ -154,3 +154,27 @@ def test_authorization_header_parsing() -> None:
     no_password = base64.b64encode(KEY.encode()).decode()
     for header in (None, "", KEY, f"Bearer {KEY}x", f"Token {KEY}", f"Basic {no_password}", "Basic !!!", "Bearer"):
         assert not authorized(header, KEY), header
+
+
+def test_threads_asking_for_one_port_at_once_get_one_exporter() -> None:
+    import threading
+
+    port = free_port()
+    barrier = threading.Barrier(4)
+    hooks: list[PrometheusHook] = []
+    errors: list[BaseException] = []
+
+    def make() -> None:
+        barrier.wait()
+        try:
+            hooks.append(PrometheusHook(port=port))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and len(hooks) == 4
+    assert len({id(h.exporter) for h in hooks}) == 1 and hooks[0].url == url(port)
