@@ -239,3 +239,23 @@ def test_two_agent_files_with_one_name_are_refused(tmp_path: Path, capsys: pytes
     )
     error = capsys.readouterr().err
     assert '"code": "KAIZEN_002"' in error and "two agent files give the tool name 'qa'" in error
+
+
+@pytest.mark.anyio
+async def test_a_failure_of_kaizen_itself_is_exec_003_without_its_text(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    server = build_server(workspace=workspace)
+
+    async def broken(name: str, params: dict[str, Any]) -> Any:
+        raise RuntimeError("internal detail kz-hidden-4411")
+
+    monkeypatch.setattr(server.host, "execute_tool", broken)
+    async with Client(server.lowlevel) as client:
+        result = await client.call_tool("read_file", {"path": "notes.txt"})
+    assert result.is_error
+    assert result.structured_content == {
+        "error": "internal error while running tool 'read_file'",
+        "error_code": "EXEC_003",
+    }
+    assert "kz-hidden-4411" in caplog.text  # logged on the server (redacted traceback), not sent
