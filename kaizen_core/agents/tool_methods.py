@@ -84,8 +84,10 @@ class ToolMethods:
         """The agent's tools, sorted by name: by ``category`` (``"file"``, ``"http"``, ``"bash"``,
         ``"web"`` or a custom one), at most ``danger_level``, or matching ``keyword``.
 
-        An agent without tools has none (``[]``).
+        An agent without tools has none (``[]``). The tools of the agent's MCP servers are
+        listed first (``mcp_servers``: this starts the servers, once).
         """
+        await cast("BaseAgent", self)._connect_mcp()
         if self.tools is None:
             return []
         return self.tools.discover(category, danger_level=danger_level, keyword=keyword)
@@ -122,6 +124,7 @@ class ToolMethods:
 
 
 async def _execute(agent: BaseAgent, run: AgentRun, name: str, params: dict[str, Any]) -> ToolResult:
+    await agent._connect_mcp()  # the MCP servers' tools are the agent's tools too (listed once)
     if agent.control_protocol is not None and not agent.control_protocol.started:
         # An ASK decision becomes an approval request: the protocol must be running (the
         # agent stops a protocol it started in close() / aclose(), see control_methods.py).

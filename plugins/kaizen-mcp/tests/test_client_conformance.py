@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 
 from kaizen_core import BaseAgent, BaseAgentConfig, plugins
+from kaizen_core.agents.autonomous import BaseAutonomousAgent
 from kaizen_core.agents.mcp_methods import ToolSource
+from kaizen_core.config import AutonomousConfig
+from kaizen_core.control import ControlProtocol, InMemoryTransport
+from kaizen_core.providers.mock import MockProvider
+from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.tools import Tool, ToolResult
 from kaizen_mcp.client import MCPToolSource
 
@@ -82,3 +87,36 @@ async def test_kaizen_builtin_lists_the_12_builtin_tools_and_keeps_the_workspace
         deleted = await agent.execute_mcp_tool("mcp__kaizen_builtin__delete_file", {"path": "data.txt"})
         assert not deleted.success and deleted.error_code == "EXEC_005"  # HIGH: the agent's gate, nobody to ask
         assert (tmp_path / "data.txt").exists()
+
+
+async def test_an_autonomous_agent_uses_kaizen_builtin_from_mcp_servers_under_its_own_gate(tmp_path: Path) -> None:
+    (tmp_path / "in.txt").write_text("draft", encoding="utf-8")
+    transport = InMemoryTransport()
+    transport.client.auto_respond(lambda request: {"approved": True})
+    script = [
+        calls(("mcp__kaizen_builtin__read_file", {"path": "in.txt"})),
+        calls(("mcp__kaizen_builtin__write_file", {"path": "out.txt", "content": "final"})),
+        {"summary": "copied"},
+    ]
+    agent = BaseAutonomousAgent(
+        AutonomousConfig(llm_provider="mock", checkpoint_storage=None, workspace_root=str(tmp_path)),
+        "task -> summary",
+        provider=MockProvider(script=script),
+        mcp_servers=["kaizen_builtin"],
+        control_protocol=ControlProtocol(transport),
+    )
+    async with agent:
+        assert "mcp__kaizen_builtin__read_file" in {t.name for t in await agent.discover_tools()}
+        result = await agent.run_autonomous("copy in.txt to out.txt")
+    assert [r["outcome"] for r in result["tool_calls"]] == ["success", "success"]
+    assert (tmp_path / "out.txt").read_text() == "final"  # in the agent's workspace, after its approval
+    assert [r.data["action"] for r in transport.client.received if r.request_type == "approval"] == [
+        "mcp__kaizen_builtin__write_file"
+    ]
+
+
+async def test_execute_tool_reaches_mcp_tools_like_any_other(notes_server: dict[str, Any]) -> None:
+    async with BaseAgent(BaseAgentConfig(llm_provider="mock"), "q -> a", mcp_servers=[notes_server]) as agent:
+        result = await agent.execute_tool("mcp__notes__read_note", {"name": "todo"})
+        assert result.success and result.output == {"result": "buy milk"}
+        assert "mcp__notes__delete_note" in {t.name for t in await agent.discover_tools(category="mcp")}

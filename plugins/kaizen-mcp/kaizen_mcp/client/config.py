@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -103,10 +104,13 @@ class MCPServerConfig(BaseModel):
         return self.danger_levels.get(tool, self.danger_levels.get("*"))
 
 
-def parse_servers(servers: Sequence[Mapping[str, Any] | MCPServerConfig | str]) -> dict[str, MCPServerConfig]:
+def parse_servers(
+    servers: Sequence[Mapping[str, Any] | MCPServerConfig | str], *, workspace_root: str | Path | None = None
+) -> dict[str, MCPServerConfig]:
     """Validate ``mcp_servers`` entries into configs by name (ConfigError, KAIZEN_002, naming the entry).
 
-    A string names a server Kaizen knows without configuration: ``"kaizen_builtin"``.
+    A string names a server Kaizen knows without configuration: ``"kaizen_builtin"`` (confined
+    to ``workspace_root``, the agent's, default the current directory).
     """
     from kaizen_mcp.client.builtin import builtin_server_config
 
@@ -119,7 +123,7 @@ def parse_servers(servers: Sequence[Mapping[str, Any] | MCPServerConfig | str]) 
                     f"mcp_servers[{index}]: {name!r} is not a server Kaizen knows by name",
                     hint=f"give a command (stdio) or a url (streamable-http); only {BUILTIN_SERVER!r} needs neither",
                 )
-            config = builtin_server_config()
+            config = builtin_server_config(workspace_root)
         elif isinstance(entry, MCPServerConfig):
             config = entry
         elif isinstance(entry, Mapping):

@@ -41,8 +41,8 @@ class MCPToolSource:
         *,
         workspace_root: str | Path | None = None,
     ) -> None:
-        self.configs: dict[str, MCPServerConfig] = parse_servers(servers)
         self.workspace_root = Path(workspace_root) if workspace_root is not None else None
+        self.configs: dict[str, MCPServerConfig] = parse_servers(servers, workspace_root=self.workspace_root)
         self._connections: dict[str, ServerConnection] = {}
         self._listed: dict[str, list[MCPTool]] = {}
         # An agent dropped without close() still stops its servers (on the background loop).
