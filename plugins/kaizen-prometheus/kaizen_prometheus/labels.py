@@ -35,10 +35,12 @@ class LabelCap:
         self.label = label
         self.limit = limit
         self.overflowed = 0
-        self._known: dict[object, str] = {}
+        self._known: dict[str | None, str] = {}
         self._lock = threading.Lock()
 
     def __call__(self, value: object) -> str:
+        if value is not None and not isinstance(value, str):
+            value = str(value)  # metadata may hold anything, unhashable values included
         known = self._known.get(value)
         if known is not None:
             return known

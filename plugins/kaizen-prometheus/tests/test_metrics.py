@@ -165,7 +165,16 @@ async def test_a_pipeline_counts_each_child_run_once() -> None:
 async def test_the_hook_never_fails_on_any_event_or_odd_metadata() -> None:
     hooks = HookManager()
     hooks.register_hook(PrometheusHook(port=None))
-    odd = {"status": object(), "tool": None, "usage": "n/a", "cost_usd_call": "free", "duration_ms": "slow", "model": 3}
+    odd = {
+        "status": object(),
+        "tool": {"name": "unhashable"},
+        "provider": ["a", "list"],
+        "usage": "n/a",
+        "cost_usd_call": "free",
+        "duration_ms": "slow",
+        "model": 3,
+        "decision": None,
+    }
     for event in HookEvent:
         for metadata in ({}, odd):
             results = await hooks.trigger(event, agent_id="odd", metadata=metadata)

@@ -178,3 +178,21 @@ def test_threads_asking_for_one_port_at_once_get_one_exporter() -> None:
         thread.join()
     assert not errors and len(hooks) == 4
     assert len({id(h.exporter) for h in hooks}) == 1 and hooks[0].url == url(port)
+
+
+def test_enable_observability_switches_the_metrics_on() -> None:
+    port = free_port()
+    agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), "question -> answer", agent_id="one-liner")
+    status = agent.enable_observability(
+        service_name="shop",
+        enable_logging=False,
+        enable_tracing=False,
+        enable_audit=False,
+        metrics_options={"port": port},
+    )
+    assert status.enabled == ["prometheus"] and "metrics" not in status.missing
+    for _ in range(3):
+        agent.run(question="q")
+    samples = scrape(url(port))
+    assert value(samples, "kaizen_agent_runs_total", agent="one-liner", status="success") == 3
+    assert value(samples, "kaizen_service_info", service_name="shop") == 1
