@@ -360,7 +360,10 @@ def _describe(exc: BaseException | None) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, OSError) or not str(exc):
         text = f"{type(exc).__name__}: {exc}"
-    if type(exc).__name__ == "MCPError" and "Connection closed" in text:
+    from mcp import MCPError
+    from mcp_types import CONNECTION_CLOSED
+
+    if isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
         text = "the server closed the connection (did it exit?)"
     return redact(text)
 
