@@ -196,3 +196,10 @@ def test_enable_observability_switches_the_metrics_on() -> None:
     samples = scrape(url(port))
     assert value(samples, "kaizen_agent_runs_total", agent="one-liner", status="success") == 3
     assert value(samples, "kaizen_service_info", service_name="shop") == 1
+
+
+def test_port_zero_binds_a_free_port_that_later_hooks_can_share() -> None:
+    first, second = PrometheusHook(port=0), PrometheusHook(port=0)
+    assert first.port and second.port and first.port != second.port  # each port=0 is a new server
+    assert first.url == url(first.port) and httpx.get(first.url).status_code == 200
+    assert PrometheusHook(port=first.port).exporter is first.exporter
