@@ -8,7 +8,7 @@ Everything a client reads (records, events) goes through the :class:`RunStore`, 
 process on the same storage URL answers for any run; what only the worker can do
 (deliver an answer, interrupt) travels to it through its inbox in the store.
 
-Event types on a run's stream: ``status``, ``cycle``, ``model_call``, ``tool_call``,
+Event types on a run's stream: ``status``, ``cycle``, ``model_call``, ``permission``, ``tool_call``,
 ``tool_result``, ``checkpoint``, ``progress``, ``approval_request`` / ``question`` (with
 ``request_id``), ``response`` (the request's outcome: ``answered`` / ``timeout`` /
 ``cancelled``), then one final ``completed`` / ``failed`` / ``interrupted``.
@@ -80,6 +80,8 @@ class LocalRun:
     changed: anyio.Event = field(default_factory=anyio.Event)
     count: int = 0
     stopping: bool = False  # interrupted by the server shutting down: resume on the next start
+    #: Cancelled when the server stops while the run waits for an answer (see begin_shutdown).
+    cancel_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     _queue: list[RunEvent | RunRecord] = field(default_factory=list)
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _drained: anyio.Event = field(default_factory=anyio.Event)
@@ -134,24 +136,32 @@ class LocalRun:
         self.changed.set()
         self.changed = anyio.Event()
 
+    def interrupt(self, source: InterruptSource, mode: InterruptMode, message: str) -> None:
+        """Ask the run to stop; its pending requests are closed at once (as not approved), so
+        the run reaches its next interrupt check instead of waiting out an approval timeout."""
+        self.scope.request_interrupt(source, mode, message)
+        for request_id in list(self.record.pending):
+            self.manager.transport.answer(request_id, {}, error="the run was interrupted")
+        self.notify()
+
     # --- RunChannel (the HTTP transport) ----------------------------------------------------
     async def control_request(self, request: ControlRequest) -> None:
         if not request.expects_response:
-            await self.emit(
-                request.request_type if request.request_type == "progress" else "notification", request.data
-            )
+            self.emit("progress" if request.request_type == "progress" else "notification", request.data)
             return
         kind = _REQUEST_EVENTS.get(request.request_type, request.request_type)
         data = _clean({"request_id": request.id, "kind": request.request_type, **request.data})
         self.record.pending[request.id] = data
         self.save()
         self.emit(kind, data)
+        if self.stopping:  # asked while the server stops: the next server asks again
+            self.cancel_scope.cancel()
 
     async def control_closed(self, request: ControlRequest, response: ControlResponse | None) -> None:
         if self.record.pending.pop(request.id, None) is None:
             return
         self.save()
-        if response is None:
+        if response is None or (response.error and self.scope.is_interrupted()):
             outcome = "cancelled" if self.scope.is_interrupted() else "timeout"
             self.emit("response", {"request_id": request.id, "outcome": outcome})
             return
@@ -168,6 +178,7 @@ class RunEventsHook(BaseHook):
         HookEvent.PRE_TOOL_CALL,
         HookEvent.POST_TOOL_CALL,
         HookEvent.POST_CHECKPOINT_SAVE,
+        HookEvent.POST_PERMISSION_CHECK,
     ]
 
     async def handle(self, context: HookContext) -> None:
@@ -189,6 +200,9 @@ class RunEventsHook(BaseHook):
             result = meta.get("result")
             data["result"] = result[:2000] if isinstance(result, str) else result
             run.emit("tool_result", data)
+        elif event is HookEvent.POST_PERMISSION_CHECK:
+            keys = ("tool", "call_id", "decision", "initial_decision", "reason")
+            run.emit("permission", {k: meta.get(k) for k in keys})
         elif event is HookEvent.POST_CHECKPOINT_SAVE:
             checkpoint_id = meta.get("checkpoint_id")
             if checkpoint_id:
@@ -247,6 +261,10 @@ class RunManager:
         for run in list(self.local.values()):
             run.stopping = True
             run.scope.request_interrupt(InterruptSource.SYSTEM, InterruptMode.GRACEFUL, "server shutting down")
+            if run.record.pending:
+                # Waiting for a person: stop it where it is, like a crash. The journal has the
+                # model's reply, so the next server resumes from the last checkpoint and asks again.
+                run.cancel_scope.cancel()
             run.notify()
 
     @classmethod
@@ -319,10 +337,14 @@ class RunManager:
             run.save()
             run.emit("status", {"status": "running", "resumed_from": run.resume_from})
             agent = self._prepare(run.served.build())
-            if run.resume_from is not None and hasattr(agent, "resume_from_checkpoint"):
-                result = await agent.resume_from_checkpoint(run.resume_from)
-            else:
-                result = await agent.run_async(**run.inputs)
+            result = None
+            with run.cancel_scope:
+                if run.resume_from is not None and hasattr(agent, "resume_from_checkpoint"):
+                    result = await agent.resume_from_checkpoint(run.resume_from)
+                else:
+                    result = await agent.run_async(**run.inputs)
+            if result is None:  # cancelled by a stopping server: resume from the last checkpoint
+                raise AgentInterrupted("the server stopped while the run waited for an answer")
             record.result = _clean(dict(result))
             run.emit("completed", {"result": record.result})
             record.status = "completed"
@@ -385,7 +407,7 @@ class RunManager:
         text = message or "interrupted through the HTTP API"
         local = self.local.get(run_id)
         if local is not None:
-            local.scope.request_interrupt(InterruptSource.PROGRAMMATIC, InterruptMode(mode), text)
+            local.interrupt(InterruptSource.PROGRAMMATIC, InterruptMode(mode), text)
         else:
             await self.store.send(
                 record.worker or "", {"type": "interrupt", "run_id": run_id, "mode": mode, "message": text}
@@ -428,7 +450,7 @@ class RunManager:
                     self.transport.answer(str(message["request_id"]), dict(message.get("data") or {}))
                 elif message.get("type") == "interrupt":
                     mode = InterruptMode(message.get("mode", "graceful"))
-                    local.scope.request_interrupt(InterruptSource.PROGRAMMATIC, mode, str(message.get("message", "")))
+                    local.interrupt(InterruptSource.PROGRAMMATIC, mode, str(message.get("message", "")))
 
     async def resume_left_runs(self) -> list[str]:
         """Resume the runs a stopped server left resumable (claimed first: one process resumes each)."""
@@ -465,7 +487,9 @@ class RunManager:
                 after = event.id
                 last_tick = time.monotonic()
                 yield event
-            if record is None or record.status in TERMINAL or self.stopping:
+            if record is None or record.status in TERMINAL:
+                return
+            if self.stopping and local is None:  # a local run still writes its final event first
                 return
             with anyio.move_on_after(self.poll_interval if changed is None else self.keepalive):
                 if changed is not None:
