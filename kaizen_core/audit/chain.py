@@ -316,27 +316,11 @@ def verify_chain(
 
     ``key``: the trail's key when it was written keyed (an HMAC trail does not verify
     without it). ``expect_head`` / ``expect_records``: the head hash or record count kept
-    elsewhere, which also catches records cut off the end.
+    elsewhere, which also catches records cut off the end. The file is read line by line
+    (memory does not grow with the trail).
     """
     key_bytes = _key_bytes(key)
     target = Path(path)
-    try:
-        raw = target.read_bytes()
-    except FileNotFoundError:
-        return VerifyResult(ok=False, records=0, problem="missing", message=f"{target}: no such file")
-    lines = raw.split(b"\n")
-    complete = lines[:-1]  # split leaves what follows the last newline (b"" for a whole file)
-    torn = lines[-1]
-    seqs: list[int | None] = []
-    parsed: list[dict[str, Any] | None] = []
-    for data in complete:
-        try:
-            obj = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            obj = None
-        parsed.append(obj if isinstance(obj, dict) else None)
-        seq = obj.get("seq") if isinstance(obj, dict) else None
-        seqs.append(seq if isinstance(seq, int) and not isinstance(seq, bool) else None)
 
     def bad(line: int, problem: Problem, message: str, records: int, head: str) -> VerifyResult:
         return VerifyResult(
@@ -344,51 +328,47 @@ def verify_chain(
         )
 
     head = GENESIS
-    for index, record in enumerate(parsed):
-        line = index + 1
-        if record is None or seqs[index] is None or not isinstance(record.get("hash"), str):
-            return bad(line, "malformed", "not an audit record (not a JSON object with seq and hash)", index, head)
-        if record_hash(record, key_bytes) != record["hash"]:
-            why = "was edited: its content does not match its hash"
-            if record.get("alg") == "hmac-sha256" and key_bytes is None:
-                why = "is keyed (hmac-sha256): verify it with the trail's key"
-            return bad(line, "edited", why, index, head)
-        seq = seqs[index]
-        assert seq is not None  # checked above
-        if seq != line:
-            if seq < line or line in seqs[index + 1 :]:
+    count = 0
+    try:
+        handle = target.open("rb")
+    except FileNotFoundError:
+        return VerifyResult(ok=False, records=0, problem="missing", message=f"{target}: no such file")
+    with handle:
+        for data in handle:
+            line = count + 1
+            if not data.endswith(b"\n"):
                 return bad(
                     line,
-                    "reordered",
-                    f"holds record {seq} where record {line} belongs: lines were reordered",
-                    index,
+                    "truncated",
+                    "incomplete record at the end of the file (a write cut short, or the file was cut)",
+                    count,
                     head,
                 )
-            return bad(
-                line,
-                "deleted",
-                f"holds record {seq} where record {line} belongs: record(s) {line}..{seq - 1} were deleted",
-                index,
-                head,
-            )
-        if record.get("prev") != head:
-            return bad(
-                line,
-                "reordered",
-                "does not follow the line before it (its prev hash differs): a record was replaced",
-                index,
-                head,
-            )
-        head = record["hash"]
-    count = len(parsed)
-    if torn:
-        return bad(
-            count + 1,
-            "truncated",
-            "incomplete record at the end of the file (a write cut short, or the file was cut)",
-            count,
-            head,
-        )
+            record = _parse(data)
+            seq = record.get("seq") if record is not None else None
+            if (
+                record is None
+                or not isinstance(seq, int)
+                or isinstance(seq, bool)
+                or not isinstance(record.get("hash"), str)
+            ):
+                return bad(line, "malformed", "not an audit record (not a JSON object with seq and hash)", count, head)
+            if record_hash(record, key_bytes) != record["hash"]:
+                why = "was edited: its content does not match its hash"
+                if record.get("alg") == "hmac-sha256" and key_bytes is None:
+                    why = "is keyed (hmac-sha256): verify it with the trail's key"
+                return bad(line, "edited", why, count, head)
+            if seq != line:
+                if seq < line or _seq_later(handle, line):
+                    why = f"holds record {seq} where record {line} belongs: lines were reordered"
+                    return bad(line, "reordered", why, count, head)
+                why = f"holds record {seq} where record {line} belongs: record(s) {line}..{seq - 1} were deleted"
+                return bad(line, "deleted", why, count, head)
+            if record.get("prev") != head:
+                why = "does not follow the line before it (its prev hash differs): a record was replaced"
+                return bad(line, "reordered", why, count, head)
+            head = record["hash"]
+            count = line
     if expect_records is not None and count != expect_records:
         return VerifyResult(
             ok=False,
@@ -406,3 +386,20 @@ def verify_chain(
             message=f"the last record's hash is {head}, {expect_head} expected: records were cut off the end or replaced",
         )
     return VerifyResult(ok=True, records=count, head=head, message=f"ok {count} records")
+
+
+def _parse(data: bytes) -> dict[str, Any] | None:
+    try:
+        obj = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def _seq_later(handle: Any, seq: int) -> bool:
+    """Whether a record numbered ``seq`` comes later in the file (then lines were moved, not deleted)."""
+    for data in handle:
+        record = _parse(data)
+        if record is not None and record.get("seq") == seq:
+            return True
+    return False
