@@ -111,8 +111,7 @@ class BaseAgentConfig(BaseModel):
             if "otel" not in get_registry().names("lifecycle_hook"):
                 raise ConfigError(
                     "enable_tracing=True needs the kaizen-otel plugin (OpenTelemetry spans), which is not installed",
-                    hint="it comes with issue 13 (MCP and observability); until then leave enable_tracing off "
-                    "or use enable_metrics=True / hooks=['logging']",
+                    hint="pip install kaizen-otel, or leave enable_tracing off",
                     details={"fields": ["enable_tracing"]},
                 )
             _add_hook(self.hooks, "otel")
@@ -225,9 +224,9 @@ class KaizenConfig(BaseModel):
     switched off (results always carry ``_meta``: usage, cost, tool calls, permission
     decisions); ``monitoring_level`` "detailed" adds the metrics hook, "comprehensive" the
     metrics and profiler hooks; ``audit_enabled``, ``compliance_mode`` and ``security_profile="enterprise"``
-    each turn the append-only audit trail on (``audit_path``); metrics retention and
-    real-time metrics belong to a metrics backend (kaizen-prometheus, issue 13) and are refused
-    until one is installed.
+    each turn the append-only audit trail on (``audit_path``); ``real_time_metrics``
+    serves live metrics through kaizen-prometheus (refused when it is not installed);
+    ``metrics_retention`` is refused: retention is the Prometheus server's setting.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -240,7 +239,7 @@ class KaizenConfig(BaseModel):
     cache_ttl: float | None = Field(3600.0, gt=0)
     monitoring_level: Literal["basic", "detailed", "comprehensive"] = "basic"
     metrics_retention: str | None = None
-    real_time_metrics: Literal[False] = False
+    real_time_metrics: bool = Field(False, description="Serve live metrics on /metrics (kaizen-prometheus)")
     security_profile: Literal["standard", "enterprise"] = "standard"
     audit_enabled: bool = False
     audit_path: str = Field("kaizen-audit.jsonl", description="Where the audit trail is appended")
@@ -261,23 +260,31 @@ class KaizenConfig(BaseModel):
             )
         return value
 
-    @field_validator("real_time_metrics", mode="before")
+    @field_validator("real_time_metrics", mode="after")
     @classmethod
-    def _no_live_metrics_yet(cls, value: Any) -> Any:
-        if value is True:
-            raise ConfigError(
-                "real_time_metrics=True needs a metrics endpoint (kaizen-prometheus, issue 13)",
-                hint="leave real_time_metrics off; performance_tracking counts metrics in process",
-                details={"fields": ["real_time_metrics"]},
-            )
+    def _live_metrics_need_prometheus(cls, value: bool) -> bool:
+        if value:
+            from kaizen_core.plugins import get_registry
+
+            if "prometheus" not in get_registry().names("lifecycle_hook"):
+                raise ConfigError(
+                    "real_time_metrics=True serves live metrics with the kaizen-prometheus plugin, which is not installed",
+                    hint="pip install kaizen-prometheus, or leave real_time_metrics off "
+                    "(performance_tracking counts metrics in process)",
+                    details={"fields": ["real_time_metrics"]},
+                )
         return value
 
     @model_validator(mode="after")
     def _needs_a_metrics_backend(self) -> Self:
+        # Kaizen exports metrics; keeping them over time is the metrics server's job. Accepting
+        # the setting would promise a retention that nothing here enforces.
         if self.metrics_retention is not None:
             raise ConfigError(
-                "metrics_retention needs a metrics backend that stores metrics over time (kaizen-prometheus, issue 13)",
-                hint="leave metrics_retention unset; the in-process metrics of performance_tracking keep the newest samples",
+                "metrics_retention: Kaizen keeps no metrics history; the Prometheus server scraping "
+                "kaizen-prometheus does (its --storage.tsdb.retention.time flag)",
+                hint="leave metrics_retention unset and set the retention on Prometheus "
+                "(docs/observability/docker-compose.yml)",
                 details={"fields": ["metrics_retention"]},
             )
         return self
@@ -293,6 +300,8 @@ class KaizenConfig(BaseModel):
         hooks: list[str | dict[str, Any]] = []
         if self.monitoring_level == "comprehensive":
             hooks.append("profiler")
+        if self.real_time_metrics:
+            hooks.append("prometheus")
         if self.audit_enabled or self.compliance_mode or self.security_profile == "enterprise":
             hooks.append({"name": "audit", "path": self.audit_path})
         backend = "memory://" if self.cache_backend == "memory" else self.cache_backend

@@ -10,6 +10,7 @@ examples set, outside the examples' lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Iterator
@@ -17,11 +18,24 @@ from pathlib import Path
 
 import pytest
 
-from kaizen_core import BaseAgent, BaseAutonomousAgent
+from kaizen_core import BaseAgent, BaseAutonomousAgent, plugins
+from kaizen_core.config import KaizenConfig
 from kaizen_core.errors import ConfigError
 from kaizen_core.hooks.builtin import AuditHook, MetricsHook
 from kaizen_core.providers.mock import MockProvider
 
+
+@contextlib.contextmanager
+def _no_plugins() -> Iterator[None]:
+    """Only the built-ins, as in a bare ``pip install kaizen-core`` (``KAIZEN_LOAD_PLUGINS=``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KAIZEN_LOAD_PLUGINS", "")
+        plugins.reset()
+        try:
+            yield
+        finally:
+            mp.undo()
+            plugins.reset()
 
 def hooks_of(agent: BaseAgent) -> set[object]:
     """The hook objects registered on the agent's manager (HookManager has no public listing)."""
@@ -108,8 +122,10 @@ def test_base_agent_config_fields_take_effect() -> None:
     metrics = [h for h in hooks_of(agent) if isinstance(h, MetricsHook)]
     assert metrics and metrics[0].counters["post_agent_loop"] == 2  # enable_metrics
     assert logging.getLogger("kaizen_core").level == logging.INFO  # log_level
-    with pytest.raises(ConfigError, match="kaizen-otel"):
+    with _no_plugins(), pytest.raises(ConfigError, match="pip install kaizen-otel"):
         BaseAgentConfig(enable_tracing=True)
+    with _no_plugins(), pytest.raises(ConfigError, match="pip install kaizen-prometheus"):
+        KaizenConfig(real_time_metrics=True)  # with kaizen-prometheus: its hook (plugins/kaizen-prometheus tests)
 
 
 def test_api_reference_configuration_reference_autonomous_config() -> None:
@@ -184,8 +200,8 @@ def test_autonomous_config_memory_and_convergence_fields_take_effect(tmp_path: P
 
 
 def test_api_reference_kaizen_config_example() -> None:
-    """api-reference.md, "Core Classes", "KaizenConfig", as written: metrics retention needs a metrics
-    backend (kaizen-prometheus, issue 13), so it is refused rather than accepted and ignored."""
+    """api-reference.md, "Core Classes", "KaizenConfig", as written: Kaizen keeps no metrics history
+    (the Prometheus server does), so ``metrics_retention`` is refused rather than accepted and ignored."""
     from kaizen_core.config import KaizenConfig
 
     with pytest.raises(ConfigError, match="metrics_retention") as info:
@@ -207,7 +223,7 @@ def test_api_reference_kaizen_config_example() -> None:
             audit_enabled=True,
             compliance_mode=True,
         )
-    assert "kaizen-prometheus" in info.value.message
+    assert "retention.time" in info.value.message and "kaizen-prometheus" in info.value.message
 
 
 def test_kaizen_config_without_metrics_retention_configures_agents() -> None:
@@ -241,8 +257,6 @@ def test_kaizen_config_without_metrics_retention_configures_agents() -> None:
     for field, value in [("signature_programming_enabled", False), ("transparency_enabled", False)]:
         with pytest.raises(ConfigError, match=field):
             KaizenConfig(**{field: value})
-    with pytest.raises(ConfigError, match="kaizen-prometheus"):
-        KaizenConfig(real_time_metrics=True)
 
 
 def test_dict_configs_reject_unknown_keys_with_the_field_list() -> None:
