@@ -119,6 +119,10 @@ class HookManager:
     (and ``metadata["duration_seconds"]``): a hook can keep a span or a start time in
     ``context.metadata`` at PRE and find it at POST.
 
+    Handlers run in the triggering task, in its context: a context variable a PRE handler
+    sets (a tracer making its span current) is seen by the guarded work and reset by the
+    matching POST handler.
+
     Zero cost when unused: :meth:`trigger` returns ``[]`` at once when nothing listens
     for the event; callers on hot paths guard with :meth:`has_handlers`. ``clock``
     (seconds, monotonic) measures PRE -> POST durations; tests inject one.
