@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,9 @@ from kaizen_core.providers.mock import tool_calls_reply as calls
 from kaizen_core.redaction import redact
 from kaizen_core.tools import DangerLevel
 from kaizen_mcp.client import MCPServerError
-from kaizen_testing.servers._process import free_port
+from kaizen_testing.servers._process import free_port, port_open, stop_process, wait_until
+
+NOTES_SERVER = Path(__file__).with_name("mcp_notes_server.py")
 
 pytestmark = pytest.mark.anyio
 
@@ -69,3 +73,32 @@ async def test_nothing_listening_at_the_url_is_an_error_naming_the_server() -> N
         with pytest.raises(MCPServerError, match="MCP server 'nowhere' failed to start") as info:
             await agent.discover_mcp_tools()
     assert url in (info.value.hint or "")
+
+
+async def test_an_http_server_that_went_away_is_reconnected_when_it_is_back(notes_dir: Path, tmp_path: Path) -> None:
+    port = free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        process = subprocess.Popen(
+            [sys.executable, str(NOTES_SERVER), "streamable-http", str(port)],
+            cwd=notes_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: port_open(port), what="the notes MCP server (HTTP)", timeout=60, process=process)
+        return process
+
+    entry = {"name": "remote", "url": f"http://127.0.0.1:{port}/mcp"}
+    process = start()
+    try:
+        async with BaseAgent(BaseAgentConfig(llm_provider="mock"), "q -> a", mcp_servers=[entry]) as agent:
+            first = await agent.execute_mcp_tool("mcp__remote__note_stats", {})
+            assert first.success
+            stop_process(process)
+            down = await agent.execute_mcp_tool("mcp__remote__note_stats", {})
+            assert not down.success and down.error_code == "EXEC_004" and "'remote'" in (down.error or "")
+            process = start()
+            back = await agent.execute_mcp_tool("mcp__remote__note_stats", {})
+            assert back.success and back.output["pid"] != first.output["pid"]
+    finally:
+        stop_process(process)
