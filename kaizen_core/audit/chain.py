@@ -1,6 +1,7 @@
 """A tamper-evident audit trail: append-only JSON lines chained by hashes.
 
-Each line is one record, a JSON object in canonical form (sorted keys, no spaces) with
+Each line is one record: a JSON object in canonical form (sorted keys, no spaces), then its
+``hash`` as the last field. A record holds
 
 * ``seq``: 1 on the first line, then +1 per line (the line number);
 * ``ts``: when it was written (ISO 8601, UTC);
@@ -89,7 +90,10 @@ def _key_bytes(key: bytes | str | None) -> bytes | None:
 
 def record_hash(record: Mapping[str, Any], key: bytes | None = None) -> str:
     """The hash of ``record`` (every field but ``hash``), hex: SHA-256, or HMAC-SHA256 with ``key``."""
-    data = canonical_json({k: v for k, v in record.items() if k != "hash"})
+    return _digest(canonical_json({k: v for k, v in record.items() if k != "hash"}), key)
+
+
+def _digest(data: bytes, key: bytes | None) -> str:
     if key is not None:
         return hmac.new(key, data, hashlib.sha256).hexdigest()
     return hashlib.sha256(data).hexdigest()
@@ -209,8 +213,10 @@ class AuditChainWriter:
                     "prev": self._head.hash,
                     "alg": self.alg,
                 }
-                record["hash"] = record_hash(record, self._key)
-                line = canonical_json(record) + b"\n"
+                data = canonical_json(record)
+                record["hash"] = _digest(data, self._key)
+                # the hashed bytes, then the hash as the last field (one serialization, not two)
+                line = b"%s,\"hash\":\"%s\"}\n" % (data[:-1], record["hash"].encode())
                 view = memoryview(line)
                 while view:
                     view = view[os.write(fd, view) :]
