@@ -3,6 +3,7 @@ the agent; a server that cannot start is a clear error naming it, with its stder
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -113,7 +114,7 @@ def test_the_sync_api_runs_and_closes_the_same_way(notes_server: dict[str, Any])
         result = agent.run_autonomous_sync("count")
         assert result["tool_calls"][0]["outcome"] == "success"
         content = next(m.content for m in agent.provider.requests[-1].messages if m.role == "tool")  # type: ignore[attr-defined]
-        pid = int(__import__("json").loads(content or "")["pid"])
+        pid = int(json.loads(content or "")["pid"])
         assert not gone(pid)
     assert gone(pid)
 
