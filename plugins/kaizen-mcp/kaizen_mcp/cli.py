@@ -45,6 +45,11 @@ def mcp() -> None:
     show_default=True,
     help="streamable-http: port (0: a free one; the URL is printed on stderr once it listens)",
 )
+@click.option(
+    "--api-key-env",
+    metavar="VAR",
+    help="streamable-http: require 'Authorization: Bearer <key>', the key read from this environment variable",
+)
 @click.option("--path", "http_path", default="/mcp", show_default=True, help="streamable-http: endpoint path")
 @click.option(
     "--workspace",
@@ -100,6 +105,7 @@ def serve(
     host: str,
     port: int,
     http_path: str,
+    api_key_env: str | None,
     workspace: str,
     no_builtin: bool,
     policy_file: str | None,
@@ -157,16 +163,17 @@ def serve(
     if transport == "stdio":
         anyio.run(server.run_stdio)
         return 0
-    if host not in _LOOPBACK:
+    api_key = _api_key(api_key_env)
+    if host not in _LOOPBACK and api_key is None:
         _say(
-            f"warning: listening on {host}: the MCP endpoint has no authentication; anyone who reaches it can call the tools"
+            f"warning: listening on {host}: the MCP endpoint has no authentication (see --api-key-env); anyone who reaches it can call the tools"
         )
     count = len(server.list_tools())
 
     def ready(url: str) -> None:
         _say(f"kaizen mcp serve: {server.name} on {url} ({count} tools)")
 
-    anyio.run(lambda: server.run_streamable_http(host, port, path=http_path, ready=ready))
+    anyio.run(lambda: server.run_streamable_http(host, port, path=http_path, api_key=api_key, ready=ready))
     return 0
 
 
@@ -181,6 +188,20 @@ def _load(file: str, workspace: Path) -> tuple[str, BaseAgent]:
     name = str(section.get("id") or section.get("name") or Path(file).stem)
     overrides: dict[str, Any] = {} if section.get("workspace_root") else {"workspace_root": str(workspace)}
     return name, load_agent(file, **overrides)
+
+
+def _api_key(variable: str | None) -> str | None:
+    """The API key held by environment variable ``variable`` (never given on the command line)."""
+    if variable is None:
+        return None
+    import os
+
+    from kaizen_core.errors import ConfigError
+
+    key = os.environ.get(variable, "")
+    if not key:
+        raise ConfigError(f"--api-key-env: environment variable {variable!r} is not set or empty")
+    return key
 
 
 def _joined(listed: list[str] | None, added: tuple[str, ...]) -> list[str] | None:

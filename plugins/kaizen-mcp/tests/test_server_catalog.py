@@ -259,3 +259,14 @@ async def test_a_failure_of_kaizen_itself_is_exec_003_without_its_text(
         "error_code": "EXEC_003",
     }
     assert "kz-hidden-4411" in caplog.text  # logged on the server (redacted traceback), not sent
+
+
+def test_an_unset_api_key_variable_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kaizen_core.cli import main
+
+    monkeypatch.delenv("KZ_TEST_UNSET_KEY", raising=False)
+    args = ["mcp", "serve", "--transport", "streamable-http", "--port", "0", "--api-key-env", "KZ_TEST_UNSET_KEY"]
+    assert main([*args, "--workspace", str(tmp_path)]) == 1
+    assert "environment variable 'KZ_TEST_UNSET_KEY' is not set or empty" in capsys.readouterr().err

@@ -8,6 +8,7 @@ the URL it listens on.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -282,3 +283,42 @@ async def test_a_policy_file_sets_rules_lists_and_an_audit_trail(
     assert decisions == [("write_file", "allow"), ("http_get", "deny")]
     assert {r["who"]["agent_id"] for r in records} == {"kaizen-mcp-server"}
     (site.workspace / "by-policy.txt").unlink()
+
+
+@pytest.mark.anyio
+async def test_an_api_key_guards_the_http_endpoint(site: Site, tmp_path: Path) -> None:
+    import httpx
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    key = "kz-mcp-test-key-93b1f0"
+    log = tmp_path / "server.log"
+    env = {**os.environ, "KZ_TEST_MCP_KEY": key}
+    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", "--port", "0")]
+    args[args.index("--port") : args.index("--port")] = ["--api-key-env", "KZ_TEST_MCP_KEY"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    try:
+        wait_until(
+            lambda: READY.search(log.read_text()) is not None,
+            what="kaizen mcp serve",
+            timeout=60,
+            process=process,
+            log=log,
+        )
+        found = READY.search(log.read_text())
+        assert found is not None
+        url = found.group("url")
+        async with httpx.AsyncClient() as http:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": key}):
+                refused = await http.post(url, json={}, headers=headers)
+                assert refused.status_code == 401
+                assert refused.json() == {"error": {"code": "EXEC_005", "message": "missing or wrong API key"}}
+        authorized = create_mcp_http_client(headers={"Authorization": f"Bearer {key}"})
+        with anyio.fail_after(CALL_TIMEOUT):
+            async with Client(streamable_http_client(url, http_client=authorized)) as client:
+                result = await client.call_tool("read_file", {"path": "notes.txt"})
+        assert result.content[0].text == NOTE  # type: ignore[union-attr]
+    finally:
+        stop_process(process)
+    assert key not in log.read_text()

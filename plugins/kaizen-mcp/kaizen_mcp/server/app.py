@@ -13,14 +13,16 @@ from Python functions, and ``tools/call`` goes to the host agent's permission-ga
 
 from __future__ import annotations
 
+import hmac
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kaizen_core.errors import KaizenError, RuntimeExecutionError
-from kaizen_core.redaction import redacted_traceback
+from kaizen_core.errors import ConfigError, KaizenError, PermissionDeniedError, RuntimeExecutionError
+from kaizen_core.redaction import redacted_traceback, register_secret
 from kaizen_core.tools import ToolContext
 from kaizen_mcp.server.catalog import ServerPolicy, build_host, error_result, mcp_tool, to_call_result
 
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
     from kaizen_core.agents.base import BaseAgent
 
-__all__ = ["BUILTIN_SERVER_NAME", "KaizenMCPServer", "build_server", "streamable_http_app"]
+__all__ = ["BUILTIN_SERVER_NAME", "BearerKeyMiddleware", "KaizenMCPServer", "build_server", "streamable_http_app"]
 
 logger = logging.getLogger("kaizen_mcp.server")
 
@@ -123,9 +125,17 @@ class KaizenMCPServer:
         finally:
             await self.aclose()
 
-    def streamable_http_app(self, *, path: str = "/mcp", host: str = "127.0.0.1") -> Starlette:
+    def streamable_http_app(
+        self, *, path: str = "/mcp", host: str = "127.0.0.1", api_key: str | None = None
+    ) -> Starlette:
         """A Starlette app serving MCP streamable HTTP at ``path`` (see :func:`streamable_http_app`)."""
-        return self.lowlevel.streamable_http_app(streamable_http_path=path, host=host)
+        app = self.lowlevel.streamable_http_app(streamable_http_path=path, host=host)
+        if api_key is not None:
+            if not api_key:
+                raise ConfigError("the API key is empty", hint="give a non-empty key, or none")
+            register_secret(api_key)  # never in a log or an error text
+            app.add_middleware(BearerKeyMiddleware, key=api_key)
+        return app
 
     @property
     def session_manager(self) -> StreamableHTTPSessionManager:
@@ -142,11 +152,13 @@ class KaizenMCPServer:
         port: int = 8765,
         *,
         path: str = "/mcp",
+        api_key: str | None = None,
         ready: Callable[[str], None] | None = None,
     ) -> None:
         """Serve streamable HTTP on ``host:port`` at ``path`` until stopped (SIGINT/SIGTERM).
 
-        ``port=0`` takes a free port. ``ready`` is called with the endpoint's URL once the
+        ``port=0`` takes a free port. ``api_key``: every request must carry
+        ``Authorization: Bearer <key>``. ``ready`` is called with the endpoint's URL once the
         socket listens (connections made from then on wait in its backlog, none is refused).
         """
         import socket
@@ -160,7 +172,7 @@ class KaizenMCPServer:
             shown = f"[{host}]" if ":" in host else host
             if ready is not None:
                 ready(f"http://{shown}:{bound}{path}")
-            app = self.streamable_http_app(path=path, host=host)
+            app = self.streamable_http_app(path=path, host=host, api_key=api_key)
             config = uvicorn.Config(app, log_level="warning", lifespan="on")
             await uvicorn.Server(config).serve(sockets=[sock])
         finally:
@@ -199,20 +211,48 @@ def build_server(
     if workspace is not None:
         root = Path(workspace)
         if not root.is_dir():
-            from kaizen_core.errors import ConfigError
-
             raise ConfigError(f"workspace {str(root)!r} is not a directory", hint="create it or pass another one")
         context.workspace_root = root.resolve()
     host = build_host(agents, builtin=builtin, context=context, policy=policy)
     return KaizenMCPServer(host, name=name or (BUILTIN_SERVER_NAME if builtin else "kaizen"))
 
 
-def streamable_http_app(server: KaizenMCPServer, *, path: str = "/mcp", host: str = "127.0.0.1") -> Starlette:
+def streamable_http_app(
+    server: KaizenMCPServer, *, path: str = "/mcp", host: str = "127.0.0.1", api_key: str | None = None
+) -> Starlette:
     """An ASGI (Starlette) app serving ``server`` over MCP streamable HTTP at ``path``.
 
     Its lifespan runs the SDK's session manager. ``host`` is where it listens: for
     loopback hosts the SDK turns on DNS-rebinding protection (only ``Host`` headers of
-    127.0.0.1/localhost/[::1] are accepted). To add the endpoint to an existing app, add
-    this app's routes to it and enter ``server.session_manager.run()`` in its lifespan.
+    127.0.0.1/localhost/[::1] are accepted). ``api_key``: requests without
+    ``Authorization: Bearer <key>`` get 401 (:class:`BearerKeyMiddleware`). To add the
+    endpoint to an existing app, add this app's routes to it and enter
+    ``server.session_manager.run()`` in its lifespan (the outer app's own auth applies then).
     """
-    return server.streamable_http_app(path=path, host=host)
+    return server.streamable_http_app(path=path, host=host, api_key=api_key)
+
+
+class BearerKeyMiddleware:
+    """ASGI middleware: HTTP requests must carry ``Authorization: Bearer <key>`` (compared in constant time).
+
+    Anything else gets ``401`` with ``WWW-Authenticate: Bearer`` and a JSON body
+    ``{"error": {"code": "EXEC_005", "message": ...}}`` that never repeats what was sent.
+    Lifespan events pass through.
+    """
+
+    def __init__(self, app: Any, *, key: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {key}".encode()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            given = dict(scope.get("headers") or ()).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                body = json.dumps(
+                    {"error": {"code": PermissionDeniedError.code, "message": "missing or wrong API key"}}
+                ).encode()
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
