@@ -270,3 +270,10 @@ def test_an_unset_api_key_variable_is_a_config_error(
     args = ["mcp", "serve", "--transport", "streamable-http", "--port", "0", "--api-key-env", "KZ_TEST_UNSET_KEY"]
     assert main([*args, "--workspace", str(tmp_path)]) == 1
     assert "environment variable 'KZ_TEST_UNSET_KEY' is not set or empty" in capsys.readouterr().err
+
+
+def test_policy_lists_must_name_served_tools() -> None:
+    with pytest.raises(ConfigError, match="allowed_tools names tools this server does not have: write_fiel"):
+        build_server(policy=ServerPolicy(allowed_tools=["write_fiel"]))
+    with pytest.raises(ConfigError, match="denied_tools names tools this server does not have: read_file"):
+        build_server({"qa": qa_agent()}, builtin=False, policy=ServerPolicy(denied_tools=["read_file"]))

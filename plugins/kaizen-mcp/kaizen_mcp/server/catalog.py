@@ -181,7 +181,8 @@ def build_host(
     """The host agent whose registry is the server's catalog (see the module docstring).
 
     Raises KAIZEN_002 for an agent name that is not a valid MCP tool name or that
-    collides with a built-in tool or another agent.
+    collides with a built-in tool or another agent, and for ``allowed_tools`` /
+    ``denied_tools`` naming a tool the server does not have.
     """
     from kaizen_core.agents.base import BaseAgent
     from kaizen_core.config import BaseAgentConfig
@@ -200,6 +201,13 @@ def build_host(
         if name in registry:
             raise ConfigError(f"agent name {name!r} is already a tool of this server", hint="give the agent another id")
         registry.register(AgentTool(name, agent))
+    for field in ("allowed_tools", "denied_tools"):
+        unknown = sorted(set(getattr(policy, field) or ()) - set(registry.names()))
+        if unknown:  # most likely a typo, which would silently allow or deny nothing
+            raise ConfigError(
+                f"{field} names tools this server does not have: {', '.join(unknown)}",
+                hint=f"its tools: {', '.join(registry.names())}",
+            )
     config = BaseAgentConfig(
         llm_provider="mock",  # never called: the host agent only runs direct tool calls
         permission_mode=policy.permission_mode,
