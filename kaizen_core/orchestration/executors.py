@@ -44,6 +44,7 @@ __all__ = [
     "ChildRun",
     "Executor",
     "LocalExecutor",
+    "child_metadata",
     "get_executor",
     "run_batch",
     "signature_from_spec",
@@ -113,6 +114,17 @@ class LocalExecutor:
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
+
+
+def child_metadata(**values: Any) -> dict[str, Any]:
+    """The hook metadata of a child run started here: the caller's ``hook_metadata``, the
+    current trace context (the W3C ``traceparent`` when a tracing plugin is active, see
+    :mod:`kaizen_core.tracecontext`), then ``values``. An executor carries it to the child,
+    so a child run elsewhere continues the caller's trace."""
+    from kaizen_core.hooks.context import current_hook_metadata
+    from kaizen_core.tracecontext import current_headers
+
+    return {**current_hook_metadata(), **current_headers(), **values}
 
 
 _LOCAL = LocalExecutor()
@@ -332,7 +344,6 @@ async def run_batch(
     a failed run's exception takes its place in the list; otherwise the first one is raised
     once every run has ended. Hook events carry ``parent_run_id`` (the batch) and ``batch_index``.
     """
-    from kaizen_core.hooks.context import current_hook_metadata
     from kaizen_core.interrupts import InterruptScope
 
     if max_concurrency is not None and max_concurrency < 1:
@@ -341,7 +352,7 @@ async def run_batch(
     batch_id = uuid.uuid4().hex
     limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
     grace = agent.config.graceful_shutdown_timeout
-    inherited = dict(current_hook_metadata())
+    inherited = child_metadata()
 
     async def one(index: int, inputs: Mapping[str, Any], parent: InterruptScope) -> dict[str, Any]:
         key = f"item-{index}"

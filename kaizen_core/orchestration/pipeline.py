@@ -399,9 +399,8 @@ class PipelineRun(AgentRun):
         return value
 
     async def _invoke(self, key: str, agent: BaseAgent, inputs: dict[str, Any], timeout: float | None) -> StepOutcome:
-        from kaizen_core.hooks.context import current_hook_metadata
         from kaizen_core.interrupts import InterruptScope, current_scope
-        from kaizen_core.orchestration.executors import ChildRun
+        from kaizen_core.orchestration.executors import ChildRun, child_metadata
 
         name = agent_name(agent)
         # The child's run scope nests in this step's scope, itself nested in the pipeline run's:
@@ -413,7 +412,7 @@ class PipelineRun(AgentRun):
         token = scope.activate()
         try:
             # The child's own hook events (on its own hook manager) name the pipeline run as parent too.
-            metadata = {**current_hook_metadata(), "parent_run_id": self.run_id, "pipeline": self.agent.agent_id, "pipeline_step": key}
+            metadata = child_metadata(parent_run_id=self.run_id, pipeline=self.agent.agent_id, pipeline_step=key)
             child = ChildRun(agent, inputs, key=key, parent_run_id=self.run_id, scope=scope, metadata=metadata)
             result = await self.pipeline.executor.submit(child)
         except asyncio.CancelledError:

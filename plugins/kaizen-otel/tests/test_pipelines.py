@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -63,3 +64,42 @@ def test_parallel_children_of_one_agent_get_one_step_each(recorded: Recorded) ->
         assert step.parent is not None and step.parent.span_id == top.context.span_id
         (child_run,) = _children_of(recorded, step)
         assert step.attributes["kaizen.child_run.id"] == child_run.attributes["kaizen.run.id"]
+
+
+class _ElsewhereExecutor:
+    """Runs each child in a fresh context, as another process would: nothing but the ChildRun's metadata crosses."""
+
+    name = "elsewhere"
+
+    def __init__(self) -> None:
+        self.carried: list[dict[str, Any]] = []
+
+    async def submit(self, child: Any) -> dict[str, Any]:
+        import contextvars
+
+        from kaizen_core.hooks.context import hook_metadata
+
+        self.carried.append(dict(child.metadata))
+
+        async def remote() -> dict[str, Any]:
+            with hook_metadata(**child.metadata):
+                return await child.agent.run_async(**child.inputs)
+
+        task = asyncio.get_running_loop().create_task(remote(), context=contextvars.Context())
+        return await task
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_child_run_elsewhere_continues_the_trace_from_the_traceparent_it_carries(recorded: Recorded) -> None:
+    executor = _ElsewhereExecutor()
+    pipeline = Pipeline.sequential([_child(recorded, "remote-writer")], executor=executor)
+    pipeline.hook_manager.register_hook(recorded.hook)
+    pipeline.run(task="t")
+    step = recorded.one("pipeline_step")
+    child_run = next(s for s in recorded.spans("invoke_agent") if s.attributes["gen_ai.agent.id"] == "remote-writer")
+    (carried,) = executor.carried
+    assert carried["traceparent"].split("-")[1:3] == [format(step.context.trace_id, "032x"), format(step.context.span_id, "016x")]
+    assert child_run.parent is not None and child_run.parent.span_id == step.context.span_id
+    assert child_run.context.trace_id == step.context.trace_id
