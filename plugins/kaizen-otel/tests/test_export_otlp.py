@@ -91,3 +91,28 @@ def test_the_standard_env_vars_configure_the_exporter(receiver: OTLPReceiver, mo
     assert {s["resource"]["service.name"] for s in spans} == {"from-env"}
     assert {r.headers.get("x-team") for r in receiver.requests} == {"agents one"}
     assert {r.path for r in receiver.requests} == {"/v1/traces"}  # metrics=False exports no metrics
+
+
+def test_enable_observability_exports_the_runs_spans_when_the_process_exits(receiver: OTLPReceiver) -> None:
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        from kaizen_core import BaseAgent, BaseAgentConfig
+        agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), "question -> answer", agent_id="one-liner")
+        status = agent.enable_observability(
+            service_name="shop", enable_metrics=False, enable_logging=False, enable_audit=False
+        )
+        assert status.enabled == ["otel"], status
+        agent.run(question="q")
+        """
+    )
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_METRICS_EXPORTER": "none"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    spans = receiver.wait_for_spans(2)  # flushed by the SDK at interpreter exit
+    assert sorted(s["name"] for s in spans) == ["chat mock-model", "invoke_agent one-liner"]
+    assert {s["resource"]["service.name"] for s in spans} == {"shop"}
