@@ -66,7 +66,7 @@ class OTLPReceiver:
             raise ServerUnavailable(f"the OTLP receiver needs opentelemetry-proto: {_HINT}") from exc
         self.requests: list[ReceivedRequest] = []
         self._changed = threading.Condition()
-        kinds = {
+        kinds: dict[str, tuple[Any, Any]] = {
             "/v1/traces": (trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse),
             "/v1/metrics": (
                 metrics_service_pb2.ExportMetricsServiceRequest,
