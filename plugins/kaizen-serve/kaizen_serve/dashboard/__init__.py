@@ -1,4 +1,4 @@
-"""The web dashboard: three static files served at ``/`` and ``/dashboard/static/``.
+"""The web dashboard: a few static files served at ``/`` and ``/dashboard/static/``.
 
 The page holds no data: it is the same bytes for everyone, so it is served without
 an API key (the key is typed into the page, kept in the tab's ``sessionStorage`` and
@@ -21,6 +21,7 @@ DASHBOARD_FILES = {
     "index.html": "text/html; charset=utf-8",
     "dashboard.js": "text/javascript; charset=utf-8",
     "dashboard.css": "text/css; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 
 SECURITY_HEADERS = {

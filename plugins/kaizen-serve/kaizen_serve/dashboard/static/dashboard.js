@@ -158,6 +158,7 @@ function closeStream() {
 function showRunFacts(run) {
   $("run-id").textContent = run.run_id;
   $("run-agent").textContent = run.agent || "";
+  $("run-inputs").textContent = pretty(run.inputs || {});
   setStatus($("run-status"), run.status);
   if (run.result) showResult(run.result);
   if (run.error) $("run-result").textContent = pretty(run.error);
@@ -177,14 +178,26 @@ function addCallCost(data) {
   showCost(state.cost, state.tokens);
 }
 
+// Output field names of each agent (from GET /agents/{name}), so a result shows the fields
+// the signature declares, not the run's bookkeeping (tool calls are in their own table).
+const outputFields = new Map();
+
+async function loadOutputFields(agent) {
+  if (!agent || outputFields.has(agent)) return;
+  const response = await api("/agents/" + encodeURIComponent(agent));
+  if (!response.ok) return;
+  const info = await response.json();
+  outputFields.set(agent, Object.keys((info.output_schema || {}).properties || {}));
+}
+
 function showResult(result) {
+  const fields = outputFields.get($("run-agent").textContent) || [];
   const outputs = {};
-  let meta = null;
   for (const [key, value] of Object.entries(result || {})) {
-    if (key === "_meta") meta = value;
-    else outputs[key] = value;
+    if (key !== "_meta" && (fields.length === 0 || fields.includes(key))) outputs[key] = value;
   }
   $("run-result").textContent = pretty(outputs);
+  const meta = (result || {})._meta;
   if (meta) showCost(meta.cost, (meta.usage || {}).total_tokens);
 }
 
@@ -200,6 +213,7 @@ async function openRun(runId) {
   $("approvals").replaceChildren();
   $("events").replaceChildren();
   $("run-result").textContent = "-";
+  $("run-inputs").textContent = "";
   $("run-cost").textContent = "-";
   $("run-tokens").textContent = "-";
   $("run-detail").hidden = false;
@@ -210,7 +224,9 @@ async function openRun(runId) {
     notice(await errorText(response));
     return;
   }
-  showRunFacts(await response.json());
+  const run = await response.json();
+  await loadOutputFields(run.agent);
+  showRunFacts(run);
   streamEvents(runId);
 }
 
@@ -292,13 +308,15 @@ async function readEventStream(body, onEvent) {
 // One SSE event -> the page (event types: kaizen_serve.runs). Returns true when the run is
 // over, so the stream can close.
 function handleEvent(event) {
-  let data;
+  let envelope;
   try {
-    data = JSON.parse(event.data);
+    envelope = JSON.parse(event.data); // {id, run_id, type, data, timestamp}
   } catch (_) {
-    data = { text: event.data };
+    return false;
   }
-  const type = event.event || "message";
+  const type = event.event || envelope.type || "message";
+  const data = envelope.data || {};
+  data.timestamp = envelope.timestamp;
   logEvent(type, data);
   switch (type) {
     case "status":
@@ -340,8 +358,9 @@ function logEvent(type, data) {
   item.dataset.type = type;
   const summary = data.tool || data.name || data.message || data.action || data.status || "";
   item.textContent = (data.timestamp ? when(data.timestamp) + " " : "") + type + (summary ? " " + summary : "");
-  $("events").append(item);
-  item.scrollIntoView({ block: "nearest" });
+  const list = $("events");
+  list.append(item);
+  list.scrollTop = list.scrollHeight; // follow the newest event inside the list, not the page
 }
 
 function toolStarted(data) {
