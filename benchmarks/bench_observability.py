@@ -165,7 +165,9 @@ def main() -> None:
     cpu_medians: dict[tuple[str, str], float] = {}
     with tempfile.TemporaryDirectory(prefix="kaizen-bench-obs-") as tmp:
         workdir = Path(tmp)
-        print(f"kaizen observability overhead, {runs} runs per row (µs per run: wall clock median and p95, process CPU median)")
+        print(
+            f"kaizen observability overhead, {runs} runs per row (µs per run: wall clock median and p95, process CPU median)"
+        )
         print(f"audit trail on {workdir} ({_fs_note(workdir)})\n")
         enabled_all: list[str] = []
         for shape in SHAPES:

@@ -77,7 +77,9 @@ def _lines(path: Path) -> list[bytes]:
 # --- what a run records ------------------------------------------------------------------------
 
 
-def test_agent_run_records_who_what_and_decisions_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agent_run_records_who_what_and_decisions_and_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     trail = tmp_path / "audit.jsonl"
     calls.clear()
     script = [
@@ -241,7 +243,9 @@ def test_keyed_trail_cannot_be_rewritten_without_the_key(
 # --- writing: fsync batching, continuing, several writers -----------------------------------------
 
 
-def test_fsync_per_record_by_default_and_batched_with_fsync_every(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fsync_per_record_by_default_and_batched_with_fsync_every(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     synced: list[int] = []
     real = os.fsync
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])

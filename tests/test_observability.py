@@ -99,7 +99,9 @@ def test_calling_it_again_adds_nothing_twice(tmp_path: Path) -> None:
         again = agent.enable_observability("svc", **options)
     assert again.enabled == ["json_logs", "audit"] and again.log_handler is False
     agent.run(question="q")
-    assert [line["event"] for line in _json_lines(out) if line.get("event") == "run"] == ["run"]  # one hook, one handler
+    assert [line["event"] for line in _json_lines(out) if line.get("event") == "run"] == [
+        "run"
+    ]  # one hook, one handler
     assert verify_chain(tmp_path / "a.jsonl").records == 6  # one audit hook
 
 
@@ -157,9 +159,9 @@ def test_installed_plugins_are_enabled_with_the_service_name_and_their_options(t
             {"type": "FakeOTel", "service_name": "shop", "port": None},
         ]
         # a part the config already selected is kept as it is
-        configured = BaseAgent(
-            BaseAgentConfig(llm_provider="mock", hooks=["otel"]), Ask()
-        ).enable_observability("shop", enable_audit=False, enable_logging=False, enable_metrics=False)
+        configured = BaseAgent(BaseAgentConfig(llm_provider="mock", hooks=["otel"]), Ask()).enable_observability(
+            "shop", enable_audit=False, enable_logging=False, enable_metrics=False
+        )
         assert configured.enabled == ["otel"] and len(_StandIn.made) == 3  # not built a second time
 
 
@@ -241,7 +243,9 @@ def test_json_logs_carry_the_operations_trace_and_span_ids_while_a_tracer_is_act
     class Tracer(BaseHook):
         """Opens a span at each PRE and closes it at the POST, before the log hook sees the POST."""
 
-        events: ClassVar[list[HookEvent]] = [e for e in HookEvent if e.phase in ("agent_loop", "model_call", "tool_call")]
+        events: ClassVar[list[HookEvent]] = [
+            e for e in HookEvent if e.phase in ("agent_loop", "model_call", "tool_call")
+        ]
         priority = HookPriority.CRITICAL
 
         async def handle(self, context: HookContext) -> None:
@@ -263,3 +267,27 @@ def test_json_logs_carry_the_operations_trace_and_span_ids_while_a_tracer_is_act
     assert {line["trace_id"] for line in lines} == {"a" * 32}
     by_event = {(line["event"], line["span_id"]) for line in lines}
     assert by_event == {("model_call", f"{2:016x}"), ("tool_call", "7" * 16), ("run", f"{1:016x}")}
+
+
+@pytest.mark.anyio
+async def test_json_logs_an_interrupted_run_its_checkpoint_and_the_interrupt(tmp_path: Path) -> None:
+    from kaizen_core.errors import AgentInterrupted
+    from kaizen_core.interrupts import BudgetInterruptHandler
+    from kaizen_core.providers.mock import MockProvider
+
+    script = [tool_calls_reply(("lookup", {"word": str(i)})) for i in range(10)]
+    provider = MockProvider(script=script, cost_per_output_token=0.01)
+    config = BaseAgentConfig(llm_provider="mock", checkpoint_storage=f"file://{tmp_path}/ckpt")
+    agent = BaseAgent(config, Ask(), provider=provider, tools=[lookup])
+    agent.interrupt_manager.add_handler(BudgetInterruptHandler(0.1))
+    out = io.StringIO()
+    agent.hook_manager.register_hook(JsonLogsHook(stream=out))
+    with pytest.raises(AgentInterrupted) as info:
+        await agent.run_async(question="spend")
+    lines = _json_lines(out)
+    checkpoint, interrupt, run = (
+        next(line for line in lines if line["event"] == kind) for kind in ("checkpoint", "interrupt", "run")
+    )
+    assert checkpoint["checkpoint_id"] == interrupt["checkpoint_id"] == info.value.reason.metadata["checkpoint_id"]
+    assert interrupt["reason"]["metadata"]["handler"] == "budget"
+    assert run["status"] == "interrupted" and lines[-1] is run

@@ -94,7 +94,12 @@ class ObservabilityMethods:
         from kaizen_core.plugins import get_registry
 
         service = service_name or self.agent_id
-        wanted = {"metrics": enable_metrics, "tracing": enable_tracing, "logging": enable_logging, "audit": enable_audit}
+        wanted = {
+            "metrics": enable_metrics,
+            "tracing": enable_tracing,
+            "logging": enable_logging,
+            "audit": enable_audit,
+        }
         options = {
             "metrics": metrics_options,
             "tracing": tracing_options,

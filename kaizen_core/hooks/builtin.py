@@ -167,6 +167,7 @@ _LOG_FIELDS: dict[str, tuple[str, ...]] = {
     "error": ("error_type", "error_code", "error_message", "phase"),
 }
 _IDS_KEY = "_json_logs_trace_ids"
+_PRE_KEY = "_json_logs_pre"
 
 
 def _is_failure(kind: str, record: dict[str, Any]) -> bool:
@@ -227,14 +228,21 @@ class JsonLogsHook(LoggingHook):
 
         event = context.event
         md = context.metadata
-        if event.is_pre:  # the operation's span is current now (at POST the tracer has closed it)
+        if event.is_pre:
+            # The operation's span is current now (at POST the tracer has closed it), and some of
+            # its fields are only given here (an interrupt's reason): keep both for the POST line.
             ids = current_trace_ids()
             if ids is not None:
                 md[_IDS_KEY] = ids
+            post = HookEvent("post_" + (event.phase or ""))
+            given = {key: md[key] for key in _LOG_FIELDS[_LOG_KINDS[post]] if md.get(key) is not None}
+            if given:
+                md[_PRE_KEY] = given
             return None
         kind = _LOG_KINDS[event]
         if kind == "permission" and md.get("decision") == "allow":
             return None
+        md = {**md.get(_PRE_KEY, {}), **md}
         ids = md.get(_IDS_KEY) or current_trace_ids()
         record: dict[str, Any] = {"ts": context.occurred_at.isoformat(), "event": kind}
         if self.service_name:
