@@ -73,6 +73,8 @@ class ServeContext:
     public_paths: list[str] = field(default_factory=lambda: ["/healthz"])
     on_startup: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: Async context managers (factories) entered for the app's lifetime, e.g. an SDK's session manager.
+    contexts: list[Callable[[], contextlib.AbstractAsyncContextManager[Any]]] = field(default_factory=list)
 
     def authenticate(self, request: Any) -> APIKey | None:
         """The key of ``request`` (None without a valid one; a wildcard key when auth is off)."""
@@ -157,6 +159,7 @@ def create_app(
     worker_id: str | None = None,
     poll_interval: float = 0.2,
     mcp: bool = True,
+    host: str = "127.0.0.1",
 ) -> Any:
     """The ASGI app serving ``agents`` and ``pipelines`` (see the module docstring).
 
@@ -165,6 +168,7 @@ def create_app(
     without keys every request is refused unless ``insecure_no_auth``. ``storage``: the
     URL of runs, events and (for TOML agents without their own) checkpoints; default
     :data:`DEFAULT_STORAGE`. ``mcp``: mount kaizen-mcp's server at ``/mcp`` when installed.
+    ``host``: the host the server listens on (the MCP endpoint checks ``Host`` headers against it).
     """
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -344,13 +348,15 @@ def create_app(
         if make_routes is not None:  # a module still being written adds nothing
             routes.extend(make_routes(ctx))
     if mcp:
-        routes.extend(_mcp_routes(ctx))
+        routes.extend(_mcp_routes(ctx, host))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         import anyio
 
-        async with anyio.create_task_group() as tg:
+        async with contextlib.AsyncExitStack() as stack, anyio.create_task_group() as tg:
+            for make in ctx.contexts:
+                await stack.enter_async_context(make())
             await manager.start(tg)
             for callback in ctx.on_startup:
                 await callback()
@@ -427,12 +433,14 @@ def _status_of(error: dict[str, Any] | None) -> int:
     return _STATUS.get((error or {}).get("code", ""), 500)
 
 
-def _mcp_routes(ctx: ServeContext) -> list[Any]:
+def _mcp_routes(ctx: ServeContext, host: str) -> list[Any]:
     """``/mcp``: kaizen-mcp's streamable-HTTP server over the served agents, when kaizen-mcp is installed."""
     try:
-        from kaizen_serve.mcp import mcp_routes
+        import kaizen_mcp.server  # noqa: F401
     except ModuleNotFoundError as exc:
-        if exc.name in ("kaizen_mcp", "kaizen_mcp.server", "mcp", "kaizen_serve.mcp"):
+        if exc.name in ("kaizen_mcp", "kaizen_mcp.server", "mcp"):
             return []
         raise
-    return mcp_routes(ctx)
+    from kaizen_serve.mcp import mcp_routes
+
+    return mcp_routes(ctx, host)

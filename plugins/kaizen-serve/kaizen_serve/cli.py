@@ -50,26 +50,8 @@ def app_from_env() -> Any:
         api_keys=keys,
         storage=settings["storage"],
         limits=Limits.model_validate(settings["limits"]),
+        host=settings["host"],
     )
-
-
-def _server_class() -> Any:
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        """uvicorn's server; a stop signal first tells the run managers (runs checkpoint, streams end)."""
-
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            from kaizen_serve.runs import RunManager
-
-            RunManager.stop_all_threadsafe()
-            super().handle_exit(sig, frame)
-
-    return Server
-
-
-def _run_worker(config: Any, sockets: list[Any] | None = None) -> None:
-    _server_class()(config).run(sockets=sockets)
 
 
 @click.command(name="serve", context_settings={"help_option_names": ["-h", "--help"]})
@@ -167,6 +149,7 @@ def _serve(
         "storage": storage_url,
         "keys": [k.model_dump() for k in keys],
         "insecure": insecure_no_auth,
+        "host": host,
         "limits": Limits(max_body_bytes=max_body_bytes, max_streams=max_streams).model_dump(),
     }
     os.environ[SETTINGS_ENV] = json.dumps(settings)
@@ -185,18 +168,11 @@ def _serve(
         timeout_graceful_shutdown=30,
     )
     if workers == 1:
-        _run_worker(config)
+        uvicorn.Server(config).run()
         return
     from uvicorn.supervisors import Multiprocess
 
-    sock = config.bind_socket()
-    Multiprocess(config, target=_worker_target(config), sockets=[sock]).run()
-
-
-def _worker_target(config: Any) -> Any:
-    import functools
-
-    return functools.partial(_run_worker, config)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 def _safe(url: str) -> str:

@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import signal
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -247,6 +249,7 @@ class RunManager:
         self._tg = tg
         self._loop = asyncio.get_running_loop()
         RunManager._started.append(self)
+        _chain_stop_signals()
         await self.control.start()
         self._inbox_seen = len(await self.store.inbox(self.worker_id))
         tg.start_soon(self._poll_inbox)
@@ -271,8 +274,9 @@ class RunManager:
     def stop_all_threadsafe(cls) -> None:
         """:meth:`begin_shutdown` every started manager, from a signal handler or another thread."""
         for manager in list(cls._started):
-            with contextlib.suppress(RuntimeError):  # its loop is closed
-                manager._loop.call_soon_threadsafe(manager.begin_shutdown)
+            if manager._loop is not None:
+                with contextlib.suppress(RuntimeError):  # its loop is closed
+                    manager._loop.call_soon_threadsafe(manager.begin_shutdown)
 
     async def shutdown(self) -> None:
         """:meth:`begin_shutdown`, then wait for the local runs to stop."""
@@ -499,6 +503,27 @@ class RunManager:
             if time.monotonic() - last_tick >= self.keepalive:
                 last_tick = time.monotonic()
                 yield None
+
+
+def _chain_stop_signals() -> None:
+    """Let SIGINT/SIGTERM reach the run managers first, then the server's own handler (uvicorn's).
+
+    Installed once the server has installed its handlers (the app's lifespan runs after
+    that); the server puts its originals back when it stops, which removes these too.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+        if not callable(previous) or getattr(previous, "_kaizen_serve", False):
+            continue
+
+        def handler(sig: int, frame: Any, previous: Any = previous) -> None:
+            RunManager.stop_all_threadsafe()
+            previous(sig, frame)
+
+        handler._kaizen_serve = True  # type: ignore[attr-defined]
+        signal.signal(signum, handler)
 
 
 def _answer(kind: str, data: dict[str, Any]) -> dict[str, Any]:
