@@ -127,3 +127,17 @@ def test_header_values_are_secrets(caplog: pytest.LogCaptureFixture) -> None:
         assert token not in caplog.text
     finally:
         hook.shutdown()
+
+
+def test_unsupported_export_settings_are_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kaizen_core.errors import ConfigError
+
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    with pytest.raises(ConfigError, match="HTTP/protobuf only") as refused:
+        OTelHook(service_name="grpc-user")
+    assert refused.value.code == "KAIZEN_002"
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+    secret = "no-equals-sign-secret-value"
+    with pytest.raises(ConfigError, match="invalid headers entry") as bad:
+        OTelHook(endpoint="http://127.0.0.1:9", headers=f"authorization=ok,{secret}")
+    assert secret not in str(bad.value) and secret not in repr(bad.value.hint)
