@@ -32,6 +32,7 @@ __all__ = [
     "HookManager",
     "HookPriority",
     "HookResult",
+    "JsonLogsHook",
     "LoggingHook",
     "MetricsHook",
     "PerformanceProfilerHook",
@@ -40,12 +41,21 @@ __all__ = [
     "hook_metadata",
 ]
 
-_BUILTIN = {"AuditHook", "CostTrackingHook", "LoggingHook", "MetricsHook", "PerformanceProfilerHook", "TracingHook"}
+_BUILTIN = {
+    "AuditHook",
+    "CostTrackingHook",
+    "JsonLogsHook",
+    "LoggingHook",
+    "MetricsHook",
+    "PerformanceProfilerHook",
+    "TracingHook",
+}
 
 if TYPE_CHECKING:  # pragma: no cover
     from kaizen_core.hooks.builtin import (
         AuditHook,
         CostTrackingHook,
+        JsonLogsHook,
         LoggingHook,
         MetricsHook,
         PerformanceProfilerHook,
