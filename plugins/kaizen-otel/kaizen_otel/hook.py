@@ -49,7 +49,6 @@ from kaizen_otel.export import resolve_providers, shutdown
 __all__ = ["OTelHook"]
 
 E = HookEvent
-_KEY = "_otel_span"  # where a PRE event's span waits for its POST (a private metadata key)
 _MAX_OPEN_RUNS = 10_000  # runs whose POST never came are forgotten beyond this
 
 
@@ -145,6 +144,9 @@ class OTelHook(TracingHook):
             self._cost = meter.create_counter(
                 sc.METRIC_COST, unit="USD", description="Cost of the model calls in US dollars (priced models only)"
             )
+        # Where a PRE event's span waits for its POST: a private metadata key, one per hook
+        # instance (two otel hooks on one manager keep their spans apart).
+        self._key = f"_otel_span_{id(self):x}"
         self._runs: dict[tuple[str, str | None], _Open] = {}
         self._steps: dict[tuple[str, str], _Open] = {}
         # Outgoing HTTP provider requests and pipeline children carry the current span (W3C traceparent).
@@ -169,9 +171,9 @@ class OTelHook(TracingHook):
         if event.is_pre:
             opened = self.start_span(phase, context)
             if opened is not None:
-                context.metadata[_KEY] = opened
+                context.metadata[self._key] = opened
         else:
-            opened = context.metadata.pop(_KEY, None)
+            opened = context.metadata.pop(self._key, None)
             if isinstance(opened, _Open):
                 self.end_span(opened, context)
 

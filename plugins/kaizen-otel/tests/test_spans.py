@@ -178,3 +178,14 @@ async def test_a_failed_tool_call_is_an_error_span_with_the_tools_error_code(rec
     assert span.attributes["kaizen.status"] == "error"
     assert span.attributes["error.type"] == result["tool_calls"][0]["error_code"]
     assert recorded.one("invoke_agent").status.status_code is StatusCode.UNSET  # the run itself succeeded
+
+
+async def test_two_otel_hooks_on_one_agent_each_record_the_whole_tree() -> None:
+    first, second = make_recorded(), make_recorded()
+    agent = _autonomous(first, [tool_calls_reply(("shout", {"text": "a"})), {"summary": "done"}])
+    agent.hook_manager.register_hook(second.hook)
+    await agent.run_autonomous("t")
+    for recorded in (first, second):
+        run = recorded.one("invoke_agent")
+        children = [s for s in recorded.spans() if s.parent is not None and s.parent.span_id == run.context.span_id]
+        assert sorted(s.name for s in children) == ["chat mock-model", "chat mock-model", "execute_tool shout"]
