@@ -10,3 +10,9 @@ from ollama_sdk import OllamaWire
 def wire() -> OllamaWire:
     """The transport every provider under test sends through (checked against the ollama SDK's types)."""
     return OllamaWire()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Kaizen runs on asyncio (trio may be installed by another package: its variants are not ours)."""
+    return "asyncio"

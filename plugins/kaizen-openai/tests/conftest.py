@@ -10,3 +10,9 @@ from openai_sdk import OpenAIWire
 def wire() -> OpenAIWire:
     """The transport every provider under test sends through (checked against the openai SDK's types)."""
     return OpenAIWire()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Kaizen runs on asyncio (trio may be installed by another package: its variants are not ours)."""
+    return "asyncio"
