@@ -450,6 +450,7 @@ class PipelineRun(AgentRun):
             HookEvent(event),
             agent_id=agent.agent_id,
             trace_id=self.run_id,
+            step=key,  # pairs PRE/POST of one child when children of one agent run at once
             metadata={
                 "parent_run_id": self.run_id,
                 "pipeline": self.agent.agent_id,
