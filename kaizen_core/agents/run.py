@@ -98,30 +98,32 @@ class AgentRun:
                 hint="raise max_budget_usd / max_budget_tokens, or make the task smaller",
             )
 
-    def reserve_call(self) -> BudgetReservation | None:
+    async def reserve_call(self) -> BudgetReservation | None:
         """Check the budget and hold one model call against it atomically (None without a budget).
 
         Runs sharing one ExecutionContext (parallel pipeline children) therefore never make
         more calls than ``call_limit`` together. Raises :class:`BudgetExceededError`.
+        Awaits :meth:`ExecutionContext.areserve`, so a budget kept elsewhere (a remote
+        executor's) does not block the event loop.
         """
         if not self.budgeted:
             return None
         try:
-            return self.execution_context.reserve()
+            return await self.execution_context.areserve()
         except BudgetExceededError as exc:
             raise BudgetExceededError(
                 f"agent {self.agent.agent_id}: {exc.message}",
                 hint="raise max_budget_usd / max_budget_tokens / the context's call_limit, or make the task smaller",
             ) from None
 
-    def _spend(self, completion: Completion, reservation: BudgetReservation | None) -> None:
+    async def _spend(self, completion: Completion, reservation: BudgetReservation | None) -> None:
         """Charge one model call to the budget by settling its :meth:`reserve_call` reservation
         (atomically: concurrent calls keep exact totals). ``None``: the run has no budget."""
         if reservation is None:
             return
         ctx = self.execution_context
         usage = completion.usage
-        ctx.settle(reservation, cost=usage.cost_usd, tokens=usage.total_tokens)
+        await ctx.asettle(reservation, cost=usage.cost_usd, tokens=usage.total_tokens)
         if usage.cost_usd is None and ctx.budget_limit is not None and not self.extra.get("unpriced_warned"):
             # No price for this model: the USD limit cannot be enforced. Fall back to the token
             # budget when there is one; otherwise stop before anything acts on an unmetered call.
@@ -248,7 +250,7 @@ class AgentRun:
     ) -> Completion:
         """One provider call: budget check, timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
-        reservation = self.reserve_call()  # the budget check and the hold are one atomic step
+        reservation = await self.reserve_call()  # the budget check and the hold are one atomic step
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         step = f"model-{self.run_id}-{self.provider_calls}-{time.monotonic_ns()}"
         provider = self.agent.provider.name
@@ -285,7 +287,7 @@ class AgentRun:
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
-        self._spend(completion, reservation)
+        await self._spend(completion, reservation)
         manager = self.agent._interrupts
         scope = manager.scope_for(self.run_id) if manager is not None else None
         if scope is not None:

@@ -292,6 +292,15 @@ class ExecutionContext(BaseModel):
             self._spent += cost or 0.0
             self._tokens += tokens
 
+    async def areserve(self) -> BudgetReservation:
+        """:meth:`reserve` for the agent's async model-call path. A context whose budget is kept
+        elsewhere (kaizen-ray's, on a budget actor) overrides it to wait without blocking."""
+        return self.reserve()
+
+    async def asettle(self, reservation: BudgetReservation, *, cost: float | None = 0.0, tokens: int = 0) -> None:
+        """:meth:`settle` for the agent's async model-call path (see :meth:`areserve`)."""
+        self.settle(reservation, cost=cost, tokens=tokens)
+
     def record_tokens(self, tokens: int) -> None:
         """Add model tokens (input + output) to the token budget."""
         with self._lock:

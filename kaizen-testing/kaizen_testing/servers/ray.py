@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +24,6 @@ from pathlib import Path
 import pytest
 
 from kaizen_testing.servers._process import (
-    ServerUnavailable,
     find_program,
     free_port,
     port_open,
@@ -60,8 +60,12 @@ class RayCluster:
         """The executor URL of this cluster: ``ray://127.0.0.1:PORT``."""
         return f"ray://{self.address}"
 
+    #: The environment of the cluster's processes and of every driver: a loopback test cluster
+    #: runs without token authentication, whatever an earlier local ``ray.init`` left in ~/.ray.
+    ENV: dict[str, str] = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
     def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+        env = {**os.environ, **self.ENV}
         with self.log.open("ab") as log:
             process = subprocess.Popen(
                 [self.binary, "start", *args, "--block", "--disable-usage-stats", "--node-ip-address", "127.0.0.1"],
@@ -81,6 +85,7 @@ class RayCluster:
             text=True,
             timeout=120,
             check=False,
+            env={**os.environ, **self.ENV},
         )
         try:
             return int(result.stdout.strip().splitlines()[-1])
@@ -116,6 +121,7 @@ class RayCluster:
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         self.processes = []
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 _COUNT_NODES = """
@@ -127,16 +133,27 @@ print(sum(1 for n in ray.nodes() if n["Alive"]))
 
 @contextlib.contextmanager
 def run_ray_cluster(*, num_cpus: int = 2, workers: int = 1) -> Iterator[RayCluster]:
-    """Start a head and ``workers`` raylets in a temporary directory; stop them on exit (benchmarks use this)."""
-    with tempfile.TemporaryDirectory(prefix="kaizen-ray-") as tmp:
-        cluster = RayCluster(Path(tmp), num_cpus=num_cpus, workers=workers)
-        try:
-            cluster.start()
-            yield cluster
-        except ServerUnavailable:
-            raise
-        finally:
-            cluster.stop()
+    """Start a head and ``workers`` raylets in a temporary directory; stop them on exit (benchmarks use this).
+
+    While it runs, this process's environment has :attr:`RayCluster.ENV` (drivers started from
+    here, and ``ray.init`` here, connect the way the cluster expects).
+    """
+    saved = {key: os.environ.get(key) for key in RayCluster.ENV}
+    os.environ.update(RayCluster.ENV)
+    try:
+        with tempfile.TemporaryDirectory(prefix="kaizen-ray-") as tmp:
+            cluster = RayCluster(Path(tmp), num_cpus=num_cpus, workers=workers)
+            try:
+                cluster.start()
+                yield cluster
+            finally:
+                cluster.stop()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

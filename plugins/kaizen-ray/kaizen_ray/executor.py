@@ -84,7 +84,7 @@ class RayExecutor:
         self._workers: list[Any] = []
         self._load: list[int] = []
         self._keepers: dict[int, tuple[ExecutionContext, Any]] = {}
-        self._specs: weakref.WeakKeyDictionary[BaseAgent, AgentSpec] = weakref.WeakKeyDictionary()
+        self._specs: weakref.WeakKeyDictionary[BaseAgent, tuple[AgentSpec, str]] = weakref.WeakKeyDictionary()
         self._start_lock = threading.Lock()
         self._slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         self._local = LocalExecutor()
@@ -203,14 +203,16 @@ class RayExecutor:
         from kaizen_ray.worker import ChildRequest
 
         agent = child.agent
-        spec = self._specs.get(agent)
-        if spec is None:
-            spec = self._specs[agent] = AgentSpec.from_agent(agent)
+        described = self._specs.get(agent)
+        if described is None:
+            spec = AgentSpec.from_agent(agent)
+            described = self._specs[agent] = (spec, spec.fingerprint)
         hooks = agent._hooks
         events = [e for e in _event_names() if hooks is not None and hooks.has_handlers(e)]
         request = ChildRequest(
             child_id=child.child_id,
-            spec=spec,
+            spec=described[0],
+            spec_key=described[1],
             inputs=child.inputs,
             metadata=_with_traceparent(child.metadata),
             events=events,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,8 @@ class ChildRequest:
 
     child_id: str
     spec: AgentSpec
+    #: ``spec.fingerprint``, computed once by the driver (workers cache built agents by it).
+    spec_key: str
     inputs: dict[str, Any]
     metadata: dict[str, Any]
     #: Hook events the driver's hooks listen to (only those are recorded and sent back).
@@ -135,8 +138,8 @@ class RemoteBudgetContext(ExecutionContext):
     def _call(self, method: str, *args: Any) -> Any:
         import ray
 
-        # A blocking round trip on the worker's loop: budget checks are rare (one per model
-        # call) and must be answered before the call starts.
+        # A blocking round trip on the worker's loop: only the synchronous checks come here (the
+        # permission gate's, a failed call's settle); each model call awaits areserve/asettle.
         return ray.get(getattr(self._keeper, method).remote(*args))
 
     @property
@@ -172,6 +175,21 @@ class RemoteBudgetContext(ExecutionContext):
 
     def settle(self, reservation: BudgetReservation, *, cost: float | None = 0.0, tokens: int = 0) -> None:
         self._call("settle", reservation, cost, tokens)
+        self._count(cost, tokens)
+
+    # The model-call path awaits these: the worker's other runs go on during the round trip.
+    async def areserve(self) -> BudgetReservation:
+        answer = await self._keeper.reserve.remote()
+        if isinstance(answer, str):
+            raise BudgetExceededError(answer, hint="raise the budget, or make the task smaller")
+        reservation: BudgetReservation = answer
+        return reservation
+
+    async def asettle(self, reservation: BudgetReservation, *, cost: float | None = 0.0, tokens: int = 0) -> None:
+        await self._keeper.settle.remote(reservation, cost, tokens)
+        self._count(cost, tokens)
+
+    def _count(self, cost: float | None, tokens: int) -> None:
         spent = self._child_spent
         spent["calls"] += 1
         spent["cost"] += cost or 0.0
@@ -205,12 +223,16 @@ def _portable(value: Any) -> Any:
 
 
 class _Recorder(BaseHook):
-    """Records the events the driver listens to, per child, and keeps each child's locator stream."""
+    """Records the events the driver listens to, per child, and keeps each child's locator stream.
+
+    Registered for POST_CHECKPOINT_SAVE, and for each event a driver asks for when it first
+    does (:meth:`AgentWorker._record`): an event nobody listens to costs nothing here either.
+    """
 
     name = "kaizen_ray_recorder"
 
-    def __init__(self, worker: AgentWorker) -> None:
-        super().__init__(events=list(HookEvent))
+    def __init__(self, worker: AgentWorker, events: list[HookEvent]) -> None:
+        super().__init__(name=f"kaizen_ray_recorder:{'+'.join(e.value for e in events)}", events=events)
         self.worker = worker
 
     async def handle(self, context: HookContext) -> None:
@@ -254,29 +276,43 @@ class AgentWorker:
     """An async Ray actor running many child runs concurrently on one event loop."""
 
     def __init__(self) -> None:
-        self.agents: dict[tuple[str, int], BaseAgent] = {}
+        self.agents: dict[str, BaseAgent] = {}
         self.children: dict[str, _ChildState] = {}
         self.hooks = HookManager()
-        self.hooks.register_hook(_Recorder(self))
+        self.hooks.register_hook(_Recorder(self, [HookEvent.POST_CHECKPOINT_SAVE]))
+        self.recording: set[str] = {HookEvent.POST_CHECKPOINT_SAVE.value}
         self.started = 0
+
+    def _record(self, events: list[str]) -> None:
+        missing = [HookEvent(e) for e in events if e not in self.recording]
+        if missing:
+            self.hooks.register_hook(_Recorder(self, missing))
+            self.recording.update(e.value for e in missing)
 
     def ready(self) -> int:
         """The worker's process id (the pool waits for every worker to answer)."""
         return os.getpid()
 
     def stats(self) -> dict[str, Any]:
-        """Process id, resident memory (bytes), agents built, runs in flight and started."""
+        """Process id, resident memory (bytes), CPU seconds used, agents built, runs in flight and started."""
         rss = 0
         try:
             with open(f"/proc/{os.getpid()}/statm", encoding="ascii") as fh:
                 rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
         except OSError:
             pass
-        return {"pid": os.getpid(), "rss": rss, "agents": len(self.agents), "in_flight": len(self.children), "started": self.started}
+        return {
+            "pid": os.getpid(),
+            "rss": rss,
+            "cpu_s": time.process_time(),
+            "agents": len(self.agents),
+            "in_flight": len(self.children),
+            "started": self.started,
+        }
 
     def _agent(self, request: ChildRequest) -> BaseAgent:
-        # A shared budget binds the agent to its keeper: such agents are built per keeper.
-        key = (request.spec.fingerprint, id(request.budget) if request.budget is not None else 0)
+        # A shared budget binds the agent to its keeper (a context of its own): such agents are built per run.
+        key = request.spec_key
         agent = self.agents.get(key) if request.budget is None else None
         if agent is None:
             context = RemoteBudgetContext.connect(request.budget, request.permissions) if request.budget is not None else None
@@ -291,6 +327,7 @@ class AgentWorker:
         from kaizen_core.interrupts import InterruptScope
 
         self.started += 1
+        self._record(request.events)
         try:
             agent = self._agent(request)
         except Exception as exc:  # the agent cannot be built here (a class or tool not importable)
