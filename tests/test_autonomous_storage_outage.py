@@ -270,7 +270,8 @@ async def test_journal_outage_is_reported_and_forces_a_checkpoint(tmp_path: Path
     result = await h.run()
 
     assert result["stop_reason"] == "converged"
-    assert [(e["phase"], e["entry_type"], e["key"]) for e in h.errors] == [("journal", "result", "2/call_1_0")]
+    # the cycle's results are one batch write: its failure names every entry it dropped
+    assert [(e["phase"], e["entry_types"], e["keys"]) for e in h.errors] == [("journal", ["result"], ["2/call_1_0"])]
     assert h.errors[0]["error_code"] == "CHECKPOINT_003"
     assert result["_meta"]["storage_errors"][0]["phase"] == "journal"
     assert h.store.refused_journal >= 2, "the append must have been retried"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,14 +10,15 @@ from typing import Any
 import pytest
 
 from kaizen_core.errors import CheckpointNotFoundError, InputValidationError
-from kaizen_core.state import AgentState, StateManager
+from kaizen_core.state import AgentState, StateManager, codec
 from kaizen_core.state.filesystem import FilesystemStorage
 from kaizen_core.state.sqlite import SQLiteStorage
 
 
 def turn(i: int, size: int = 1024) -> dict[str, Any]:
-    body = f"turn {i} "
-    return {"role": "user" if i % 2 == 0 else "assistant", "content": body + "x" * (size - len(body))}
+    body = f"turn {i} "  # then pseudo-random hex: compresses like real text, not like "xxxx"
+    noise = random.Random(i).randbytes(size).hex()
+    return {"role": "user" if i % 2 == 0 else "assistant", "content": body + noise[: size - len(body)]}
 
 
 @pytest.fixture
@@ -118,7 +120,8 @@ async def test_delta_records_only_changes(tmp_path: Path) -> None:
     assert cid is not None
     meta, payload = await store.read(cid)
     assert meta.kind == "delta"
-    assert 1024 < len(payload) < 2048  # one turn plus ids, not 51 KB
+    assert len(payload) < 2048  # one turn plus ids (compressed), not 51 KB
+    assert codec.decode(payload, "t")["lists"]["conversation_history"] == {"keep": 50, "append": [turn(50)]}
     # an edit in the past: truncate marker plus the rewritten tail, still exact
     state.conversation_history[48] = {"role": "user", "content": "edited"}
     state.conversation_history.pop()
@@ -133,7 +136,8 @@ async def test_delta_records_only_changes(tmp_path: Path) -> None:
 async def test_full_snapshot_every_and_non_incremental(tmp_path: Path) -> None:
     store = SQLiteStorage(tmp_path / "c.db")
     manager = StateManager(store, full_snapshot_every=3)
-    state = AgentState(agent_id="a")
+    # a large state with tiny changes: only the count cap makes these snapshots
+    state = AgentState(agent_id="a", conversation_history=[turn(i) for i in range(50)])
     for i in range(7):
         state.step_number = i
         await manager.save_checkpoint(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -223,9 +224,11 @@ async def test_forty_cycles_keep_deltas_small(tmp_path: Path, ws: Path) -> None:
     # order by the step in the documented id (``<agent>_step_<n>_...``): mtimes can tie on coarse clocks
     files = {int(re.search(r"_step_(\d+)_", p.name)[1]): p for p in (tmp_path / "cp").rglob("*.ckpt")}  # type: ignore[index]
     assert sorted(files) == list(range(len(files)))  # one file per step, none missing
-    sizes = [files[step].stat().st_size for step in sorted(files)]
-    deltas = sizes[2:-1]  # skip the first (full) snapshot, the first delta and the final one (holds the result)
-    assert len(deltas) >= 35
+    # deltas only: the byte-driven snapshot policy writes a full snapshot now and then
+    steps = [s for s in sorted(files) if json.loads(files[s].read_bytes().partition(b"\n")[0])["meta"]["kind"] == "delta"]
+    sizes = [files[step].stat().st_size for step in steps]
+    deltas = sizes[1:-1]  # skip the first delta and the final one (holds the result)
+    assert len(deltas) >= 15
     early, late = deltas[:5], deltas[-5:]
     assert max(late) <= max(early) * 1.1, (early, late)
 

@@ -10,7 +10,8 @@ to yield a fresh, empty store::
             yield s
             await s.close()
 
-The suite checks the raw contract (write/read/list/delete/journal) and that
+The suite checks the raw contract (write/read/read_chain/list/delete/journal, batch
+appends included) and that
 :class:`~kaizen_core.state.StateManager` works on top of the store (incremental saves,
 retention with compaction, forks). It uses only the public contract, so it runs
 unchanged against any backend.
@@ -18,6 +19,7 @@ unchanged against any backend.
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +28,7 @@ from typing import Any
 import anyio
 import pytest
 
-from kaizen_core.errors import CheckpointNotFoundError
+from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError
 from kaizen_core.state import AgentState, CheckpointMeta, CheckpointStore, StateManager
 
 
@@ -40,7 +42,9 @@ def _agent(prefix: str = "agent") -> str:
 
 
 def _turn(i: int) -> dict[str, Any]:
-    return {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} " + "x" * 200}
+    # pseudo-random hex compresses like real text; "xxxx" would make every snapshot tiny
+    noise = random.Random(i).randbytes(100).hex()
+    return {"role": "user" if i % 2 == 0 else "assistant", "content": f"turn {i} {noise}"}
 
 
 class CheckpointStoreSuite:
@@ -123,6 +127,45 @@ class CheckpointStoreSuite:
         assert await store.journal_read(other) == [b'{"other": true}']
         await store.journal_delete(other)
         assert await store.journal_read(stream) == records
+
+    @pytest.mark.anyio
+    async def test_journal_append_many(self, store: CheckpointStore) -> None:
+        stream = "journal-" + uuid.uuid4().hex
+        await store.journal_append(stream, b'{"i": 0}')
+        batch = [b'{"i": %d}' % i for i in range(1, 6)] + [b"raw\nbytes", b'{"$bytes": "y"}']
+        await store.journal_append_many(stream, batch)
+        await store.journal_append_many(stream, [])
+        await store.journal_append(stream, b'{"i": 99}')
+        assert await store.journal_read(stream) == [b'{"i": 0}', *batch, b'{"i": 99}']
+
+    @pytest.mark.anyio
+    async def test_read_chain(self, store: CheckpointStore) -> None:
+        agent = _agent()
+        ids = [f"{agent}-{i}" for i in range(4)]
+        await store.write(_meta(agent, ids[0], kind="full", created_at=1.0), b"full 0")
+        for i in range(1, 4):
+            meta = _meta(agent, ids[i], kind="delta", base_checkpoint_id=ids[i - 1], created_at=1.0 + i)
+            await store.write(meta, b"delta %d" % i)
+        chain = await store.read_chain(ids[3])
+        assert [(m.checkpoint_id, p) for m, p in chain] == [
+            (ids[3], b"delta 3"), (ids[2], b"delta 2"), (ids[1], b"delta 1"), (ids[0], b"full 0")
+        ]  # fmt: skip
+        assert chain[0][0] == (await store.read(ids[3]))[0]
+        # stops before a base the caller already has
+        assert [m.checkpoint_id for m, _ in await store.read_chain(ids[3], known={ids[1]})] == [ids[3], ids[2]]
+        assert [m.checkpoint_id for m, _ in await store.read_chain(ids[0])] == [ids[0]]
+        with pytest.raises(CheckpointNotFoundError):
+            await store.read_chain("no-such-" + uuid.uuid4().hex)
+
+    @pytest.mark.anyio
+    async def test_read_chain_with_a_missing_base_returns_what_exists(self, store: CheckpointStore) -> None:
+        agent = _agent()
+        await store.write(_meta(agent, f"{agent}-b", kind="delta", base_checkpoint_id=f"{agent}-gone"), b"b")
+        await store.write(_meta(agent, f"{agent}-c", kind="delta", base_checkpoint_id=f"{agent}-b"), b"c")
+        chain = await store.read_chain(f"{agent}-c")
+        assert [m.checkpoint_id for m, _ in chain] == [f"{agent}-c", f"{agent}-b"]
+        with pytest.raises(CheckpointCorruptError):  # the manager names the broken chain
+            await StateManager(store).load_checkpoint(f"{agent}-c")
 
     @pytest.mark.anyio
     async def test_overwrite(self, store: CheckpointStore) -> None:

@@ -55,7 +55,7 @@ import anyio
 
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.base import BaseAgent
-from kaizen_core.agents.journal import RunJournal, retry_storage
+from kaizen_core.agents.journal import FlushGate, RunJournal, retry_storage
 from kaizen_core.agents.prompting import extract_outputs, initial_messages
 from kaizen_core.agents.repeat_guard import REPEAT_NOTE, RepeatGuard
 from kaizen_core.agents.run import AgentRun
@@ -100,6 +100,8 @@ class AutonomousRun(AgentRun):
     protocol: ToolProtocol = field(default_factory=JsonToolProtocol)
     tool_errors: int = 0
     journal: RunJournal | None = None
+    #: The concurrent tool batch running now: its calls' starts are flushed together.
+    journal_gate: FlushGate | None = None
     repeats: RepeatGuard = field(default_factory=RepeatGuard)
     #: A checkpoint or journal write failed: save a checkpoint at the end of the next cycle.
     checkpoint_due: bool = False
@@ -242,16 +244,16 @@ class BaseAutonomousAgent(BaseAgent):
         return await self._execute(run)
 
     # --- storage ------------------------------------------------------------------------------
-    async def _journal(self, run: AutonomousRun, entry: dict[str, Any]) -> None:
-        """Append to the tool journal; a lasting storage failure is reported, not raised."""
+    async def _flush_journal(self, run: AutonomousRun) -> None:
+        """Write the staged journal entries (one batch); a lasting storage failure is reported, not raised."""
         if run.journal is None:
             return
-        try:
-            await run.journal.append(entry)
-        except StorageError as exc:
-            details = {"entry_type": entry.get("type")}
-            if "key" in entry:
-                details["key"] = entry["key"]
+        batch, exc = await run.journal.flush()
+        if exc is not None:
+            details: dict[str, Any] = {"entry_types": [e.get("type") for e in batch]}
+            keys = [e["key"] for e in batch if "key" in e]
+            if keys:
+                details["keys"] = keys
             await self._storage_failed(run, exc, "journal", **details)
 
     async def _storage_failed(self, run: AgentRun, exc: StorageError, phase: str, **details: Any) -> None:
@@ -448,17 +450,19 @@ class BaseAutonomousAgent(BaseAgent):
             )
             return completion, calls
         completion, calls = await run.protocol.ask(run, self)
-        await self._journal(
-            run,
-            {
-                "type": "assistant",
-                "cycle": run.cycle,
-                "content": completion.content,
-                "parsed": completion.parsed,
-                "tool_calls": [c.model_dump() for c in calls],
-                "provider_data": completion.provider_data,
-            },
-        )
+        if run.journal is not None:
+            run.journal.stage(
+                {
+                    "type": "assistant",
+                    "cycle": run.cycle,
+                    "content": completion.content,
+                    "parsed": completion.parsed,
+                    "tool_calls": [c.model_dump() for c in calls],
+                    "provider_data": completion.provider_data,
+                }
+            )
+            if not calls:  # no tool will flush it: write the reply now
+                await self._flush_journal(run)
         return completion, calls
 
     async def _plan(self, run: AutonomousRun) -> None:
@@ -515,30 +519,43 @@ class BaseAutonomousAgent(BaseAgent):
 
     # --- tools ------------------------------------------------------------------------------
     async def execute_tool_calls(self, run: AgentRun, calls: list[ToolCall]) -> list[Message]:
-        """Run the calls; consecutive calls to SAFE tools run concurrently, the others one by one in order."""
+        """Run the calls; consecutive calls to SAFE tools run concurrently, the others one by one in order.
+
+        Journal group commit: each tool's start is flushed (with the reply and earlier
+        results) right before the tool runs; a concurrent batch flushes its starts once,
+        at a :class:`FlushGate`; the results are flushed once at the end.
+        """
+        assert isinstance(run, AutonomousRun)
         results: list[Message | None] = [None] * len(calls)
 
         async def one(index: int) -> None:
             results[index] = await self.execute_tool_call(run, calls[index])
 
-        for batch in self._batches(calls):
-            if len(batch) == 1:
-                await one(batch[0])
-                continue
-            first_record = len(run.tool_calls)
-            try:
-                async with anyio.create_task_group() as tg:
-                    for index in batch:
-                        tg.start_soon(one, index)
-            except BaseExceptionGroup as group:  # surface RunStopped & co. unwrapped
-                if len(group.exceptions) == 1:
-                    raise group.exceptions[0] from None
-                raise
-            # Concurrent calls finish in any order; the result lists them in the model's order.
-            position = {call.id: i for i, call in enumerate(calls)}
-            run.tool_calls[first_record:] = sorted(
-                run.tool_calls[first_record:], key=lambda r: position.get(r["id"], len(calls))
-            )
+        try:
+            for batch in self._batches(calls):
+                if len(batch) == 1:
+                    await one(batch[0])
+                    continue
+                first_record = len(run.tool_calls)
+                if run.journal is not None:
+                    run.journal_gate = FlushGate([calls[i].id for i in batch], lambda: self._flush_journal(run))
+                try:
+                    async with anyio.create_task_group() as tg:
+                        for index in batch:
+                            tg.start_soon(one, index)
+                except BaseExceptionGroup as group:  # surface RunStopped & co. unwrapped
+                    if len(group.exceptions) == 1:
+                        raise group.exceptions[0] from None
+                    raise
+                finally:
+                    run.journal_gate = None
+                # Concurrent calls finish in any order; the result lists them in the model's order.
+                position = {call.id: i for i, call in enumerate(calls)}
+                run.tool_calls[first_record:] = sorted(
+                    run.tool_calls[first_record:], key=lambda r: position.get(r["id"], len(calls))
+                )
+        finally:
+            await self._flush_journal(run)  # the results (and the reply if no tool ran)
         return [m for m in results if m is not None]
 
     def _batches(self, calls: list[ToolCall]) -> list[list[int]]:
@@ -562,6 +579,14 @@ class BaseAutonomousAgent(BaseAgent):
     async def execute_tool_call(self, run: AgentRun, call: ToolCall) -> Message:
         """Replay from the journal, answer a repeat from memory, or run it (gate and hooks via BaseAgent)."""
         assert isinstance(run, AutonomousRun)
+        gate = run.journal_gate
+        try:
+            return await self._journaled_tool_call(run, call)
+        finally:
+            if gate is not None:  # a call that never reached its tool must not hold the batch's flush
+                gate.leave(call.id)
+
+    async def _journaled_tool_call(self, run: AutonomousRun, call: ToolCall) -> Message:
         key = RunJournal.key(run.cycle, call.id)
         journal = run.journal
         replayed = journal.results.get(key) if journal is not None else None
@@ -592,21 +617,27 @@ class BaseAutonomousAgent(BaseAgent):
             run.repeats.remember(call, message.content)
         elif record.get("error_code") == InputValidationError.code:  # unknown tool or invalid arguments
             run.tool_errors += 1
-        await self._journal(run, {"type": "result", "key": key, "content": message.content, "record": record})
+        if journal is not None:
+            journal.stage({"type": "result", "key": key, "content": message.content, "record": record})
         return message
 
     async def _invoke_tool(self, run: AgentRun, call: ToolCall) -> ToolResult:
-        """Journal the start, then run the tool (under the interrupt guard, via BaseAgent)."""
+        """Journal the start durably (with everything staged before it), then run the tool (via BaseAgent)."""
         assert isinstance(run, AutonomousRun)
-        await self._journal(
-            run,
-            {
-                "type": "start",
-                "key": RunJournal.key(run.cycle, call.id),
-                "name": call.name,
-                "arguments": call.arguments,
-            },
-        )
+        if run.journal is not None:
+            run.journal.stage(
+                {
+                    "type": "start",
+                    "key": RunJournal.key(run.cycle, call.id),
+                    "name": call.name,
+                    "arguments": call.arguments,
+                }
+            )
+            gate = run.journal_gate
+            if gate is not None:
+                await gate.arrive(call.id)
+            else:
+                await self._flush_journal(run)
         return await super()._invoke_tool(run, call)
 
 

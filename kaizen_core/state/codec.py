@@ -1,7 +1,11 @@
 """Encoding of checkpoint payloads: full snapshots and deltas.
 
-A payload is ``b"KZ1 " + crc32 (8 hex digits) + b"\\n" + JSON body``; the CRC covers
-the body, so a flipped or truncated payload is detected by every backend alike.
+A payload is a 4-byte magic, the crc32 of what follows the header (8 hex digits), a newline
+and the body: ``b"KZ1 "`` + plain JSON, or ``b"KZ1z"`` + zlib-compressed JSON (written when
+the body is at least :data:`COMPRESS_MIN` bytes and compression makes it smaller). The CRC
+covers the stored bytes, so a flipped or truncated payload is detected by every backend
+alike, before anything is decompressed. Both forms decode; writers before compression only
+wrote ``KZ1 ``.
 
 Bodies (see docs/checkpoints.md):
 
@@ -27,14 +31,25 @@ from kaizen_core.errors import CheckpointCorruptError
 
 FORMAT_VERSION = 1
 _MAGIC = b"KZ1 "
+_MAGIC_ZLIB = b"KZ1z"
 _HEADER_LEN = len(_MAGIC) + 8 + 1
+#: Bodies shorter than this are stored plain (zlib's header and the CPU are not worth it).
+COMPRESS_MIN = 256
+#: zlib level. Measured on the checkpoint benchmark (200 turns): level 6 cost 3-5x the CPU
+#: of level 1 for under 1% fewer bytes in total, since most bytes are small deltas.
+COMPRESS_LEVEL = 1
 
 StateDict = dict[str, Any]
 
 
 def _wrap(body: dict[str, Any]) -> bytes:
     data = _json.dumps(body)
-    return _MAGIC + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data
+    magic = _MAGIC
+    if len(data) >= COMPRESS_MIN:
+        packed = zlib.compress(data, COMPRESS_LEVEL)
+        if len(packed) < len(data):
+            magic, data = _MAGIC_ZLIB, packed
+    return magic + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data
 
 
 def encode_full(state: StateDict) -> bytes:
@@ -107,7 +122,8 @@ def decode(payload: bytes, location: str) -> dict[str, Any]:
             details={"location": location},
         )
 
-    if len(payload) < _HEADER_LEN or not payload.startswith(_MAGIC) or payload[_HEADER_LEN - 1 : _HEADER_LEN] != b"\n":
+    magic = payload[: len(_MAGIC)]
+    if len(payload) < _HEADER_LEN or magic not in (_MAGIC, _MAGIC_ZLIB) or payload[_HEADER_LEN - 1 : _HEADER_LEN] != b"\n":
         raise corrupt("missing or damaged header")
     try:
         expected = int(payload[len(_MAGIC) : _HEADER_LEN - 1], 16)
@@ -116,6 +132,11 @@ def decode(payload: bytes, location: str) -> dict[str, Any]:
     data = payload[_HEADER_LEN:]
     if zlib.crc32(data) & 0xFFFFFFFF != expected:
         raise corrupt("checksum mismatch (truncated or modified)")
+    if magic == _MAGIC_ZLIB:
+        try:
+            data = zlib.decompress(data)
+        except zlib.error as exc:
+            raise corrupt(f"bad zlib data ({exc})") from None
     try:
         body = _json.loads(data)
     except _json.JSONDecodeError as exc:

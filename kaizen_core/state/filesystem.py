@@ -4,7 +4,8 @@ File layout: one JSON header line (format, CheckpointMeta, body length, sha256 o
 body, encoding) followed by the body, the encoded payload, gzip-compressed when
 ``compress=True``. Writes are atomic: temp file in the same directory, fsync,
 ``os.replace``, fsync of the directory. Journals are append-only JSONL files under
-``root/.journal/`` with one fsync per record.
+``root/.journal/`` with one fsync per append; a batch (``journal_append_many``) is one
+write and one fsync.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import threading
 import uuid
 import zlib
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,7 +27,7 @@ import anyio.to_thread
 from kaizen_core import _json
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
 from kaizen_core.state._names import decode_name, encode_name
-from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_file_url
 
 __all__ = ["FilesystemStorage", "parse_file_url"]
@@ -216,6 +218,26 @@ class FilesystemStorage(CheckpointStore):
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
         return await anyio.to_thread.run_sync(self._read_sync, checkpoint_id)
 
+    def _read_chain_sync(self, checkpoint_id: str, known: Collection[str]) -> builtins.list[Link]:
+        links = [self._read_sync(checkpoint_id)]
+        seen = {checkpoint_id}
+        current = chain_base(links[0][0], known, seen)
+        while current is not None:
+            path = self._find(current)
+            if path is None:
+                break  # a missing base: the caller reports the broken chain
+            try:
+                meta, payload = self._read_file(path)
+            except CheckpointNotFoundError:
+                break
+            links.append((meta, payload))
+            seen.add(current)
+            current = chain_base(meta, known, seen)
+        return links
+
+    async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
+        return await anyio.to_thread.run_sync(self._read_chain_sync, checkpoint_id, known)
+
     def _list_sync(self, agent_id: str) -> list[CheckpointMeta]:
         directory = self._agent_dir(agent_id)
         metas: list[CheckpointMeta] = []
@@ -295,9 +317,11 @@ class FilesystemStorage(CheckpointStore):
                     return record + b"\n"
         return _json.dumps({_BYTES_KEY: base64.b64encode(record).decode("ascii")}) + b"\n"
 
-    def _journal_append_sync(self, stream: str, record: bytes) -> None:
+    def _journal_append_sync(self, stream: str, records: Sequence[bytes]) -> None:
         path = self._journal_path(stream)
-        line = self._to_line(record)
+        line = b"".join(self._to_line(record) for record in records)
+        if not line:
+            return
         with self._lock:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -320,7 +344,10 @@ class FilesystemStorage(CheckpointStore):
                 raise StorageError(f"cannot append to journal {path}: {exc}") from exc
 
     async def journal_append(self, stream: str, record: bytes) -> None:
-        await anyio.to_thread.run_sync(self._journal_append_sync, stream, record)
+        await anyio.to_thread.run_sync(self._journal_append_sync, stream, (record,))
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        await anyio.to_thread.run_sync(self._journal_append_sync, stream, tuple(records))
 
     def _journal_read_sync(self, stream: str) -> builtins.list[bytes]:
         path = self._journal_path(stream)

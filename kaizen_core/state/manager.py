@@ -1,11 +1,15 @@
 """StateManager: save, load, resume and fork agent checkpoints on any CheckpointStore.
 
 Incremental by default: each save stores only the changes against the agent's previous
-checkpoint (new conversation turns, changed fields), with a full snapshot every
-``full_snapshot_every`` saves. Loading walks the delta chain back to a full snapshot
-and replays it. Retention keeps the newest ``retention_count`` checkpoints per agent and
-rewrites (compacts) a kept delta as a full snapshot before deleting the checkpoints it
-needs.
+checkpoint (new conversation turns, changed fields). The snapshot policy is driven by
+bytes: a save is written as a full snapshot once the delta chain since the last snapshot
+would cost a load more than a fresh snapshot (each link counted as its payload plus
+:data:`LINK_BYTES`), so a load never reads much more than twice a snapshot, and a state
+that only grows is not re-stored every few saves. ``full_snapshot_every`` optionally caps
+the chain length as well. Loading fetches the chain with ``store.read_chain`` (one round
+trip on stores that support it) and replays it. Retention keeps the newest
+``retention_count`` checkpoints per agent and rewrites (compacts) a kept delta as a full
+snapshot before deleting the checkpoints it needs.
 """
 
 from __future__ import annotations
@@ -22,7 +26,6 @@ from pydantic import ValidationError
 from kaizen_core import _json
 from kaizen_core.errors import (
     CheckpointCorruptError,
-    CheckpointNotFoundError,
     CheckpointSaveError,
     ConfigError,
     InputValidationError,
@@ -36,6 +39,11 @@ logger = logging.getLogger(__name__)
 
 StateDict = dict[str, Any]
 _AUTO: Any = object()
+
+#: What one more link of a delta chain costs a load besides its payload, in bytes: its
+#: metadata record, its header and the fixed cost of a fetch and a decode. It makes a chain
+#: of many tiny deltas end in a snapshot too.
+LINK_BYTES = 512
 
 
 class _Head:
@@ -66,7 +74,8 @@ class StateManager:
         retention_count: newest checkpoints kept per agent (0 or None: keep all).
         hook_manager: fires PRE/POST_CHECKPOINT_SAVE; a blocking PRE result skips the save.
         incremental: store deltas against the previous checkpoint.
-        full_snapshot_every: the longest delta chain is ``full_snapshot_every - 1`` deltas.
+        full_snapshot_every: optional cap on the chain: at most ``full_snapshot_every - 1``
+            deltas follow a snapshot (default None: only the byte policy decides).
         clock: monotonic seconds for ``checkpoint_interval`` (default :func:`time.monotonic`;
             tests pass a fake clock).
     """
@@ -79,7 +88,7 @@ class StateManager:
         retention_count: int | None = 100,
         hook_manager: Any = None,
         incremental: bool = True,
-        full_snapshot_every: int = 20,
+        full_snapshot_every: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         *,
         storage_backend: CheckpointStore | str | os.PathLike[str] | None = None,
@@ -93,7 +102,7 @@ class StateManager:
                 "StateManager needs a checkpoint store",
                 hint="StateManager(storage=FilesystemStorage(base_dir='./checkpoints')) or a URL such as 'file://./checkpoints'",
             )
-        if full_snapshot_every < 1:
+        if full_snapshot_every is not None and full_snapshot_every < 1:
             raise ConfigError("full_snapshot_every must be at least 1")
         if retention_count is not None and retention_count < 0:
             raise ConfigError("retention_count must be >= 0 (0 or None keeps every checkpoint)")
@@ -297,6 +306,14 @@ class StateManager:
             raise InputValidationError(f"journal entry for {stream!r} is not JSON-serialisable: {exc}") from None
         await self.storage.journal_append(stream, record)
 
+    async def journal_append_many(self, stream: str, entries: list[dict[str, Any]]) -> None:
+        """Durably append JSON entries to ``stream`` in order, as one store write (group commit)."""
+        try:
+            records = [_json.dumps(entry) for entry in entries]
+        except TypeError as exc:
+            raise InputValidationError(f"journal entry for {stream!r} is not JSON-serialisable: {exc}") from None
+        await self.storage.journal_append_many(stream, records)
+
     async def journal_read(self, stream: str) -> list[dict[str, Any]]:
         """Every entry of ``stream`` in append order ([] when none)."""
         entries = []
@@ -374,10 +391,12 @@ class StateManager:
                 use_delta = (
                     self.incremental
                     and base_meta is not None
-                    and self._depth(base_meta) + 1 < self.full_snapshot_every
+                    and (self.full_snapshot_every is None or self._depth(base_meta) + 1 < self.full_snapshot_every)
                     and (not self.retention_count or base_meta.checkpoint_id in kept_after)
                 )
-                depth = 0
+                depth = chain_bytes = 0
+                snapshot_bytes: int | None = None
+                payload = b""
                 if use_delta and base_meta is not None:
                     head = self._heads.get(agent_id)
                     if head is not None and head.checkpoint_id == base_meta.checkpoint_id:
@@ -385,9 +404,19 @@ class StateManager:
                     else:
                         base_state = await self._load_dict(base_meta.checkpoint_id)
                     payload = codec.encode_delta(base_meta.checkpoint_id, base_state, new_state)
+                    chain_bytes, snapshot_bytes = self._chain_cost(base_meta)
+                    chain_bytes += len(payload) + LINK_BYTES
                     depth = self._depth(base_meta) + 1
-                else:
-                    payload = codec.encode_full(new_state)
+                    if snapshot_bytes is None or chain_bytes > snapshot_bytes:
+                        # The chain may now cost a load more than a snapshot: measure one.
+                        full = codec.encode_full(new_state)
+                        snapshot_bytes = len(full) + LINK_BYTES
+                        if snapshot_bytes <= chain_bytes:
+                            payload, depth, chain_bytes = full, 0, 0
+                if not depth:
+                    if not payload:
+                        payload = codec.encode_full(new_state)
+                    snapshot_bytes = len(payload) + LINK_BYTES
                 created = time.time()
                 if metas and created <= metas[0].created_at:
                     created = metas[0].created_at + 1e-6  # keep "newest first" strict
@@ -401,7 +430,7 @@ class StateManager:
                     kind="delta" if depth else "full",
                     base_checkpoint_id=parent if depth else None,
                     size_bytes=len(payload),
-                    extra={**extra, "depth": depth},
+                    extra={**extra, "depth": depth, "chain_bytes": chain_bytes, "snapshot_bytes": snapshot_bytes},
                 )
                 await self.storage.write(meta, payload)
             except BaseException:
@@ -412,6 +441,20 @@ class StateManager:
             self._last_save[agent_id] = (state.step_number, self.clock())
             await self._apply_retention(agent_id)
             return meta
+
+    @staticmethod
+    def _chain_cost(meta: CheckpointMeta) -> tuple[int, int | None]:
+        """(bytes of the delta chain ending at ``meta``, bytes of a snapshot when last measured).
+
+        Checkpoints written before the byte policy lack the figures: the chain is estimated
+        from its depth and the snapshot is unknown (None: measure one now).
+        """
+        if meta.kind == "full":
+            return 0, meta.size_bytes + LINK_BYTES
+        chain, snapshot = meta.extra.get("chain_bytes"), meta.extra.get("snapshot_bytes")
+        if not isinstance(chain, int):
+            chain = StateManager._depth(meta) * (meta.size_bytes + LINK_BYTES)
+        return chain, snapshot if isinstance(snapshot, int) else None
 
     @staticmethod
     def _depth(meta: CheckpointMeta) -> int:
@@ -452,7 +495,7 @@ class StateManager:
                 "kind": "full",
                 "base_checkpoint_id": None,
                 "size_bytes": len(payload),
-                "extra": {**meta.extra, "depth": 0},
+                "extra": {**meta.extra, "depth": 0, "chain_bytes": 0, "snapshot_bytes": len(payload) + LINK_BYTES},
             }
         )
         await self.storage.write(full, payload)
@@ -466,29 +509,23 @@ class StateManager:
 
     async def _load_dict(self, checkpoint_id: str) -> StateDict:
         heads = {h.checkpoint_id: h for h in self._heads.values()}
+        head = heads.get(checkpoint_id)
+        if head is not None:
+            return _deep_copy(head.state)
+        links = await self.storage.read_chain(checkpoint_id, known=heads.keys())
         chain: list[tuple[str, dict[str, Any]]] = []
-        current = checkpoint_id
+        expected = checkpoint_id
         seen: set[str] = set()
-        while True:
-            head = heads.get(current)
-            if head is not None:
-                state = _deep_copy(head.state)
-                break
-            if current in seen:
+        state: StateDict | None = None
+        for meta, payload in links:
+            location = self.storage.location(meta.checkpoint_id)
+            if meta.checkpoint_id != expected:
                 raise CheckpointCorruptError(
-                    f"checkpoint {self.storage.location(checkpoint_id)} has a cyclic delta chain"
+                    f"checkpoint {self.storage.location(checkpoint_id)}: the store returned {location} where "
+                    f"its delta chain needs {expected!r}",
+                    hint="the stored data is inconsistent; load another checkpoint",
                 )
-            seen.add(current)
-            try:
-                meta, payload = await self.storage.read(current)
-            except CheckpointNotFoundError:
-                if current == checkpoint_id:
-                    raise
-                raise CheckpointCorruptError(
-                    f"checkpoint {self.storage.location(checkpoint_id)} needs base checkpoint {current!r}, which is missing",
-                    hint="the delta chain is broken; load an older full checkpoint",
-                ) from None
-            location = self.storage.location(current)
+            seen.add(expected)
             body = codec.decode(payload, location)
             if body["kind"] == "full":
                 state = body["state"]
@@ -496,7 +533,20 @@ class StateManager:
             if meta.base_checkpoint_id is not None and body["base"] != meta.base_checkpoint_id:
                 raise CheckpointCorruptError(f"checkpoint {location} disagrees with its metadata about its base")
             chain.append((location, body))
-            current = body["base"]
+            expected = body["base"]
+            if expected in seen:
+                raise CheckpointCorruptError(
+                    f"checkpoint {self.storage.location(checkpoint_id)} has a cyclic delta chain"
+                )
+            base_head = heads.get(expected)
+            if base_head is not None:
+                state = _deep_copy(base_head.state)
+                break
+        if state is None:
+            raise CheckpointCorruptError(
+                f"checkpoint {self.storage.location(checkpoint_id)} needs base checkpoint {expected!r}, which is missing",
+                hint="the delta chain is broken; load an older full checkpoint",
+            )
         for location, body in reversed(chain):
             state = codec.apply_delta(state, body, location)
         if state.get("checkpoint_id") != checkpoint_id:

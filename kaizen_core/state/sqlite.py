@@ -2,6 +2,12 @@
 
 WAL mode, one connection per store guarded by a lock; every blocking call runs in a
 worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on disk.
+
+Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
+truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
+4 MB and keep it at its peak size, which was most of a small store's bytes). A delta chain
+is read in one worker-thread call and one read transaction; a journal batch is one
+transaction (one fsync).
 """
 
 from __future__ import annotations
@@ -10,19 +16,24 @@ import builtins
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import anyio.to_thread
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
-from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_sqlite_url, sqlite_url
 
 __all__ = ["SQLiteStorage", "parse_sqlite_url"]
 
 T = TypeVar("T")
+
+#: WAL pages written before SQLite copies them into the database (its default: 1000 = 4 MB).
+WAL_AUTOCHECKPOINT_PAGES = 64
+#: Bytes the WAL file is truncated to after a checkpoint (its default: never truncated).
+WAL_SIZE_LIMIT = 64 * 4096
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -78,6 +89,8 @@ class SQLiteStorage(CheckpointStore):
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
@@ -124,6 +137,33 @@ class SQLiteStorage(CheckpointStore):
             )
         return self._meta(checkpoint_id, row[0]), bytes(row[1])
 
+    async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
+        def op(c: sqlite3.Connection) -> builtins.list[Link]:
+            links: builtins.list[Link] = []
+            seen: set[str] = set()
+            current: str | None = checkpoint_id
+            c.execute("BEGIN")  # one snapshot of the database for the whole chain
+            try:
+                while current is not None:
+                    row = c.execute("SELECT meta, payload FROM checkpoints WHERE checkpoint_id = ?", (current,)).fetchone()
+                    if row is None:
+                        break
+                    meta = self._meta(current, row[0])
+                    links.append((meta, bytes(row[1])))
+                    seen.add(current)
+                    current = chain_base(meta, known, seen)
+            finally:
+                c.execute("COMMIT")
+            return links
+
+        links = await self._call(op)
+        if not links:
+            raise CheckpointNotFoundError(
+                f"no checkpoint {checkpoint_id!r} in {self.path}",
+                hint="list_checkpoints(agent_id) shows the ids that exist",
+            )
+        return links
+
     async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
         rows = await self._call(
             lambda c: c.execute(
@@ -148,6 +188,21 @@ class SQLiteStorage(CheckpointStore):
 
     async def journal_append(self, stream: str, record: bytes) -> None:
         await self._call(lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)))
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        rows = [(stream, record) for record in records]
+
+        def op(c: sqlite3.Connection) -> None:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.executemany("INSERT INTO journal (stream, record) VALUES (?, ?)", rows)
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+        if rows:
+            await self._call(op)
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         rows = await self._call(

@@ -22,9 +22,12 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
+
+from kaizen_core.errors import CheckpointNotFoundError
 
 
 class CheckpointMeta(BaseModel):
@@ -41,6 +44,23 @@ class CheckpointMeta(BaseModel):
     base_checkpoint_id: str | None = None
     size_bytes: int = 0
     extra: dict[str, Any] = Field(default_factory=dict)
+
+
+def chain_base(meta: CheckpointMeta, known: Collection[str], seen: Collection[str]) -> str | None:
+    """The next link to read after ``meta`` in a delta chain, or None when the chain ends here.
+
+    It ends at a full snapshot, at a base in ``known`` (the caller has that state already)
+    and at a base already read (a cycle, which the caller reports). Shared by every
+    :meth:`CheckpointStore.read_chain` so all stores stop at the same place.
+    """
+    base = meta.base_checkpoint_id
+    if meta.kind != "delta" or base is None or base in known or base in seen:
+        return None
+    return base
+
+
+#: A checkpoint's metadata and payload, as :meth:`CheckpointStore.read` returns them.
+Link = tuple[CheckpointMeta, bytes]
 
 
 class CheckpointStore(ABC):
@@ -61,6 +81,31 @@ class CheckpointStore(ABC):
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
         """Return the metadata and payload of one checkpoint."""
 
+    async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
+        """``checkpoint_id`` and the checkpoints its delta chain needs, newest first.
+
+        The chain follows ``base_checkpoint_id`` and stops after a full snapshot, before a
+        base in ``known`` or an id already read (see :func:`chain_base`), or where a base
+        is missing (the caller reports the broken chain). A missing ``checkpoint_id``
+        raises CHECKPOINT_002 like :meth:`read`. The default reads one link at a time;
+        stores override it to fetch the whole chain in one round trip (one query, one
+        script, one object).
+        """
+        links: builtins.list[Link] = []
+        seen: set[str] = set()
+        current: str | None = checkpoint_id
+        while current is not None:
+            try:
+                meta, payload = await self.read(current)
+            except CheckpointNotFoundError:
+                if not links:
+                    raise
+                break
+            links.append((meta, payload))
+            seen.add(current)
+            current = chain_base(meta, known, seen)
+        return links
+
     @abstractmethod
     async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
         """Metadata of every checkpoint of ``agent_id``, newest first."""
@@ -76,6 +121,17 @@ class CheckpointStore(ABC):
     @abstractmethod
     async def journal_append(self, stream: str, record: bytes) -> None:
         """Durably append one record to the journal ``stream`` (tool-call journal)."""
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        """Durably append ``records`` to ``stream`` in order, as one write where the store can.
+
+        Group commit for the tool journal: a cycle's reply and its tool-call starts cost one
+        durable write. The default appends one by one (correct, not faster); stores
+        override it with one fsync, transaction or request. After a crash a prefix of
+        the batch may be present, never a record without the ones before it.
+        """
+        for record in records:
+            await self.journal_append(stream, record)
 
     @abstractmethod
     async def journal_read(self, stream: str) -> builtins.list[bytes]:

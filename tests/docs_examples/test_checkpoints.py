@@ -153,7 +153,11 @@ async def test_api_reference_checkpoint_system_storage_backends() -> None:
     (ckpt,) = Path("checkpoints", "research_agent").glob("*.ckpt")
     header, body = ckpt.read_bytes().split(b"\n", 1)
     assert b'"encoding":"gzip"' in header.replace(b" ", b"")
-    assert b"papers" in gzip.decompress(body) and len(body) < 1000  # 4 KB of state, compressed
+    from kaizen_core.state import codec
+
+    payload = gzip.decompress(body)  # the file's gzip around the (already zlib-compressed) payload
+    assert codec.decode(payload, str(ckpt))["state"]["custom_state"] == state.custom_state
+    assert len(body) < 1000  # 4 KB of state, compressed
 
 
 async def test_autonomy_overview_state_persistence_example() -> None:
