@@ -266,7 +266,8 @@ async def test_a_policy_file_sets_rules_lists_and_an_audit_trail(
         "[policy]\n"
         'allowed_tools = ["write_file"]\n'
         'permission_rules = [{pattern = "http_.*", permission_type = "deny", reason = "no HTTP from this server"}]\n'
-        f'hooks = [{{name = "audit", path = {json.dumps(str(audit))}}}]\n',
+        f'hooks = [{{name = "audit", path = {json.dumps(str(audit))}}}]\n'
+        "hook_timeout = 300\n",  # an fsync on a loaded machine must not cost a record
         encoding="utf-8",
     )
     async with connect("stdio", site, request, "--policy", str(policy)) as client:

@@ -65,7 +65,8 @@ class ServerPolicy(BaseModel):
     ``"never"`` (default) denies it, as a run without a control protocol does;
     ``"always"`` adds a lowest-priority rule allowing every tool, so denied tools, PLAN
     mode, budgets and the user's own rules still win. ``hooks``: lifecycle hooks of the
-    host agent (``["audit"]`` records every call and decision of the server).
+    host agent (``["audit"]`` records every call and decision of the server), each given
+    ``hook_timeout`` seconds per event.
     Unknown fields and invalid rules are refused when the policy is made (pydantic's
     ValidationError; KAIZEN_002 from :meth:`from_toml`).
     """
@@ -78,6 +79,7 @@ class ServerPolicy(BaseModel):
     denied_tools: list[str] | None = None
     permission_rules: list[dict[str, Any]] = Field(default_factory=list)
     hooks: list[str | dict[str, Any]] = Field(default_factory=list)
+    hook_timeout: float = Field(default=5.0, gt=0, description="seconds each hook may take per event")
 
     @field_validator("permission_rules")
     @classmethod
@@ -215,6 +217,7 @@ def build_host(
         denied_tools=policy.denied_tools,
         permission_rules=policy.rules(),
         hooks=policy.hooks,
+        hook_timeout=policy.hook_timeout,
     )
     return BaseAgent(config, "request -> response", tools=registry, agent_id="kaizen-mcp-server")
 
