@@ -216,15 +216,35 @@ def signature_spec(signature: Signature) -> dict[str, Any]:
     }
 
 
+#: Signatures rebuilt from field specs, by their pickled spec: agents described alike share one
+#: class (as agents built from one signature string do), so its pydantic models compile once.
+_REBUILT: dict[bytes, Any] = {}
+
+
 def signature_from_spec(spec: Mapping[str, Any]) -> Signature:
     """The signature :func:`signature_spec` described."""
     from kaizen_core.plugins import resolve_target
-    from kaizen_core.signatures import InputField, OutputField, Signature
 
     if "ref" in spec:
         target = resolve_target(spec["ref"])
         signature: Signature = target() if isinstance(target, type) else target
         return signature
+    try:
+        key = pickle.dumps(dict(spec))
+    except Exception:  # a type pickle cannot name (only an in-process spec can hold one)
+        fresh: Signature = _signature_class(spec)()
+        return fresh
+    cls = _REBUILT.get(key)
+    if cls is None:
+        if len(_REBUILT) >= 1024:
+            _REBUILT.clear()
+        cls = _REBUILT[key] = _signature_class(spec)
+    rebuilt: Signature = cls()
+    return rebuilt
+
+
+def _signature_class(spec: Mapping[str, Any]) -> type[Signature]:
+    from kaizen_core.signatures import InputField, OutputField, Signature
     annotations: dict[str, Any] = {}
     ns: dict[str, Any] = {
         "__module__": "kaizen_core.signatures",
@@ -240,9 +260,8 @@ def signature_from_spec(spec: Mapping[str, Any]) -> Signature:
             options["default"] = f["default"]
         annotations[f["name"]] = f["annotation"]
         ns[f["name"]] = make(f["description"], **options)
-    cls = types.new_class(spec["name"], (Signature,), exec_body=lambda body: body.update(ns))
-    rebuilt: Signature = cls()
-    return rebuilt
+    cls: type[Signature] = types.new_class(spec["name"], (Signature,), exec_body=lambda body: body.update(ns))
+    return cls
 
 
 class AgentSpec(BaseModel):

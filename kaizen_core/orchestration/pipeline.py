@@ -12,6 +12,8 @@ scopes nest in it: Ctrl+C or ``pipeline.interrupt_manager.request_interrupt(...)
 reaches every child), PRE/POST_AGENT_LOOP events, an interrupt checkpoint, ``_meta``.
 
 Every child call goes through :meth:`PipelineRun.call`, the one place that
+submits the child to the pipeline's executor (``executor=``: ``"local"`` by default, ``"ray"``;
+:mod:`kaizen_core.orchestration.executors`), and that
 
 * maps what the pattern offers onto the child's signature (:func:`map_inputs`): a child
   gets the offered values its signature names, plus the pattern's text (the task, the
