@@ -4,19 +4,21 @@ Tables (created by :mod:`kaizen_postgres.migrations` on first use):
 ``kaizen_checkpoints`` (metadata as JSONB, payload as bytea, indexed by agent_id +
 time) and ``kaizen_journal`` (one row per record, ordered by a bigserial id). A write
 is one ``INSERT ... ON CONFLICT DO UPDATE`` statement: atomic, and safe under
-concurrent writers from any number of processes.
+concurrent writers from any number of processes. A delta chain is read by one recursive
+query (one round trip for any load); a journal batch is one transaction.
 """
 
 from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import asyncpg
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, StorageError
-from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link
 from kaizen_postgres.connection import PostgresConnection
 
 _UPSERT = """
@@ -25,6 +27,22 @@ VALUES ($1, $2, $3, $4, $5::jsonb, $6)
 ON CONFLICT (checkpoint_id) DO UPDATE SET
     agent_id = EXCLUDED.agent_id, created_at = EXCLUDED.created_at, step_number = EXCLUDED.step_number,
     meta = EXCLUDED.meta, payload = EXCLUDED.payload, written_at = now()
+"""
+
+
+# Follow a delta chain (the rule of kaizen_core.state.store.chain_base), newest first.
+_READ_CHAIN = """
+WITH RECURSIVE chain AS (
+    SELECT checkpoint_id, meta, payload, 0 AS n, ARRAY[checkpoint_id] AS path
+    FROM kaizen_checkpoints WHERE checkpoint_id = $1
+  UNION ALL
+    SELECT c.checkpoint_id, c.meta, c.payload, chain.n + 1, chain.path || c.checkpoint_id
+    FROM chain JOIN kaizen_checkpoints c ON c.checkpoint_id = chain.meta->>'base_checkpoint_id'
+    WHERE chain.meta->>'kind' = 'delta'
+      AND NOT (c.checkpoint_id = ANY($2::text[]))
+      AND NOT (c.checkpoint_id = ANY(chain.path))
+)
+SELECT checkpoint_id, meta::text AS meta, payload FROM chain ORDER BY n
 """
 
 
@@ -78,6 +96,17 @@ class PostgresCheckpointStore(CheckpointStore):
             )
         return self._meta(checkpoint_id, row["meta"]), bytes(row["payload"])
 
+    async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
+        async def op(c: asyncpg.Connection) -> builtins.list[Any]:
+            return await c.fetch(_READ_CHAIN, checkpoint_id, list(known))
+
+        rows = await self.conn.run("read_chain", op, StorageError)
+        if not rows:
+            raise CheckpointNotFoundError(
+                f"checkpoint {checkpoint_id!r} not found in {self.url}", hint="list the agent's checkpoints"
+            )
+        return [(self._meta(r["checkpoint_id"], r["meta"]), bytes(r["payload"])) for r in rows]
+
     def _meta(self, checkpoint_id: str, raw: str) -> CheckpointMeta:
         try:
             return CheckpointMeta.model_validate_json(raw)
@@ -119,6 +148,19 @@ class PostgresCheckpointStore(CheckpointStore):
             )  # fmt: skip
 
         await self.conn.run("journal_append", op, StorageError)
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        rows = [(stream, uuid.uuid4(), record) for record in records]  # tokens: a retried batch lands once
+
+        async def op(c: asyncpg.Connection) -> None:
+            async with c.transaction():
+                await c.executemany(
+                    "INSERT INTO kaizen_journal (stream, token, record) VALUES ($1, $2, $3) ON CONFLICT (token) DO NOTHING",
+                    rows,
+                )
+
+        if rows:
+            await self.conn.run("journal_append_many", op, StorageError)
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         async def op(c: asyncpg.Connection) -> builtins.list[Any]:

@@ -9,7 +9,9 @@ Keys (``P`` is the key prefix, default ``kaizen``)::
     P:journal-ids:<stream>     set of record tokens (makes a retried append idempotent)
 
 A write is one MULTI/EXEC transaction, so readers see a checkpoint whole or not at
-all; deletes and index pruning are Lua scripts (atomic on the server). With ``ttl``
+all; deletes and index pruning are Lua scripts (atomic on the server). A delta chain is
+read by one script (one round trip for any load) and a journal batch is appended by one
+script (all of it or none). With ``ttl``
 checkpoints and journals expire natively; expired ids are pruned from the indexes
 lazily.
 """
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
-from kaizen_core.state.store import CheckpointMeta, CheckpointStore
+from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link
 from kaizen_redis.connection import RedisConnection, split_url
 
 _DELETE = """
@@ -54,6 +57,42 @@ if ARGV[3] ~= '' then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 return 1
+"""
+
+
+# A batch of journal records under one token: all appended once, or none.
+_APPEND_MANY = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  for i = 3, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+end
+if ARGV[2] ~= '' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return 1
+"""
+
+# Follow a delta chain on the server (the rule of kaizen_core.state.store.chain_base):
+# returns meta, payload, meta, payload... newest first. ARGV: key prefix, id, known ids...
+_READ_CHAIN = """
+local known, seen, out = {}, {}, {}
+for i = 3, #ARGV do known[ARGV[i]] = true end
+local id = ARGV[2]
+while id do
+  local row = redis.call('HMGET', ARGV[1] .. id, 'meta', 'payload')
+  if not row[1] then break end
+  out[#out + 1] = row[1]
+  out[#out + 1] = row[2] or ''
+  seen[id] = true
+  local ok, meta = pcall(cjson.decode, row[1])
+  local base = nil
+  if ok and type(meta) == 'table' and meta['kind'] == 'delta' and type(meta['base_checkpoint_id']) == 'string' then
+    base = meta['base_checkpoint_id']
+  end
+  if base and (known[base] or seen[base]) then base = nil end
+  id = base
+end
+return out
 """
 
 
@@ -147,6 +186,23 @@ class RedisCheckpointStore(CheckpointStore):
             raise CheckpointCorruptError(f"checkpoint {checkpoint_id!r} in {self.url} has no payload")
         return self._parse_meta(checkpoint_id, raw_meta), bytes(payload)
 
+    async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
+        async def op(client: Redis) -> builtins.list[Any]:
+            script = self._script(client, _READ_CHAIN)
+            return list(await script(keys=[], args=[f"{self.key_prefix}:ckpt:", checkpoint_id, *known]))
+
+        flat = await self.conn.call("read_chain", op, StorageError)
+        if not flat:
+            raise CheckpointNotFoundError(
+                f"checkpoint {checkpoint_id!r} not found in {self.url} (prefix {self.key_prefix!r})",
+                hint="list the agent's checkpoints; with a ttl, old checkpoints expire",
+            )
+        links: builtins.list[Link] = []
+        for raw_meta, payload in zip(flat[::2], flat[1::2], strict=True):
+            meta = self._parse_meta(checkpoint_id, raw_meta)
+            links.append((meta, payload if isinstance(payload, bytes) else str(payload).encode()))
+        return links
+
     def _parse_meta(self, checkpoint_id: str, raw: bytes | str) -> CheckpointMeta:
         try:
             return CheckpointMeta.model_validate_json(raw)
@@ -210,6 +266,20 @@ class RedisCheckpointStore(CheckpointStore):
             )
 
         await self.conn.call("journal_append", op, StorageError)
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        if not records:
+            return
+        token = uuid.uuid4().hex  # one token for the batch: a retry after a lost reply appends nothing twice
+        ttl = self._ttl_ms()
+
+        async def op(client: Redis) -> None:
+            await self._script(client, _APPEND_MANY)(
+                keys=[f"{self.key_prefix}:journal:{stream}", f"{self.key_prefix}:journal-ids:{stream}"],
+                args=[token, "" if ttl is None else str(ttl), *records],
+            )
+
+        await self.conn.call("journal_append_many", op, StorageError)
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         async def op(client: Redis) -> builtins.list[bytes]:

@@ -89,7 +89,9 @@ async def test_run_outlives_an_outage_longer_than_the_reconnect_window(
     # the store gave up (the outage outlasted its reconnect window) and the run went on
     phases = [(e["phase"], e["cycle"]) for e in errors]
     assert ("checkpoint", 1) in phases and ("checkpoint", 2) in phases
-    assert ("journal", 2) in phases and ("journal", 3) in phases
+    # group commit: cycle 2's two journal writes fail; cycle 3's reply is written with its first
+    # tool start, after PRE_TOOL_CALL restarted the server, so cycle 3 loses nothing
+    assert phases.count(("journal", 2)) == 2 and ("journal", 3) not in phases
     assert {e["error_code"] for e in errors} == {"CHECKPOINT_003"}
     assert len(result["_meta"]["storage_errors"]) == len(errors)
     assert redis_server.password not in repr(errors) + repr(result) + caplog.text

@@ -36,6 +36,11 @@ class WatchingStore(RedisCheckpointStore):
             self.calls_while_down += 1
         await super().journal_append(stream, record)
 
+    async def journal_append_many(self, stream: str, records: Any) -> None:  # the agent's group commit
+        if not self.server.running:
+            self.calls_while_down += 1
+        await super().journal_append_many(stream, records)
+
     async def write(self, meta: Any, payload: bytes) -> None:
         if not self.server.running:
             self.calls_while_down += 1
