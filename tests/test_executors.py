@@ -124,6 +124,24 @@ def test_an_agent_spec_rebuilds_the_agent_from_its_config() -> None:
         assert spec.fingerprint == AgentSpec.from_agent(agent).fingerprint
 
 
+def test_an_agent_spec_names_the_callers_stores_wherever_it_is_rebuilt(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.chdir(tmp_path)
+    agent = BaseAgent(
+        {
+            "llm_provider": "mock",
+            "checkpoint_storage": "file://./ckpt?compress=true",
+            "memory_storage": "sqlite:///mem.db",
+            "workspace_root": "ws",
+        },
+        "question: str -> answer: str",
+        agent_id="placed",
+    )
+    config = AgentSpec.from_agent(agent).config
+    assert config["checkpoint_storage"] == f"file://{tmp_path}/ckpt?compress=true"
+    assert config["memory_storage"] == f"sqlite:///{tmp_path}/mem.db"
+    assert config["workspace_root"] == str(tmp_path / "ws")
+
+
 def test_an_agent_given_a_provider_instance_cannot_be_rebuilt_elsewhere() -> None:
     agent = BaseAgent({"llm_provider": "mock"}, "question: str -> answer: str", provider=MockProvider(), agent_id="p")
     with pytest.raises(ConfigError) as caught:

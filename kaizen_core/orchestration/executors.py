@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import pickle
 import types
 import uuid
@@ -264,13 +265,39 @@ def _signature_class(spec: Mapping[str, Any]) -> type[Signature]:
     return cls
 
 
+#: Config fields holding a store URL (or a path) that must name the same place wherever the agent is rebuilt.
+_PLACES = ("checkpoint_storage", "memory_storage", "cache_storage")
+
+
+def _absolute(url: str) -> str:
+    """``url`` with a relative ``file://`` or ``sqlite://`` path made absolute (from this process's
+    working directory), so an agent rebuilt in another process writes where this one would."""
+    from urllib.parse import urlencode
+
+    from kaizen_core.urls import MEMORY_DATABASE, file_url, parse_file_url, parse_sqlite_url, sqlite_url
+
+    if url.startswith("file://"):
+        path, query = parse_file_url(url)
+        out = file_url(path.resolve())
+    elif url.startswith("sqlite://"):
+        db, query = parse_sqlite_url(url)
+        if db == MEMORY_DATABASE:
+            return url
+        out = sqlite_url(os.path.abspath(db))
+    else:
+        return url
+    return f"{out}?{urlencode(query)}" if query else out
+
+
 class AgentSpec(BaseModel):
     """What a remote executor ships to rebuild an agent where its child runs (never the live
     agent: its provider, stores and memory are rebuilt from ``config``).
 
     ``tools`` are the agent's Tool objects its config does not name (``config.tools`` names are
     looked up in the tool registry where the agent is rebuilt); they travel by pickle, so their
-    functions must be importable there. Lifecycle hooks (``config.hooks``) are not rebuilt:
+    functions must be importable there. Relative ``file://`` and ``sqlite://`` store URLs and
+    ``workspace_root`` are made absolute (from the caller's working directory), so a rebuilt
+    agent writes where the caller's would. Lifecycle hooks (``config.hooks``) are not rebuilt:
     a remote executor sends the child's hook events back to the agent's hooks on the caller's side.
     """
 
@@ -307,6 +334,11 @@ class AgentSpec(BaseModel):
         named = set(config.tools) if isinstance(config.tools, list) else set()
         tools = [t for t in (agent.tools or ()) if config.tools != "all" and t.name not in named]
         dumped = config.model_dump(mode="python")
+        for place in _PLACES:
+            if isinstance(dumped.get(place), str):
+                dumped[place] = _absolute(dumped[place])
+        if isinstance(dumped.get("workspace_root"), str):
+            dumped["workspace_root"] = os.path.abspath(os.path.expanduser(dumped["workspace_root"]))
         # Hooks run on the caller's side (a remote executor replays the child's events there).
         dumped["hooks"] = []
         for flag in ("enable_metrics", "enable_tracing"):

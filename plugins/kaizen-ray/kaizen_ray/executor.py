@@ -132,7 +132,7 @@ class RayExecutor:
                     options.setdefault("include_dashboard", False)
                 ray.init(address=self.address, **options)
             worker_cls = ray.remote(AgentWorker)
-            workers = [
+            workers: list[Any] = [  # actor handles (Ray's typing sees the plain class)
                 worker_cls.options(
                     # headroom above the children it is given, so interrupt() is never queued behind runs
                     max_concurrency=self.max_concurrency + 8,

@@ -19,7 +19,6 @@ and runs many child runs at once on its event loop. For each child it
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from dataclasses import dataclass, field
@@ -370,10 +369,3 @@ class AgentWorker:
         if state is None or state.scope is None:
             return False
         return bool(state.scope.request_interrupt(source, mode, message, metadata))
-
-    async def drain(self) -> int:
-        """Wait until no child runs here; returns how many were running when asked."""
-        running = len(self.children)
-        while self.children:
-            await asyncio.sleep(0.05)
-        return running
