@@ -1,0 +1,52 @@
+"""In-process checks: what the plugin registers, the HTTP transport outside a run, resume claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from kaizen_core.control import ControlProtocol
+from kaizen_core.plugins import get_registry
+from kaizen_serve.store import RunRecord, RunStore
+from kaizen_serve.transport import HTTPTransport
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def test_the_plugin_registers_the_serve_command_and_the_http_transport() -> None:
+    registry = get_registry()
+    assert registry.get("cli_command", "serve").distribution == "kaizen-serve"
+    assert registry.load("transport", "http") is HTTPTransport
+
+
+async def test_outside_a_served_run_the_http_transport_denies_at_once() -> None:
+    async with ControlProtocol(HTTPTransport(), default_timeout=3600) as control:
+        with anyio.fail_after(10):  # an unanswerable request is refused, not left to time out
+            assert await control.request_approval("delete_file", {"path": "x"}) is False
+            assert await control.ask_user_question("which?", ["a", "b"]) is None
+
+
+async def test_only_one_process_claims_a_resumable_run(tmp_path: Path) -> None:
+    store = RunStore.from_url(f"sqlite:///{tmp_path / 'runs.db'}")
+    try:
+        record = RunRecord(run_id="r1", agent="writer", status="interrupted", resume_on_start=True)
+        await store.create(record)
+        await store.mark_resumable("r1")
+        assert await store.resumable() == ["r1"]
+        first = await store.claim("r1", "worker-a")
+        second = await store.claim("r1", "worker-b")
+        assert first is not None and first.run_id == "r1" and second is None
+        record.status = "running"
+        record.resume_on_start = False
+        await store.save(record)
+        assert await store.claim("r1", "worker-c") is None  # no longer resumable
+        assert (await store.get("r1")).status == "running"  # type: ignore[union-attr]
+    finally:
+        await store.close()
