@@ -90,7 +90,7 @@ def serve(
     max_streams: int,
     log_level: str,
 ) -> None:
-    """Serve the agents of FILES (the TOML files `kaizen run` reads) over HTTP."""
+    """Serve the agents and pipelines of FILES (TOML with [agent] or [pipeline]) over HTTP."""
     from kaizen_core.errors import KaizenError
 
     try:

@@ -4,7 +4,8 @@ A TOML agent (the files ``kaizen run`` reads) gets a fresh agent object for ever
 so runs never share state (a scripted mock provider starts its script anew, for
 example); an agent *instance* passed to ``create_app`` serves all its runs itself
 (runs are still isolated: each has its own interrupt scope and control channel).
-A :class:`~kaizen_core.orchestration.Pipeline` is served through ``pipeline.to_agent()``.
+A :class:`~kaizen_core.orchestration.Pipeline` (or a TOML file with a ``[pipeline]`` table,
+:mod:`kaizen_core.orchestration.loader`) is served through ``pipeline.to_agent(name)``.
 """
 
 from __future__ import annotations
@@ -49,8 +50,20 @@ class ServedAgent:
 
     @classmethod
     def from_toml(cls, path: str | Path, storage_url: str | None = None) -> ServedAgent:
-        """The agent of a TOML file; its checkpoints default to ``storage_url`` (the server's store)."""
+        """The agent (``[agent]``) or pipeline (``[pipeline]``) of a TOML file.
+
+        An agent's checkpoints default to ``storage_url`` (the server's store).
+        """
+        import tomllib
+
         from kaizen_core.agent_loader import load_agent, load_agent_config
+
+        try:
+            is_pipeline = "pipeline" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            is_pipeline = False  # load_agent_config reports the problem
+        if is_pipeline:
+            return cls.from_pipeline_toml(path)
 
         section = load_agent_config(path)
         overrides: dict[str, Any] = {"enable_interrupts": False}  # the server owns the process's signals
@@ -66,6 +79,27 @@ class ServedAgent:
             build=build,
             signature=first.signature,
             autonomous=hasattr(first, "resume_from_checkpoint"),
+            description=_describe(first),
+            source=str(path),
+            agent_id=first.agent_id,
+        )
+
+    @classmethod
+    def from_pipeline_toml(cls, path: str | Path) -> ServedAgent:
+        """The pipeline of a TOML file (:func:`kaizen_core.orchestration.loader.load_pipeline`), fresh per run."""
+        from kaizen_core.orchestration.loader import load_pipeline, load_pipeline_config
+
+        name = str(load_pipeline_config(path).get("name") or Path(path).stem)
+
+        def build() -> Any:
+            return load_pipeline(path).to_agent(name)
+
+        first = build()
+        return cls(
+            name=name,
+            build=build,
+            signature=first.signature,
+            kind="pipeline",
             description=_describe(first),
             source=str(path),
             agent_id=first.agent_id,

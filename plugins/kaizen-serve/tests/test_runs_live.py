@@ -93,6 +93,17 @@ def test_read_endpoints_and_the_workflows_alias(serve: Any) -> None:
         assert client.get("/nowhere").json()["error"]["code"] == "EXEC_001"
 
 
+def test_a_pipeline_file_is_served_like_an_agent(serve: Any) -> None:
+    server = serve(QUICKSTART, AGENTS / "fanout.toml")
+    with server.client() as client:
+        agents = {a["name"]: a for a in client.get("/agents").json()["agents"]}
+        assert agents["fanout"]["kind"] == "pipeline"
+        response = client.post("/workflows/fanout?wait=true", json={"inputs": {"question": "2+2?"}})
+        assert response.status_code == 200, response.text
+        result = response.json()["result"]
+        assert result["succeeded"] == 2 and [r["agent"] for r in result["results"]] == ["qa1", "qa2"]
+
+
 def test_sse_stream_of_an_autonomous_run_with_an_approval_from_a_second_client(serve: Any, workdir: Path) -> None:
     server = serve(WRITER)
     with server.client() as watcher, server.client() as approver:
