@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature
@@ -334,3 +336,40 @@ def test_two_processes_appending_to_one_file_keep_one_chain(tmp_path: Path) -> N
 def _hooks(agent: BaseAgent) -> list[Any]:
     manager = agent.hook_manager
     return list({id(e.owner): e.owner for entries in manager._handlers.values() for e in entries}.values())
+
+
+async def test_a_slow_audit_write_holds_the_tool_call_past_the_hook_timeout(tmp_path: Path) -> None:
+    """The manager's hook timeout (here 1 ms) never lets a tool run before its PRE record is
+    written: the audit hook has no timeout, so the call waits for the slow disk."""
+    trail = tmp_path / "audit.jsonl"
+    agent = _agent(trail, [tool_calls_reply(("lookup", {"word": "AI"})), {"answer": "done"}], hook_timeout=0.001)
+    (hook,) = [h for h in _hooks(agent) if isinstance(h, AuditHook)]
+    writing, release = threading.Event(), threading.Event()
+    real_append = hook.writer.append
+
+    def slow_append(body: dict[str, Any]) -> dict[str, Any]:
+        if body["event"] == "pre_tool_call":
+            writing.set()
+            release.wait()  # the disk is slow until the test lets it finish
+        return real_append(body)
+
+    hook.writer.append = slow_append  # type: ignore[method-assign]
+    hook.writer.fsync_every = 1  # every record goes through the worker thread
+    calls.clear()
+    async with anyio.create_task_group() as tg:
+        outcome: dict[str, Any] = {}
+
+        async def run() -> None:
+            outcome["result"] = await agent.run_async(question="q")
+
+        tg.start_soon(run)
+        await anyio.to_thread.run_sync(writing.wait)
+        await anyio.sleep(0.05)  # fifty times the hook timeout: its deadline has passed
+        assert calls == []  # the tool waits for its record
+        release.set()
+    assert calls == [{"word": "AI"}]
+    (record,) = outcome["result"]["_meta"]["tool_calls"]
+    assert record["outcome"] == "success"
+    events = [json.loads(line)["event"] for line in trail.read_text().splitlines()]
+    assert events.index("pre_tool_call") < events.index("post_tool_call")
+    assert agent.hook_manager.stats()["audit"]["failures"] == 0

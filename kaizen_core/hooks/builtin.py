@@ -108,7 +108,9 @@ class LoggingHook(BaseHook):
     ) -> None:
         if level is not None and log_level is not None:
             raise ConfigError("LoggingHook got both level= and log_level=", hint="pass one of them")
-        self.logger = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger or "kaizen.hooks.events")
+        self.logger = (
+            logger if isinstance(logger, logging.Logger) else logging.getLogger(logger or "kaizen.hooks.events")
+        )
         self.stream = stream
         given = level if level is not None else log_level
         self.level = logging.INFO if given is None else _log_level(given)
@@ -413,7 +415,13 @@ class CostTrackingHook(BaseHook):
 
     def totals(self) -> dict[str, Any]:
         """Totals over every agent."""
-        out: dict[str, Any] = {"runs": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "runs_with_unknown_cost": 0}
+        out: dict[str, Any] = {
+            "runs": 0,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost_usd": 0.0,
+            "runs_with_unknown_cost": 0,
+        }
         for row in self._totals.values():
             for key in out:
                 out[key] += row[key]
@@ -527,12 +535,16 @@ class AuditHook(BaseHook):
 
     A record that cannot be written at ``PRE_TOOL_CALL`` blocks the tool call (the reason
     says why): no tool runs unaudited. At other events the failure is the hook's (HOOK_003,
-    logged by the manager). The write and its fsync run in a worker thread.
+    logged by the manager). The write and its fsync run in a worker thread. The hook has no
+    timeout (the manager's ``default_timeout`` does not apply): a slow disk holds the event,
+    and the tool call after it, until the record is written; a timed-out handler would let
+    the tool run without its record.
     """
 
     events: list[HookEvent] = ALL_EVENTS
     priority = HookPriority.CRITICAL
     name = "audit"
+    timeout = math.inf  # never skipped for slowness: see the class docstring
     FILE_NAME = "kaizen-audit.jsonl"
 
     def __init__(
@@ -550,7 +562,9 @@ class AuditHook(BaseHook):
 
         super().__init__(events=events)
         if path is not None and storage_path is not None:
-            raise ConfigError("AuditHook got both path= and storage_path=", hint="path is the file, storage_path its directory")
+            raise ConfigError(
+                "AuditHook got both path= and storage_path=", hint="path is the file, storage_path its directory"
+            )
         if key is not None and key_env is not None:
             raise ConfigError("AuditHook got both key= and key_env=", hint="pass the key or the variable holding it")
         if key_env is not None:
@@ -565,7 +579,8 @@ class AuditHook(BaseHook):
         body = audit_body(context, self.service_name)
         try:
             if self.writer.sync_due:  # an fsync takes milliseconds: not on the event loop
-                await anyio.to_thread.run_sync(self.writer.append, body)
+                # not abandoned on cancellation: once started, the record is written (or fails)
+                await anyio.to_thread.run_sync(self.writer.append, body, abandon_on_cancel=False)
             else:
                 self.writer.append(body)
         except (OSError, KaizenError) as exc:

@@ -267,7 +267,7 @@ async def test_a_policy_file_sets_rules_lists_and_an_audit_trail(
         'allowed_tools = ["write_file"]\n'
         'permission_rules = [{pattern = "http_.*", permission_type = "deny", reason = "no HTTP from this server"}]\n'
         f'hooks = [{{name = "audit", path = {json.dumps(str(audit))}}}]\n'
-        "hook_timeout = 300\n",  # an fsync on a loaded machine must not cost a record
+        "hook_timeout = 0.001\n",  # the audit hook has no timeout: not one record is lost to it
         encoding="utf-8",
     )
     async with connect("stdio", site, request, "--policy", str(policy)) as client:
