@@ -243,21 +243,25 @@ class RayExecutor:
         self._keepers[id(context)] = (context, keeper)
         return keeper
 
-    def _pick(self) -> int:
-        return min(range(len(self._workers)), key=lambda i: self._load[i])
+    def _pick(self, avoid: set[int]) -> int:
+        """The least-loaded worker, preferring those a retried child has not died on."""
+        candidates = [i for i in range(len(self._workers)) if i not in avoid] or list(range(len(self._workers)))
+        return min(candidates, key=lambda i: self._load[i])
 
     async def _run(self, child: ChildRun, request: ChildRequest) -> ChildReply:
         from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError
 
         last: BaseException | None = None
+        died_on: set[int] = set()
         for attempt in range(self.max_retries + 1):
             request.attempt = attempt
-            index = self._pick()
+            index = self._pick(died_on)
             self._load[index] += 1
             try:
                 return await self._await(child, request, self._workers[index])
             except (RayActorError, ActorDiedError, ActorUnavailableError) as exc:
                 last = exc  # the worker died: another one resumes the child from its checkpoint
+                died_on.add(index)
             finally:
                 self._load[index] -= 1
             if child.scope.is_interrupted():
@@ -307,7 +311,8 @@ class RayExecutor:
         hooks = agent._hooks
         if hooks is not None:
             for event in reply.events:
-                metadata = dict(event["metadata"])
+                # When and where it happened (the context's own timestamp is the replay's).
+                metadata = {**event["metadata"], "remote_timestamp": event["timestamp"], "worker_pid": reply.pid}
                 if event["duration_ms"] is not None:
                     metadata.setdefault("duration_ms", event["duration_ms"])
                 await hooks.trigger(

@@ -250,6 +250,7 @@ class _Recorder(BaseHook):
                     "run_id": context.run_id,
                     "trace_id": context.trace_id,
                     "cycle": context.cycle,
+                    "timestamp": context.timestamp,
                     "duration_ms": context.duration_ms,
                     "metadata": _portable(metadata),
                 }

@@ -66,6 +66,8 @@ def test_same_pipelines_give_the_same_results_on_local_and_ray(executor: Any) ->
         assert context.metadata["parent_run_id"] == remote["_meta"]["run_id"]
         assert context.metadata["pipeline_step"] == "agent-0"
         assert context.metadata["traceparent"] == TRACEPARENT
+        assert context.metadata["worker_pid"] != os.getpid()
+        assert context.metadata["remote_timestamp"] <= context.timestamp
     assert parallel_events[1].metadata["status"] == "success"
 
 
