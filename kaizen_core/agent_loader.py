@@ -33,19 +33,28 @@ from kaizen_core.signatures import Signature
 ENV_OVERRIDES = {"KAIZEN_LLM_PROVIDER": "llm_provider", "KAIZEN_MODEL": "model"}
 
 
+def load_toml_table(path: str | os.PathLike[str], table: str) -> dict[str, Any]:
+    """The ``[table]`` table of the TOML file ``path`` (a copy), for every Kaizen TOML file.
+
+    KAIZEN_002 (:class:`ConfigError`) names the file when it is missing, is not valid TOML or
+    has no such table: ``agent file 'a.toml' has no [agent] table``.
+    """
+    shown = os.fspath(path)
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{table} file {shown!r} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{table} file {shown!r} is not valid TOML: {exc}") from exc
+    section = data.get(table)
+    if not isinstance(section, dict):
+        raise ConfigError(f"{table} file {shown!r} has no [{table}] table", hint=f"start the file with [{table}]")
+    return dict(section)
+
+
 def load_agent_config(path: str | Path) -> dict[str, Any]:
     """The ``[agent]`` table of ``path`` with environment overrides applied."""
-    file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"agent file {str(file)!r} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"agent file {str(file)!r} is not valid TOML: {exc}") from exc
-    section = data.get("agent")
-    if not isinstance(section, dict):
-        raise ConfigError(f"agent file {str(file)!r} has no [agent] table", hint="start the file with [agent]")
-    section = dict(section)
+    section = load_toml_table(path, "agent")
     for var, key in ENV_OVERRIDES.items():
         if os.environ.get(var):
             section[key] = os.environ[var]

@@ -79,6 +79,13 @@ def test_bad_files_are_config_errors(tmp_path: Path, text: str, fragment: str) -
     assert fragment in str(info.value)
 
 
+def test_a_missing_agent_file_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError, match=r"agent file .*nowhere\.toml.* does not exist") as info:
+        load_agent(missing)
+    assert info.value.code == "KAIZEN_002"
+
+
 def test_cli_run_prints_json(agent_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(agent_file), "--input", "question=Capital of France?"]) == 0
     out = json.loads(capsys.readouterr().out)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import to_jsonable_python
 
+from kaizen_core.agent_loader import load_toml_table
 from kaizen_core.errors import ConfigError
 from kaizen_core.permissions import PermissionRule
 from kaizen_core.redaction import redact
@@ -92,16 +92,7 @@ class ServerPolicy(BaseModel):
     def from_toml(cls, path: str | os.PathLike[str]) -> ServerPolicy:
         """The ``[policy]`` table of a TOML file (``kaizen mcp serve --policy FILE``); KAIZEN_002 when invalid."""
         shown = os.fspath(path)
-        try:
-            with open(path, "rb") as file:
-                data = tomllib.load(file)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"policy file {shown!r} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"policy file {shown!r} is not valid TOML: {exc}") from exc
-        table = data.get("policy")
-        if not isinstance(table, dict):
-            raise ConfigError(f"policy file {shown!r} has no [policy] table", hint="start the file with [policy]")
+        table = load_toml_table(path, "policy")
         try:
             return cls.model_validate(table)
         except ValidationError as exc:
