@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+import time
 from pathlib import Path
 
 import anyio
 import pytest
 
 from kaizen_core.errors import MemoryBackendError, MemoryValueError
-from kaizen_core.memory import LongTermMemory, MemoryEntry, ShortTermMemory
+from kaizen_core.memory import HotMemoryTier, LongTermMemory, MemoryEntry, ShortTermMemory
 from kaizen_core.memory.long_term import keyword_rank
 from kaizen_core.providers import BaseProvider, Embeddings
 
@@ -199,3 +201,99 @@ async def test_provider_by_registered_name(tmp_path: Path, kaizen_plugin: object
     (hit,) = await memory.asearch_similar("animal")
     assert math.isclose(hit.score or 0, 1.0, abs_tol=0.05)
     await memory.aclose()
+
+
+class CountingTier(HotMemoryTier):
+    """A hot tier that counts the reads a search makes."""
+
+    def __init__(self) -> None:
+        super().__init__("bot")
+        self.reads: list[str] = []
+
+    async def get(self, key: str) -> object:
+        self.reads.append("get")
+        return await super().get(key)
+
+    async def keys(self, prefix: str = "") -> list[str]:
+        self.reads.append("keys")
+        return await super().keys(prefix)
+
+    async def items(self, prefix: str = "") -> list[tuple[str, object]]:
+        self.reads.append("items")
+        return await super().items(prefix)
+
+
+async def test_search_similar_reads_the_namespace_once_then_only_its_generation() -> None:
+    tier = CountingTier()
+    memory = LongTermMemory(tier, agent_id="bot", embedding_provider=TopicEmbedder())
+    await fill(memory)
+    tier.reads.clear()
+    assert [r.content for r in await memory.asearch_similar("my pet animal", limit=1)] == [FACTS[3][0]]
+    assert tier.reads == ["get", "items"]  # the generation, then one bulk read
+    tier.reads.clear()
+    assert [r.content for r in await memory.asearch_similar("python code", limit=1)] == [FACTS[0][0]]
+    assert tier.reads == ["get"]  # nothing changed: the index is reused
+
+
+async def test_search_similar_sees_writes_of_another_memory_on_the_same_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/shared.db"
+    reader = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
+    writer = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
+    await fill(writer)
+    assert [r.content for r in await reader.asearch_similar("my pet", limit=1)] == [FACTS[3][0]]
+    miso = (await reader.asearch_similar("my pet", limit=1))[0]
+    await writer.aforget(miso.id)
+    dog = await writer.aadd("The dog is a pet animal called Rex")
+    assert [r.id for r in await reader.asearch_similar("my pet", limit=1)] == [dog.id]
+    await writer.aclose()
+    await reader.aclose()
+
+
+async def test_search_similar_leaves_out_entries_that_expired(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry past its expires_at is never a result, even from an index built before it expired."""
+    memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=TopicEmbedder())
+    short = await memory.aadd("The cat is called Miso", ttl=60)
+    stays = await memory.aadd("The cat Miso sleeps")
+    assert [r.id for r in await memory.asearch_similar("cat", limit=2)] == [short.id, stays.id]
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)  # the clock the memory and its tier read
+    assert [r.id for r in await memory.asearch_similar("cat", limit=2)] == [stays.id]
+
+
+@pytest.mark.parametrize("numpy", ["installed", "missing"])
+async def test_search_similar_same_ranking_with_and_without_numpy(
+    monkeypatch: pytest.MonkeyPatch, numpy: str
+) -> None:
+    if numpy == "missing":
+        monkeypatch.setitem(sys.modules, "numpy", None)  # ``import numpy`` raises ImportError
+    memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=TopicEmbedder())
+    await fill(memory)
+    await memory.aadd("The cat Miso sleeps")  # same topic vector as FACTS[3]: a tie, newer
+    results = await memory.asearch_similar("my cat", limit=3)
+    assert [r.content for r in results[:2]] == [FACTS[3][0], "The cat Miso sleeps"]  # the tie: older first
+    scores = [r.score or 0.0 for r in results]
+    assert scores == sorted(scores, reverse=True) and math.isclose(scores[0], scores[1], rel_tol=1e-6)
+    (best,) = await memory.asearch_similar("my cat", limit=1)  # the tie at the cut keeps the older one
+    assert best.content == FACTS[3][0]
+    assert [r.content for r in await memory.asearch_similar("python code", limit=5, min_similarity=0.9)] == [FACTS[0][0]]
+    assert await memory.asearch_similar("python", limit=0) == []
+
+
+async def test_search_similar_reads_vectors_stored_as_json_lists() -> None:
+    """Vectors written as ``{"model", "vector": [...]}`` (the earlier form) are still used, not re-embedded."""
+    provider = TopicEmbedder()
+    memory = LongTermMemory("memory://", agent_id="bot")
+    entry = await memory.aadd("The cat is called Miso")
+    await memory.tier.put(f"vec/{entry.id}", {"model": "topics-v1", "vector": [0.0, 0.0, 1.0, 0.0]})
+    memory = LongTermMemory(memory.tier, agent_id="bot", embedding_provider=provider)
+    (hit,) = await memory.asearch_similar("animal")
+    assert hit.id == entry.id and math.isclose(hit.score or 0.0, 1.0, abs_tol=0.01)
+    assert provider.calls == 1  # the query only
+
+
+async def test_search_similar_vectors_of_another_dimension_are_memory_001() -> None:
+    memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=TopicEmbedder())
+    entry = await memory.aadd("The cat is called Miso")
+    await memory.tier.put(f"vec/{entry.id}", {"model": "topics-v1", "vector": [1.0, 0.0]})
+    with pytest.raises(MemoryBackendError, match="dimensions differ"):
+        await memory.asearch_similar("animal")

@@ -173,6 +173,29 @@ class MemoryTierSuite:
             assert await tier.keys("zzz") == []
 
     @pytest.mark.anyio
+    async def test_items_are_keys_and_values_in_one_read(self, tier_factory: TierFactory) -> None:
+        """``items(prefix)``: what ``keys(prefix)`` and ``get`` give, sorted by key, this namespace only."""
+        async with self.tiers(tier_factory) as make:
+            tier = await make("items")
+            other = await make("items-other")
+            for key in ["b/2", "a/1", "b/1", "c", "b"]:
+                await tier.put(key, {"key": key, "n": [1, 2.5, None]})
+            await other.put("b/3", "not mine")
+            assert await tier.items() == [(k, {"key": k, "n": [1, 2.5, None]}) for k in ["a/1", "b", "b/1", "b/2", "c"]]
+            assert [k for k, _ in await tier.items("b/")] == ["b/1", "b/2"]
+            assert await tier.items("zzz") == []
+            assert await other.items("b/") == [("b/3", "not mine")]
+
+    @pytest.mark.anyio
+    async def test_items_leave_out_expired_keys(self, tier_factory: TierFactory) -> None:
+        async with self.tiers(tier_factory) as make:
+            tier = await make("items-ttl")
+            await tier.put("e/short", "goes", ttl=self.short_ttl)
+            await tier.put("e/long", "stays", ttl=3600)
+            await self.wait_until_absent(tier, "e/short")
+            assert await tier.items("e/") == [("e/long", "stays")]
+
+    @pytest.mark.anyio
     async def test_keys_with_special_characters(self, tier_factory: TierFactory) -> None:
         async with self.tiers(tier_factory) as make:
             tier = await make("special")

@@ -269,6 +269,11 @@ class FileMemoryTier(MemoryTier):
     async def keys(self, prefix: str = "") -> list[str]:
         return await self._run(lambda: sorted(k for k in self._live(time.time()) if k.startswith(prefix)))
 
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """One locked pass over the namespace's table."""
+        texts = await self._run(lambda: sorted((k, v[0]) for k, v in self._live(time.time()).items() if k.startswith(prefix)))
+        return [(key, decode_value(text)) for key, text in texts]
+
     async def clear(self) -> None:
         def op() -> None:
             if self._table():

@@ -214,6 +214,13 @@ class HotMemoryTier(MemoryTier):
             self._purge_expired(self._clock())
             return sorted(k for k in self._table if k.startswith(prefix))
 
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """One locked pass; like :meth:`keys`, it touches no recency, frequency or stats."""
+        with self._lock:
+            self._purge_expired(self._clock())
+            texts = sorted((k, e.text) for k, e in self._table.items() if k.startswith(prefix))
+        return [(key, decode_value(text)) for key, text in texts]
+
     async def clear(self) -> None:
         with self._lock:
             self._table.clear()

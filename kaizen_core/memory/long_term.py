@@ -28,8 +28,10 @@ Semantic search (``search_similar``) needs an embedding provider (any
 :class:`~kaizen_core.providers.BaseProvider` implementing ``embed()``, or a registered
 provider name such as ``"sentence-transformers"``; by default the installed one with an
 ``embedding_priority``). Vectors are stored beside the entries under ``vec/<id>`` (with
-the model name, recomputed if the model changes) and compared by cosine similarity in a
-linear scan. Entries are embedded when added if a provider was given explicitly (always
+the model name, recomputed if the model changes; float32, :mod:`kaizen_core.memory.vectors`).
+A search reads the namespace once (the tier's ``items``) and ranks every vector by cosine
+similarity in one matrix product (numpy when installed, a pure-Python loop otherwise);
+only the results are turned into entries. Entries are embedded when added if a provider was given explicitly (always
 for ``SemanticMemory``), else on the first ``search_similar``. Without a provider it raises
 MEMORY_001: it never silently falls back to keyword search.
 
@@ -46,6 +48,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -56,7 +59,8 @@ from kaizen_core.memory.codec import encode_value
 from kaizen_core.memory.events import fire
 from kaizen_core.memory.sync import Closing, sync_twin
 from kaizen_core.memory.tier import MemoryTier, TextSearchable
-from kaizen_core.providers.similarity import bm25_scores, cosine_similarity
+from kaizen_core.memory.vectors import VectorMatrix, encode_vector, stored_bytes
+from kaizen_core.providers.similarity import bm25_scores
 from kaizen_core.providers.types import Message
 
 if TYPE_CHECKING:
@@ -74,6 +78,8 @@ __all__ = [
 
 ENTRY_PREFIX = "entry/"
 VECTOR_PREFIX = "vec/"
+#: a token every add and delete replaces, so a search knows when its index is stale
+GENERATION_KEY = "meta/generation"
 CONVERSATION_TAG = "conversation"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -234,6 +240,7 @@ class _EntryStore(Closing):
         if self.max_entries is not None:
             await self._make_room(self.max_entries - 1)
         await self.tier.put(ENTRY_PREFIX + entry.id, entry.stored(), ttl=ttl)
+        await self._changed()
         await fire(self.hook_manager, "POST_MEMORY_SAVE", agent_id=self.agent_id, metadata=meta)
 
     async def _make_room(self, keep: int) -> None:
@@ -244,6 +251,10 @@ class _EntryStore(Closing):
         for entry in entries[: max(0, len(entries) - keep)]:
             await self.tier.delete(ENTRY_PREFIX + entry.id)
             await self.tier.delete(VECTOR_PREFIX + entry.id)
+        await self._changed()
+
+    async def _changed(self) -> None:
+        """Called after this memory added or deleted entries (LongTermMemory marks its search index stale)."""
 
     async def aget(self, entry_id: str) -> MemoryEntry | None:
         """The entry with ``entry_id``, or None."""
@@ -252,11 +263,7 @@ class _EntryStore(Closing):
 
     async def aall(self) -> list[MemoryEntry]:
         """Every live entry, oldest first."""
-        entries = []
-        for key in await self.tier.keys(ENTRY_PREFIX):
-            raw = await self.tier.get(key)
-            if raw is not None:
-                entries.append(MemoryEntry.from_stored(raw))
+        entries = [MemoryEntry.from_stored(raw) for _, raw in await self.tier.items(ENTRY_PREFIX)]
         entries.sort(key=lambda e: e.created_at)
         return entries
 
@@ -310,6 +317,7 @@ class _EntryStore(Closing):
         if entry_id is not None:
             removed = await self.tier.delete(ENTRY_PREFIX + entry_id)
             await self.tier.delete(VECTOR_PREFIX + entry_id)
+            await self._changed()
             return int(removed)
         if tags is None and older_than is None and below_importance is None and not all:
             raise MemoryValueError(
@@ -328,6 +336,8 @@ class _EntryStore(Closing):
             if await self.tier.delete(ENTRY_PREFIX + entry.id):
                 removed_count += 1
             await self.tier.delete(VECTOR_PREFIX + entry.id)
+        if removed_count:
+            await self._changed()
         return removed_count
 
     async def aclose(self) -> None:
@@ -475,6 +485,7 @@ class LongTermMemory(_EntryStore):
         self._provider_spec = embedding_provider
         self._provider: Any = None
         self.embedding_model = embedding_model
+        self._index: _SearchIndex | None = None
 
     # -- embeddings ------------------------------------------------------------------------
     @property
@@ -517,7 +528,7 @@ class LongTermMemory(_EntryStore):
         return vectors
 
     async def _store_vector(self, entry_id: str, vector: list[float], model: str) -> None:
-        await self.tier.put(VECTOR_PREFIX + entry_id, {"model": model, "vector": vector})
+        await self.tier.put(VECTOR_PREFIX + entry_id, encode_vector(vector, model))
 
     async def aadd(
         self,
@@ -547,6 +558,61 @@ class LongTermMemory(_EntryStore):
             await self._store_vector(entry.id, vector, self._model_name())
         return entry
 
+    async def _changed(self) -> None:
+        # A new generation tells every LongTermMemory on this namespace (any process) that its
+        # search index is stale; ours is dropped now.
+        self._index = None
+        await self.tier.put(GENERATION_KEY, uuid.uuid4().hex)
+
+    async def _search_index(self, model: str) -> _SearchIndex:
+        """The entries and vectors a search ranks: kept between searches while the namespace's
+        generation is unchanged (one ``get``), else read again in one ``items`` call."""
+        generation = await self.tier.get(GENERATION_KEY)
+        index = self._index
+        if index is not None and generation is not None and index.generation == generation and index.model == model:
+            return index
+        if generation is None:  # a namespace written before generations existed: start one
+            generation = uuid.uuid4().hex
+            await self.tier.put(GENERATION_KEY, generation)
+        raw_entries: dict[str, Any] = {}
+        raw_vectors: dict[str, Any] = {}
+        for key, value in await self.tier.items():
+            if key.startswith(ENTRY_PREFIX):
+                raw_entries[key[len(ENTRY_PREFIX) :]] = value
+            elif key.startswith(VECTOR_PREFIX):
+                raw_vectors[key[len(VECTOR_PREFIX) :]] = value
+        # Oldest first, so equal similarities rank the older entry first.
+        ids = sorted(raw_entries, key=lambda i: _field(raw_entries[i], "created_at") or 0.0)
+        packed: dict[str, bytes] = {}
+        missing: list[str] = []
+        for entry_id in ids:
+            raw = stored_bytes(raw_vectors.get(entry_id), model)
+            if raw is None:
+                missing.append(entry_id)
+            else:
+                packed[entry_id] = raw
+        if missing:
+            # Vectors only add what the entries imply, so storing them changes no generation.
+            fresh = await self._embed([MemoryEntry.from_stored(raw_entries[i]).text for i in missing])
+            stored = {i: encode_vector(v, model) for i, v in zip(missing, fresh, strict=True)}
+            await self.tier.put_many({VECTOR_PREFIX + i: value for i, value in stored.items()})
+            for entry_id, value in stored.items():
+                packed[entry_id] = stored_bytes(value, model) or b""
+        rows = [packed[i] for i in ids]
+        try:
+            vectors = VectorMatrix(rows, len(rows[0]) // 4 if rows else 0)
+        except ValueError as exc:
+            raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
+        index = _SearchIndex(
+            generation=str(generation),
+            model=model,
+            entries=[raw_entries[i] for i in ids],
+            expiring=[(row, t) for row, i in enumerate(ids) if (t := _field(raw_entries[i], "expires_at")) is not None],
+            vectors=vectors,
+        )
+        self._index = index
+        return index
+
     async def asearch_similar(self, query: str, limit: int = 5, min_similarity: float = 0.0) -> list[MemoryEntry]:
         """Entries by cosine similarity to ``query`` (``score`` = similarity), best first.
 
@@ -559,28 +625,19 @@ class LongTermMemory(_EntryStore):
         model = self._model_name()
         meta = {"query": query, "limit": limit, "semantic": True}
         await fire(self.hook_manager, "PRE_MEMORY_LOAD", agent_id=self.agent_id, metadata=meta)
-        entries = await self.aall()
-        vectors: dict[str, list[float]] = {}
-        missing: list[MemoryEntry] = []
-        for entry in entries:
-            stored = await self.tier.get(VECTOR_PREFIX + entry.id)
-            if isinstance(stored, dict) and stored.get("model") == model and isinstance(stored.get("vector"), list):
-                vectors[entry.id] = stored["vector"]
-            else:
-                missing.append(entry)
-        if missing:
-            fresh = await self._embed([e.text for e in missing])
-            for entry, vector in zip(missing, fresh, strict=True):
-                vectors[entry.id] = vector
-                await self._store_vector(entry.id, vector, model)
+        index = await self._search_index(model)
         (query_vector,) = await self._embed([query])
-        results = []
-        for entry in entries:
-            similarity = _cosine(query_vector, vectors[entry.id])
-            if similarity >= min_similarity:
-                results.append(entry.model_copy(update={"score": similarity}))
-        results.sort(key=lambda e: e.score or 0.0, reverse=True)
-        results = results[:limit]
+        now = time.time()
+        expired = {row for row, expires in index.expiring if expires <= now}
+        try:
+            ranked = index.vectors.top_k(query_vector, limit, min_similarity, expired)
+        except ValueError as exc:
+            raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
+        # Only the results become MemoryEntry objects (validation costs more than the ranking).
+        results = [
+            MemoryEntry.from_stored(index.entries[row]).model_copy(update={"score": similarity})
+            for row, similarity in ranked
+        ]
         await fire(
             self.hook_manager, "POST_MEMORY_LOAD", agent_id=self.agent_id, metadata={**meta, "results": len(results)}
         )
@@ -617,8 +674,18 @@ class SemanticMemory(LongTermMemory):
         return await self.asearch_similar(query, limit=self.recall_limit, min_similarity=self.recall_min_similarity)
 
 
-def _cosine(a: list[float], b: list[float]) -> float:
-    try:
-        return cosine_similarity(a, b)
-    except ValueError as exc:
-        raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
+def _field(raw: Any, name: str) -> float | None:
+    """A time field of a stored entry, read before the entry is validated (None when absent or unreadable)."""
+    value = raw.get(name) if isinstance(raw, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+@dataclass
+class _SearchIndex:
+    """What :meth:`LongTermMemory.asearch_similar` ranks, as of one namespace generation."""
+
+    generation: str
+    model: str
+    entries: list[Any]  # stored entries, oldest first
+    expiring: list[tuple[int, float]]  # (row, expires_at) of the entries with a TTL
+    vectors: VectorMatrix

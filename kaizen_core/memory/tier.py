@@ -12,6 +12,7 @@ Rules every implementation follows (checked by ``MemoryTierSuite``):
   (``get``, ``exists``, ``keys``, ``size``);
 * two tiers with different namespaces over the same backend are fully isolated,
   including ``keys``, ``size`` and ``clear``;
+* ``items(prefix)`` returns what ``keys(prefix)`` and ``get`` would, in one bulk read;
 * backend failures raise :class:`MemoryBackendError` (MEMORY_001) with the URL shown
   without its password.
 """
@@ -84,6 +85,19 @@ class MemoryTier(ABC):
     @abstractmethod
     async def stats(self) -> TierStats:
         """Counters and latency percentiles for this tier instance."""
+
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """Every live ``(key, value)`` of this namespace whose key starts with ``prefix``, sorted
+        by key: a bulk read (a search scans a namespace with it). The default calls
+        :meth:`keys` then :meth:`get` per key (a value that expires in between is left out);
+        backends override it with one query (sqlite, postgres), one pipelined script (redis)
+        or one locked pass (hot, file)."""
+        found = []
+        for key in await self.keys(prefix):
+            value = await self.get(key)
+            if value is not None:
+                found.append((key, value))
+        return found
 
     async def put_many(self, items: dict[str, Any], ttl: float | None = None) -> None:
         """Store several values at once. The default calls :meth:`put` per item; backends

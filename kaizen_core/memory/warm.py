@@ -289,6 +289,17 @@ class WarmMemoryTier(MemoryTier):
         )
         return [r[0] for r in rows]
 
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """One SELECT over the namespace (the primary key's index serves the prefix range)."""
+        rows = await self._run(
+            lambda c: c.execute(
+                f"SELECT key, value, compressed FROM kaizen_memory WHERE namespace=? AND substr(key, 1, ?) = ? "
+                f"AND {_LIVE} ORDER BY key",
+                (self.namespace, len(prefix), prefix, time.time()),
+            ).fetchall()
+        )
+        return [(key, self._decode(raw, compressed)) for key, raw, compressed in rows]
+
     async def clear(self) -> None:
         await self._run(lambda c: self._delete_where(c, "namespace=?", (self.namespace,)))
 

@@ -135,6 +135,19 @@ class PostgresMemoryTier(MemoryTier):
 
         return sorted(r["key"] for r in await self.conn.run("keys", op, MemoryBackendError))
 
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """Keys and values under ``prefix`` in one query."""
+
+        async def op(c: asyncpg.Connection) -> list[Any]:
+            return await c.fetch(
+                f"SELECT key, value::text AS value FROM kaizen_memory WHERE namespace = $1 AND left(key, $2) = $3 "
+                f"AND {_LIVE}",
+                self.namespace, len(prefix), prefix,
+            )  # fmt: skip
+
+        rows = await self.conn.run("items", op, MemoryBackendError)
+        return sorted(((r["key"], decode_value(r["value"])) for r in rows), key=lambda kv: kv[0])
+
     async def clear(self) -> None:
         async def op(c: asyncpg.Connection) -> None:
             await c.execute("DELETE FROM kaizen_memory WHERE namespace = $1", self.namespace)

@@ -6,7 +6,7 @@ can never overlap)::
     P:mem:NS:<key>     the JSON value (SET ... PX ttl: Redis expires it natively)
     P:memidx:NS        sorted set of the namespace's keys (score: expiry in ms, inf)
 
-Writes and deletes update both atomically (Lua); ``keys``/``size``/``clear`` read the
+Writes and deletes update both atomically (Lua); ``keys``/``items``/``size``/``clear`` read the
 index, never ``SCAN`` the whole database, and drop entries whose value expired.
 """
 
@@ -52,6 +52,19 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('EXISTS', ARGV[1] .. m) == 1 then table.insert(live, m) else redis.call('ZREM', KEYS[1], m) end
 end
 return live
+"""
+
+_ITEMS = f"""
+{_NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local out = {{}}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(m, 1, string.len(ARGV[2])) == ARGV[2] then
+    local v = redis.call('GET', ARGV[1] .. m)
+    if v then table.insert(out, m) table.insert(out, v) else redis.call('ZREM', KEYS[1], m) end
+  end
+end
+return out
 """
 
 _CLEAR = """
@@ -151,6 +164,20 @@ class RedisMemoryTier(MemoryTier):
 
         live = await self.conn.call("keys", op, MemoryBackendError)
         return sorted(k for k in live if k.startswith(prefix))
+
+    async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
+        """Keys and values under ``prefix`` in one script call (one round trip)."""
+
+        async def op(client: Redis) -> list[Any]:
+            return list(await self._script(client, _ITEMS)(keys=[self._index], args=[self._value_prefix, prefix]))
+
+        flat = await self.conn.call("items", op, MemoryBackendError)
+        pairs = []
+        for i in range(0, len(flat), 2):
+            key = flat[i].decode() if isinstance(flat[i], bytes) else flat[i]
+            pairs.append((key, decode_value(flat[i + 1])))
+        pairs.sort(key=lambda kv: kv[0])
+        return pairs
 
     async def clear(self) -> None:
         async def op(client: Redis) -> None:
