@@ -16,8 +16,8 @@ its approvals are answered with ``POST /runs/{id}/responses/{request_id}``, and 
 task's metadata carries ``kaizen_run_id``.
 
 Messages to inputs: a data part holding a JSON object is the inputs; otherwise the text
-is the value of the agent's single required text input (or, when the signature has
-several inputs, parsed as a JSON object of them). Invalid inputs reject the task with
+is the value of the agent's single required input (or, when the signature has several
+inputs, parsed as a JSON object of them). Invalid inputs reject the task with
 the field errors. The answer is one artifact ``result``: a data part with the output
 fields, plus a text part when the signature has a single text output.
 
@@ -49,7 +49,7 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 
 
 def _text_field(served: Any) -> str | None:
-    """The name of the signature's single required text input, if it has exactly that."""
+    """The name of the signature's only required input (or only input), if it has exactly one."""
     fields = served.signature.input_fields()
     required = [name for name, spec in fields.items() if getattr(spec, "required", True)]
     names = required or list(fields)
@@ -84,9 +84,10 @@ def message_inputs(served: Any, message: Any) -> dict[str, Any]:
 def _answer_parts(served: Any, result: dict[str, Any]) -> list[Any]:
     from a2a.helpers import new_data_part, new_text_part
 
-    outputs = {k: v for k, v in result.items() if k != "_meta"}
-    parts = [new_data_part(outputs, media_type="application/json")]
     fields = list(served.signature.output_fields())
+    # The signature's outputs only: not _meta, nor an autonomous run's bookkeeping (tool calls, stop reason).
+    outputs = {name: result[name] for name in fields if name in result}
+    parts = [new_data_part(outputs, media_type="application/json")]
     if len(fields) == 1 and isinstance(outputs.get(fields[0]), str):
         parts.insert(0, new_text_part(outputs[fields[0]]))
     return parts
@@ -186,6 +187,16 @@ def executor_type() -> type:
     return RunExecutor
 
 
+@functools.cache
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kaizen-serve")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
+        return "0.0.0"
+
+
 def agent_card(served: Any, base_url: str) -> Any:
     """The A2A ``AgentCard`` of one served agent, reachable under ``base_url``."""
     from a2a.types import (
@@ -206,7 +217,7 @@ def agent_card(served: Any, base_url: str) -> Any:
     return AgentCard(
         name=served.name,
         description=served.description or f"Kaizen agent {served.name}",
-        version="0.1.0",
+        version=_version(),
         supported_interfaces=[
             AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="1.0"),
             AgentInterface(url=url, protocol_binding="JSONRPC", protocol_version="0.3"),

@@ -67,7 +67,7 @@ async def test_the_sdk_client_fetches_the_card_sends_a_message_and_gets_the_answ
         (artifact,) = task.artifacts
         (outputs,) = get_data_parts(artifact.parts)
         assert isinstance(outputs["answer"], str) and isinstance(outputs["confidence"], float)
-        assert "_meta" not in outputs
+        assert set(outputs) == {"answer", "confidence"}  # the signature's outputs, no _meta
         run_id = artifact.metadata["kaizen_run_id"]
 
         # The task is an ordinary run: the run API knows it and holds the same result.
