@@ -115,17 +115,19 @@ class LocalRun:
         store = self.manager.store
         while True:
             while self._queue:
-                item = self._queue[0]
+                # One write per batch: the events queued so far in one append, and of several
+                # snapshots in a row only the last (each is the whole record). Order is kept.
+                batch = _leading_batch(self._queue)
                 try:
-                    if isinstance(item, RunEvent):
-                        await store.append_event(item)
+                    if isinstance(batch[0], RunEvent):
+                        await store.append_events(self.record.run_id, batch)  # type: ignore[arg-type]
                     else:
-                        await store.save(item)
-                except KaizenError as exc:  # the store is down: keep the item, retry shortly
-                    logger.warning("run %s: storing an event failed, retrying: %s", self.record.run_id, exc)
+                        await store.save(batch[-1])  # type: ignore[arg-type]
+                except KaizenError as exc:  # the store is down: keep the batch, retry shortly
+                    logger.warning("run %s: storing events failed, retrying: %s", self.record.run_id, exc)
                     await anyio.sleep(self.manager.poll_interval)
                     continue
-                self._queue.pop(0)
+                del self._queue[: len(batch)]
                 self.notify()
             self._drained.set()
             if self._closed:
@@ -503,6 +505,15 @@ class RunManager:
             if time.monotonic() - last_tick >= self.keepalive:
                 last_tick = time.monotonic()
                 yield None
+
+
+def _leading_batch(queue: list[RunEvent | RunRecord]) -> list[RunEvent | RunRecord]:
+    """The items at the head of ``queue`` of the same kind (events, or record snapshots)."""
+    kind = type(queue[0])
+    end = 1
+    while end < len(queue) and type(queue[end]) is kind:
+        end += 1
+    return queue[:end]
 
 
 def _chain_stop_signals() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -143,9 +144,11 @@ class RunStore:
         return found
 
     # --- events -----------------------------------------------------------------------------
-    async def append_event(self, event: RunEvent) -> None:
-        """Append ``event``; its ``id`` must be the stream's next position (the run's owner assigns it)."""
-        await self.store.journal_append(f"{_PREFIX}/events/{event.run_id}", _dump(event.model_dump(mode="json")))
+    async def append_events(self, run_id: str, events: Sequence[RunEvent]) -> None:
+        """Append ``events`` (one write where the store can); each ``id`` must be the stream's next
+        position (the run's worker assigns them)."""
+        records = [_dump(e.model_dump(mode="json")) for e in events]
+        await self.store.journal_append_many(f"{_PREFIX}/events/{run_id}", records)
 
     async def events(self, run_id: str, after: int = 0) -> list[RunEvent]:
         """The events of ``run_id`` whose id is greater than ``after``, in order."""
