@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -12,6 +14,8 @@ from a2a.client import A2ACardResolver, ClientConfig, create_client
 from a2a.helpers import get_data_parts, get_text_parts, new_data_message, new_text_message
 from a2a.types import CancelTaskRequest, GetTaskRequest, Role, SendMessageRequest, TaskState
 from conftest import AGENTS, KEY, QUICKSTART
+
+from kaizen_serve.auth import hash_key
 
 WRITER = AGENTS / "writer.toml"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -161,3 +165,41 @@ async def test_jsonrpc_names_of_a2a_0_3_and_1_0_and_auth(serve: Any) -> None:
         assert (await http.get(f"{server.url}/.well-known/agent-card.json")).status_code == 401
         missing = await http.get(f"{server.url}/agents/nobody/.well-known/agent-card.json", headers=AUTH)
         assert missing.status_code == 404
+
+
+async def test_a_key_limited_to_one_agent_is_refused_on_the_others(serve: Any, workdir: Path) -> None:
+    limited = "ksk_limited_" + "l" * 24
+    keys = workdir / "keys.toml"
+    keys.write_text(f'[[keys]]\nname = "writer-only"\nsha256 = "{hash_key(limited)}"\nagents = ["writer"]\n')
+    server = serve(QUICKSTART, WRITER, args=["--api-key-file", str(keys)])
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {limited}"}, timeout=30) as http:
+        card = await http.get(f"{server.url}/agents/writer/.well-known/agent-card.json")
+        assert card.status_code == 200 and card.json()["name"] == "writer"
+        for path in ("/agents/quickstart-qa/.well-known/agent-card.json", "/.well-known/agent-card.json"):
+            refused = await http.get(f"{server.url}{path}")
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "EXEC_005", path
+        rpc = await http.post(
+            f"{server.url}/agents/quickstart-qa/a2a",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": "x"}},
+        )
+        assert rpc.status_code == 403
+
+
+async def test_message_stream_of_a2a_0_3_streams_the_task_as_server_sent_events(serve: Any) -> None:
+    server = serve(QUICKSTART)
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "message/stream",
+        "params": {"message": {"role": "user", "parts": [{"kind": "text", "text": "Hi?"}], "messageId": "m1"}},
+    }
+    states = []
+    async with httpx.AsyncClient(headers=AUTH, timeout=30) as http:
+        async with http.stream("POST", f"{server.url}/agents/quickstart-qa/a2a", json=body) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            async for line in response.aiter_lines():
+                if line.startswith("data:"):
+                    result = json.loads(line[5:])["result"]
+                    if result.get("kind") == "status-update":
+                        states.append(result["status"]["state"])
+    assert states[0] == "working" and states[-1] == "completed"
