@@ -264,8 +264,6 @@ class RayExecutor:
                 died_on.add(index)
             finally:
                 self._load[index] -= 1
-            if child.scope.is_interrupted():
-                break
         raise RuntimeExecutionError(
             f"child {child.key} of run {child.parent_run_id}: its Ray worker died {self.max_retries + 1} time(s)",
             hint="check the cluster's nodes (ray status); raise max_retries for flaky nodes",
@@ -285,6 +283,7 @@ class RayExecutor:
                     forwarded = reason.mode
                     worker.interrupt.remote(
                         request.child_id,
+                        request.token,
                         reason.source.value,
                         reason.mode.value,
                         reason.message,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,8 @@ class ChildRequest:
     budget: Any = None
     permissions: dict[str, Any] = field(default_factory=dict)
     attempt: int = 0
+    #: One submission of the child (its retries keep it; a resumed parent's new submission does not).
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 @dataclass
@@ -262,6 +265,7 @@ class _ChildState:
     agent: BaseAgent
     stream: str
     events: frozenset[str]
+    token: str = ""
     scope: Any = None
     recorded: list[dict[str, Any]] = field(default_factory=list)
 
@@ -281,6 +285,9 @@ class AgentWorker:
         self.hooks = HookManager()
         self.hooks.register_hook(_Recorder(self, [HookEvent.POST_CHECKPOINT_SAVE]))
         self.recording: set[str] = {HookEvent.POST_CHECKPOINT_SAVE.value}
+        #: Interrupts that arrived before their child started here (the driver forwards as soon as
+        #: its scope is interrupted; the run call may still be queued): applied when it starts.
+        self.early: dict[str, tuple[str, str, str, dict[str, Any]]] = {}  # by submission token
         self.started = 0
 
     def _record(self, events: list[str]) -> None:
@@ -332,9 +339,14 @@ class AgentWorker:
             agent = self._agent(request)
         except Exception as exc:  # the agent cannot be built here (a class or tool not importable)
             return ChildReply(error=exc, pid=os.getpid())
-        state = _ChildState(agent, locator_stream(agent.agent_id, request.child_id), frozenset(request.events))
+        state = _ChildState(
+            agent, locator_stream(agent.agent_id, request.child_id), frozenset(request.events), request.token
+        )
         state.scope = InterruptScope(agent.config.graceful_shutdown_timeout, run_id=request.child_id)
         self.children[request.child_id] = state
+        early = self.early.pop(request.token, None)
+        if early is not None:
+            state.scope.request_interrupt(*early)
         token = state.scope.activate()
         reply = ChildReply(pid=os.getpid())
         try:
@@ -364,9 +376,15 @@ class AgentWorker:
         entries = await manager.journal_read(state.stream)
         return str(entries[-1]["checkpoint_id"]) if entries else None
 
-    def interrupt(self, child_id: str, source: str, mode: str, message: str, metadata: dict[str, Any]) -> bool:
-        """Forward the caller's interrupt to child ``child_id`` (False when it is not running here)."""
+    def interrupt(
+        self, child_id: str, token: str, source: str, mode: str, message: str, metadata: dict[str, Any]
+    ) -> bool:
+        """Forward the caller's interrupt to submission ``token`` of child ``child_id``; one that has
+        not started here yet gets it when it starts (False then)."""
         state = self.children.get(child_id)
-        if state is None or state.scope is None:
+        if state is None or state.scope is None or state.token != token:
+            if len(self.early) >= 10_000:  # interrupts of children that ended before them: drop the oldest
+                self.early.pop(next(iter(self.early)))
+            self.early[token] = (source, mode, message, metadata)
             return False
         return bool(state.scope.request_interrupt(source, mode, message, metadata))
