@@ -10,7 +10,9 @@ nodes, each running up to ``max_concurrency`` children on its event loop. A chil
 as an :class:`~kaizen_core.orchestration.executors.AgentSpec` plus its inputs, and the
 agent is rebuilt on the worker from its config (cached there). Backpressure: at most
 ``actors * max_concurrency`` children are in flight; later submissions wait for a slot
-before anything is sent, each going to the least-loaded worker.
+before anything is sent (nothing queues in Ray's mailboxes or object store), each going to
+the least-loaded worker. The driver awaits each child's ObjectRef on its event loop: the
+non-blocking form of a ``ray.wait(num_returns=1)`` loop, which would block that loop.
 
 Failures: a worker that dies (its process killed, its node lost) fails its children with
 a Ray actor error; each is sent again (up to ``max_retries`` times) to another worker,
