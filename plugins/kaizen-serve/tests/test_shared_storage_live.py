@@ -1,4 +1,4 @@
-"""Two server processes on one PostgreSQL URL see each other's runs and answer each other's requests."""
+"""Two server processes on one PostgreSQL or Redis URL see each other's runs and answer each other's requests."""
 
 from __future__ import annotations
 
@@ -6,17 +6,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import AGENTS, QUICKSTART, sse_events
-
-from kaizen_testing.servers.postgres import PostgresServer
 
 WRITER = AGENTS / "writer.toml"
 
 
-def test_two_servers_on_one_postgres_share_runs_events_and_answers(
-    serve: Any, postgres_server: PostgresServer, workdir: Path
+@pytest.fixture(params=["postgres", "redis"])
+def shared_url(request: pytest.FixtureRequest) -> str:
+    """A fresh PostgreSQL database or Redis key prefix (real servers from kaizen-testing)."""
+    if request.param == "postgres":
+        server = request.getfixturevalue("postgres_server")
+        return str(server.create_database(f"kaizen_serve_{uuid.uuid4().hex[:8]}"))
+    server = request.getfixturevalue("redis_server")
+    return f"{server.url}?key_prefix=serve-{uuid.uuid4().hex[:8]}"
+
+
+def test_two_servers_on_one_storage_url_share_runs_events_and_answers(
+    serve: Any, shared_url: str, workdir: Path
 ) -> None:
-    url = postgres_server.create_database(f"kaizen_serve_{uuid.uuid4().hex[:8]}")
+    url = shared_url
     first = serve(QUICKSTART, WRITER, storage=url)
     second = serve(QUICKSTART, WRITER, storage=url)
     with first.client() as a, second.client() as b:
