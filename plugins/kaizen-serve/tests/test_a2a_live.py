@@ -203,3 +203,30 @@ async def test_message_stream_of_a2a_0_3_streams_the_task_as_server_sent_events(
                     if result.get("kind") == "status-update":
                         states.append(result["status"]["state"])
     assert states[0] == "working" and states[-1] == "completed"
+
+
+async def test_an_a2a_task_waits_for_an_approval_given_over_http_then_completes(serve: Any, workdir: Path) -> None:
+    server = serve(WRITER)
+    async with httpx.AsyncClient(headers=AUTH, timeout=30) as http:
+        client = await a2a_client(http, f"{server.url}/agents/writer", streaming=True)
+        run_id = None
+        states, artifacts = [], []
+        async for response in client.send_message(SendMessageRequest(message=user_text("write out.txt"))):
+            if response.HasField("artifact_update"):
+                artifacts.append(response.artifact_update.artifact)
+            if not response.HasField("status_update"):
+                continue
+            update = response.status_update
+            states.append(update.status.state)
+            if "kaizen_run_id" in update.metadata:
+                run_id = update.metadata["kaizen_run_id"]
+            if "waiting for an answer to approval_request" in " ".join(get_text_parts(update.status.message.parts)):
+                (request_id,) = (await http.get(f"{server.url}/runs/{run_id}")).json()["pending"]
+                answer = await http.post(f"{server.url}/runs/{run_id}/responses/{request_id}", json={"approved": True})
+                assert answer.status_code == 202
+        assert states[-1] == TaskState.TASK_STATE_COMPLETED
+        (artifact,) = artifacts
+        assert get_text_parts(artifact.parts) == ["wrote out.txt"]
+        assert get_data_parts(artifact.parts) == [{"summary": "wrote out.txt"}]
+        assert (workdir / "out.txt").read_text() == "hello"
+        await client.close()
