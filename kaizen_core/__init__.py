@@ -6,11 +6,11 @@ and never pulls in httpx or a plugin implementation.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kaizen_core.errors import KaizenError
 from kaizen_core.hookspecs import hookimpl, hookspec
+from kaizen_core.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -38,15 +38,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kaizen_core.providers.mock import MockProvider
     from kaizen_core.signatures import InputField, OutputField, Signature
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaizen_core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

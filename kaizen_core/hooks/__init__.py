@@ -14,13 +14,13 @@ Built-in hooks (:mod:`kaizen_core.hooks.builtin`) are imported lazily.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kaizen_core.hooks.base import BaseHook
 from kaizen_core.hooks.context import HookContext, HookResult, first_blocked, hook_metadata
 from kaizen_core.hooks.events import HookEvent, HookPriority
 from kaizen_core.hooks.manager import Handler, HookManager
+from kaizen_core.lazy import lazy_exports
 
 __all__ = [
     "AuditHook",
@@ -41,7 +41,7 @@ __all__ = [
     "hook_metadata",
 ]
 
-_BUILTIN = {
+_BUILTIN = (
     "AuditHook",
     "CostTrackingHook",
     "JsonLogsHook",
@@ -49,7 +49,7 @@ _BUILTIN = {
     "MetricsHook",
     "PerformanceProfilerHook",
     "TracingHook",
-}
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from kaizen_core.hooks.builtin import (
@@ -62,10 +62,4 @@ if TYPE_CHECKING:  # pragma: no cover
         TracingHook,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _BUILTIN:
-        raise AttributeError(f"module 'kaizen_core.hooks' has no attribute {name!r}")
-    value = getattr(importlib.import_module("kaizen_core.hooks.builtin"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(globals(), dict.fromkeys(_BUILTIN, "kaizen_core.hooks.builtin"))

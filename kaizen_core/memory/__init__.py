@@ -11,9 +11,9 @@ are this package.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kaizen_core.lazy import lazy_exports
 from kaizen_core.memory.tier import MemoryTier, TextSearchable, TierStats
 
 if TYPE_CHECKING:
@@ -84,11 +84,4 @@ __all__ = [
     "open_tier",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaizen_core.memory' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

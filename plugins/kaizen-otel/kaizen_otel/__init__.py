@@ -9,8 +9,9 @@ Importing this package imports no OpenTelemetry module: the names below load on 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaizen_core.lazy import lazy_exports
 
 __all__ = ["OTelHook", "TraceContextFilter", "current_ids"]
 
@@ -24,11 +25,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kaizen_otel.hook import OTelHook
     from kaizen_otel.logs import TraceContextFilter, current_ids
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaizen_otel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

@@ -7,8 +7,9 @@ does not import prometheus-client.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaizen_core.lazy import lazy_exports
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "METRICS", "PrometheusExporter", "PrometheusHook"]
 
@@ -26,11 +27,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kaizen_prometheus.hook import PrometheusHook
     from kaizen_prometheus.metrics import METRICS
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaizen_prometheus' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

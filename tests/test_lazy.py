@@ -1,0 +1,75 @@
+"""kaizen_core.lazy.lazy_exports: a package's names load their module on first use, once."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import kaizen_core
+import kaizen_core.hooks
+import kaizen_core.memory
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    root = tmp_path / "lazypkg"
+    root.mkdir()
+    (root / "__init__.py").write_text(
+        "from kaizen_core.lazy import lazy_exports\n"
+        '__all__ = ["Thing", "other", "EAGER"]\n'
+        "EAGER = 1\n"
+        '__getattr__, __dir__ = lazy_exports(globals(), {"Thing": "lazypkg.heavy", "other": "lazypkg.heavy:make"})\n',
+        encoding="utf-8",
+    )
+    (root / "heavy.py").write_text("class Thing: ...\ndef make(): return 'made'\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "lazypkg"
+    for name in ("lazypkg", "lazypkg.heavy"):
+        sys.modules.pop(name, None)
+
+
+def test_names_load_their_module_on_first_use_and_are_cached(package: str) -> None:
+    pkg = importlib.import_module(package)
+    assert "lazypkg.heavy" not in sys.modules
+    thing = pkg.Thing
+    assert thing is sys.modules["lazypkg.heavy"].Thing and vars(pkg)["Thing"] is thing  # cached in the package
+    assert pkg.other is sys.modules["lazypkg.heavy"].make  # "module:attribute"
+    assert pkg.other() == "made"
+
+
+def test_unknown_names_are_attribute_errors_and_dir_lists_the_exports(package: str) -> None:
+    pkg = importlib.import_module(package)
+    with pytest.raises(AttributeError, match="module 'lazypkg' has no attribute 'Nope'"):
+        _ = pkg.Nope
+    assert not hasattr(pkg, "Nope")
+    assert dir(pkg) == ["EAGER", "Thing", "other"]
+    assert "lazypkg.heavy" not in sys.modules  # dir() imports nothing
+
+
+def test_core_packages_export_lazily() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, kaizen_core, kaizen_core.hooks, kaizen_core.memory\n"
+            "print(sorted(m for m in ('kaizen_core.agents.base', 'kaizen_core.hooks.builtin',"
+            " 'kaizen_core.memory.buffer', 'httpx') if m in sys.modules))\n"
+            "kaizen_core.BaseAgent, kaizen_core.hooks.AuditHook, kaizen_core.memory.BufferMemory\n"
+            "print(sorted(m for m in ('kaizen_core.agents.base', 'kaizen_core.hooks.builtin',"
+            " 'kaizen_core.memory.buffer') if m in sys.modules))\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == ["[]", "['kaizen_core.agents.base', 'kaizen_core.hooks.builtin', 'kaizen_core.memory.buffer']"]
+    assert dir(kaizen_core) == sorted(kaizen_core.__all__)
+    assert {"AuditHook", "JsonLogsHook", "HookManager"} <= set(dir(kaizen_core.hooks))
+    assert "BufferMemory" in dir(kaizen_core.memory)
+    with pytest.raises(AttributeError, match=r"module 'kaizen_core\.memory' has no attribute 'Nope'"):
+        _ = kaizen_core.memory.Nope
