@@ -3,10 +3,12 @@
 Starts the test servers itself (redis-server, PostgreSQL via initdb, moto's S3 server,
 through kaizen_testing.servers), then for each backend saves a conversation that
 grows to ``--turns`` turns (about 1 KB each), saving after every turn, twice:
-incremental (deltas + a full snapshot every 20) and full snapshots. It reports save
-and load p50/p95 in ms (load = a cold StateManager rebuilding a checkpoint from the
-store, for ``--loads`` checkpoints spread over the run) and the ratio to the
-filesystem store measured in the same run.
+incremental (deltas, full snapshots by the StateManager's byte-driven policy) and full
+snapshots. It reports save and load p50/p95 in ms (load = a cold store and StateManager
+rebuilding a checkpoint, for ``--loads`` checkpoints spread over the run), the ratio to
+the filesystem store measured in the same run, and per server backend the incremental
+load p50 against the full-snapshot load p50 of the same run (one round trip per load
+keeps it near 1x). For S3 it also counts the GET requests per load.
 
     python benchmarks/bench_storage.py [--turns 100] [--loads 20] [--only redis,postgres,s3] [--quick]
 
@@ -47,7 +49,7 @@ def pct(samples: list[float], q: float) -> float:
 
 async def run_backend(url: str, options: dict[str, Any], turns: int, loads: int, incremental: bool) -> dict[str, float]:
     store = open_store(url, **options)
-    manager = StateManager(store, retention_count=None, incremental=incremental, full_snapshot_every=20)
+    manager = StateManager(store, retention_count=None, incremental=incremental)
     state = AgentState(agent_id=f"bench-{'inc' if incremental else 'full'}-{time.time_ns()}")
     saves: list[float] = []
     ids: list[str] = []
@@ -60,15 +62,22 @@ async def run_backend(url: str, options: dict[str, Any], turns: int, loads: int,
         assert checkpoint_id is not None
         ids.append(checkpoint_id)
     load_times: list[float] = []
+    gets: list[int] = []
     step = max(1, len(ids) // loads)
     for checkpoint_id in ids[step - 1 :: step][:loads]:
-        cold = StateManager(store)
+        cold_store = open_store(url, **options)  # nothing cached from the saves
+        await cold_store.list(state.agent_id)  # connected (pool, client) before the clock starts
+        counter = _count_gets(cold_store)
+        cold = StateManager(cold_store)
         started = time.perf_counter()
         await cold.load_checkpoint(checkpoint_id)
         load_times.append(time.perf_counter() - started)
+        gets.append(len(counter))
+        await cold_store.close()
     loaded = await StateManager(store).load_checkpoint(ids[-1])
     assert loaded == state, f"{url}: last checkpoint does not load to the saved state"
     bytes_written = sum(m.size_bytes for m in await store.list(state.agent_id))
+    stored = await _s3_object_bytes(store, state.agent_id)
     await store.close()
     return {
         "save_p50": pct(saves, 0.5),
@@ -76,7 +85,34 @@ async def run_backend(url: str, options: dict[str, Any], turns: int, loads: int,
         "load_p50": pct(load_times, 0.5),
         "load_p95": pct(load_times, 0.95),
         "kb": bytes_written / 1024,
+        "gets_max": max(gets) if gets else 0,
+        "stored_kb": stored / 1024,
     }
+
+
+async def _s3_object_bytes(store: Any, agent_id: str) -> int:
+    """Bytes of an S3 store's checkpoint objects of ``agent_id`` (packed chains, gzip'd); 0 for other stores."""
+    s3 = getattr(store, "s3", None)
+    if s3 is None or not hasattr(s3, "list_keys"):
+        return 0
+    from kaizen_s3_storage.client import enc
+
+    prefix = s3.location.key("ckpt", enc(agent_id))
+
+    def total(client: Any) -> int:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=s3.location.bucket, Prefix=prefix)
+        return sum(obj["Size"] for page in pages for obj in page.get("Contents", []))
+
+    return int(await s3.call("bench", total, RuntimeError))
+
+
+def _count_gets(store: Any) -> list[str]:
+    """GetObject requests of an S3 store's client (a botocore event hook); [] for other stores."""
+    seen: list[str] = []
+    s3 = getattr(store, "s3", None)
+    if s3 is not None and hasattr(s3, "client"):
+        s3.client().meta.events.register("before-call.s3.GetObject", lambda **_: seen.append("GET"))
+    return seen
 
 
 @contextlib.contextmanager
@@ -130,8 +166,15 @@ def main() -> None:
         )
     for name in sorted({n for n, _ in results} - {"file"}):
         inc, full = results[(name, "incremental")], results[(name, "full")]
+        gets = (
+            f", at most {inc['gets_max']} GET per load; objects hold {inc['stored_kb']:.0f} KB "
+            f"(full snapshots: {full['stored_kb']:.0f} KB)"
+            if name == "s3"
+            else ""
+        )
         print(f"{name}: incremental writes {inc['kb'] / full['kb']:.2f}x the bytes of full snapshots, "
-              f"save p50 {inc['save_p50'] / full['save_p50']:.2f}x")  # fmt: skip
+              f"save p50 {inc['save_p50'] / full['save_p50']:.2f}x, "
+              f"load p50 {inc['load_p50'] / full['load_p50']:.2f}x the full-snapshot load{gets}")  # fmt: skip
     print("(ms: median/95th percentile per operation; ratios >1 mean slower than the local filesystem store)")
 
 

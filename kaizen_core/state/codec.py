@@ -46,7 +46,11 @@ def _wrap(body: dict[str, Any]) -> bytes:
     data = _json.dumps(body)
     magic = _MAGIC
     if len(data) >= COMPRESS_MIN:
-        packed = zlib.compress(data, COMPRESS_LEVEL)
+        # A window no larger than the body: zlib zeroes its whole state on every call, and
+        # the default (32 KB window, 128 KB hash) costs more than compressing a 1 KB delta.
+        wbits = min(15, max(9, (len(data) - 1).bit_length()))
+        compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, wbits, min(8, max(1, wbits - 7)))
+        packed = compressor.compress(data) + compressor.flush()
         if len(packed) < len(data):
             magic, data = _MAGIC_ZLIB, packed
     return magic + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data

@@ -410,9 +410,13 @@ class StateManager:
                     if snapshot_bytes is None or chain_bytes > snapshot_bytes:
                         # The chain may now cost a load more than a snapshot: measure one.
                         full = codec.encode_full(new_state)
-                        snapshot_bytes = len(full) + LINK_BYTES
-                        if snapshot_bytes <= chain_bytes:
+                        measured = len(full) + LINK_BYTES
+                        if measured <= chain_bytes:
                             payload, depth, chain_bytes = full, 0, 0
+                        else:
+                            # Not yet. The snapshot grows too while the chain catches up: expect
+                            # it to grow by the gap, so the next measurement is likely the last.
+                            snapshot_bytes = measured + (measured - chain_bytes)
                 if not depth:
                     if not payload:
                         payload = codec.encode_full(new_state)
