@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +77,15 @@ class HttpServer:
     log: Path
 
 
-@pytest.fixture(scope="module")
-def http_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
-    """``--port 0``: the server picks a free port and prints its URL once the socket listens."""
-    log = tmp_path_factory.mktemp("mcp-http") / "server.log"
-    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", "--port", "0")]
+@contextmanager
+def serving_http(site: Site, log: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[HttpServer]:
+    """``kaizen mcp serve --transport streamable-http [options] --port 0``, its output in ``log``.
+
+    The server picks a free port and prints its URL once the socket listens; stopped on exit.
+    """
+    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", *options, "--port", "0")]
     with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     try:
         wait_until(
             lambda: READY.search(log.read_text()) is not None,
@@ -97,6 +99,12 @@ def http_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield HttpServer(found.group("url"), process, log)
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="module")
+def http_server(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServer]:
+    with serving_http(site, tmp_path_factory.mktemp("mcp-http") / "server.log") as server:
+        yield server
 
 
 @asynccontextmanager
@@ -295,21 +303,8 @@ async def test_an_api_key_guards_the_http_endpoint(site: Site, tmp_path: Path) -
     key = "kz-mcp-test-key-93b1f0"
     log = tmp_path / "server.log"
     env = {**os.environ, "KZ_TEST_MCP_KEY": key}
-    args = [sys.executable, *serve_args(site, "--transport", "streamable-http", "--port", "0")]
-    args[args.index("--port") : args.index("--port")] = ["--api-key-env", "KZ_TEST_MCP_KEY"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    try:
-        wait_until(
-            lambda: READY.search(log.read_text()) is not None,
-            what="kaizen mcp serve",
-            timeout=60,
-            process=process,
-            log=log,
-        )
-        found = READY.search(log.read_text())
-        assert found is not None
-        url = found.group("url")
+    with serving_http(site, log, "--api-key-env", "KZ_TEST_MCP_KEY", env=env) as server:
+        url = server.url
         async with httpx.AsyncClient() as http:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": key}):
                 refused = await http.post(url, json={}, headers=headers)
@@ -320,6 +315,4 @@ async def test_an_api_key_guards_the_http_endpoint(site: Site, tmp_path: Path) -
             async with Client(streamable_http_client(url, http_client=authorized)) as client:
                 result = await client.call_tool("read_file", {"path": "notes.txt"})
         assert result.content[0].text == NOTE  # type: ignore[union-attr]
-    finally:
-        stop_process(process)
     assert key not in log.read_text()
