@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from typing import Any
 
@@ -11,6 +13,7 @@ from otel_recorded import Recorded
 
 from kaizen_core import AutonomousConfig, BaseAutonomousAgent
 from kaizen_core.errors import AgentInterrupted
+from kaizen_core.hooks import JsonLogsHook
 from kaizen_core.interrupts import InterruptMode
 from kaizen_core.providers.mock import MockProvider, tool_calls_reply
 from kaizen_core.tools import DangerLevel, tool
@@ -79,6 +82,24 @@ async def test_log_records_inside_a_tool_carry_the_tool_spans_ids(recorded: Reco
     assert (inside.trace_id, inside.span_id) == (format(span.context.trace_id, "032x"), format(span.context.span_id, "016x"))
     assert (outside.trace_id, outside.span_id) == (None, None)
     assert current_ids() is None
+
+
+async def test_json_log_lines_carry_the_ids_of_their_operations_spans(recorded: Recorded) -> None:
+    """The core's structured logs (``json_logs``) with kaizen-otel active: each line names its span."""
+    out = io.StringIO()
+    agent = _agent(recorded, [tool_calls_reply(("noisy", {"text": "a"})), {"summary": "done"}], [noisy])
+    agent.hook_manager.register_hook(JsonLogsHook(stream=out))
+    await agent.run_autonomous("t")
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    spans = {"run": recorded.one("invoke_agent"), "tool_call": recorded.one("execute_tool")}
+    chats = recorded.spans("chat")
+    for line in lines:
+        assert line["trace_id"] == format(spans["run"].context.trace_id, "032x"), line
+    for event, span in spans.items():
+        (line,) = [line for line in lines if line["event"] == event]
+        assert line["span_id"] == format(span.context.span_id, "016x")
+    model_lines = [line["span_id"] for line in lines if line["event"] == "model_call"]
+    assert model_lines == [format(c.context.span_id, "016x") for c in chats] and len(chats) == 2
 
 
 async def test_a_tool_call_an_interrupt_cut_short_ends_with_its_run(recorded: Recorded) -> None:
