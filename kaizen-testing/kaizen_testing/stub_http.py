@@ -14,9 +14,43 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
-__all__ = ["RecordedRequest", "StubHTTPServer", "StubReply"]
+__all__ = ["LoopbackHTTPServer", "RecordedRequest", "StubHTTPServer", "StubReply"]
+
+
+class LoopbackHTTPServer:
+    """A threaded HTTP server on ``127.0.0.1`` (a free port) serving ``handler``; a context manager.
+
+    The base of the harness's in-process HTTP servers: a subclass builds its request handler
+    class (closing over itself for what it records) and passes it here.
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], thread_name: str) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name=thread_name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> Self:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 @dataclass
@@ -36,7 +70,7 @@ class RecordedRequest:
     body: Any
 
 
-class StubHTTPServer:
+class StubHTTPServer(LoopbackHTTPServer):
     """Threaded loopback HTTP server replaying :class:`StubReply` objects in order.
 
     When the script is exhausted the last reply repeats.
@@ -84,26 +118,4 @@ class StubHTTPServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="kaizen-stub-http", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> StubHTTPServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> StubHTTPServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        super().__init__(Handler, "kaizen-stub-http")

@@ -20,10 +20,11 @@ from __future__ import annotations
 import gzip
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from kaizen_testing.servers._process import ServerUnavailable
+from kaizen_testing.stub_http import LoopbackHTTPServer
 
 __all__ = ["OTLPReceiver", "ReceivedRequest"]
 
@@ -55,7 +56,7 @@ def _attributes(key_values: Any) -> dict[str, Any]:
     return {kv.key: _value(kv.value) for kv in key_values}
 
 
-class OTLPReceiver:
+class OTLPReceiver(LoopbackHTTPServer):
     """Threaded OTLP/HTTP receiver on ``127.0.0.1`` (a free port); a context manager."""
 
     def __init__(self) -> None:
@@ -110,15 +111,7 @@ class OTLPReceiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="kaizen-otlp", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The base URL an OTLP/HTTP exporter is pointed at (``/v1/traces`` is appended by it)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__(Handler, "kaizen-otlp")  # url: what an OTLP/HTTP exporter is pointed at
 
     # -- decoded views ---------------------------------------------------------------------
     def spans(self) -> list[dict[str, Any]]:
@@ -194,19 +187,3 @@ class OTLPReceiver:
             for rs in r.message.resource_spans
             for ss in rs.scope_spans
         )
-
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> OTLPReceiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> OTLPReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
