@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
 import sys
 from typing import Any
 
@@ -51,6 +52,7 @@ def app_from_env() -> Any:
         storage=settings["storage"],
         limits=Limits.model_validate(settings["limits"]),
         host=settings["host"],
+        worker_id=settings["worker_id"],
     )
 
 
@@ -150,6 +152,8 @@ def _serve(
         "keys": [k.model_dump() for k in keys],
         "insecure": insecure_no_auth,
         "host": host,
+        # One process: a stable id, so after a crash the same server resumes what it was running.
+        "worker_id": f"{socket.gethostname()}:{port}" if workers == 1 and port else None,
         "limits": Limits(max_body_bytes=max_body_bytes, max_streams=max_streams).model_dump(),
     }
     os.environ[SETTINGS_ENV] = json.dumps(settings)

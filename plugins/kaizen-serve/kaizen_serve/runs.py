@@ -312,6 +312,7 @@ class RunManager:
         record.inputs = _clean(values)
         run = LocalRun(self, record, served, inputs=values)
         await self.store.create(record)
+        await self.store.track(self.worker_id, record.run_id, started=True)
         run.emit("status", {"status": "queued"})
         self._spawn(run)
         return run
@@ -383,6 +384,7 @@ class RunManager:
                     await run.flush()
                     if record.resume_on_start:
                         await self.store.mark_resumable(record.run_id)
+                    await self.store.track(self.worker_id, record.run_id, started=False)
                 finally:
                     run.scope.close()
                     run.scope.deactivate(scope_token)
@@ -459,7 +461,19 @@ class RunManager:
                     local.interrupt(InterruptSource.PROGRAMMATIC, mode, str(message.get("message", "")))
 
     async def resume_left_runs(self) -> list[str]:
-        """Resume the runs a stopped server left resumable (claimed first: one process resumes each)."""
+        """Resume the runs a stopped server left resumable (claimed first: one process resumes each),
+        and the runs this worker id started and never finished (the process was killed)."""
+        for run_id in await self.store.unfinished(self.worker_id):
+            record = await self.store.get(run_id)
+            await self.store.track(self.worker_id, run_id, started=False)
+            if record is None or record.status in TERMINAL:
+                continue
+            record.status = "interrupted"
+            record.resume_on_start = True
+            record.pending.clear()
+            record.error = AgentInterrupted("the server stopped without finishing the run").to_dict()
+            await self.store.save(record)
+            await self.store.mark_resumable(run_id)
         resumed: list[str] = []
         for run_id in await self.store.resumable():
             record = await self.store.get(run_id)
@@ -476,6 +490,7 @@ class RunManager:
             if not served.autonomous:
                 run.resume_from = None  # a single-shot run starts again from its inputs
             run.count = await self.store.event_count(run_id)
+            await self.store.track(self.worker_id, run_id, started=True)
             self._spawn(run)
             resumed.append(run_id)
         return resumed

@@ -12,7 +12,10 @@ implements (``CheckpointStore.journal_append`` / ``journal_read``; sqlite built 
   which is what SSE ``Last-Event-ID`` resumes from;
 * ``kaizen-serve/inbox/<worker>``: control messages (answers, interrupts) for runs that
   another server process executes;
-* ``kaizen-serve/resumable``: runs a stopping server interrupted, to be resumed on start.
+* ``kaizen-serve/resumable``: runs a stopping server interrupted, to be resumed on start;
+* ``kaizen-serve/active/<worker>``: runs a worker started and finished; a worker with a
+  stable id (``kaizen serve`` with one process: ``host:port``) that finds runs it never
+  finished (it was killed) resumes them when it starts again.
 
 Agents' checkpoints go to the same URL (``checkpoint_storage``), so one URL is the
 whole state of a deployment: two processes on it see each other's runs, and a
@@ -169,6 +172,21 @@ class RunStore:
         return [json.loads(r) for r in raw[after:]]
 
     # --- resume after a restart -------------------------------------------------------------
+    async def track(self, worker: str, run_id: str, *, started: bool) -> None:
+        """Record that ``worker`` started (or finished) executing ``run_id``."""
+        await self.store.journal_append(f"{_PREFIX}/active/{worker}", _dump({"run_id": run_id, "started": started}))
+
+    async def unfinished(self, worker: str) -> list[str]:
+        """Runs ``worker`` started and never finished: orphans of a process that died."""
+        open_runs: dict[str, None] = {}
+        for raw in await self.store.journal_read(f"{_PREFIX}/active/{worker}"):
+            entry = json.loads(raw)
+            if entry["started"]:
+                open_runs[entry["run_id"]] = None
+            else:
+                open_runs.pop(entry["run_id"], None)
+        return list(open_runs)
+
     async def mark_resumable(self, run_id: str) -> None:
         await self.store.journal_append(f"{_PREFIX}/resumable", _dump({"run_id": run_id}))
 

@@ -53,3 +53,31 @@ def test_a_restarted_server_answers_finished_runs_and_resumes_interrupted_ones(s
             assert (workdir / "out.txt").read_text() == "hello"
     finally:
         second.stop()
+
+
+def test_a_killed_server_started_again_resumes_what_it_was_running(serve: Any, workdir: Path) -> None:
+    server: ServeProcess = serve(WRITER)
+    with server.client() as client:
+        run_id = client.post("/agents/writer/runs", json={"inputs": {"task": "write"}}).json()["run_id"]
+        with client.stream("GET", f"/runs/{run_id}/events") as response:
+            for event in sse_events(response):
+                if event["event"] == "approval_request":
+                    last = int(event["id"])
+                    break
+    server.kill()  # SIGKILL: no shutdown at all
+    server.start()  # the same host and port: the same worker id, which finds the run it never finished
+    with server.client() as client:
+        after: list[dict[str, Any]] = []
+        with client.stream("GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": str(last)}) as response:
+            for event in sse_events(response):
+                after.append(event)
+                if event["event"] == "approval_request":
+                    request_id = event["data"]["data"]["request_id"]
+                    assert (
+                        client.post(f"/runs/{run_id}/responses/{request_id}", json={"approved": True}).status_code
+                        == 202
+                    )
+        types = [e["event"] for e in after]
+        assert "status" in types and types[-1] == "completed", types
+        assert client.get(f"/runs/{run_id}").json()["result"]["summary"] == "wrote out.txt"
+        assert (workdir / "out.txt").read_text() == "hello"
