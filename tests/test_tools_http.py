@@ -18,7 +18,7 @@ import pytest
 
 from kaizen_core.errors import PermissionDeniedError
 from kaizen_core.tools import ToolContext, ToolRegistry
-from kaizen_core.tools.netpolicy import check_url, host_allowed
+from kaizen_core.tools.netpolicy import check_url, host_allowed, is_loopback_host
 
 pytestmark = pytest.mark.anyio
 
@@ -279,3 +279,9 @@ async def test_allowed_hosts_entries() -> None:
             await check_url(url, entries)
     assert host_allowed("example.org", 443, ["example.org:443"]) == "example.org:443"
     assert host_allowed("example.org", 80, ["example.org:443"]) is None
+
+
+def test_is_loopback_host_says_whether_a_listener_is_local_only() -> None:
+    """The check servers (kaizen-prometheus, kaizen mcp serve) make before listening without a key."""
+    assert all(is_loopback_host(h) for h in ("127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost", "LOCALHOST."))
+    assert not any(is_loopback_host(h) for h in ("0.0.0.0", "::", "192.168.1.10", "example.com", "localhost.evil", ""))

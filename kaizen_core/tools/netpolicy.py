@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from kaizen_core.errors import PermissionDeniedError, ToolExecutionError
 from kaizen_core.redaction import redact
 
-__all__ = ["CheckedURL", "address_refusal", "check_url", "host_allowed"]
+__all__ = ["CheckedURL", "address_refusal", "check_url", "host_allowed", "is_loopback_host"]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -76,6 +76,19 @@ def _parse_ip(text: str) -> IPAddress | None:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a server listening on ``host`` is reachable from this machine only.
+
+    True for ``localhost`` and loopback addresses (127.0.0.0/8, ``::1``); False for every
+    other name or address (``0.0.0.0`` and ``::`` listen on every interface). Servers that
+    require opting in (or a key) before listening elsewhere ask this.
+    """
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    ip = _parse_ip(host.strip().strip("[]"))
+    return ip is not None and ip.is_loopback
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

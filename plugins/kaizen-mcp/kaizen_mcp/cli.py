@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 __all__ = ["mcp", "serve"]
 
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 @click.group()
 def mcp() -> None:
@@ -135,6 +133,7 @@ def serve(
     import anyio
 
     from kaizen_core.tools import ToolContext
+    from kaizen_core.tools.netpolicy import is_loopback_host
     from kaizen_mcp.server import ServerPolicy, build_server
 
     root = Path(workspace).resolve()
@@ -164,7 +163,7 @@ def serve(
         anyio.run(server.run_stdio)
         return 0
     api_key = _api_key(api_key_env)
-    if host not in _LOOPBACK and api_key is None:
+    if not is_loopback_host(host) and api_key is None:
         _say(
             f"warning: listening on {host}: the MCP endpoint has no authentication (see --api-key-env); anyone who reaches it can call the tools"
         )

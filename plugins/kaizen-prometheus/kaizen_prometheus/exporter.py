@@ -13,7 +13,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import logging
 import socket
 import threading
@@ -34,10 +33,11 @@ from prometheus_client.exposition import ThreadingWSGIServer
 
 from kaizen_core.errors import ConfigError
 from kaizen_core.redaction import register_secret
+from kaizen_core.tools.netpolicy import is_loopback_host
 from kaizen_prometheus import DEFAULT_HOST, DEFAULT_PORT
 from kaizen_prometheus.metrics import KaizenMetrics
 
-__all__ = ["PrometheusExporter", "authorized", "is_loopback", "metrics_app"]
+__all__ = ["PrometheusExporter", "authorized", "metrics_app"]
 
 logger = logging.getLogger("kaizen.prometheus")
 
@@ -46,16 +46,6 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _lock = threading.RLock()  # shared() holds it while the constructor takes it again
 _exporters: dict[tuple[str, int | None], PrometheusExporter] = {}
 _metrics_by_registry: dict[int, KaizenMetrics] = {}  # a registry holds each family once
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def authorized(header: str | None, api_key: str) -> bool:
@@ -142,7 +132,7 @@ class PrometheusExporter:
     ) -> None:
         if port is not None and not (isinstance(port, int) and 0 <= port <= 65535):
             raise ConfigError(f"prometheus port must be an integer from 0 to 65535, got {port!r}")
-        if port is not None and not is_loopback(host) and not allow_remote:
+        if port is not None and not is_loopback_host(host) and not allow_remote:
             raise ConfigError(
                 f"refusing to serve /metrics on {host!r}, which is not a loopback address",
                 hint="keep host='127.0.0.1', or pass allow_remote=True (with an api_key) to expose it",
@@ -161,7 +151,7 @@ class PrometheusExporter:
         self._observed: weakref.WeakSet[Any] = weakref.WeakSet()  # hook managers whose calls are timed
         self.port: int | None = port
         if port is not None:
-            if not is_loopback(host) and api_key is None:
+            if not is_loopback_host(host) and api_key is None:
                 logger.warning(
                     "/metrics is served on %s:%s without an api_key: anyone who can reach it may scrape", host, port
                 )
