@@ -1,4 +1,6 @@
-"""The original docs' Tool Calling examples (without MCP, which is issue 13), run as written.
+"""The original docs' Tool Calling examples, run as written. The MCP part of quick-reference.md
+"Tool Calling" (``discover_mcp_tools``, ``execute_mcp_tool``, ``mcp_servers=``) needs kaizen-mcp:
+it runs in plugins/kaizen-mcp/tests/test_client_documented.py.
 
 Imports translated: ``kaizen.core.base_agent`` -> ``kaizen_core.agents.base``, ``kaizen.tools`` ->
 ``kaizen_core.tools``, ``kaizen.tools.builtin`` -> ``kaizen_core.tools.builtin``. The examples use
