@@ -7,7 +7,6 @@ import io
 import json
 import logging
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -44,15 +43,7 @@ def purge(target: str) -> str:
     return "purged"
 
 
-@pytest.fixture(autouse=True)
-def builtins_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")  # as in the core env: no kaizen-otel, no kaizen-prometheus
-    plugins.reset()
-    yield
-    plugins.reset()
-    kaizen = logging.getLogger("kaizen")
-    for handler in [h for h in kaizen.handlers if isinstance(h.formatter, JsonFormatter)]:
-        kaizen.removeHandler(handler)
+pytestmark = pytest.mark.usefixtures("observability_core_env")  # tests/conftest.py
 
 
 def _agent(script: list[Any] | None = None, **config: Any) -> BaseAgent:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature, plugins
+from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature
 from kaizen_core.agents.observability_methods import ObservabilityWarning
 from kaizen_core.audit import verify_chain
 from kaizen_core.cli import main
-from kaizen_core.hooks.builtin import JsonFormatter
 
 
 class QASignature(Signature):
@@ -29,15 +27,8 @@ class QASignature(Signature):
 
 
 @pytest.fixture(autouse=True)
-def core_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KAIZEN_LOAD_PLUGINS", "")
-    plugins.reset()
-    yield
-    plugins.reset()
-    kaizen = logging.getLogger("kaizen")
-    for handler in [h for h in kaizen.handlers if isinstance(h.formatter, JsonFormatter)]:
-        kaizen.removeHandler(handler)
+def core_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, observability_core_env: None) -> None:
+    monkeypatch.chdir(tmp_path)  # the example's trail lands in the current directory
 
 
 def test_quick_reference_enable_observability_one_liner(
