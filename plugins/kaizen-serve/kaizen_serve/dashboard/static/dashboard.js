@@ -29,9 +29,11 @@ function apiKey() {
   return sessionStorage.getItem(KEY_STORAGE) || "";
 }
 
-function notice(text) {
+// One line of feedback; `kind` lets a later success clear only its own kind of problem.
+function notice(text, kind = "error") {
   const el = $("notice");
   el.textContent = text || "";
+  el.dataset.kind = text ? kind : "";
   el.hidden = !text;
 }
 
@@ -78,6 +80,9 @@ function setupKey() {
   $("key-forget").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
     closeStream();
+    state.selected = null;
+    $("run-detail").hidden = true; // nothing read with the key stays on screen
+    history.replaceState(null, "", location.pathname);
     showKeyState();
     refreshRuns();
   });
@@ -122,12 +127,12 @@ async function refreshRuns() {
   try {
     response = await api("/runs?limit=50");
   } catch (_) {
-    notice("The server is not reachable.");
+    notice("The server is not reachable.", "connection");
     return;
   }
   if (!response.ok) return;
-  const payload = await response.json();
-  const runs = Array.isArray(payload) ? payload : payload.runs || [];
+  if ($("notice").dataset.kind === "connection") notice("");
+  const runs = (await response.json()).runs || [];
   const rows = runs.map((run) => {
     const row = el("tr");
     row.dataset.runId = run.run_id;
