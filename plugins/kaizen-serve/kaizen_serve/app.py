@@ -122,6 +122,36 @@ class _AuthMiddleware:
         await self.app(scope, receive, send)
 
 
+class _CatchAllMiddleware:
+    """The last line: an unexpected exception is logged redacted and answered EXEC_003.
+
+    Starlette's own last resort re-raises into the server, which would log the raw
+    traceback (with whatever secret an exception message holds); this answers first.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            response = error_response(exc, 500)  # logs the redacted traceback
+            if not started:
+                await response(scope, receive, send)
+
+
 async def _json_body(request: Any, *, required: bool = True) -> dict[str, Any]:
     raw = await request.body()
     if not raw.strip():
@@ -388,17 +418,17 @@ def create_app(
         error = HTTPError(exc.status_code, InputValidationError(f"{message}: {request.method} {request.url.path}"))
         return error_response(error)
 
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        return error_response(exc, 500)
-
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BodyLimitMiddleware, limit=limits.max_body_bytes), Middleware(_AuthMiddleware, ctx=ctx)],
+        middleware=[
+            Middleware(_CatchAllMiddleware),
+            Middleware(BodyLimitMiddleware, limit=limits.max_body_bytes),
+            Middleware(_AuthMiddleware, ctx=ctx),
+        ],
         exception_handlers={
             HTTPError: on_http_error,
             KaizenError: on_kaizen_error,
             HTTPException: on_starlette_http,
-            Exception: on_unexpected,
         },
         lifespan=lifespan,
     )
@@ -428,9 +458,9 @@ def _move_on(timeout: float | None) -> Any:
 
 
 def _status_of(error: dict[str, Any] | None) -> int:
-    from kaizen_serve.errors import _STATUS
+    from kaizen_serve.errors import status_for_code
 
-    return _STATUS.get((error or {}).get("code", ""), 500)
+    return status_for_code((error or {}).get("code", ""))
 
 
 def _mcp_routes(ctx: ServeContext, host: str) -> list[Any]:

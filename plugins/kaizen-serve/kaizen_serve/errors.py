@@ -15,7 +15,7 @@ from typing import Any
 from kaizen_core.errors import InputValidationError, KaizenError, PermissionDeniedError, RuntimeExecutionError
 from kaizen_core.redaction import redact, redacted_traceback
 
-__all__ = ["HTTPError", "error_body", "error_response", "status_for"]
+__all__ = ["HTTPError", "error_body", "error_response", "status_for", "status_for_code"]
 
 logger = logging.getLogger("kaizen.serve")
 
@@ -58,8 +58,13 @@ class HTTPError(Exception):
 _STATUS = {"EXEC_001": 422, "EXEC_005": 403, "EXEC_006": 402, "INTERRUPT_003": 409, "AGENT_005": 500}
 
 
+def status_for_code(code: str) -> int:
+    """The HTTP status a run's error of Kaizen ``code`` is answered with (500 by default)."""
+    return _STATUS.get(code, 500)
+
+
 def status_for(error: KaizenError) -> int:
-    return _STATUS.get(error.code, 500)
+    return status_for_code(error.code)
 
 
 def error_body(error: BaseException, **extra: Any) -> dict[str, Any]:

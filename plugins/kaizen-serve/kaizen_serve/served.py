@@ -11,7 +11,7 @@ A :class:`~kaizen_core.orchestration.Pipeline` (or a TOML file with a ``[pipelin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,6 @@ class ServedAgent:
     source: str = ""
     #: The agent's checkpoint agent id (resume finds its checkpoints by it).
     agent_id: str = ""
-    _prepared: set[int] = field(default_factory=set, repr=False)
 
     @classmethod
     def from_agent(cls, name: str, agent: Any, *, kind: str = "agent") -> ServedAgent:

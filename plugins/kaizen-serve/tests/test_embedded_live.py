@@ -11,8 +11,10 @@ import httpx
 import pytest
 from conftest import sse_events
 
-from kaizen_core import AutonomousConfig, BaseAutonomousAgent
+from kaizen_core import AutonomousConfig, BaseAgent, BaseAgentConfig, BaseAutonomousAgent
 from kaizen_core.providers.mock import MockProvider, tool_calls_reply
+from kaizen_core.redaction import register_secret
+from kaizen_core.signatures import InputField, OutputField, Signature
 from kaizen_core.tools import DangerLevel, tool
 from kaizen_serve import create_app
 from kaizen_testing.servers._process import free_port, port_open, wait_until
@@ -40,11 +42,31 @@ def colour_agent() -> BaseAutonomousAgent:
     return agent
 
 
+SECRET = "hunter2-db-password-9f8e7d"
+
+
+class BrokenSignature(Signature):
+    """A signature whose validation fails with an unexpected error quoting a secret."""
+
+    question: str = InputField(description="q")
+    answer: str = OutputField(description="a")
+
+    @classmethod
+    def validate_inputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError(f"could not reach the database with password {SECRET}")
+
+
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[str]:
     import uvicorn
 
-    app = create_app(agents={"colours": colour_agent()}, api_keys={"ci": KEY}, storage=f"sqlite:///{tmp_path / 's.db'}")
+    register_secret(SECRET)
+    broken = BaseAgent(BaseAgentConfig(llm_provider="mock"), BrokenSignature(), agent_id="broken")
+    app = create_app(
+        agents={"colours": colour_agent(), "broken": broken},
+        api_keys={"ci": KEY},
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -85,3 +107,15 @@ def test_an_agents_question_is_answered_over_http(embedded: str) -> None:
         result = next(e for e in events if e["event"] == "tool_result")["data"]["data"]
         assert result["tool"] == "pick_colour" and result["result"] == "blue"
         assert client.get(f"/runs/{run_id}").json()["status"] == "completed"
+
+
+def test_an_unexpected_error_is_a_coded_500_without_traceback_or_secret(
+    embedded: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("ERROR")
+    with httpx.Client(base_url=embedded, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as client:
+        response = client.post("/agents/broken/runs", json={"inputs": {"question": "q"}})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "EXEC_003"
+    assert SECRET not in response.text and "Traceback" not in response.text and "RuntimeError" not in response.text
+    assert "RuntimeError" in caplog.text and SECRET not in caplog.text  # logged for the operator, redacted
