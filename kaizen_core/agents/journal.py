@@ -95,12 +95,6 @@ class RunJournal:
             elif kind == "result":
                 self.results[entry["key"]] = entry
 
-    async def append(self, entry: dict[str, Any]) -> None:
-        """Append ``entry``, retrying a storage failure; raises :class:`StorageError` when it lasts."""
-        await retry_storage(
-            lambda: self.manager.journal_append(self.stream, entry), self.retry_seconds, self.retry_delay
-        )
-
     def stage(self, entry: dict[str, Any]) -> None:
         """Queue ``entry`` for the next :meth:`flush` (nothing is durable until then)."""
         self.pending.append(entry)

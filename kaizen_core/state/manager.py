@@ -57,6 +57,11 @@ class _Head:
         self.depth = depth
 
 
+def _find(metas: list[CheckpointMeta], checkpoint_id: str) -> CheckpointMeta | None:
+    """The meta of ``checkpoint_id`` among ``metas`` (newest first: the usual parent is the first)."""
+    return next((m for m in metas if m.checkpoint_id == checkpoint_id), None)
+
+
 def _deep_copy(value: StateDict) -> StateDict:
     copied: StateDict = _json.loads(_json.dumps(value))
     return copied
@@ -367,14 +372,13 @@ class StateManager:
         agent_id = state.agent_id
         async with self._lock(agent_id):
             metas = await self._known(agent_id)
-            by_id = {m.checkpoint_id: m for m in metas}
             if parent is _AUTO:
-                if state.checkpoint_id in by_id:
+                if _find(metas, state.checkpoint_id) is not None:
                     parent = state.checkpoint_id
                 else:
                     parent = metas[0].checkpoint_id if metas else None
             new_id = new_checkpoint_id(agent_id, state.step_number)
-            while new_id in by_id:  # 32 random bits: practically never, but an id must not overwrite
+            while _find(metas, new_id) is not None:  # 32 random bits: practically never, but an id must not overwrite
                 new_id = new_checkpoint_id(agent_id, state.step_number)
             old_ids = (state.checkpoint_id, state.parent_checkpoint_id, state.updated_at)
             state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = new_id, parent, utc_now()
@@ -386,7 +390,7 @@ class StateManager:
                         f"checkpoint of agent {agent_id} not saved: the state is not JSON-serializable ({exc})",
                         hint="keep custom_state, memory_contents and history to JSON values",
                     ) from exc
-                base_meta = by_id.get(parent) if parent is not None else None
+                base_meta = _find(metas, parent) if parent is not None else None
                 kept_after = {new_id, *(m.checkpoint_id for m in metas[: max(self.retention_count - 1, 0)])}
                 use_delta = (
                     self.incremental
