@@ -2,12 +2,16 @@
 
 Acceptance: the page shows a running autonomous run waiting for approval; clicking
 Approve lets it finish and the page shows the result. Every wait is a WebDriverWait on
-a DOM condition. The screenshots in docs/images/ are written by this test.
+a DOM condition. The test takes screenshots of both moments; with
+``KAIZEN_UPDATE_SCREENSHOTS=1`` they replace docs/images/dashboard-*.png (otherwise they
+go to the test's temporary directory, so a test run leaves the tree clean).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,16 @@ from selenium.webdriver.support.ui import WebDriverWait
 WRITER = AGENTS / "writer.toml"
 IMAGES = REPO / "docs" / "images"
 WAIT = 30  # seconds: an upper bound for each DOM condition, not a pace
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def screenshot(browser: Any, tmp: Path, name: str) -> None:
+    """Take a screenshot; copy it to docs/images when KAIZEN_UPDATE_SCREENSHOTS=1."""
+    path = browser.screenshot(tmp / name)
+    assert path.read_bytes().startswith(PNG)
+    if os.environ.get("KAIZEN_UPDATE_SCREENSHOTS") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, IMAGES / name)
 
 
 def start_run(server: Any, agent: str, inputs: dict[str, Any]) -> str:
@@ -43,7 +57,9 @@ def open_run(driver: Any, wait: WebDriverWait, run_id: str) -> None:
     wait.until(EC.text_to_be_present_in_element((By.ID, "run-id"), run_id))
 
 
-def test_approve_in_the_dashboard_lets_the_waiting_run_finish(serve: Any, workdir: Path, chromium_driver: Any) -> None:
+def test_approve_in_the_dashboard_lets_the_waiting_run_finish(
+    serve: Any, workdir: Path, tmp_path: Path, chromium_driver: Any
+) -> None:
     server = serve(WRITER)
     run_id = start_run(server, "writer", {"task": "write out.txt"})
     driver = chromium_driver.driver
@@ -55,7 +71,7 @@ def test_approve_in_the_dashboard_lets_the_waiting_run_finish(serve: Any, workdi
     assert "write_file" in card.text
     assert driver.find_element(By.ID, "run-status").text == "waiting"
     assert driver.find_element(By.CSS_SELECTOR, "#runs tr[data-run-id] .status").text == "running"
-    chromium_driver.screenshot(IMAGES / "dashboard-approval.png")
+    screenshot(chromium_driver, tmp_path, "dashboard-approval.png")
     assert not (workdir / "out.txt").exists()
 
     approve.click()
@@ -67,7 +83,7 @@ def test_approve_in_the_dashboard_lets_the_waiting_run_finish(serve: Any, workdi
     assert tool.text == "write_file" and outcome.text not in ("", "running")
     assert driver.find_element(By.ID, "run-tokens").text.isdigit()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, f'#runs tr[data-run-id="{run_id}"]'), "completed"))
-    chromium_driver.screenshot(IMAGES / "dashboard-completed.png")
+    screenshot(chromium_driver, tmp_path, "dashboard-completed.png")
     assert (workdir / "out.txt").read_text() == "hello"
     with server.client() as client:
         run = client.get(f"/runs/{run_id}").json()
