@@ -289,6 +289,7 @@ class AgentWorker:
         #: its scope is interrupted; the run call may still be queued): applied when it starts.
         self.early: dict[str, tuple[str, str, str, dict[str, Any]]] = {}  # by submission token
         self.started = 0
+        self.warmed = False
 
     def _record(self, events: list[str]) -> None:
         missing = [HookEvent(e) for e in events if e not in self.recording]
@@ -296,8 +297,18 @@ class AgentWorker:
             self.hooks.register_hook(_Recorder(self, missing))
             self.recording.update(e.value for e in missing)
 
-    def ready(self) -> int:
-        """The worker's process id (the pool waits for every worker to answer)."""
+    async def ready(self) -> int:
+        """Warm up, then answer the worker's process id (the pool waits for every worker to answer).
+
+        One offline run of a mock agent imports and compiles what every child run uses, so that
+        one-time cost is paid when the pool starts, not by the first children.
+        """
+        if not self.warmed:
+            from kaizen_core.agents.base import BaseAgent
+
+            warm = BaseAgent({"llm_provider": "mock", "enable_interrupts": False}, "question: str -> answer: str")
+            await warm.run_async(question="warm-up")
+            self.warmed = True
         return os.getpid()
 
     def stats(self) -> dict[str, Any]:
