@@ -242,7 +242,9 @@ def routes(ctx: Any) -> list[Any]:
     """The A2A routes of every served agent (the app's extension point, ``kaizen_serve.app.EXTENSIONS``)."""
     try:
         from a2a.server.request_handlers import DefaultRequestHandler
-    except ModuleNotFoundError:  # a2a-sdk is an optional extra: no A2A without it
+    except ModuleNotFoundError as exc:  # a2a-sdk is an optional extra (kaizen-serve[a2a]): no A2A without it
+        if exc.name != "a2a":
+            raise  # installed but broken: say so instead of serving without A2A
         return []
     from a2a.server.context import ServerCallContext
     from a2a.server.request_handlers.response_helpers import agent_card_to_dict
