@@ -2,10 +2,14 @@
 
 (a) cold start: a fresh process that imports kaizen_core, defines a Signature, builds
     ``BaseAgent(BaseAgentConfig(llm_provider="mock"), Sig())`` and runs it once, vs a
-    process running ``import pydantic``;
+    process that imports pydantic and validates one model (and, for reference, one that
+    only runs ``import pydantic``);
 (b) per-run framework overhead on the mock provider (warm): ``await agent.run_async()``
     vs awaiting ``MockProvider.complete`` directly with the same request, with interrupts
     enabled (default) and ``enable_interrupts=False``; also the blocking ``agent.run()``;
+(b') one structured-output run against pydantic-ai's ``Agent.run_sync`` / ``Agent.run`` on its
+    TestModel, installed by the benchmark into a throwaway venv under the temp directory
+    (never a project dependency) and run as a subprocess in the same run;
 (c) ``import kaizen_core`` and ``plugins.get_registry()`` with every installed plugin
     (``KAIZEN_LOAD_PLUGINS`` unset) vs none (``KAIZEN_LOAD_PLUGINS=``), and which heavy
     modules are in ``sys.modules`` after ``get_registry()`` (must be none);
@@ -52,6 +56,54 @@ class Sig(Signature):
     confidence: float = OutputField(desc="0..1")
 result = BaseAgent(BaseAgentConfig(llm_provider="mock"), Sig()).run(question="2+2?")
 assert isinstance(result["confidence"], float)
+"""
+
+#: The issue-16 baseline: what any pydantic program pays before doing anything.
+PYDANTIC_MODEL_SCRIPT = """
+import pydantic
+class Answer(pydantic.BaseModel):
+    answer: str
+    confidence: float
+assert Answer.model_validate({"answer": "4", "confidence": 0.9}).confidence == 0.9
+"""
+
+#: Runs inside the throwaway pydantic-ai venv: µs per ``Agent.run_sync`` and ``await Agent.run``
+#: on its TestModel with a two-field structured output, the same shape as QA below.
+PYDANTIC_AI_SCRIPT = """
+import asyncio, json, sys, time
+from pydantic import BaseModel
+from pydantic_ai import Agent
+from pydantic_ai.models.test import TestModel
+
+class QA(BaseModel):
+    answer: str
+    confidence: float
+
+n = int(sys.argv[1])
+agent = Agent(TestModel(), output_type=QA, instructions="Answer the question.")
+
+def sync_samples():
+    for _ in range(50):
+        agent.run_sync("What is 2+2?")
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        agent.run_sync("What is 2+2?")
+        out.append((time.perf_counter() - t) * 1e6)
+    return out
+
+async def async_samples():
+    for _ in range(50):
+        await agent.run("What is 2+2?")
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await agent.run("What is 2+2?")
+        out.append((time.perf_counter() - t) * 1e6)
+    return out
+
+import importlib.metadata as m
+print(json.dumps({"version": m.version("pydantic-ai-slim"), "sync": sync_samples(), "async": asyncio.run(async_samples())}))
 """
 
 IMPORT_SCRIPT = """
@@ -123,7 +175,8 @@ def _time_process(code: str, env: dict[str, str]) -> tuple[float, float]:
 def bench_cold_start(n: int) -> None:
     print(f"(a) cold start of a fresh process, ms ({n} runs each, interleaved; bytecode cache in {PYCACHE})")
     cases = {
-        "python -c 'import pydantic' (baseline)": ("import pydantic", _env(None)),
+        "import pydantic + validate one model (baseline)": (PYDANTIC_MODEL_SCRIPT, _env(None)),
+        "python -c 'import pydantic'": ("import pydantic", _env(None)),
         "kaizen agent run once, all plugins": (COLD_SCRIPT, _env(None)),
         "kaizen agent run once, KAIZEN_LOAD_PLUGINS=": (COLD_SCRIPT, _env("")),
     }
@@ -271,6 +324,59 @@ async def bench_zero_cost(n: int) -> None:
         print(row(label, xs, "µs", base) + f"  +{median(xs) - base:7.1f} µs")
 
 
+# --- (b') against pydantic-ai ------------------------------------------------------------
+#: pydantic-ai is never a dependency: the benchmark installs it into a venv of its own, outside
+#: the tree (reused by later runs), and runs it as a subprocess in the same run.
+PYDANTIC_AI_VENV = Path(tempfile.gettempdir()) / "kaizen-bench-venvs" / "pydantic-ai"
+PYDANTIC_AI_SPEC = "pydantic-ai-slim==2.68.0"
+
+
+def _pydantic_ai_python(spec: str) -> Path:
+    python = PYDANTIC_AI_VENV / "bin" / "python"
+    marker = PYDANTIC_AI_VENV / "installed.txt"
+    if not (python.exists() and marker.exists() and marker.read_text() == spec):
+        print(f"  creating {PYDANTIC_AI_VENV} with {spec} (first run only)...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(PYDANTIC_AI_VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", spec], check=True)
+        marker.write_text(spec)
+    return python
+
+
+async def _kaizen_run_samples(n: int) -> list[float]:
+    return await _sample(_run_op(_agent()), n)
+
+
+def bench_vs_pydantic_ai(n: int, spec: str) -> None:
+    print(f"\n(b') one structured-output run on a test model, µs: kaizen vs pydantic-ai ({n} runs each, same run)")
+    python = _pydantic_ai_python(spec)
+    proc = subprocess.run([str(python), "-c", PYDANTIC_AI_SCRIPT, str(n)], check=True, capture_output=True, text=True)
+    theirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    ours_async = anyio.run(_kaizen_run_samples, n)
+    agent = _agent()
+    mock = agent.provider
+    assert isinstance(mock, MockProvider)
+
+    def call() -> Any:
+        mock.requests.clear()
+        return agent.run(question="What is 2+2?")
+
+    for _ in range(50):
+        call()
+    ours_sync = []
+    for _ in range(n):
+        start = time.perf_counter()
+        call()
+        ours_sync.append((time.perf_counter() - start) * 1e6)
+    print(f"  pydantic-ai {theirs['version']} (TestModel) in {PYDANTIC_AI_VENV}")
+    for mine, key in ((ours_async, "async"), (ours_sync, "sync")):
+        base = median(theirs[key])
+        print(row(f"pydantic-ai Agent.{'run' if key == 'async' else 'run_sync'}() (baseline)", theirs[key], "µs"))
+        print(
+            row(f"kaizen agent.{'run_async' if key == 'async' else 'run'}(), interrupts on (default)", mine, "µs", base)
+            + f"  = 1/{base / median(mine):.0f} of pydantic-ai"
+        )
+
+
 # --- (c) import time and plugin discovery -----------------------------------------------
 def _installed_plugins() -> dict[str, str]:
     """plugins/<dir> -> installed version or 'NOT INSTALLED'."""
@@ -336,6 +442,8 @@ def bench_imports(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a short run (fewer samples)")
+    parser.add_argument("--pydantic-ai", default=PYDANTIC_AI_SPEC, help="pip spec of the pydantic-ai baseline")
+    parser.add_argument("--no-pydantic-ai", action="store_true", help="skip (b'), e.g. without a package index")
     args = parser.parse_args()
     procs, runs = (3, 300) if args.quick else (7, 2000)
     started = time.perf_counter()
@@ -347,6 +455,8 @@ def main() -> None:
 
     anyio.run(warm)
     bench_sync_run(max(runs // 5, 100))
+    if not args.no_pydantic_ai:
+        bench_vs_pydantic_ai(max(runs // 2, 200), args.pydantic_ai)
     bench_imports(procs)
     anyio.run(bench_zero_cost, runs)
     print(f"\ntotal {time.perf_counter() - started:.1f} s")

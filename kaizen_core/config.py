@@ -26,6 +26,7 @@ from typing import Any, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kaizen_core._factories import new_dict, new_list
 from kaizen_core.errors import ConfigError
 
 __all__ = ["AutonomousConfig", "BaseAgentConfig", "KaizenConfig", "coerce_config"]
@@ -48,16 +49,16 @@ class BaseAgentConfig(BaseModel):
     model: str | None = Field(None, description="Model name; None = the provider's default")
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     max_tokens: int | None = Field(None, gt=0)
-    provider_config: dict[str, Any] = Field(default_factory=dict, description="Provider-specific options")
+    provider_config: dict[str, Any] = Field(default_factory=new_dict, description="Provider-specific options")
     timeout: float = Field(120.0, gt=0, description="Seconds per provider call")
     retry_attempts: int = Field(2, ge=0, description="Retries after an invalid model output")
     stream: bool = False
     seed: int | None = None
-    hooks: list[str | dict[str, Any]] = Field(default_factory=list, description="Lifecycle hooks by name")
+    hooks: list[str | dict[str, Any]] = Field(default_factory=new_list, description="Lifecycle hooks by name")
     hook_timeout: float = Field(5.0, gt=0, description="Default timeout of each lifecycle hook")
-    tools: list[str] | Literal["all"] = Field(default_factory=list, description="Tool names, or 'all'")
+    tools: list[str] | Literal["all"] = Field(default_factory=new_list, description="Tool names, or 'all'")
     mcp_servers: list[dict[str, Any] | str] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description="MCP servers whose tools the agent uses (needs kaizen-mcp; entries as for mcp_servers=)",
     )
     max_turns: int | None = Field(None, gt=0, description="Conversation buffer size per session")
@@ -68,7 +69,7 @@ class BaseAgentConfig(BaseModel):
     enable_interrupts: bool = True
     # Permissions and budgets apply to every agent's tool calls (one gate, see docs/permissions.md).
     permission_mode: Literal["default", "accept_edits", "plan", "bypass"] = "default"
-    permission_rules: list[dict[str, Any]] = Field(default_factory=list)
+    permission_rules: list[dict[str, Any]] = Field(default_factory=new_list)
     allowed_tools: list[str] | None = None
     denied_tools: list[str] | None = None
     approval_timeout: float = Field(60.0, gt=0, description="Seconds to wait for an approval before denying")
@@ -166,6 +167,8 @@ class BaseAgentConfig(BaseModel):
 class AutonomousConfig(BaseAgentConfig):
     """Configuration of a :class:`kaizen_core.BaseAutonomousAgent` (multi-cycle tool loop)."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+
     max_cycles: int = Field(20, gt=0)
     planning_enabled: bool = False
     enable_checkpoints: bool = True
@@ -229,7 +232,7 @@ class KaizenConfig(BaseModel):
     ``metrics_retention`` is refused: retention is the Prometheus server's setting.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
     signature_programming_enabled: Literal[True] = True
     performance_tracking: bool = Field(False, description="Count events and latencies (enable_metrics)")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from kaizen_core.errors import ConfigError
 
@@ -75,6 +75,8 @@ def create_structured_output_config(
 
 class StructuredOutputSettings(BaseModel):
     """What an agent takes from ``provider_config["response_format"]``."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
 
     name: str | None = None
     strict: bool = True

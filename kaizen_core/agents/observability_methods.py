@@ -19,8 +19,9 @@ import sys
 import warnings
 from typing import TYPE_CHECKING, Any, TextIO
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from kaizen_core._factories import new_dict, new_list
 from kaizen_core.errors import PluginNotInstalledError
 
 if TYPE_CHECKING:
@@ -51,9 +52,11 @@ class ObservabilityStatus(BaseModel):
     JSON stderr handler was added because no logging handler was configured.
     """
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+
     service_name: str
-    enabled: list[str] = Field(default_factory=list)
-    missing: dict[str, str] = Field(default_factory=dict)
+    enabled: list[str] = Field(default_factory=new_list)
+    missing: dict[str, str] = Field(default_factory=new_dict)
     log_handler: bool = False
 
 

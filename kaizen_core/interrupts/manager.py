@@ -103,7 +103,13 @@ class InterruptManager:
 
     def scope_for(self, run_id: str) -> InterruptScope | None:
         """The scope of the active run ``run_id``, or ``None``."""
-        return next((scope for scope in self.runs if scope.run_id == run_id), None)
+        # Called several times per model call: no list of every run, just the first match.
+        with self._lock:
+            for monitor in self._monitors:
+                scope = monitor.scope
+                if scope is not None and scope.run_id == run_id:
+                    return scope
+        return None
 
     def request_interrupt(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kaizen_core._factories import new_dict
 from kaizen_core.errors import AgentInterrupted, ConfigError, KaizenError
 
 __all__ = [
@@ -90,10 +91,12 @@ class InterruptReason(BaseModel):
     """Why a run was interrupted. ``metadata`` carries details such as ``signal``,
     ``handler`` or (set by the agent) ``checkpoint_id``."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+
     source: InterruptSource
     mode: InterruptMode = InterruptMode.GRACEFUL
     message: str = ""
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
     timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -168,7 +171,7 @@ class InterruptContext(BaseModel):
     :meth:`current_elapsed`, so that a stale snapshot still yields the true elapsed time.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
 
     agent_id: str = ""
     run_id: str | None = None
@@ -180,7 +183,7 @@ class InterruptContext(BaseModel):
     budget_spent_usd: float = 0.0
     error_count: int = 0
     """Tool calls of the run that did not succeed so far (failed, denied, blocked, unknown)."""
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=new_dict)
     clock: Callable[[], float] = Field(default=time.monotonic, exclude=True, repr=False)
     """The clock ``started_at`` was read from."""
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kaizen_core._factories import new_dict, new_list
+
 Role = Literal["system", "user", "assistant", "tool"]
 
 
@@ -19,7 +21,7 @@ class ToolCall(BaseModel):
 
     id: str
     name: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    arguments: dict[str, Any] = Field(default_factory=new_dict)
     provider_data: dict[str, Any] | None = None
 
 
@@ -36,7 +38,7 @@ class Message(BaseModel):
 
     role: Role
     content: str | None = None
-    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=new_list)
     tool_call_id: str | None = None
     name: str | None = None
     is_error: bool = False
@@ -86,7 +88,7 @@ class CompletionRequest(BaseModel):
     messages: list[Message]
     output_schema: dict[str, Any] | None = None
     schema_name: str = "output"
-    tools: list[ToolDefinition] = Field(default_factory=list)
+    tools: list[ToolDefinition] = Field(default_factory=new_list)
     tool_choice: str | None = None
     params: GenerationParams = Field(default_factory=GenerationParams)
     model: str | None = None
@@ -135,7 +137,7 @@ class Completion(BaseModel):
 
     content: str | None = None
     parsed: dict[str, Any] | None = None
-    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_calls: list[ToolCall] = Field(default_factory=new_list)
     usage: Usage = Field(default_factory=Usage)
     finish_reason: FinishReason = "stop"
     model: str = ""
@@ -147,6 +149,8 @@ class Completion(BaseModel):
 class ToolCallDelta(BaseModel):
     """A piece of a streamed tool call; ``index`` groups the pieces of one call."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+
     index: int = 0
     id: str | None = None
     name: str | None = None
@@ -156,6 +160,8 @@ class ToolCallDelta(BaseModel):
 class StreamEvent(BaseModel):
     """One streaming event: a text delta, a tool-call delta, or the final completion."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+
     type: Literal["text", "tool_call", "done"]
     text: str = ""
     tool_call: ToolCallDelta | None = None
@@ -164,6 +170,8 @@ class StreamEvent(BaseModel):
 
 class Embeddings(BaseModel):
     """Vectors for a batch of texts, in order."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
 
     vectors: list[list[float]]
     model: str = ""

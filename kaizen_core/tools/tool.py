@@ -24,6 +24,7 @@ from typing import Any, get_type_hints
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from kaizen_core._factories import new_list
 from kaizen_core.errors import InputValidationError, KaizenError, ToolExecutionError
 from kaizen_core.providers.types import ToolDefinition
 from kaizen_core.redaction import redact
@@ -105,7 +106,7 @@ class ToolContext(BaseModel):
     protects against.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
 
     workspace_root: Path = Field(default_factory=Path.cwd)
     tool_timeout: float | None = Field(
@@ -121,13 +122,13 @@ class ToolContext(BaseModel):
         description="programs bash_command may run: names looked up on PATH, or absolute paths",
     )
     env_passthrough: list[str] = Field(
-        default_factory=list, description="more parent environment variables bash_command children receive"
+        default_factory=new_list, description="more parent environment variables bash_command children receive"
     )
     env: dict[str, str] | None = Field(
         default=None, description="variables set for bash_command children, on top of the scrubbed environment"
     )
     allowed_hosts: list[str] = Field(
-        default_factory=list,
+        default_factory=new_list,
         description='hosts the HTTP tools may reach even if they resolve to internal addresses: "host" or "host:port"',
     )
     max_redirects: int = Field(default=5, ge=0, description="redirect hops the HTTP tools follow, each one checked")
@@ -135,6 +136,8 @@ class ToolContext(BaseModel):
 
 class ToolResult(BaseModel):
     """The outcome of one tool call. ``output`` is JSON-serializable on success."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
 
     success: bool
     output: Any = None
