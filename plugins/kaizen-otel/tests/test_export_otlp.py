@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from kaizen_core import AutonomousConfig, BaseAutonomousAgent
+from kaizen_core.audit import verify_chain
 from kaizen_core.providers.mock import MockProvider, tool_calls_reply
 from kaizen_core.tools import DangerLevel, tool
 from kaizen_otel.hook import OTelHook
@@ -116,3 +118,37 @@ def test_enable_observability_exports_the_runs_spans_when_the_process_exits(rece
     spans = receiver.wait_for_spans(2)  # flushed by the SDK at interpreter exit
     assert sorted(s["name"] for s in spans) == ["chat mock-model", "invoke_agent one-liner"]
     assert {s["resource"]["service.name"] for s in spans} == {"shop"}
+
+
+def test_kaizen_run_of_an_agent_toml_file_with_otel_and_audit_by_name(
+    receiver: OTLPReceiver, tmp_path: Path
+) -> None:
+    """``hooks = [{name = "otel", ...}, {name = "audit", ...}]`` in TOML, run by the ``kaizen`` CLI."""
+    import os
+    import subprocess
+    import sys
+
+    trail = tmp_path / "audit.jsonl"
+    agent_file = tmp_path / "agent.toml"
+    agent_file.write_text(
+        "[agent]\n"
+        'id = "toml-agent"\n'
+        'signature = "question: str -> answer: str"\n'
+        'llm_provider = "mock"\n'
+        'hooks = [{name = "otel", service_name = "toml-svc", metrics = false},'
+        f' {{name = "audit", path = "{trail.as_posix()}"}}]\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    done = subprocess.run(
+        [sys.executable, "-m", "kaizen_core.cli", "run", str(agent_file), "--input", "question=q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    spans = receiver.wait_for_spans(2)  # flushed by the SDK at interpreter exit
+    assert sorted(s["name"] for s in spans) == ["chat mock-model", "invoke_agent toml-agent"]
+    assert {s["resource"]["service.name"] for s in spans} == {"toml-svc"}
+    assert verify_chain(trail).ok
