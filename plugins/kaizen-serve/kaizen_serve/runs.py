@@ -339,6 +339,7 @@ class RunManager:
         scope_token = run.scope.activate()
         # The final event is queued before the terminal snapshot: whoever reads a terminal
         # status from the store finds the final event there too.
+        agent: Any = None
         try:
             record.status = "running"
             run.save()
@@ -381,6 +382,8 @@ class RunManager:
             run._wake.set()
             with anyio.CancelScope(shield=True):
                 try:
+                    if agent is not None and run.served.fresh:
+                        await _close(agent)  # a per-run agent's provider and store connections
                     await run.flush()
                     if record.resume_on_start:
                         await self.store.mark_resumable(record.run_id)
@@ -520,6 +523,13 @@ class RunManager:
             if time.monotonic() - last_tick >= self.keepalive:
                 last_tick = time.monotonic()
                 yield None
+
+
+async def _close(agent: Any) -> None:
+    try:
+        await agent.aclose()
+    except Exception as exc:  # the run is over; a failing close is only logged
+        logger.warning("closing agent %s failed: %s", getattr(agent, "agent_id", "?"), redact(str(exc)))
 
 
 def _leading_batch(queue: list[RunEvent | RunRecord]) -> list[RunEvent | RunRecord]:

@@ -34,6 +34,8 @@ class ServedAgent:
     source: str = ""
     #: The agent's checkpoint agent id (resume finds its checkpoints by it).
     agent_id: str = ""
+    #: ``build()`` makes a new agent per run (closed when the run ends); False: one shared object.
+    fresh: bool = False
 
     @classmethod
     def from_agent(cls, name: str, agent: Any, *, kind: str = "agent") -> ServedAgent:
@@ -72,7 +74,8 @@ class ServedAgent:
         def build() -> Any:
             return load_agent(path, **overrides)
 
-        first = build()
+        first = build()  # validates the file now; later runs get their own agent
+        first.close()
         return cls(
             name=first.agent_id,
             build=build,
@@ -81,6 +84,7 @@ class ServedAgent:
             description=_describe(first),
             source=str(path),
             agent_id=first.agent_id,
+            fresh=True,
         )
 
     @classmethod
@@ -94,6 +98,7 @@ class ServedAgent:
             return load_pipeline(path).to_agent(name)
 
         first = build()
+        first.close()
         return cls(
             name=name,
             build=build,
@@ -102,6 +107,7 @@ class ServedAgent:
             description=_describe(first),
             source=str(path),
             agent_id=first.agent_id,
+            fresh=True,
         )
 
     @classmethod
