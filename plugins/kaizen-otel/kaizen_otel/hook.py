@@ -313,13 +313,7 @@ class OTelHook(TracingHook):
                 if system is not None:
                     attributes[sc.SYSTEM_INSTRUCTIONS] = redact(system)
                 attributes[sc.INPUT_MESSAGES] = redact(messages)
-        span = self.tracer.start_span(
-            f"chat {model}" if model else "chat",
-            context=run.context if run is not None else None,
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-        )
-        return self._opened(span, run)
+        return self._open_child(f"chat {model}" if model else "chat", SpanKind.CLIENT, attributes, run)
 
     def _end_chat(self, opened: _Open, context: HookContext) -> None:
         md = context.metadata
@@ -375,13 +369,7 @@ class OTelHook(TracingHook):
             attributes[sc.TOOL_CALL_ID] = str(md["tool_call_id"])
         if self.capture_content and md.get("arguments") is not None:
             attributes[sc.TOOL_CALL_ARGUMENTS] = redact(json.dumps(md["arguments"], default=str, ensure_ascii=False))
-        span = self.tracer.start_span(
-            f"execute_tool {tool}",
-            context=run.context if run is not None else None,
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-        )
-        return self._opened(span, run)
+        return self._open_child(f"execute_tool {tool}", SpanKind.INTERNAL, attributes, run)
 
     def _end_tool(self, opened: _Open, context: HookContext) -> None:
         md = context.metadata
@@ -415,13 +403,7 @@ class OTelHook(TracingHook):
         }
         if md.get("pattern"):
             attributes[sc.KAIZEN_PIPELINE_PATTERN] = str(md["pattern"])
-        span = self.tracer.start_span(
-            f"pipeline_step {step}",
-            context=pipeline.context if pipeline is not None else None,
-            kind=SpanKind.INTERNAL,
-            attributes=attributes,
-        )
-        self._steps[(parent_run, step)] = self._opened(span, pipeline)
+        self._steps[(parent_run, step)] = self._open_child(f"pipeline_step {step}", SpanKind.INTERNAL, attributes, pipeline)
 
     def _end_step(self, context: HookContext) -> None:
         md = context.metadata
@@ -443,6 +425,13 @@ class OTelHook(TracingHook):
         self._close(opened)
 
     # -- shared ------------------------------------------------------------------------------
+    def _open_child(self, name: str, kind: SpanKind, attributes: dict[str, Any], parent: _Open | None) -> _Open:
+        """Start span ``name`` under ``parent`` (a run or pipeline span; None: the current context), made current."""
+        span = self.tracer.start_span(
+            name, context=parent.context if parent is not None else None, kind=kind, attributes=attributes
+        )
+        return self._opened(span, parent)
+
     def _opened(self, span: Any, run: _Open | None) -> _Open:
         opened = _Open(span, otel_context.attach(trace.set_span_in_context(span)), run)
         if run is not None and run.children is not None:
