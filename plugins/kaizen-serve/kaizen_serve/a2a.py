@@ -147,6 +147,13 @@ def executor_type() -> type:
                 return
             run_id = run.record.run_id
             self.runs[task_id] = run_id
+            try:
+                await self._follow(run_id, updater, say, served)
+            finally:
+                self.runs.pop(task_id, None)  # the task has ended (or its execution was cancelled)
+
+        async def _follow(self, run_id: str, updater: TaskUpdater, say: Any, served: Any) -> None:
+            """Mirror the run's events as task updates until the run ends."""
             meta = {"kaizen_run_id": run_id}
             await updater.update_status(TaskState.TASK_STATE_WORKING, say(f"run {run_id} started"), metadata=meta)
             async for event in self.ctx.runs.events(run_id):
@@ -168,6 +175,10 @@ def executor_type() -> type:
                 elif event.type == "failed":
                     await updater.failed(say(_error_text(data.get("error"))))
                     return
+                elif event.type == "interrupted" and data.get("resumable"):
+                    # A stopping server interrupted it: the run resumes on the next server, this task does not.
+                    await updater.failed(say(f"the server stopped; run {run_id} resumes when a server restarts"))
+                    return
                 elif event.type == "interrupted":
                     await updater.cancel(say(str(data.get("message") or "the run was interrupted")))
                     return
@@ -179,8 +190,10 @@ def executor_type() -> type:
             if run_id is not None:
                 try:
                     await self.ctx.runs.interrupt(run_id, "graceful", "cancelled through A2A")
-                except HTTPError:
-                    pass  # 409: the run already ended; the task is cancelled all the same
+                except HTTPError as exc:
+                    if exc.status != 409:
+                        raise
+                    # 409: the run ended meanwhile; the task is cancelled all the same
             updater = TaskUpdater(event_queue, context.task_id or "", context.context_id or "")
             await updater.cancel(new_text_message("cancelled", context_id=context.context_id, task_id=context.task_id))
 
