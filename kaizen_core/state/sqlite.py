@@ -5,7 +5,9 @@ worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on di
 
 Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
 truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
-4 MB and keep it at its peak size, which was most of a small store's bytes). A delta chain
+4 MB and keep it at its peak size, which was most of a small store's bytes). New databases
+use ``auto_vacuum=INCREMENTAL``: pages freed by deletes are reused, and given back to the
+file system once more than :data:`FREE_PAGES_LIMIT` are free. A delta chain
 is read in one worker-thread call and one read transaction; a journal batch is one
 transaction (one fsync).
 """
@@ -34,6 +36,9 @@ T = TypeVar("T")
 WAL_AUTOCHECKPOINT_PAGES = 64
 #: Bytes the WAL file is truncated to after a checkpoint (its default: never truncated).
 WAL_SIZE_LIMIT = 64 * 4096
+#: Free pages (left by deleted checkpoints and journals) above which a delete returns
+#: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
+FREE_PAGES_LIMIT = 256
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -87,6 +92,7 @@ class SQLiteStorage(CheckpointStore):
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new database only, and before WAL mode
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
@@ -174,11 +180,20 @@ class SQLiteStorage(CheckpointStore):
         )
         return [self._meta(cid, raw) for cid, raw in rows]
 
+    @staticmethod
+    def _release_free_pages(c: sqlite3.Connection) -> None:
+        """Give free pages back to the file system once there are many (retention, prune)."""
+        if c.execute("PRAGMA freelist_count").fetchone()[0] > FREE_PAGES_LIMIT:
+            c.executescript("PRAGMA incremental_vacuum;")  # execute() would step it once: one page
+
     async def delete(self, checkpoint_id: str) -> bool:
-        cursor = await self._call(
-            lambda c: c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,))
-        )
-        return bool(cursor.rowcount)
+        def op(c: sqlite3.Connection) -> bool:
+            deleted = bool(c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,)).rowcount)
+            if deleted:
+                self._release_free_pages(c)
+            return deleted
+
+        return await self._call(op)
 
     async def list_agents(self) -> builtins.list[str]:
         rows = await self._call(
@@ -211,7 +226,11 @@ class SQLiteStorage(CheckpointStore):
         return [bytes(r[0]) for r in rows]
 
     async def journal_delete(self, stream: str) -> None:
-        await self._call(lambda c: c.execute("DELETE FROM journal WHERE stream = ?", (stream,)))
+        def op(c: sqlite3.Connection) -> None:
+            c.execute("DELETE FROM journal WHERE stream = ?", (stream,))
+            self._release_free_pages(c)
+
+        await self._call(op)
 
     def _close_sync(self) -> None:
         with self._lock:
