@@ -66,7 +66,8 @@ class ServerPolicy(BaseModel):
     ``"always"`` adds a lowest-priority rule allowing every tool, so denied tools, PLAN
     mode, budgets and the user's own rules still win. ``hooks``: lifecycle hooks of the
     host agent (``["audit"]`` records every call and decision of the server), each given
-    ``hook_timeout`` seconds per event.
+    ``hook_timeout`` seconds per event (the audit hook has no limit: no call runs before its
+    record is written).
     Unknown fields and invalid rules are refused when the policy is made (pydantic's
     ValidationError; KAIZEN_002 from :meth:`from_toml`).
     """
