@@ -188,6 +188,14 @@ def test_ctrl_c_on_the_driver_stops_every_remote_child_with_a_checkpoint(tmp_pat
     assert report["checkpoints"] == {c["checkpoint_id"]: "interrupted" for c in report["children"]}
 
 
+def test_executor_ray_by_name_joins_the_connected_cluster(ray_address: str) -> None:
+    # "ray" means a local ray.init(); a process already connected (here, to the test cluster) keeps its connection
+    agents = [qa_agent(f"named-{i}", answer=str(i)) for i in range(3)]
+    pipeline = Pipeline.parallel(agents, executor="ray")
+    assert outputs(pipeline.run(task="n?")) == outputs(Pipeline.parallel(agents).run(task="n?"))
+    assert pipeline.executor is Pipeline.parallel(agents, executor="ray").executor  # one pool per URL
+
+
 @pytest.mark.parametrize("spec", ["ray", "ray://127.0.0.1:6379?actors=3&max_concurrency=7"])
 def test_executor_urls(spec: str) -> None:
     from kaizen_ray.executor import RayExecutor
