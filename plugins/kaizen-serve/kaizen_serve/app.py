@@ -293,7 +293,7 @@ def create_app(
         names = {a for a in served if key.allows(a)} if "*" not in key.agents else None
         if agent is not None:
             names = {agent} & (names if names is not None else {agent})
-        records = await manager.store.list(limit=limit, agents=names, status=status)
+        records = await manager.store.list_runs(limit=limit, agents=names, status=status)
         return JSONResponse({"runs": [r.public() for r in records]})
 
     async def run_for(request: Request) -> Any:

@@ -21,9 +21,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class Limits(BaseModel):
     """What one server process allows."""
 
-    max_body_bytes: int = Field(1_048_576, gt=0, description="Largest request body (413 beyond)")
-    max_streams: int = Field(100, gt=0, description="Concurrent SSE connections (503 beyond)")
-    max_list: int = Field(200, gt=0, description="Most runs one GET /runs returns")
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="Largest request body (413 beyond)")
+    max_streams: int = Field(default=100, gt=0, description="Concurrent SSE connections (503 beyond)")
+    max_list: int = Field(default=200, gt=0, description="Most runs one GET /runs returns")
 
 
 class _TooLarge(Exception):

@@ -195,8 +195,8 @@ class RunEventsHook(BaseHook):
         if event is HookEvent.POST_CYCLE:
             run.emit("cycle", {"cycle": context.cycle, "cost_usd": meta.get("cost_usd")})
         elif event is HookEvent.POST_MODEL_CALL:
-            keys = ("provider", "model", "response_model", "usage", "duration_ms", "cost_usd_call", "error_type")
-            run.emit("model_call", {k: meta.get(k) for k in keys})
+            model_keys = ("provider", "model", "response_model", "usage", "duration_ms", "cost_usd_call", "error_type")
+            run.emit("model_call", {k: meta.get(k) for k in model_keys})
         elif event is HookEvent.PRE_TOOL_CALL:
             run.emit("tool_call", {k: meta.get(k) for k in ("tool", "tool_call_id", "arguments")})
         elif event is HookEvent.POST_TOOL_CALL:

@@ -129,7 +129,7 @@ class RunStore:
         last.pop("kind", None)
         return RunRecord.model_validate(last)
 
-    async def list(
+    async def list_runs(
         self, *, limit: int = 50, agents: set[str] | None = None, status: str | None = None
     ) -> list[RunRecord]:
         """Runs newest first; ``agents`` limits them to those agents, ``status`` to one status."""
