@@ -55,7 +55,14 @@ class HTTPError(Exception):
 
 
 #: HTTP status of a Kaizen error raised by a run (by code).
-_STATUS = {"EXEC_001": 422, "EXEC_005": 403, "EXEC_006": 402, "INTERRUPT_003": 409, "AGENT_005": 500}
+_STATUS = {
+    "EXEC_001": 422,  # invalid input
+    "EXEC_005": 403,  # permission denied
+    "EXEC_006": 402,  # budget exceeded
+    "INTERRUPT_003": 409,  # interrupted
+    "AGENT_003": 504,  # the model call timed out
+    "AGENT_004": 502,  # the model's backend failed
+}
 
 
 def status_for_code(code: str) -> int:
