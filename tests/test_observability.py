@@ -156,6 +156,18 @@ def test_installed_plugins_are_enabled_with_the_service_name_and_their_options(t
         assert configured.enabled == ["otel"] and len(_StandIn.made) == 3  # not built a second time
 
 
+def test_bad_options_are_config_errors_as_in_a_config(tmp_path: Path) -> None:
+    """enable_observability builds each hook as HookManager.from_config does: same errors."""
+    from kaizen_core.errors import ConfigError
+
+    agent = _agent()
+    with pytest.raises(ConfigError, match="invalid options for lifecycle hook 'audit'") as info:
+        agent.enable_observability("svc", audit_options={"colour": "blue"}, enable_logging=False)
+    assert info.value.code == "KAIZEN_002"
+    with pytest.raises(ConfigError, match="invalid options for lifecycle hook 'audit'"):
+        BaseAgent(BaseAgentConfig(llm_provider="mock", hooks=[{"name": "audit", "colour": "blue"}]), Ask())
+
+
 def test_json_logs_one_line_per_operation_with_who_and_redaction(tmp_path: Path) -> None:
     register_secret(SECRET)
     try:

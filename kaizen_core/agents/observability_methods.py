@@ -150,25 +150,17 @@ def _all_events() -> list[Any]:
 
 
 def _build(name: str, target: Any, options: dict[str, Any], service: str) -> Any:
-    """Construct the hook ``name`` with ``options`` (and ``service_name`` when it takes one)."""
-    from kaizen_core.errors import ConfigError
-    from kaizen_core.hooks import BaseHook
+    """The hook ``name`` built as ``HookManager.from_config`` builds it, given ``service_name`` when it takes one."""
+    from kaizen_core.hooks.manager import instantiate_hook
 
-    if isinstance(target, BaseHook):
-        return target
-    try:
-        parameters = inspect.signature(target).parameters
-    except (TypeError, ValueError):
-        parameters = {}  # type: ignore[assignment]
-    if "service_name" in parameters:
-        options.setdefault("service_name", service)
-    try:
-        hook = target(**options)
-    except TypeError as exc:
-        raise ConfigError(f"invalid options for lifecycle hook {name!r}: {exc}") from exc
-    if not hook.name:
-        hook.name = name
-    return hook
+    if isinstance(target, type):
+        try:
+            parameters = inspect.signature(target).parameters
+        except (TypeError, ValueError):
+            parameters = {}  # type: ignore[assignment]
+        if "service_name" in parameters:
+            options.setdefault("service_name", service)
+    return instantiate_hook(name, target, options)
 
 
 def _ensure_log_handler(stream: TextIO | None) -> bool:

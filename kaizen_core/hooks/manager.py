@@ -19,7 +19,7 @@ from kaizen_core.hooks.context import HookContext, HookResult, current_hook_meta
 from kaizen_core.hooks.events import HookEvent, HookPriority
 from kaizen_core.redaction import redact, redacted_traceback
 
-__all__ = ["CallObserver", "Handler", "HookManager"]
+__all__ = ["CallObserver", "Handler", "HookManager", "instantiate_hook"]
 
 logger = logging.getLogger("kaizen.hooks")
 
@@ -548,25 +548,30 @@ class HookManager:
                     f"invalid lifecycle hook entry {item!r}",
                     hint='use a name ("logging") or a table with a name ({name = "audit", path = "audit.jsonl"})',
                 )
-            target = registry.load("lifecycle_hook", hook_name)
-            hook = _instantiate(hook_name, target, options)
-            if not hook.name:
-                hook.name = hook_name
-            manager.register_hook(hook)
+            manager.register_hook(instantiate_hook(hook_name, registry.load("lifecycle_hook", hook_name), options))
         return manager
 
 
-def _instantiate(name: str, target: Any, options: dict[str, Any]) -> BaseHook:
+def instantiate_hook(name: str, target: Any, options: dict[str, Any]) -> BaseHook:
+    """The lifecycle hook registered as ``name`` (``target``: its class or a ready-made instance).
+
+    A class is called with ``options`` (KAIZEN_002 for options it does not take); an instance
+    takes none. A hook without a ``name`` of its own is named ``name``.
+    """
     if isinstance(target, BaseHook):
         if options:
             raise ConfigError(f"lifecycle hook {name!r} is a ready-made instance and takes no options")
-        return target
-    if not (isinstance(target, type) and issubclass(target, BaseHook)):
+        hook = target
+    elif isinstance(target, type) and issubclass(target, BaseHook):
+        try:
+            hook = target(**options)
+        except TypeError as exc:
+            raise ConfigError(f"invalid options for lifecycle hook {name!r}: {exc}") from exc
+    else:
         raise HookError(f"lifecycle hook {name!r} is registered with {target!r}, which is not a BaseHook subclass")
-    try:
-        return target(**options)
-    except TypeError as exc:
-        raise ConfigError(f"invalid options for lifecycle hook {name!r}: {exc}") from exc
+    if not hook.name:
+        hook.name = name
+    return hook
 
 
 _MISSING = object()
