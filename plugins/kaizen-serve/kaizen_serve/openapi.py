@@ -34,9 +34,13 @@ def _errors(*statuses: int) -> dict[str, Any]:
         403: "The key may not use this agent",
         404: "No such agent or run",
         409: "The run or request is not in a state that allows this",
+        402: "?wait=true: the run's budget was exceeded (EXEC_006)",
         413: "Request body too large",
         422: "Invalid inputs (field errors in error.errors)",
+        500: "?wait=true: the run failed (its error code), or an internal error (EXEC_003)",
+        502: "?wait=true: the model's backend failed (AGENT_004)",
         503: "A server limit was reached",
+        504: "?wait=true: the model call timed out (AGENT_003)",
     }
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
 
@@ -235,7 +239,7 @@ def build_openapi(
             "responses": {
                 "200": _json(result, "?wait=true: the finished run with its typed result"),
                 "202": _json(_ref("Run"), "The run started (its id, to poll or stream)"),
-                **_errors(400, 401, 403, 409, 413, 422, 503),
+                **_errors(400, 401, 402, 403, 409, 413, 422, 500, 502, 503, 504),
             },
         }
         paths[f"/agents/{name}"] = {
