@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["RayExecutor"]
 
 _INT_OPTIONS = ("actors", "max_concurrency", "max_retries")
-_FLOAT_OPTIONS = ("num_cpus",)
+_FLOAT_OPTIONS = ("num_cpus", "event_flush_seconds")
 
 
 class RayExecutor:
@@ -53,7 +53,9 @@ class RayExecutor:
     (``"10.0.0.1:6379"``, what ``ray start --head --port 6379`` prints). ``actors``: workers
     in the pool; ``max_concurrency``: children per worker at once; ``num_cpus``: CPUs each
     worker reserves for scheduling (agent runs wait on I/O: a fraction is enough);
-    ``max_retries``: times a child is sent again after its worker died; ``runtime_env`` and
+    ``max_retries``: times a child is sent again after its worker died; ``event_flush_seconds``:
+    how often the hook events of a child still running are fetched and triggered here (None:
+    only with its reply; only children whose agent has hooks are polled); ``runtime_env`` and
     ``init_options`` go to ``ray.init``.
     """
 
@@ -67,6 +69,7 @@ class RayExecutor:
         max_concurrency: int = 100,
         num_cpus: float = 0.25,
         max_retries: int = 3,
+        event_flush_seconds: float | None = 5.0,
         namespace: str = "kaizen",
         runtime_env: dict[str, Any] | None = None,
         init_options: dict[str, Any] | None = None,
@@ -80,6 +83,7 @@ class RayExecutor:
         self.max_concurrency = max_concurrency
         self.num_cpus = num_cpus
         self.max_retries = max_retries
+        self.event_flush_seconds = event_flush_seconds
         self.namespace = namespace
         self.runtime_env = runtime_env
         self.init_options = dict(init_options or {})
@@ -278,6 +282,7 @@ class RayExecutor:
         ref = worker.run.remote(request)
         reply = asyncio.ensure_future(_as_future(ref))
         forwarded: Any = None
+        flush = self.event_flush_seconds if request.events else None
         try:
             while True:
                 reason = child.scope.reason
@@ -294,12 +299,17 @@ class RayExecutor:
                 waiter = asyncio.ensure_future(child.scope.wait()) if reason is None else None
                 pending = {reply} if waiter is None else {reply, waiter}
                 # after a forwarded interrupt, look again for an escalation now and then
-                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED, timeout=None if waiter else 0.2)
+                timeout = None if waiter else 0.2
+                if flush is not None:
+                    timeout = flush if timeout is None else min(timeout, flush)
+                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED, timeout=timeout)
                 if waiter is not None:
                     waiter.cancel()
                 if reply.done():
                     result: ChildReply = reply.result()
                     return result
+                if flush is not None:
+                    await self._replay(child.agent, await worker.take_events.remote(request.child_id, request.token), 0)
         except asyncio.CancelledError:
             ray.cancel(ref)  # the caller gave up on the child (a step past its grace period)
             reply.cancel()
@@ -309,21 +319,7 @@ class RayExecutor:
         """The child's hook events to the agent's hooks, its spending to the shared context, and the
         locator stream dropped once the child succeeded (its result is here now)."""
         agent = child.agent
-        hooks = agent._hooks
-        if hooks is not None:
-            for event in reply.events:
-                # When and where it happened (the context's own timestamp is the replay's).
-                metadata = {**event["metadata"], "remote_timestamp": event["timestamp"], "worker_pid": reply.pid}
-                if event["duration_ms"] is not None:
-                    metadata.setdefault("duration_ms", event["duration_ms"])
-                await hooks.trigger(
-                    event["event"],
-                    agent_id=event["agent_id"],
-                    run_id=event["run_id"],
-                    trace_id=event["trace_id"],
-                    cycle=event["cycle"],
-                    metadata=metadata,
-                )
+        await self._replay(agent, reply.events, reply.pid)
         context = agent._execution_context
         if reply.spent and context is not None:
             _charge(context, reply.spent)
@@ -331,6 +327,26 @@ class RayExecutor:
             from kaizen_ray.worker import locator_stream
 
             await agent.state_manager.journal_delete(locator_stream(agent.agent_id, request.child_id))
+
+    @staticmethod
+    async def _replay(agent: BaseAgent, events: list[dict[str, Any]], pid: int) -> None:
+        """Trigger a child's recorded events on the agent's own hooks, in the order they happened."""
+        hooks = agent._hooks
+        if hooks is None:
+            return
+        for event in events:
+            # When and where it happened (the context's own timestamp is the replay's).
+            metadata = {**event["metadata"], "remote_timestamp": event["timestamp"], "worker_pid": event["pid"] or pid}
+            if event["duration_ms"] is not None:
+                metadata.setdefault("duration_ms", event["duration_ms"])
+            await hooks.trigger(
+                event["event"],
+                agent_id=event["agent_id"],
+                run_id=event["run_id"],
+                trace_id=event["trace_id"],
+                cycle=event["cycle"],
+                metadata=metadata,
+            )
 
     def __repr__(self) -> str:
         where = self.address or "local"

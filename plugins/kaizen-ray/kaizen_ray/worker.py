@@ -12,8 +12,9 @@ and runs many child runs at once on its event loop. For each child it
   appended on every checkpoint the child saves, so nothing lives only in Ray's memory;
 * runs it inside its own interrupt scope, which :meth:`AgentWorker.interrupt` (called by
   the driver when the caller's scope is interrupted) stops gracefully;
-* records the hook events the driver listens to and sends them back in one batch with
-  the reply (the driver triggers them on the agent's own hooks);
+* records the hook events the driver listens to and sends them back in batches (the driver
+  fetches them while the child runs, :meth:`AgentWorker.take_events`, and the rest comes with
+  the reply), which the driver triggers on the agent's own hooks;
 * carries the caller's hook metadata (``parent_run_id``, ``pipeline_step``, ``traceparent``...).
 """
 
@@ -254,6 +255,7 @@ class _Recorder(BaseHook):
                     "trace_id": context.trace_id,
                     "cycle": context.cycle,
                     "timestamp": context.timestamp,
+                    "pid": os.getpid(),
                     "duration_ms": context.duration_ms,
                     "metadata": _portable(metadata),
                 }
@@ -386,6 +388,15 @@ class AgentWorker:
             return None
         entries = await manager.journal_read(state.stream)
         return str(entries[-1]["checkpoint_id"]) if entries else None
+
+    def take_events(self, child_id: str, token: str) -> list[dict[str, Any]]:
+        """The events child ``child_id`` recorded since the last call (the driver replays long runs'
+        events while they run; the reply carries the rest)."""
+        state = self.children.get(child_id)
+        if state is None or state.token != token:
+            return []
+        taken, state.recorded = state.recorded, []
+        return taken
 
     def interrupt(
         self, child_id: str, token: str, source: str, mode: str, message: str, metadata: dict[str, Any]

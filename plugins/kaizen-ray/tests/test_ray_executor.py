@@ -157,6 +157,36 @@ def test_a_killed_worker_loses_no_input_and_repeats_no_side_effect(tmp_path: Pat
     assert resumed == killed  # the killed worker's runs resumed from their checkpoints elsewhere
 
 
+def test_a_long_childs_events_reach_the_driver_while_it_runs(tmp_path: Path, ray_address: str) -> None:
+    import threading
+
+    from kaizen_core._sync import run_sync
+    from kaizen_ray.executor import RayExecutor
+
+    (tmp_path / "markers").mkdir()
+    agent = gated_agent(tmp_path, "streamed")
+    seen: list[str] = []
+
+    async def remember(context: Any) -> None:
+        seen.append(context.metadata["tool"])
+
+    agent.hook_manager.register(HookEvent.POST_TOOL_CALL, remember)
+    pool = RayExecutor(ray_address, actors=1, event_flush_seconds=0.05)
+    box: dict[str, Any] = {}
+    run = threading.Thread(target=lambda: box.setdefault("results", agent.run_many([{"task": "t"}], executor=pool)))
+    run.start()
+    try:
+        # the child waits at the gate (it cannot finish): its first tool call's event is already here
+        wait_until(lambda: len(seen) >= 1, what="the record tool's event on the driver", timeout=300)
+        assert seen == ["record"] and run.is_alive()
+    finally:
+        (tmp_path / "release").write_text("go")
+        run.join()
+        run_sync(pool.aclose)
+    assert box["results"][0]["summary"] == "done"
+    assert seen == ["record", "gate"]  # each triggered once, in order
+
+
 def test_ctrl_c_on_the_driver_stops_every_remote_child_with_a_checkpoint(tmp_path: Path, ray_address: str) -> None:
     (tmp_path / "markers").mkdir()
     (tmp_path / "released").write_text("go")
