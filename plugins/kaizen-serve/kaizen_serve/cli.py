@@ -93,15 +93,12 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the agents and pipelines of FILES (TOML with [agent] or [pipeline]) over HTTP."""
-    from kaizen_core.errors import KaizenError
-
-    try:
-        _serve(
-            files, host, port, workers, storage, api_key_file, insecure_no_auth,
-            add_key, list(allow_agent), max_body_bytes, max_streams, log_level,
-        )  # fmt: skip
-    except KaizenError as exc:
-        raise click.ClickException(str(exc)) from None
+    # A KaizenError (a bad file, an unknown storage scheme) goes up to the `kaizen` command,
+    # which prints it as a coded JSON error and exits 1.
+    _serve(
+        files, host, port, workers, storage, api_key_file, insecure_no_auth,
+        add_key, list(allow_agent), max_body_bytes, max_streams, log_level,
+    )  # fmt: skip
 
 
 def _serve(

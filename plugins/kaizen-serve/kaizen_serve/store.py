@@ -121,13 +121,12 @@ class RunStore:
         return [json.loads(raw) for raw in await self.store.journal_read(f"{_PREFIX}/run/{run_id}")]
 
     async def get(self, run_id: str) -> RunRecord | None:
-        """The current record of ``run_id``, or None."""
-        records = [e for e in await self._entries(run_id) if e.get("kind") == "record"]
-        if not records:
-            return None
-        last = dict(records[-1])
-        last.pop("kind", None)
-        return RunRecord.model_validate(last)
+        """The current record of ``run_id``, or None (only the newest snapshot is parsed)."""
+        for raw in reversed(await self.store.journal_read(f"{_PREFIX}/run/{run_id}")):
+            entry = json.loads(raw)
+            if entry.pop("kind", None) == "record":
+                return RunRecord.model_validate(entry)
+        return None
 
     async def list_runs(
         self, *, limit: int = 50, agents: set[str] | None = None, status: str | None = None

@@ -50,3 +50,17 @@ async def test_only_one_process_claims_a_resumable_run(tmp_path: Path) -> None:
         assert (await store.get("r1")).status == "running"  # type: ignore[union-attr]
     finally:
         await store.close()
+
+
+def test_a_bad_agent_file_stops_kaizen_serve_with_a_coded_error(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    from conftest import kaizen_program
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[agent]\nid = "x"\nsignature = "a -> b"\nllm_provider = "mock"\nbogus = 1\n')
+    done = subprocess.run([kaizen_program(), "serve", str(bad)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    error = json.loads(done.stderr.strip().splitlines()[-1])["error"]
+    assert error["code"] == "KAIZEN_002" and "bogus" in error["message"]

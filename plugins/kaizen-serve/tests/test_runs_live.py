@@ -93,6 +93,19 @@ def test_read_endpoints_and_the_workflows_alias(serve: Any) -> None:
         assert client.get("/nowhere").json()["error"]["code"] == "EXEC_001"
 
 
+def test_a_failed_run_keeps_its_code_and_status(serve: Any) -> None:
+    server = serve(AGENTS / "broken.toml")
+    with server.client() as client:
+        response = client.post("/agents/broken/runs?wait=true", json={"inputs": {"question": "q"}})
+        assert response.status_code == 502
+        error = response.json()["error"]
+        assert error["code"] == "AGENT_004" and "overloaded" in error["message"]
+        run = client.get(f"/runs/{error['run_id']}").json()
+        assert run["status"] == "failed" and run["error"]["code"] == "AGENT_004" and run["result"] is None
+        with client.stream("GET", f"/runs/{error['run_id']}/events") as stream:
+            assert [e["event"] for e in sse_events(stream)][-1] == "failed"
+
+
 def test_a_pipeline_file_is_served_like_an_agent(serve: Any) -> None:
     server = serve(QUICKSTART, AGENTS / "fanout.toml")
     with server.client() as client:
