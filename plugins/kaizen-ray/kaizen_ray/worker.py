@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentWorker", "BudgetKeeper", "ChildReply", "ChildRequest", "RemoteBudgetContext", "locator_stream"]
 
+#: Built agents a worker keeps (by spec fingerprint) for the next children of the same agent.
+MAX_AGENTS = 1024
 #: The hook-metadata key telling the worker's recorder which child an event belongs to (never replayed).
 CHILD_KEY = "kaizen_ray_child"
 
@@ -338,6 +340,8 @@ class AgentWorker:
             context = RemoteBudgetContext.connect(request.budget, request.permissions) if request.budget is not None else None
             agent = request.spec.build(hook_manager=self.hooks, execution_context=context)
             if request.budget is None:
+                if len(self.agents) >= MAX_AGENTS:  # the oldest built goes (runs using it keep their reference)
+                    self.agents.pop(next(iter(self.agents)))
                 self.agents[key] = agent
         return agent
 
