@@ -87,8 +87,9 @@ async def test_autonomous_agent_keeps_secrets_out_of_model_journal_and_checkpoin
 def _readable(path: Path) -> bytes:
     """A stored file's bytes, plus its decoded JSON when it is a (possibly compressed) checkpoint."""
     raw = path.read_bytes()
-    if raw.startswith(b"KZ1"):
-        raw += json.dumps(decode(raw, str(path))).encode()
+    start = raw.find(b"KZ1")  # the codec payload, after the file store's header line
+    if start >= 0:
+        raw += json.dumps(decode(raw[start:], str(path))).encode()
     return raw
 
 
