@@ -29,7 +29,6 @@ relative to the pipeline file. ``overrides`` win over the file: ``load_pipeline(
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,18 +41,10 @@ __all__ = ["load_pipeline", "load_pipeline_config"]
 
 
 def load_pipeline_config(path: str | Path) -> dict[str, Any]:
-    """The ``[pipeline]`` table of ``path``."""
-    file = Path(path)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"pipeline file {str(file)!r} does not exist") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"pipeline file {str(file)!r} is not valid TOML: {exc}") from exc
-    section = data.get("pipeline")
-    if not isinstance(section, dict):
-        raise ConfigError(f"pipeline file {str(file)!r} has no [pipeline] table", hint="start the file with [pipeline]")
-    return dict(section)
+    """The ``[pipeline]`` table of ``path`` (KAIZEN_002 naming the file when it is missing or bad)."""
+    from kaizen_core.agent_loader import load_toml_table
+
+    return load_toml_table(path, "pipeline")
 
 
 def _is_agent_table(value: Any) -> bool:
