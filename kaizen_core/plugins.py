@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -243,6 +244,8 @@ def _allowlist() -> set[str] | None:
 #: times (:func:`_path_state`), which change whenever a distribution is installed, upgraded or
 #: removed. ``KAIZEN_PLUGIN_CACHE=off`` disables it, ``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
 _CACHE_VERSION = 1
+_CACHE_MAX_AGE = 7 * 24 * 3600.0
+_CACHE_MAX_FILES = 64
 
 
 def _cache_file() -> Path | None:
@@ -254,8 +257,10 @@ def _cache_file() -> Path | None:
     else:
         xdg = os.environ.get("XDG_CACHE_HOME")
         base = (Path(xdg) if xdg else Path.home() / ".cache") / "kaizen"
-    tag = hashlib.sha256(f"{sys.prefix}\0{sys.executable}\0{sys.version}".encode()).hexdigest()[:16]
-    return base / f"entry-points-{tag}.json"
+    # One file per interpreter and sys.path, so programs with different paths (a script's own
+    # directory comes first) do not overwrite each other's cache.
+    key = "\0".join([sys.prefix, sys.executable, sys.version, *sys.path])
+    return base / f"entry-points-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
 
 
 def _path_state() -> list[list[Any]]:
@@ -323,6 +328,18 @@ def _write_cache(cache: Path, data: dict[str, Any]) -> None:
         tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, cache)
+        # Files of paths not seen for a week (temporary directories, old venvs) go, and the
+        # oldest beyond the newest _CACHE_MAX_FILES.
+        stale = time.time() - _CACHE_MAX_AGE
+        files = []
+        for path in cache.parent.glob("entry-points-*.json"):
+            with contextlib.suppress(OSError):
+                files.append((path.stat().st_mtime, path))
+        files.sort(reverse=True)
+        for rank, (mtime, path) in enumerate(files):
+            if mtime < stale or rank >= _CACHE_MAX_FILES:
+                with contextlib.suppress(OSError):
+                    path.unlink()
     except OSError as exc:
         logger.debug("plugin entry-point cache not written to %s: %s", cache, exc)
 

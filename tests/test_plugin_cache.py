@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 LIST_PLUGINS = (
@@ -68,3 +69,17 @@ def test_an_unreadable_cache_is_rescanned(tmp_path: Path) -> None:
     written.write_text("{not json", encoding="utf-8")
     assert _plugins(site, str(cache)) == ["kaizen-cache-bad"]
     assert json.loads(written.read_text(encoding="utf-8"))["entry_points"]  # rewritten
+
+
+def test_a_rescan_removes_cache_files_unused_for_a_week(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _install(site, "prune")
+    cache.mkdir()
+    old, recent = cache / "entry-points-0000000000000000.json", cache / "entry-points-1111111111111111.json"
+    for path in (old, recent):
+        path.write_text("{}", encoding="utf-8")
+    week_ago = time.time() - 8 * 24 * 3600
+    os.utime(old, (week_ago, week_ago))
+    assert _plugins(site, str(cache)) == ["kaizen-cache-prune"]
+    assert not old.exists() and recent.exists()
+    assert len(list(cache.glob("entry-points-*.json"))) == 2  # the one just written and the recent one
