@@ -16,6 +16,9 @@ Rules every implementation follows (checked by ``CheckpointStoreSuite``):
 * ``list`` returns metadata newest first (``created_at`` then ``step_number``).
 * Backend failures raise :class:`StorageError` (CHECKPOINT_003) with the URL shown
   without its password.
+* ``read_chain`` and ``journal_append_many`` have correct defaults built on ``read`` and
+  ``journal_append``; a store overrides them to make a load one round trip and a journal
+  batch one durable write, with the same results (the suite checks both).
 """
 
 from __future__ import annotations
