@@ -84,6 +84,11 @@ class LocalRun:
     stopping: bool = False  # interrupted by the server shutting down: resume on the next start
     #: Cancelled when the server stops while the run waits for an answer (see begin_shutdown).
     cancel_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    #: Events stored by this process's writer (ids ``base + 1`` on) and the stored status:
+    #: live readers of a local run read these instead of the store.
+    base: int = 0
+    written: list[RunEvent] = field(default_factory=list)
+    stored_status: str = "queued"
     _queue: list[RunEvent | RunRecord] = field(default_factory=list)
     _wake: anyio.Event = field(default_factory=anyio.Event)
     _drained: anyio.Event = field(default_factory=anyio.Event)
@@ -121,8 +126,10 @@ class LocalRun:
                 try:
                     if isinstance(batch[0], RunEvent):
                         await store.append_events(self.record.run_id, batch)  # type: ignore[arg-type]
+                        self.written.extend(batch)  # type: ignore[arg-type]
                     else:
                         await store.save(batch[-1])  # type: ignore[arg-type]
+                        self.stored_status = batch[-1].status  # type: ignore[union-attr]
                 except KaizenError as exc:  # the store is down: keep the batch, retry shortly
                     logger.warning("run %s: storing events failed, retrying: %s", self.record.run_id, exc)
                     await anyio.sleep(self.manager.poll_interval)
@@ -492,7 +499,7 @@ class RunManager:
             run = LocalRun(self, claimed, served, inputs=dict(claimed.inputs or {}), resume_from=claimed.checkpoint_id)
             if not served.autonomous:
                 run.resume_from = None  # a single-shot run starts again from its inputs
-            run.count = await self.store.event_count(run_id)
+            run.count = run.base = await self.store.event_count(run_id)
             await self.store.track(self.worker_id, run_id, started=True)
             self._spawn(run)
             resumed.append(run_id)
@@ -505,13 +512,21 @@ class RunManager:
         last_tick = time.monotonic()
         while True:
             local = self.local.get(run_id)
-            changed = local.changed if local is not None else None
-            record = await self.store.get(run_id)  # the stored status: its final event is stored before it
-            for event in await self.store.events(run_id, after):
+            if local is not None and after >= local.base:
+                # A run of this process: what its writer stored, from memory (no store read).
+                changed: anyio.Event | None = local.changed
+                status = local.stored_status
+                new = local.written[after - local.base :]
+            else:
+                changed = None
+                record = await self.store.get(run_id)  # the stored status: its final event is stored before it
+                status = record.status if record is not None else "failed"
+                new = await self.store.events(run_id, after)
+            for event in new:
                 after = event.id
                 last_tick = time.monotonic()
                 yield event
-            if record is None or record.status in TERMINAL:
+            if status in TERMINAL:
                 return
             if self.stopping and local is None:  # a local run still writes its final event first
                 return
