@@ -161,6 +161,20 @@ def test_sse_stream_of_an_autonomous_run_with_an_approval_from_a_second_client(s
         assert late.status_code == 409
 
 
+def test_wait_with_a_timeout_answers_202_while_the_run_goes_on(serve: Any) -> None:
+    server = serve(WRITER)
+    with server.client() as client:
+        # The run waits for an approval nobody gives: it is certainly still running after 0.5 s.
+        response = client.post("/agents/writer/runs?wait=true&timeout=0.5", json={"inputs": {"task": "write"}})
+        assert response.status_code == 202 and response.json()["status"] == "running"
+        run_id = response.json()["run_id"]
+        assert list(client.get(f"/runs/{run_id}").json()["pending"])
+        assert (
+            client.post("/agents/writer/runs?wait=true&timeout=-1", json={"inputs": {"task": "x"}}).status_code == 400
+        )
+        assert client.post(f"/runs/{run_id}/interrupt", json={"mode": "immediate"}).status_code == 202
+
+
 def test_an_unanswered_approval_is_denied_when_its_timeout_passes(serve: Any, workdir: Path) -> None:
     server = serve(IMPATIENT)
     with server.client() as client:
