@@ -229,10 +229,31 @@ async def test_search_similar_reads_the_namespace_once_then_only_its_generation(
     await fill(memory)
     tier.reads.clear()
     assert [r.content for r in await memory.asearch_similar("my pet animal", limit=1)] == [FACTS[3][0]]
-    assert tier.reads == ["get", "items"]  # the generation, then one bulk read
+    assert tier.reads == ["get", "items", "items"]  # generation, writers' counts, one bulk read of the namespace
     tier.reads.clear()
     assert [r.content for r in await memory.asearch_similar("python code", limit=1)] == [FACTS[0][0]]
     assert tier.reads == ["get"]  # nothing changed: the index is reused
+    dog = await memory.aadd("Release the pet animal on friday")
+    tier.reads.clear()
+    assert [r.id for r in await memory.asearch_similar("ship the pet", limit=1)] == [dog.id]
+    assert tier.reads == ["get", "items"]  # only our own count changed: our add is in the index already
+    tier.reads.clear()
+    await memory.asearch_similar("ship the pet", limit=1)
+    assert tier.reads == ["get"]
+
+
+async def test_an_add_by_another_memory_between_two_of_ours_is_seen(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/two.db"
+    ours = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
+    theirs = LongTermMemory(url, agent_id="bot", embedding_provider=TopicEmbedder())
+    await fill(ours)
+    await ours.asearch_similar("anything")  # our index is built
+    cat = await theirs.aadd("A second cat, a pet animal called Tofu")
+    dog = await ours.aadd("The dog Rex is a pet animal")
+    found = {r.id for r in await ours.asearch_similar("pet animal cat", limit=3)}
+    assert {cat.id, dog.id} <= found
+    await ours.aclose()
+    await theirs.aclose()
 
 
 async def test_search_similar_sees_writes_of_another_memory_on_the_same_store(tmp_path: Path) -> None:
@@ -297,3 +318,33 @@ async def test_search_similar_vectors_of_another_dimension_are_memory_001() -> N
     await memory.tier.put(f"vec/{entry.id}", {"model": "topics-v1", "vector": [1.0, 0.0]})
     with pytest.raises(MemoryBackendError, match="dimensions differ"):
         await memory.asearch_similar("animal")
+
+
+class OneHotEmbedder(BaseProvider):
+    """``"item N"`` -> the N-th unit vector of 64: every item is its own direction."""
+
+    name = "one-hot"
+    supports_embeddings = True
+
+    async def embed(self, texts: list[str], *, model: str | None = None) -> Embeddings:
+        vectors = []
+        for text in texts:
+            found = re.search(r"item (\d+)", text)
+            vector = [0.0] * 64
+            vector[int(found.group(1)) if found else 63] = 1.0
+            vectors.append(vector)
+        return Embeddings(vectors=vectors, model="one-hot")
+
+
+@pytest.mark.parametrize("numpy", ["installed", "missing"])
+async def test_many_adds_after_the_index_is_built_are_all_found(monkeypatch: pytest.MonkeyPatch, numpy: str) -> None:
+    if numpy == "missing":
+        monkeypatch.setitem(sys.modules, "numpy", None)
+    memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=OneHotEmbedder(model="one-hot"))
+    first = await memory.aadd("item 0")
+    assert [r.id for r in await memory.asearch_similar("item 0", limit=1)] == [first.id]
+    added = [await memory.aadd(f"item {n}") for n in range(1, 60)]  # past the index's first capacity
+    for n in (1, 17, 59):
+        (hit,) = await memory.asearch_similar(f"item {n}", limit=1)
+        assert hit.id == added[n - 1].id and math.isclose(hit.score or 0.0, 1.0, abs_tol=1e-6)
+    assert len(await memory.asearch_similar("item 5", limit=100)) == 60

@@ -78,8 +78,12 @@ __all__ = [
 
 ENTRY_PREFIX = "entry/"
 VECTOR_PREFIX = "vec/"
-#: a token every add and delete replaces, so a search knows when its index is stale
+#: a token every add and delete replaces, so a search knows in one read whether anything changed
 GENERATION_KEY = "meta/generation"
+#: ``meta/writers/<id>``: the write count of each LongTermMemory that wrote to the namespace
+WRITERS_PREFIX = "meta/writers/"
+#: a writer's count not updated for this long is removed by the next re-read (its index reloads)
+WRITER_KEY_MAX_AGE = 7 * 24 * 3600.0
 CONVERSATION_TAG = "conversation"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -240,7 +244,6 @@ class _EntryStore(Closing):
         if self.max_entries is not None:
             await self._make_room(self.max_entries - 1)
         await self.tier.put(ENTRY_PREFIX + entry.id, entry.stored(), ttl=ttl)
-        await self._changed()
         await fire(self.hook_manager, "POST_MEMORY_SAVE", agent_id=self.agent_id, metadata=meta)
 
     async def _make_room(self, keep: int) -> None:
@@ -253,8 +256,9 @@ class _EntryStore(Closing):
             await self.tier.delete(VECTOR_PREFIX + entry.id)
         await self._changed()
 
-    async def _changed(self) -> None:
-        """Called after this memory added or deleted entries (LongTermMemory marks its search index stale)."""
+    async def _changed(self, added: MemoryEntry | None = None, vector: list[float] | None = None) -> None:
+        """Called after this memory added (``added``, with its ``vector`` when it has one) or
+        deleted entries: LongTermMemory keeps its search index current (see its ``_changed``)."""
 
     async def aget(self, entry_id: str) -> MemoryEntry | None:
         """The entry with ``entry_id``, or None."""
@@ -439,6 +443,7 @@ class ShortTermMemory(_EntryStore):
             expires_at=None if life is None else time.time() + life,
         )
         await self._put_entry(entry, life)
+        await self._changed(entry)
         return entry
 
     add = sync_twin(aadd)
@@ -486,6 +491,8 @@ class LongTermMemory(_EntryStore):
         self._provider: Any = None
         self.embedding_model = embedding_model
         self._index: _SearchIndex | None = None
+        self._writer_key = WRITERS_PREFIX + uuid.uuid4().hex
+        self._writes = 0
 
     # -- embeddings ------------------------------------------------------------------------
     @property
@@ -553,27 +560,56 @@ class LongTermMemory(_EntryStore):
             expires_at=None if ttl is None else time.time() + ttl,
         )
         await self._put_entry(entry, ttl)
+        vector = None
         if self._embeds_on_add:
             (vector,) = await self._embed([entry.text])
             await self._store_vector(entry.id, vector, self._model_name())
+        await self._changed(entry, vector)
         return entry
 
-    async def _changed(self) -> None:
-        # A new generation tells every LongTermMemory on this namespace (any process) that its
-        # search index is stale; ours is dropped now.
-        self._index = None
+    async def _changed(self, added: MemoryEntry | None = None, vector: list[float] | None = None) -> None:
+        # Every LongTermMemory counts its writes under a key of its own (no two writers share
+        # one, so no update is lost), then replaces the namespace's generation token (one key a
+        # search can check in one read). Our own add goes straight into our index when the
+        # index had seen all our earlier writes.
+        self._writes += 1
+        await self.tier.put(self._writer_key, {"n": self._writes, "at": time.time()})
         await self.tier.put(GENERATION_KEY, uuid.uuid4().hex)
+        index = self._index
+        if (
+            index is not None
+            and added is not None
+            and vector is not None
+            and index.counts.get(self._writer_key, 0) == self._writes - 1
+            and index.add(added, vector)
+        ):
+            index.counts[self._writer_key] = self._writes
+        else:
+            self._index = None
 
     async def _search_index(self, model: str) -> _SearchIndex:
-        """The entries and vectors a search ranks: kept between searches while the namespace's
-        generation is unchanged (one ``get``), else read again in one ``items`` call."""
+        """The entries and vectors a search ranks. One ``get`` of the generation token when
+        nothing was written since the last search; when it changed, the writers' counts
+        (``items`` of ``meta/writers/``: keys only our own writes changed keep the index),
+        else the whole namespace again (one more ``items`` call)."""
         generation = await self.tier.get(GENERATION_KEY)
         index = self._index
-        if index is not None and generation is not None and index.generation == generation and index.model == model:
+        if index is not None and index.model == model and generation is not None and generation == index.generation:
             return index
-        if generation is None:  # a namespace written before generations existed: start one
+        if generation is None:  # a namespace no memory of this version wrote to yet: start the token
             generation = uuid.uuid4().hex
             await self.tier.put(GENERATION_KEY, generation)
+        writers = await self.tier.items(WRITERS_PREFIX)  # after the generation: a write in between shows here
+        counts = {key: _field(value, "n") for key, value in writers}
+        if index is not None and index.model == model and index.counts == counts:
+            index.generation = generation  # only our own writes (already in the index) since it was read
+            return index
+        # Re-reading anyway: forget writers silent for a week (their indexes just reload once).
+        stale = time.time() - WRITER_KEY_MAX_AGE
+        for key, value in writers:
+            if key != self._writer_key and (_field(value, "at") or 0.0) < stale:
+                await self.tier.delete(key)
+                counts.pop(key, None)
         raw_entries: dict[str, Any] = {}
         raw_vectors: dict[str, Any] = {}
         for key, value in await self.tier.items():
@@ -592,7 +628,7 @@ class LongTermMemory(_EntryStore):
             else:
                 packed[entry_id] = raw
         if missing:
-            # Vectors only add what the entries imply, so storing them changes no generation.
+            # Vectors only add what the entries imply, so storing them changes no count.
             fresh = await self._embed([MemoryEntry.from_stored(raw_entries[i]).text for i in missing])
             stored = {i: encode_vector(v, model) for i, v in zip(missing, fresh, strict=True)}
             await self.tier.put_many({VECTOR_PREFIX + i: value for i, value in stored.items()})
@@ -604,7 +640,8 @@ class LongTermMemory(_EntryStore):
         except ValueError as exc:
             raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
         index = _SearchIndex(
-            generation=str(generation),
+            generation=generation,
+            counts=counts,
             model=model,
             entries=[raw_entries[i] for i in ids],
             expiring=[(row, t) for row, i in enumerate(ids) if (t := _field(raw_entries[i], "expires_at")) is not None],
@@ -682,10 +719,22 @@ def _field(raw: Any, name: str) -> float | None:
 
 @dataclass
 class _SearchIndex:
-    """What :meth:`LongTermMemory.asearch_similar` ranks, as of one namespace generation."""
+    """What :meth:`LongTermMemory.asearch_similar` ranks, as of the writers' counts it was read at."""
 
-    generation: str
+    generation: Any  # the namespace's generation token when the index was last known current
+    counts: dict[str, float | None]
     model: str
     entries: list[Any]  # stored entries, oldest first
     expiring: list[tuple[int, float]]  # (row, expires_at) of the entries with a TTL
     vectors: VectorMatrix
+
+    def add(self, entry: MemoryEntry, vector: list[float]) -> bool:
+        """Append a new entry (the newest) and its vector; False when the vector does not fit."""
+        raw = stored_bytes(encode_vector(vector, self.model), self.model)
+        if raw is None or not self.vectors.append(raw):
+            return False
+        row = len(self.entries)
+        self.entries.append(entry.stored())
+        if entry.expires_at is not None:
+            self.expiring.append((row, entry.expires_at))
+        return True

@@ -93,8 +93,13 @@ class VectorMatrix:
         self._np = _numpy()
         if self._np is not None:
             np = self._np
-            self._matrix = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dim)
-            self._norms = np.sqrt(np.einsum("ij,ij->i", self._matrix, self._matrix))
+            # A writable buffer with room to grow, so append() does not copy the matrix each time.
+            self._buffer = np.empty((max(16, len(rows) + len(rows) // 4), dim), dtype="<f4")
+            self._buffer[: len(rows)] = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dim)
+            self._norm_buffer = np.empty(self._buffer.shape[0], dtype="<f4")
+            self._matrix = self._buffer[: len(rows)]
+            self._norm_buffer[: len(rows)] = np.sqrt(np.einsum("ij,ij->i", self._matrix, self._matrix))
+            self._norms = self._norm_buffer[: len(rows)]
         else:
             self._rows = []
             for raw in rows:
@@ -103,6 +108,35 @@ class VectorMatrix:
                 if sys.byteorder == "big":
                     floats.byteswap()
                 self._rows.append(floats)
+
+    def append(self, raw: bytes) -> bool:
+        """Add one row (little-endian float32 bytes); False when its dimension differs."""
+        if self.size and len(raw) != 4 * self.dim:
+            return False
+        if not self.size and self.dim != len(raw) // 4:
+            return False  # an empty matrix of unknown dimension: the caller rebuilds it
+        if self._np is None:
+            floats = array("f")
+            floats.frombytes(raw)
+            if sys.byteorder == "big":
+                floats.byteswap()
+            self._rows.append(floats)
+            self.size += 1
+            return True
+        np = self._np
+        if self.size == self._buffer.shape[0]:
+            grown = np.empty((self.size * 2, self.dim), dtype="<f4")
+            grown[: self.size] = self._buffer[: self.size]
+            norms = np.empty(self.size * 2, dtype="<f4")
+            norms[: self.size] = self._norm_buffer[: self.size]
+            self._buffer, self._norm_buffer = grown, norms
+        row = np.frombuffer(raw, dtype="<f4")
+        self._buffer[self.size] = row
+        self._norm_buffer[self.size] = np.sqrt(np.dot(row, row))
+        self.size += 1
+        self._matrix = self._buffer[: self.size]
+        self._norms = self._norm_buffer[: self.size]
+        return True
 
     def top_k(
         self, query: Sequence[float], limit: int, min_similarity: float, exclude: Collection[int] = ()

@@ -290,12 +290,15 @@ class WarmMemoryTier(MemoryTier):
         return [r[0] for r in rows]
 
     async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
-        """One SELECT over the namespace (the primary key's index serves the prefix range)."""
+        """One SELECT over the namespace; a prefix is also a key range, which the (namespace, key)
+        index serves without scanning the other keys (binary collation: code point order)."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix and ord(prefix[-1]) < 0x10FFFF else None
+        where = "namespace=? AND substr(key, 1, ?) = ?" + (" AND key >= ? AND key < ?" if upper else "")
+        params: tuple[Any, ...] = (self.namespace, len(prefix), prefix) + ((prefix, upper) if upper else ())
         rows = await self._run(
             lambda c: c.execute(
-                f"SELECT key, value, compressed FROM kaizen_memory WHERE namespace=? AND substr(key, 1, ?) = ? "
-                f"AND {_LIVE} ORDER BY key",
-                (self.namespace, len(prefix), prefix, time.time()),
+                f"SELECT key, value, compressed FROM kaizen_memory WHERE {where} AND {_LIVE} ORDER BY key",
+                (*params, time.time()),
             ).fetchall()
         )
         return [(key, self._decode(raw, compressed)) for key, raw, compressed in rows]
