@@ -389,3 +389,34 @@ async def test_call_observers_see_every_handler_call_and_attached_tells_a_hook_i
     watcher.remove()
     await hooks.trigger(E.POST_CYCLE, agent_id="a")
     assert len(calls) == 2
+
+
+async def test_an_async_hook_using_anyio_primitives_across_a_suspension_succeeds() -> None:
+    """A handler that enters an anyio cancel scope (a Lock, to_thread) and suspends inside it
+    runs like any other: the manager's timeout must not interleave with the handler's scopes."""
+    lock = anyio.Lock()
+    seen: list[str] = []
+
+    async def locked(context: HookContext) -> None:
+        async with lock:
+            await anyio.sleep(0)
+            seen.append(await anyio.to_thread.run_sync(lambda: "threaded"))
+
+    manager = HookManager(default_timeout=5.0)
+    manager.register(E.POST_AGENT_LOOP, locked)
+    (result,) = await manager.trigger(E.POST_AGENT_LOOP, agent_id="a")
+    assert result.success, result.error
+    assert seen == ["threaded"]
+
+
+async def test_a_suspended_async_hook_past_its_timeout_is_hook_002() -> None:
+    never = anyio.Event()
+
+    async def stuck(context: HookContext) -> None:
+        async with anyio.Lock():
+            await never.wait()
+
+    manager = HookManager(default_timeout=0.01)
+    manager.register(E.POST_AGENT_LOOP, stuck)
+    (result,) = await manager.trigger(E.POST_AGENT_LOOP, agent_id="a")
+    assert not result.success and result.error_code == "HOOK_002"

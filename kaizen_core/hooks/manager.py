@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import math
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import uuid4
-
-import anyio
 
 from kaizen_core.errors import ConfigError, HookError
 from kaizen_core.hooks.base import BaseHook
@@ -63,6 +63,11 @@ class _Stat:
     failures: int = 0
     total_ms: float = 0.0
     max_ms: float = 0.0
+
+
+def _finite(seconds: float | None) -> float | None:
+    """``asyncio.timeout``'s delay: None for no limit (``math.inf`` included)."""
+    return None if seconds is None or math.isinf(seconds) else seconds
 
 
 class _Resumed:
@@ -417,7 +422,7 @@ class HookManager:
 
     async def _run(self, entry: _Entry, context: HookContext) -> HookResult:
         start = time.perf_counter()
-        scope: anyio.CancelScope | None = None
+        deadline: asyncio.Timeout | None = None
         value: Any = None
         code: str | None = None
         error = ""
@@ -426,22 +431,26 @@ class HookManager:
             if entry.is_async:
                 # Run the coroutine's first step directly: most hooks never suspend, and a
                 # step that does not suspend cannot be cancelled anyway. Only a coroutine
-                # that suspends pays for the timeout scope.
+                # that suspends pays for the timeout. It is asyncio.timeout, not an anyio
+                # cancel scope: the handler may already be inside scopes of its own (a Lock,
+                # to_thread) entered in that first step, and anyio scopes must nest strictly.
                 coro = cast(Coroutine[Any, Any, HandlerReturn], entry.fn(context))
                 try:
                     first = coro.send(None)
                 except StopIteration as stop:
                     value = stop.value
                 else:
-                    with anyio.fail_after(self._timeout(entry)) as scope:
+                    deadline = asyncio.timeout(_finite(self._timeout(entry)))
+                    async with deadline:
                         value = await _Resumed(coro, first)
             else:
                 value = entry.fn(context)  # sync handlers are called directly: they must be quick
                 if value is not None and not isinstance(value, HookResult | dict) and inspect.isawaitable(value):
-                    with anyio.fail_after(self._timeout(entry)) as scope:
+                    deadline = asyncio.timeout(_finite(self._timeout(entry)))
+                    async with deadline:
                         value = await value
         except TimeoutError as exc:
-            if scope is not None and scope.cancelled_caught:
+            if deadline is not None and deadline.expired():
                 code, error = "HOOK_002", f"hook {entry.name!r} timed out after {self._timeout(entry)}s"
             else:
                 code, error, exc_info = "HOOK_003", _describe(exc), exc
