@@ -818,6 +818,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.UsageError as exc:
         exc.show()
         return EXIT_USAGE
+    except click.ClickException as exc:  # e.g. a plugin command's BadParameter-like failure: no traceback
+        exc.show()
+        return int(exc.exit_code)
     except click.Abort:
         return 130
     except AgentInterrupted as exc:  # the partial result on stdout; 130/143 after SIGINT/SIGTERM, like Python

@@ -63,3 +63,31 @@ def test_the_plugin_module_loads_only_when_its_command_runs(
 def test_a_plugin_cannot_shadow_a_core_command(greet_plugin: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--help"]) == 0
     assert "Run an agent described in a TOML file" in capsys.readouterr().out
+
+
+FAILING_MODULE = '''
+import click
+
+@click.command()
+def broken():
+    """Always fails."""
+    raise click.ClickException("the thing is broken")
+'''
+
+
+class BrokenPlugin:
+    @hookimpl
+    def register_cli_commands(self, register):  # type: ignore[no-untyped-def]
+        register("broken", "kaizen_test_broken:broken")
+
+
+def test_a_click_error_of_a_plugin_command_is_a_message_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "kaizen_test_broken.py").write_text(FAILING_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with plugin_registered(BrokenPlugin(), name="broken-plugin"):
+        assert main(["broken"]) == 1
+    err = capsys.readouterr().err
+    assert "Error: the thing is broken" in err and "Traceback" not in err
+    sys.modules.pop("kaizen_test_broken", None)
