@@ -14,7 +14,6 @@ a checkpoint and resumed by the next server started on the same ``--storage``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import socket
@@ -23,19 +22,12 @@ from typing import Any
 
 import click
 
+from kaizen_core.tools.netpolicy import is_loopback_host
+
 __all__ = ["app_from_env", "serve"]
 
 SETTINGS_ENV = "KAIZEN_SERVE_SETTINGS"
 KEY_ENV = "KAIZEN_SERVE_API_KEY"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def app_from_env() -> Any:
@@ -129,7 +121,7 @@ def _serve(
         return
     if not files:
         raise click.UsageError("give at least one agent TOML file")
-    if insecure_no_auth and not _is_loopback(host):
+    if insecure_no_auth and not is_loopback_host(host):
         raise click.UsageError(f"--insecure-no-auth is refused on the non-loopback host {host!r}")
     storage_url = storage or DEFAULT_STORAGE
     names = [ServedAgent.from_toml(f, storage_url).name for f in files]  # fail fast on a bad file
