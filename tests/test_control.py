@@ -245,3 +245,14 @@ async def test_agent_without_a_control_protocol_says_how_to_add_one() -> None:
     agent.control_protocol = ControlProtocol(InMemoryTransport())  # set later: used from then on
     await agent.report_progress("half", 50)
     await agent.aclose()
+
+
+async def test_ignored_messages_are_bounded_to_the_newest() -> None:
+    transport = InMemoryTransport()
+    async with ControlProtocol(transport) as control:
+        kept = ControlProtocol.IGNORED_KEPT
+        for n in range(kept + 50):
+            await transport.client.send_raw(ControlResponse(request_id=f"late-{n}", data={"approved": True}))
+        assert len(control.ignored) == kept
+        ids = [m.request_id for m in control.ignored if isinstance(m, ControlResponse)]
+        assert ids == [f"late-{n}" for n in range(50, kept + 50)]  # the newest are kept, in order

@@ -8,6 +8,7 @@ timeout yields ``None`` (``request_approval`` then means *deny*).
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -36,12 +37,17 @@ class ControlProtocol:
     Use ``await protocol.start()`` / ``await protocol.stop()`` or ``async with protocol:``.
     """
 
+    #: How many ignored messages :attr:`ignored` keeps (the newest): late and duplicate answers
+    #: of a long-lived protocol must not grow memory without bound.
+    IGNORED_KEPT = 100
+
     def __init__(self, transport: Transport, *, default_timeout: float = 60.0) -> None:
         self.transport = transport
         self.default_timeout = default_timeout
         self._pending: dict[str, _Pending] = {}
         self._started = False
-        self.ignored: list[ControlRequest | ControlResponse] = []
+        #: The newest ignored (late, duplicate, unsolicited) messages, at most ``IGNORED_KEPT``.
+        self.ignored: deque[ControlRequest | ControlResponse] = deque(maxlen=self.IGNORED_KEPT)
         self.on_unsolicited: Callable[[ControlRequest | ControlResponse], None] | None = None
 
     @property
