@@ -215,10 +215,14 @@ class HotMemoryTier(MemoryTier):
             return sorted(k for k in self._table if k.startswith(prefix))
 
     async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
-        """One locked pass; like :meth:`keys`, it touches no recency, frequency or stats."""
+        """One locked pass (expired keys skipped, not purged); it touches no recency, frequency or stats."""
+        now = self._clock()
         with self._lock:
-            self._purge_expired(self._clock())
-            texts = sorted((k, e.text) for k, e in self._table.items() if k.startswith(prefix))
+            texts = sorted(
+                (k, e.text)
+                for k, e in self._table.items()
+                if k.startswith(prefix) and (e.expires_at is None or e.expires_at > now)
+            )
         return [(key, decode_value(text)) for key, text in texts]
 
     async def clear(self) -> None:
