@@ -36,25 +36,7 @@ def _env(**extra: str) -> dict[str, str]:
 )
 def test_sigkill_mid_run_then_resume(tmp_path: Path, kill_at: str, expected_outcomes: dict[str, str]) -> None:
     (tmp_path / "ws").mkdir()
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), "run", str(tmp_path)],
-        env=_env(KILL_AT=kill_at),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (tmp_path / "hanging").exists():
-            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-            assert time.monotonic() < deadline, "child never reached the kill point"
-            time.sleep(0.02)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+    _kill_when_hanging(CHILD, tmp_path, kill_at)
     lines_file = tmp_path / "ws" / "lines.txt"
     before = lines_file.read_text().splitlines()
     assert before == ["line 1", "line 2", "line 3"] + (["line 4"] if kill_at == "pause" else [])
