@@ -9,8 +9,9 @@ Names are imported on first use (PEP 562); see docs/orchestration.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaizen_core.lazy import lazy_exports
 
 _LAZY: dict[str, str] = {
     "Pipeline": "kaizen_core.orchestration.pipeline",
@@ -99,14 +100,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from kaizen_core.orchestration.selection import NoAgentMatchedError, Selector
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'kaizen_core.orchestration' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(globals(), _LAZY)

@@ -7,17 +7,13 @@ Importing this package does not import Ray; the pool starts on the first child.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kaizen_core.lazy import lazy_exports
 
 __all__ = ["RayExecutor"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from kaizen_ray.executor import RayExecutor
 
-
-def __getattr__(name: str) -> Any:
-    if name == "RayExecutor":
-        from kaizen_ray.executor import RayExecutor
-
-        return RayExecutor
-    raise AttributeError(f"module 'kaizen_ray' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(globals(), {"RayExecutor": "kaizen_ray.executor"})

@@ -220,7 +220,7 @@ class RayExecutor:
             spec=described[0],
             spec_key=described[1],
             inputs=child.inputs,
-            metadata=_with_traceparent(child.metadata),
+            metadata=_jsonable(child.metadata),  # carries the caller's traceparent (child_metadata)
             events=events,
         )
         context = agent._execution_context
@@ -382,18 +382,3 @@ def _jsonable(value: Any) -> Any:
     from pydantic_core import to_jsonable_python
 
     return to_jsonable_python(value, fallback=repr)
-
-
-def _with_traceparent(metadata: dict[str, Any]) -> dict[str, Any]:
-    """The child's hook metadata, JSON-ready, with the W3C ``traceparent`` of the caller's active
-    OpenTelemetry span when the caller set none (so a remote child's spans join the trace)."""
-    out = dict(_jsonable(metadata))
-    if "traceparent" not in out:
-        try:
-            from opentelemetry import trace
-        except ImportError:
-            return out
-        span = trace.get_current_span().get_span_context()
-        if span.is_valid:
-            out["traceparent"] = f"00-{span.trace_id:032x}-{span.span_id:016x}-{int(span.trace_flags):02x}"
-    return out

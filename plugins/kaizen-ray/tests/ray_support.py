@@ -57,14 +57,7 @@ def gated_agent(workdir: Path, agent_id: str = "gated", *, final: dict[str, Any]
         step("gate", markers=str(workdir / "markers"), release=str(workdir / "release")),
         final or {"summary": "done"},
     ]
-    config = AutonomousConfig(
-        llm_provider="mock",
-        provider_config={"script": script},
-        checkpoint_storage=f"file://{workdir / 'ckpt'}",
-        permission_mode="bypass",
-        max_cycles=6,
-    )
-    return BaseAutonomousAgent(config, "task: str -> summary: str", tools=[record, gate], agent_id=agent_id)
+    return _autonomous(workdir, agent_id, script, [record, gate], max_cycles=6)
 
 
 def slow_agent(workdir: Path, agent_id: str) -> BaseAutonomousAgent:
@@ -74,14 +67,19 @@ def slow_agent(workdir: Path, agent_id: str) -> BaseAutonomousAgent:
         step("gate", markers=str(workdir / "markers"), release=str(workdir / "released")),
         {"delay": 3600, "summary": "never"},
     ]
-    config = AutonomousConfig(
+    return _autonomous(workdir, agent_id, script, [gate], graceful_shutdown_timeout=30)
+
+
+def _autonomous(workdir: Path, agent_id: str, script: list[Any], tools: list[Any], **config: Any) -> BaseAutonomousAgent:
+    """An autonomous mock agent following ``script``, its checkpoints in ``workdir/ckpt``."""
+    settings = AutonomousConfig(
         llm_provider="mock",
         provider_config={"script": script},
         checkpoint_storage=f"file://{workdir / 'ckpt'}",
         permission_mode="bypass",
-        graceful_shutdown_timeout=30,
+        **config,
     )
-    return BaseAutonomousAgent(config, "task: str -> summary: str", tools=[gate], agent_id=agent_id)
+    return BaseAutonomousAgent(settings, "task: str -> summary: str", tools=tools, agent_id=agent_id)
 
 
 def qa_agent(

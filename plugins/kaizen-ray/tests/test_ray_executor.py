@@ -71,6 +71,58 @@ def test_same_pipelines_give_the_same_results_on_local_and_ray(executor: Any) ->
     assert parallel_events[1].metadata["status"] == "success"
 
 
+def test_the_trace_context_of_the_caller_reaches_a_remote_childs_events(executor: Any) -> None:
+    # A tracing plugin (kaizen-otel) registers a propagator; each child carries what it writes.
+    from kaizen_core.tracecontext import register_propagator, unregister_propagator
+
+    def propagate(carrier: Any) -> None:
+        carrier["traceparent"] = TRACEPARENT
+
+    agent = qa_agent("traced", answer="t")
+    seen: list[Any] = []
+
+    async def remember(context: Any) -> None:
+        seen.append(context)
+
+    agent.hook_manager.register(HookEvent.PRE_AGENT_LOOP, remember)
+    register_propagator(propagate)
+    try:
+        Pipeline.parallel([agent], executor=executor).run(task="Traced?")
+    finally:
+        unregister_propagator(propagate)
+    [context] = seen
+    assert context.metadata["traceparent"] == TRACEPARENT
+    assert context.metadata["worker_pid"] != os.getpid()  # the event happened on a worker
+
+
+def test_backpressure_sends_no_more_children_than_the_pool_runs(tmp_path: Path, ray_address: str) -> None:
+    import threading
+
+    from kaizen_core._sync import run_sync
+    from kaizen_ray.executor import RayExecutor
+
+    (tmp_path / "markers").mkdir()
+    agent = gated_agent(tmp_path, "pressed")
+    pool = RayExecutor(ray_address, actors=1, max_concurrency=2)
+    count = 5
+    box: dict[str, Any] = {}
+    batch = threading.Thread(
+        target=lambda: box.setdefault("results", agent.run_many([{"task": f"t{i}"} for i in range(count)], executor=pool))
+    )
+    batch.start()
+    try:
+        # two runs hold the pool's two slots at the gate: no third can have been sent before one ends
+        wait_until(lambda: len(list((tmp_path / "markers").iterdir())) == 2, what="two runs at the gate", timeout=300)
+        [stats] = run_sync(pool.stats)
+        assert (stats["started"], stats["in_flight"]) == (2, 2)
+    finally:
+        (tmp_path / "release").write_text("go")
+        batch.join()
+        run_sync(pool.aclose)
+    assert [r["summary"] for r in box["results"]] == ["done"] * count
+    assert sorted((tmp_path / "effects.txt").read_text().split(), key=int) == [str(i) for i in range(count)]
+
+
 def test_a_toml_pipeline_moves_to_ray_by_one_line(tmp_path: Path, ray_address: str) -> None:
     text = """
 [pipeline]
@@ -224,6 +276,38 @@ def test_executor_ray_by_name_joins_the_connected_cluster(ray_address: str) -> N
     pipeline = Pipeline.parallel(agents, executor="ray")
     assert outputs(pipeline.run(task="n?")) == outputs(Pipeline.parallel(agents).run(task="n?"))
     assert pipeline.executor is Pipeline.parallel(agents, executor="ray").executor  # one pool per URL
+
+
+_LOCAL_INIT = """
+import json, os, ray
+from ray_support import qa_agent
+from kaizen_core.orchestration import Pipeline
+
+agents = [qa_agent(f"solo-{i}", answer=str(i)) for i in range(3)]
+local = Pipeline.parallel(agents).run(task="n?")
+calls = len(agents[0].provider.requests)
+remote = Pipeline.parallel(agents, executor="ray").run(task="n?")
+same = {k: v for k, v in remote.items() if k != "_meta"} == {k: v for k, v in local.items() if k != "_meta"}
+print(json.dumps({"same": same, "ran_here": len(agents[0].provider.requests) - calls, "gcs": ray.get_runtime_context().gcs_address}))
+"""
+
+
+def test_executor_ray_by_name_starts_a_local_ray_in_a_fresh_process(ray_address: str) -> None:
+    import shutil
+    import tempfile
+
+    # its own Ray temp dir (short: unix socket paths), so it finds no cluster to join and leaves nothing behind
+    temp = tempfile.mkdtemp(prefix="kzr-", dir="/tmp")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(PYTHONPATH=str(HERE), RAY_TMPDIR=temp)
+    try:
+        done = subprocess.run([sys.executable, "-c", _LOCAL_INIT], env=env, capture_output=True, timeout=600, check=False)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    report = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert report["same"] and report["ran_here"] == 0  # equal results, computed on the local Ray's workers
+    assert report["gcs"].rsplit(":", 1)[1] != ray_address.rsplit(":", 1)[1]  # a Ray of its own, not the test cluster
 
 
 @pytest.mark.parametrize("spec", ["ray", "ray://127.0.0.1:6379?actors=3&max_concurrency=7"])
