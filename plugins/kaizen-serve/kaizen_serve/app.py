@@ -123,7 +123,8 @@ class _AuthMiddleware:
 
 
 class _CatchAllMiddleware:
-    """The last line: an unexpected exception is logged redacted and answered EXEC_003.
+    """The last line: an unexpected exception is logged redacted and answered EXEC_003 (an
+    :class:`HTTPError` raised by a middleware inside it, with its own status).
 
     Starlette's own last resort re-raises into the server, which would log the raw
     traceback (with whatever secret an exception message holds); this answers first.
@@ -147,7 +148,7 @@ class _CatchAllMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            response = error_response(exc, 500)  # logs the redacted traceback
+            response = error_response(exc)  # an HTTPError with its status; others 500, logged redacted
             if not started:
                 await response(scope, receive, send)
 
@@ -188,6 +189,7 @@ def create_app(
     limits: Limits | None = None,
     worker_id: str | None = None,
     poll_interval: float = 0.2,
+    worker_lease: float = 30.0,
     mcp: bool = True,
     host: str = "127.0.0.1",
 ) -> Any:
@@ -199,6 +201,8 @@ def create_app(
     URL of runs, events and (for TOML agents without their own) checkpoints; default
     :data:`DEFAULT_STORAGE`. ``mcp``: mount kaizen-mcp's server at ``/mcp`` when installed.
     ``host``: the host the server listens on (the MCP endpoint checks ``Host`` headers against it).
+    ``worker_lease``: seconds without a heartbeat after which another server process on the
+    same storage takes this one for dead and resumes its unfinished runs.
     """
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
@@ -214,7 +218,9 @@ def create_app(
     keys = api_keys if isinstance(api_keys, KeyRing) else KeyRing.from_keys(api_keys or {})
     keys.insecure = keys.insecure or insecure_no_auth
     limits = limits or Limits()
-    manager = RunManager(served, RunStore.from_url(storage_url), worker_id=worker_id, poll_interval=poll_interval)
+    manager = RunManager(
+        served, RunStore.from_url(storage_url), worker_id=worker_id, poll_interval=poll_interval, lease=worker_lease
+    )
     ctx = ServeContext(served, manager, keys, limits, StreamSlots(limits.max_streams), storage_url)
 
     from kaizen_serve.openapi import build_openapi

@@ -45,6 +45,7 @@ def app_from_env() -> Any:
         limits=Limits.model_validate(settings["limits"]),
         host=settings["host"],
         worker_id=settings["worker_id"],
+        worker_lease=settings["worker_lease"],
     )
 
 
@@ -65,6 +66,13 @@ def app_from_env() -> Any:
     "--max-streams", default=100, show_default=True, type=click.IntRange(1), help="Concurrent SSE streams per process"
 )
 @click.option(
+    "--worker-lease",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds without a heartbeat after which a server process is taken for dead (its runs resume elsewhere)",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -82,31 +90,12 @@ def serve(
     allow_agent: tuple[str, ...],
     max_body_bytes: int,
     max_streams: int,
+    worker_lease: float,
     log_level: str,
 ) -> None:
     """Serve the agents and pipelines of FILES (TOML with [agent] or [pipeline]) over HTTP."""
     # A KaizenError (a bad file, an unknown storage scheme) goes up to the `kaizen` command,
     # which prints it as a coded JSON error and exits 1.
-    _serve(
-        files, host, port, workers, storage, api_key_file, insecure_no_auth,
-        add_key, list(allow_agent), max_body_bytes, max_streams, log_level,
-    )  # fmt: skip
-
-
-def _serve(
-    files: tuple[str, ...],
-    host: str,
-    port: int,
-    workers: int,
-    storage: str | None,
-    api_key_file: str | None,
-    insecure_no_auth: bool,
-    add_key: str | None,
-    allow_agent: list[str],
-    max_body_bytes: int,
-    max_streams: int,
-    log_level: str,
-) -> None:
     from kaizen_serve.app import DEFAULT_STORAGE
     from kaizen_serve.auth import APIKey, KeyRing, append_key, hash_key, new_key
     from kaizen_serve.limits import Limits
@@ -115,7 +104,7 @@ def _serve(
     if add_key:
         if not api_key_file:
             raise click.UsageError("--add-key needs --api-key-file")
-        key = append_key(api_key_file, add_key, allow_agent or None)
+        key = append_key(api_key_file, add_key, list(allow_agent) or None)
         click.echo(key)
         click.echo(f"added key {add_key!r} to {api_key_file} (only its hash is stored: keep the key now)", err=True)
         return
@@ -143,6 +132,7 @@ def _serve(
         "host": host,
         # One process: a stable id, so after a crash the same server resumes what it was running.
         "worker_id": f"{socket.gethostname()}:{port}" if workers == 1 and port else None,
+        "worker_lease": worker_lease,
         "limits": Limits(max_body_bytes=max_body_bytes, max_streams=max_streams).model_dump(),
     }
     os.environ[SETTINGS_ENV] = json.dumps(settings)

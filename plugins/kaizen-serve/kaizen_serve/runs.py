@@ -8,6 +8,11 @@ Everything a client reads (records, events) goes through the :class:`RunStore`, 
 process on the same storage URL answers for any run; what only the worker can do
 (deliver an answer, interrupt) travels to it through its inbox in the store.
 
+Each worker renews a lease in the store (a heartbeat every ``lease / 3`` seconds); a worker
+whose lease ran out died without a shutdown (``--workers N`` gives processes random ids, so
+no restarted process would find its runs): the other workers claim its unfinished runs and
+resume them from their checkpoints (a single-shot run starts again from its inputs).
+
 Event types on a run's stream: ``status``, ``cycle``, ``model_call``, ``permission``, ``tool_call``,
 ``tool_result``, ``checkpoint``, ``progress``, ``approval_request`` / ``question`` (with
 ``request_id``), ``response`` (the request's outcome: ``answered`` / ``timeout`` /
@@ -24,7 +29,7 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -237,12 +242,18 @@ class RunManager:
         worker_id: str | None = None,
         poll_interval: float = 0.2,
         keepalive: float = 15.0,
+        lease: float = 30.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.agents = agents
         self.store = store
         self.worker_id = worker_id or uuid.uuid4().hex[:12]
         self.poll_interval = poll_interval
         self.keepalive = keepalive
+        #: Seconds without a heartbeat after which a worker is taken for dead (wall clock: ``clock``).
+        self.lease = lease
+        self.clock = clock
+        self._heartbeats = 0
         self.transport = HTTPTransport()
         self.control = ServeControlProtocol(self.transport)
         self.local: dict[str, LocalRun] = {}
@@ -261,7 +272,10 @@ class RunManager:
         _chain_stop_signals()
         await self.control.start()
         self._inbox_seen = len(await self.store.inbox(self.worker_id))
+        await self.store.register_worker(self.worker_id)
+        await self.store.heartbeat(self.worker_id, self.clock())
         tg.start_soon(self._poll_inbox)
+        tg.start_soon(self._keep_lease)
         await self.resume_left_runs()
 
     def begin_shutdown(self) -> None:
@@ -476,8 +490,8 @@ class RunManager:
         for run_id in await self.store.unfinished(self.worker_id):
             record = await self.store.get(run_id)
             await self.store.track(self.worker_id, run_id, started=False)
-            if record is None or record.status in TERMINAL:
-                continue
+            if record is None or record.status in TERMINAL or record.worker != self.worker_id:
+                continue  # ended, or already taken over by another worker when this one's lease ran out
             record.status = "interrupted"
             record.resume_on_start = True
             record.pending.clear()
@@ -490,20 +504,61 @@ class RunManager:
             if record is None or not record.resume_on_start or record.agent not in self.agents:
                 continue
             claimed = await self.store.claim(run_id, self.worker_id)
-            if claimed is None:
-                continue
-            claimed.worker = self.worker_id
-            claimed.resume_on_start = False
-            claimed.error = None
-            served = self.agents[claimed.agent]
-            run = LocalRun(self, claimed, served, inputs=dict(claimed.inputs or {}), resume_from=claimed.checkpoint_id)
-            if not served.autonomous:
-                run.resume_from = None  # a single-shot run starts again from its inputs
-            run.count = run.base = await self.store.event_count(run_id)
-            await self.store.track(self.worker_id, run_id, started=True)
-            self._spawn(run)
-            resumed.append(run_id)
+            if claimed is not None:
+                await self._resume(claimed)
+                resumed.append(run_id)
         return resumed
+
+    async def _resume(self, claimed: RunRecord) -> None:
+        """Execute a run this worker claimed, from its last checkpoint (its stream continues)."""
+        claimed.worker = self.worker_id
+        claimed.resume_on_start = False
+        claimed.error = None
+        claimed.pending.clear()
+        served = self.agents[claimed.agent]
+        run = LocalRun(self, claimed, served, inputs=dict(claimed.inputs or {}), resume_from=claimed.checkpoint_id)
+        if not served.autonomous:
+            run.resume_from = None  # a single-shot run starts again from its inputs
+        run.count = run.base = await self.store.event_count(claimed.run_id)
+        await self.store.track(self.worker_id, claimed.run_id, started=True)
+        self._spawn(run)
+
+    async def _keep_lease(self) -> None:
+        """Renew this worker's lease every ``lease / 3`` s, and take over the runs of dead workers."""
+        while not self.stopping:
+            with anyio.move_on_after(self.lease / 3):
+                await self._stopped.wait()
+            if self.stopping:
+                return
+            try:
+                self._heartbeats += 1
+                await self.store.heartbeat(self.worker_id, self.clock(), reset=self._heartbeats % 100 == 0)
+                await self.take_over_dead_workers()
+            except KaizenError as exc:  # the store is down: try again at the next beat
+                logger.warning("kaizen-serve lease not renewed: %s", exc)
+
+    async def take_over_dead_workers(self) -> list[str]:
+        """Claim and resume the unfinished runs of workers whose lease ran out; their ids."""
+        taken: list[str] = []
+        now = self.clock()
+        for worker in await self.store.workers():
+            if worker == self.worker_id:
+                continue
+            beat = await self.store.last_heartbeat(worker)
+            if beat is None or now - beat <= self.lease:
+                continue  # alive (or its lease is being reset right now)
+            for run_id in await self.store.unfinished(worker):
+                record = await self.store.get(run_id)
+                if record is None or record.status in TERMINAL or record.agent not in self.agents:
+                    continue
+                claimed = await self.store.claim(run_id, self.worker_id, orphaned_by=worker)
+                if claimed is None:
+                    continue
+                await self.store.track(worker, run_id, started=False)
+                logger.warning("run %s: worker %s stopped renewing its lease; resuming it here", run_id, worker)
+                await self._resume(claimed)
+                taken.append(run_id)
+        return taken
 
     # --- events ---------------------------------------------------------------------------
     async def events(self, run_id: str, after: int = 0) -> AsyncIterator[RunEvent | None]:

@@ -15,7 +15,10 @@ implements (``CheckpointStore.journal_append`` / ``journal_read``; sqlite built 
 * ``kaizen-serve/resumable``: runs a stopping server interrupted, to be resumed on start;
 * ``kaizen-serve/active/<worker>``: runs a worker started and finished; a worker with a
   stable id (``kaizen serve`` with one process: ``host:port``) that finds runs it never
-  finished (it was killed) resumes them when it starts again.
+  finished (it was killed) resumes them when it starts again;
+* ``kaizen-serve/workers``: every worker id that started on this URL; ``kaizen-serve/lease/<worker>``:
+  its heartbeats (wall-clock times). A worker whose newest heartbeat is older than the lease
+  died: another worker claims its unfinished runs (the same claim as a resume) and resumes them.
 
 Agents' checkpoints go to the same URL (``checkpoint_storage``), so one URL is the
 whole state of a deployment: two processes on it see each other's runs, and a
@@ -198,11 +201,36 @@ class RunStore:
                 seen.append(run_id)
         return seen
 
-    async def claim(self, run_id: str, worker: str) -> RunRecord | None:
-        """Claim an interrupted, resumable run for ``worker``; the record when this worker won, else None.
+    # --- worker leases ------------------------------------------------------------------------
+    async def register_worker(self, worker: str) -> None:
+        """Add ``worker`` to the workers of this URL (once per process start)."""
+        await self.store.journal_append(f"{_PREFIX}/workers", _dump({"worker": worker}))
 
-        Every contender appends a claim and reads the stream back: the first claim after the
-        last snapshot wins, and only while that snapshot is still resumable.
+    async def workers(self) -> list[str]:
+        """Every worker id that ever started on this URL, each once."""
+        raw = await self.store.journal_read(f"{_PREFIX}/workers")
+        return list(dict.fromkeys(json.loads(r)["worker"] for r in raw))
+
+    async def heartbeat(self, worker: str, now: float, *, reset: bool = False) -> None:
+        """Record that ``worker`` is alive at ``now``; ``reset`` first drops its older heartbeats
+        (the stream stays short; a reader that finds it empty in between does not judge)."""
+        stream = f"{_PREFIX}/lease/{worker}"
+        if reset:
+            await self.store.journal_delete(stream)
+        await self.store.journal_append(stream, _dump({"at": now}))
+
+    async def last_heartbeat(self, worker: str) -> float | None:
+        """The newest heartbeat time of ``worker``, None when there is none."""
+        raw = await self.store.journal_read(f"{_PREFIX}/lease/{worker}")
+        return float(json.loads(raw[-1])["at"]) if raw else None
+
+    async def claim(self, run_id: str, worker: str, *, orphaned_by: str | None = None) -> RunRecord | None:
+        """Claim a run for ``worker``; the record when this worker won, else None.
+
+        Without ``orphaned_by``: an interrupted, resumable run. With it: a run still marked
+        queued/running by the dead worker ``orphaned_by``. Every contender appends a claim and
+        reads the stream back: the first claim after the last snapshot wins, and only while
+        that snapshot is still claimable.
         """
         await self.store.journal_append(f"{_PREFIX}/run/{run_id}", _dump({"kind": "claim", "worker": worker}))
         entries = await self._entries(run_id)
@@ -210,7 +238,10 @@ class RunStore:
         if last is None:
             return None
         snapshot = dict(entries[last])
-        if snapshot.get("status") != "interrupted" or not snapshot.get("resume_on_start"):
+        if orphaned_by is not None:
+            if snapshot.get("status") in TERMINAL or snapshot.get("worker") != orphaned_by:
+                return None
+        elif snapshot.get("status") != "interrupted" or not snapshot.get("resume_on_start"):
             return None
         winner = next((e["worker"] for e in entries[last + 1 :] if e.get("kind") == "claim"), None)
         if winner != worker:

@@ -116,3 +116,27 @@ def sse_events(response: httpx.Response) -> Iterator[dict[str, Any]]:
 
 def unique() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def approving_stream(client: httpx.Client, run_id: str, *, after: int | str | None = None) -> list[dict[str, Any]]:
+    """The events of ``run_id`` (after the ``Last-Event-ID`` ``after``) until its stream ends,
+    approving every approval request on the way (each answer must be accepted: 202)."""
+    headers = {"Last-Event-ID": str(after)} if after is not None else {}
+    events: list[dict[str, Any]] = []
+    with client.stream("GET", f"/runs/{run_id}/events", headers=headers) as response:
+        for event in sse_events(response):
+            events.append(event)
+            if event["event"] == "approval_request":
+                request_id = event["data"]["data"]["request_id"]
+                answer = client.post(f"/runs/{run_id}/responses/{request_id}", json={"approved": True})
+                assert answer.status_code == 202, answer.text
+    return events
+
+
+def first_event_id(client: httpx.Client, run_id: str, event_type: str) -> int:
+    """The id of ``run_id``'s first event of ``event_type`` (the stream is read until it comes)."""
+    with client.stream("GET", f"/runs/{run_id}/events") as response:
+        for event in sse_events(response):
+            if event["event"] == event_type:
+                return int(event["id"])
+    raise AssertionError(f"run {run_id} ended without a {event_type!r} event")

@@ -52,6 +52,33 @@ async def test_only_one_process_claims_a_resumable_run(tmp_path: Path) -> None:
         await store.close()
 
 
+async def test_only_one_worker_takes_over_a_run_of_a_dead_worker(tmp_path: Path) -> None:
+    store = RunStore.from_url(f"sqlite:///{tmp_path / 'runs.db'}")
+    try:
+        await store.register_worker("dead")
+        await store.register_worker("alive")
+        await store.register_worker("dead")
+        assert await store.workers() == ["dead", "alive"]
+        assert await store.last_heartbeat("dead") is None
+        await store.heartbeat("dead", 10.0)
+        await store.heartbeat("dead", 20.0)
+        assert await store.last_heartbeat("dead") == 20.0
+        await store.heartbeat("dead", 30.0, reset=True)
+        assert len(await store.store.journal_read("kaizen-serve/lease/dead")) == 1
+        record = RunRecord(run_id="r1", agent="writer", status="running", worker="dead")
+        await store.create(record)
+        assert await store.claim("r1", "alive", orphaned_by="someone-else") is None  # not that worker's run
+        first = await store.claim("r1", "alive", orphaned_by="dead")
+        second = await store.claim("r1", "third", orphaned_by="dead")
+        assert first is not None and first.status == "running" and second is None
+        assert await store.claim("r1", "third") is None  # not an interrupted, resumable run either
+        record.status = "completed"
+        await store.save(record)
+        assert await store.claim("r1", "fourth", orphaned_by="dead") is None  # ended runs are never taken
+    finally:
+        await store.close()
+
+
 def test_a_bad_agent_file_stops_kaizen_serve_with_a_coded_error(tmp_path: Path) -> None:
     import json
     import subprocess

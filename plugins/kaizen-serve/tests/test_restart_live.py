@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import AGENTS, QUICKSTART, ServeProcess, sse_events
+from conftest import AGENTS, QUICKSTART, ServeProcess, approving_stream, first_event_id, sse_events
 
 WRITER = AGENTS / "writer.toml"
 
@@ -30,18 +30,7 @@ def test_a_restarted_server_answers_finished_runs_and_resumes_interrupted_ones(s
     try:
         with second.client() as client:
             assert client.get(f"/runs/{done['run_id']}").json()["result"] == done["result"]
-            after: list[dict[str, Any]] = []
-            with client.stream(
-                "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": before[-1]["id"]}
-            ) as response:
-                for event in sse_events(response):
-                    after.append(event)
-                    if event["event"] == "approval_request":
-                        request_id = event["data"]["data"]["request_id"]
-                        assert (
-                            client.post(f"/runs/{run_id}/responses/{request_id}", json={"approved": True}).status_code
-                            == 202
-                        )
+            after = approving_stream(client, run_id, after=before[-1]["id"])
             assert int(after[0]["id"]) == int(before[-1]["id"]) + 1  # one stream, continued
             resumed = next(e for e in after if e["event"] == "status" and e["data"]["data"]["status"] == "running")
             assert resumed["data"]["data"]["resumed_from"] == before[-1]["data"]["data"]["checkpoint_id"]
@@ -59,24 +48,11 @@ def test_a_killed_server_started_again_resumes_what_it_was_running(serve: Any, w
     server: ServeProcess = serve(WRITER)
     with server.client() as client:
         run_id = client.post("/agents/writer/runs", json={"inputs": {"task": "write"}}).json()["run_id"]
-        with client.stream("GET", f"/runs/{run_id}/events") as response:
-            for event in sse_events(response):
-                if event["event"] == "approval_request":
-                    last = int(event["id"])
-                    break
+        last = first_event_id(client, run_id, "approval_request")
     server.kill()  # SIGKILL: no shutdown at all
     server.start()  # the same host and port: the same worker id, which finds the run it never finished
     with server.client() as client:
-        after: list[dict[str, Any]] = []
-        with client.stream("GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": str(last)}) as response:
-            for event in sse_events(response):
-                after.append(event)
-                if event["event"] == "approval_request":
-                    request_id = event["data"]["data"]["request_id"]
-                    assert (
-                        client.post(f"/runs/{run_id}/responses/{request_id}", json={"approved": True}).status_code
-                        == 202
-                    )
+        after = approving_stream(client, run_id, after=last)
         types = [e["event"] for e in after]
         assert "status" in types and types[-1] == "completed", types
         assert client.get(f"/runs/{run_id}").json()["result"]["summary"] == "wrote out.txt"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import AGENTS, QUICKSTART, sse_events
+from conftest import AGENTS, QUICKSTART, approving_stream, first_event_id, sse_events
 
 WRITER = AGENTS / "writer.toml"
 
@@ -86,3 +86,22 @@ def test_workers_option_runs_several_processes_on_one_port_and_one_store(serve: 
         listed = client.get("/runs", params={"limit": "100"}).json()["runs"]
     assert len(_worker_processes(server.process.pid)) == 2
     assert {r["run_id"] for r in listed} == set(run_ids) and all(r["status"] == "completed" for r in listed)
+
+
+def test_the_runs_of_a_killed_worker_are_resumed_by_another_when_its_lease_runs_out(serve: Any, workdir: Path) -> None:
+    lease = ["--worker-lease", "3"]
+    doomed = serve(WRITER, args=lease)
+    survivor = serve(WRITER, storage=doomed.storage, args=lease)
+    with doomed.client() as a:
+        run_id = a.post("/agents/writer/runs", json={"inputs": {"task": "write"}}).json()["run_id"]
+        last = first_event_id(a, run_id, "approval_request")
+        doomed_worker = a.get("/healthz").json()["worker"]
+    doomed.kill()  # SIGKILL, and no process with its id ever starts again
+    with survivor.client() as b:
+        assert b.get(f"/runs/{run_id}").json()["status"] == "running"  # as the dead worker left it
+        after = approving_stream(b, run_id, after=last)  # ends once the survivor took the run over and finished it
+        assert int(after[0]["id"]) == last + 1 and after[0]["data"]["data"]["status"] == "running"
+        assert after[-1]["event"] == "completed", [e["event"] for e in after]
+        run = b.get(f"/runs/{run_id}").json()
+        assert run["worker"] == b.get("/healthz").json()["worker"] != doomed_worker
+        assert run["result"]["summary"] == "wrote out.txt" and (workdir / "out.txt").read_text() == "hello"
