@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kaizen_serve.errors import HTTPError, error_body
+from kaizen_serve.errors import HTTPError
 
 __all__ = ["BodyLimitMiddleware", "Limits", "StreamSlots"]
 
@@ -26,32 +26,28 @@ class Limits(BaseModel):
     max_list: int = Field(default=200, gt=0, description="Most runs one GET /runs returns")
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
-    """Refuses bodies over ``limit`` bytes with 413 (by Content-Length, or while they stream in)."""
+    """Refuses bodies over ``limit`` bytes with 413 (by Content-Length, or while they stream in).
+
+    It raises :class:`HTTPError` (413): the app's handler answers it when a route was reading
+    the body, the server's catch-all middleware (outside this one) otherwise.
+    """
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
+
+    def _too_large(self) -> HTTPError:
+        return HTTPError.bad_request(f"request body larger than {self.limit} bytes", status=413)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.limit
-                except ValueError:
-                    too_large = True
-                if too_large:
-                    await _send_too_large(send, self.limit)
-                    return
+            if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                raise self._too_large()
         seen = 0
-        started = False
 
         async def limited_receive() -> Message:
             nonlocal seen
@@ -59,34 +55,10 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise self._too_large()
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _send_too_large(send, self.limit)
-
-
-async def _send_too_large(send: Send, limit: int) -> None:
-    import json
-
-    body = json.dumps(error_body(HTTPError.bad_request(f"request body larger than {limit} bytes", status=413))).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        await self.app(scope, limited_receive, send)
 
 
 class StreamSlots:

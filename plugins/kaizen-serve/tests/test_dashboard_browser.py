@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,7 @@ def test_approve_in_the_dashboard_lets_the_waiting_run_finish(
     tool, _arguments, outcome = driver.find_elements(By.CSS_SELECTOR, "#tool-calls tbody tr td")
     assert tool.text == "write_file" and outcome.text not in ("", "running")
     assert driver.find_element(By.ID, "run-tokens").text.isdigit()
+    assert re.fullmatch(r"\$\d+\.\d{6}", driver.find_element(By.ID, "run-cost").text)  # the run's cost, shown
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, f'#runs tr[data-run-id="{run_id}"]'), "completed"))
     screenshot(chromium_driver, tmp_path, "dashboard-completed.png")
     assert (workdir / "out.txt").read_text() == "hello"

@@ -31,6 +31,13 @@ def test_acceptance_wait_returns_the_typed_result_and_no_key_is_401(serve: Any) 
         assert isinstance(run["result"]["answer"], str) and isinstance(run["result"]["confidence"], float)
         assert run["result"]["_meta"]["provider"] == "mock" and run["key_name"] == "env"
         assert client.get(f"/runs/{run['run_id']}").json()["result"] == run["result"]
+        # What `curl -d '{"inputs": ...}'` sends: the JSON body with curl's default form content type.
+        curl = client.post(
+            "/agents/quickstart-qa/runs?wait=true",
+            content=b'{"inputs": {"question": "Capital of Italy?"}}',
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert curl.status_code == 200 and curl.json()["status"] == "completed", curl.text
     with server.client(key=None) as anonymous:
         refused = anonymous.post("/agents/quickstart-qa/runs?wait=true", json={"inputs": {"question": "q"}})
         assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
@@ -139,6 +146,9 @@ def test_sse_stream_of_an_autonomous_run_with_an_approval_from_a_second_client(s
             types.index("permission") < types.index("tool_call") < types.index("tool_result") < types.index("completed")
         )
         assert [int(e["id"]) for e in seen] == list(range(1, len(seen) + 1))
+        assert {"cycle", "model_call", "checkpoint"} <= set(types)  # progress: cycles, model calls, checkpoints
+        model_call = next(e for e in seen if e["event"] == "model_call")["data"]["data"]
+        assert model_call["provider"] == "mock" and model_call["usage"]["total_tokens"] > 0
         response_event = next(e for e in seen if e["event"] == "response")["data"]["data"]
         assert (
             response_event["outcome"] == "answered"
