@@ -254,6 +254,9 @@ class RunManager:
         self.lease = lease
         self.clock = clock
         self._heartbeats = 0
+        #: Dead workers found with nothing left to take over -> their last heartbeat (not looked at again
+        #: until it changes: a worker with a stable id may come back).
+        self._gone: dict[str, float] = {}
         self.transport = HTTPTransport()
         self.control = ServeControlProtocol(self.transport)
         self.local: dict[str, LocalRun] = {}
@@ -545,12 +548,18 @@ class RunManager:
             if worker == self.worker_id:
                 continue
             beat = await self.store.last_heartbeat(worker)
-            if beat is None or now - beat <= self.lease:
-                continue  # alive (or its lease is being reset right now)
-            for run_id in await self.store.unfinished(worker):
+            if beat is None or now - beat <= self.lease or self._gone.get(worker) == beat:
+                continue  # alive (or its lease is being reset right now), or already emptied
+            unfinished = await self.store.unfinished(worker)
+            if not unfinished:
+                self._gone[worker] = beat
+            for run_id in unfinished:
                 record = await self.store.get(run_id)
-                if record is None or record.status in TERMINAL or record.agent not in self.agents:
+                if record is None or record.status in TERMINAL:
+                    await self.store.track(worker, run_id, started=False)  # it ended; only the note was lost
                     continue
+                if record.agent not in self.agents:
+                    continue  # a server that serves this agent takes it
                 claimed = await self.store.claim(run_id, self.worker_id, orphaned_by=worker)
                 if claimed is None:
                     continue
