@@ -82,7 +82,11 @@ def test_every_operation_answers_within_its_schema(schema: Any, server: ServePro
     assert {"POST /agents/quickstart-qa/runs", "GET /runs"} <= set(tested), tested
 
 
-def test_the_document_covers_the_run_api(schema: Any) -> None:
+def test_the_document_covers_the_run_api(schema: Any, server: ServeProcess) -> None:
+    from openapi_spec_validator import validate
+
+    with server.client() as client:
+        validate(client.get("/openapi.json").json())  # a valid OpenAPI 3.1 document (raises otherwise)
     labels = {operation.label for operation in operations(schema)}
     for expected in (
         "POST /agents/quickstart-qa/runs",
