@@ -63,9 +63,16 @@ class RayCluster:
     #: The environment of the cluster's processes and of every driver: a loopback test cluster
     #: runs without token authentication, whatever an earlier local ``ray.init`` left in ~/.ray.
     ENV: dict[str, str] = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+    #: Unset for the same processes: ``RAY_ADDRESS`` would win over every explicit address (another cluster).
+    UNSET: tuple[str, ...] = ("RAY_ADDRESS",)
+
+    @classmethod
+    def environment(cls) -> dict[str, str]:
+        """This process's environment as the cluster's processes and its drivers get it."""
+        return {**{k: v for k, v in os.environ.items() if k not in cls.UNSET}, **cls.ENV}
 
     def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **self.ENV}
+        env = self.environment()
         with self.log.open("ab") as log:
             process = subprocess.Popen(
                 [self.binary, "start", *args, "--block", "--disable-usage-stats", "--node-ip-address", "127.0.0.1"],
@@ -85,7 +92,7 @@ class RayCluster:
             text=True,
             timeout=120,
             check=False,
-            env={**os.environ, **self.ENV},
+            env=self.environment(),
         )
         try:
             return int(result.stdout.strip().splitlines()[-1])
@@ -135,10 +142,13 @@ print(sum(1 for n in ray.nodes() if n["Alive"]))
 def run_ray_cluster(*, num_cpus: int = 2, workers: int = 1) -> Iterator[RayCluster]:
     """Start a head and ``workers`` raylets in a temporary directory; stop them on exit (benchmarks use this).
 
-    While it runs, this process's environment has :attr:`RayCluster.ENV` (drivers started from
-    here, and ``ray.init`` here, connect the way the cluster expects).
+    While it runs, this process's environment has :attr:`RayCluster.ENV` and none of
+    :attr:`RayCluster.UNSET` (drivers started from here, and ``ray.init`` here, connect the way
+    the cluster expects); the environment is restored afterwards.
     """
-    saved = {key: os.environ.get(key) for key in RayCluster.ENV}
+    saved = {key: os.environ.get(key) for key in (*RayCluster.ENV, *RayCluster.UNSET)}
+    for key in RayCluster.UNSET:
+        os.environ.pop(key, None)
     os.environ.update(RayCluster.ENV)
     try:
         with tempfile.TemporaryDirectory(prefix="kaizen-ray-") as tmp:

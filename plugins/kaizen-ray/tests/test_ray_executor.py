@@ -71,6 +71,22 @@ def test_same_pipelines_give_the_same_results_on_local_and_ray(executor: Any) ->
     assert parallel_events[1].metadata["status"] == "success"
 
 
+def test_ensemble_and_supervisor_worker_give_the_same_results_on_local_and_ray(executor: Any) -> None:
+    workers = [qa_agent(f"fan-{i}", answer=f"part {i}") for i in range(3)]
+    synthesizer = qa_agent("fan-synth", answer="all parts")
+    built = {
+        "ensemble": lambda **ex: Pipeline.ensemble(workers, synthesizer, discovery_mode="all", **ex),
+        "supervisor_worker": lambda **ex: Pipeline.supervisor_worker(None, workers, selection_mode="round_robin", **ex),
+    }
+    for pattern, make in built.items():
+        local = make().run(task="Split and answer")
+        calls = [len(a.provider.requests) for a in (*workers, synthesizer)]
+        remote = make(executor=executor).run(task="Split and answer")
+        assert outputs(remote) == outputs(local), pattern
+        # every child ran on a worker: no provider here was called again
+        assert [len(a.provider.requests) for a in (*workers, synthesizer)] == calls, pattern
+
+
 def test_the_trace_context_of_the_caller_reaches_a_remote_childs_events(executor: Any) -> None:
     # A tracing plugin (kaizen-otel) registers a propagator; each child carries what it writes.
     from kaizen_core.tracecontext import register_propagator, unregister_propagator
@@ -298,8 +314,7 @@ def test_executor_ray_by_name_starts_a_local_ray_in_a_fresh_process(ray_address:
 
     # its own Ray temp dir (short: unix socket paths), so it finds no cluster to join and leaves nothing behind
     temp = tempfile.mkdtemp(prefix="kzr-", dir="/tmp")
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(PYTHONPATH=str(HERE), RAY_TMPDIR=temp)
+    env = {**os.environ, "PYTHONPATH": str(HERE), "RAY_TMPDIR": temp}  # the harness unset RAY_ADDRESS
     try:
         done = subprocess.run([sys.executable, "-c", _LOCAL_INIT], env=env, capture_output=True, timeout=600, check=False)
     finally:
