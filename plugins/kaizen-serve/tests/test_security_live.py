@@ -43,7 +43,11 @@ def test_key_files_store_hashes_and_limit_keys_to_their_agents(serve: Any, workd
         with server.client(key=qa_only) as other:
             assert other.get(f"/runs/{run_id}").status_code == 403  # a run of an agent the key may not use
             assert run_id not in {r["run_id"] for r in other.get("/runs").json()["runs"]}
-        client.post(f"/runs/{run_id}/interrupt", json={"mode": "immediate"})
+            assert other.get(f"/runs/{run_id}/events").status_code == 403
+            assert other.post(f"/runs/{run_id}/responses/any", json={"approved": True}).status_code == 403
+            assert other.post(f"/runs/{run_id}/interrupt", json={}).status_code == 403
+        # Still running (the refused interrupt did nothing): its own key may stop it.
+        assert client.post(f"/runs/{run_id}/interrupt", json={"mode": "immediate"}).status_code == 202
     with server.client(key=KEY) as stranger:  # the environment key is not accepted: only the file's
         assert stranger.get("/runs").status_code == 401
     log = server.output()
