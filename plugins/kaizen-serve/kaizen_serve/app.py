@@ -313,12 +313,9 @@ def create_app(
     async def run_events(request: Request) -> Response:
         record = await run_for(request)
         last = request.headers.get("last-event-id") or request.query_params.get("last_event_id") or "0"
-        try:
-            after = int(last)
-            if after < 0:
-                raise ValueError
-        except ValueError:
-            raise HTTPError.bad_request("Last-Event-ID must be an event id (a non-negative integer)") from None
+        if not (last.isascii() and last.isdigit()):  # what the document says: ^[0-9]+$ (int() takes more)
+            raise HTTPError.bad_request("Last-Event-ID must be an event id (a non-negative integer)")
+        after = int(last)
         ctx.streams.acquire()
 
         async def body() -> AsyncIterator[bytes]:

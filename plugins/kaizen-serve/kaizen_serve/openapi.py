@@ -177,7 +177,18 @@ def build_openapi(
                 "summary": "Server-Sent Events of the run (resume with the Last-Event-ID header)",
                 "parameters": [
                     run_id,
-                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                    {
+                        "name": "Last-Event-ID",
+                        "in": "header",
+                        "description": "Stream the events after this event id",
+                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    },
+                    {
+                        "name": "last_event_id",
+                        "in": "query",
+                        "description": "The same, for clients that cannot set headers (the header wins)",
+                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    },
                 ],
                 "responses": {
                     "200": {

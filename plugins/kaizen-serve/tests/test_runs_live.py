@@ -167,6 +167,11 @@ def test_sse_stream_of_an_autonomous_run_with_an_approval_from_a_second_client(s
         with watcher.stream("GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": middle}) as again:
             replay = list(sse_events(again))
         assert [e["id"] for e in replay] == [e["id"] for e in seen[3:]]
+        with watcher.stream("GET", f"/runs/{run_id}/events", params={"last_event_id": middle}) as again:
+            assert [e["id"] for e in sse_events(again)] == [e["id"] for e in seen[3:]]  # the query form
+        for bad in ("-1", "1.5", "1_0", "x"):  # only what the document's ^[0-9]+$ allows
+            refused = watcher.get(f"/runs/{run_id}/events", headers={"Last-Event-ID": bad})
+            assert refused.status_code == 400 and refused.json()["error"]["code"] == "EXEC_001", bad
         late = approver.post(f"/runs/{run_id}/responses/{request_id}", json={"approved": True})
         assert late.status_code == 409
 
