@@ -89,7 +89,7 @@ def test_workers_option_runs_several_processes_on_one_port_and_one_store(serve: 
 
 
 def test_the_runs_of_a_killed_worker_are_resumed_by_another_when_its_lease_runs_out(serve: Any, workdir: Path) -> None:
-    lease = ["--worker-lease", "3"]
+    lease = ["--worker-lease", "5"]  # well above a stall of a loaded machine: only the killed one is taken over
     doomed = serve(WRITER, args=lease)
     survivor = serve(WRITER, storage=doomed.storage, args=lease)
     with doomed.client() as a:
