@@ -21,12 +21,13 @@ and runs many child runs at once on its event loop. For each child it
 from __future__ import annotations
 
 import os
+import pickle
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 from pydantic_core import to_jsonable_python
 
 from kaizen_core.errors import BudgetExceededError
@@ -217,14 +218,29 @@ class RemoteBudgetContext(ExecutionContext):
 
 # --- hook events --------------------------------------------------------------------------------------
 def _portable(value: Any) -> Any:
-    """Event metadata as it can cross the boundary: exceptions as they are (they pickle), the rest as JSON values."""
+    """Event metadata as it can cross the boundary: exceptions as they are (they pickle), pydantic
+    models as models (a hook on the driver reads ``_request``/``_completion`` as the CompletionRequest
+    and Completion a local run gives it), the rest as JSON values."""
     if isinstance(value, BaseException):
         return value
+    if isinstance(value, BaseModel):
+        return _portable_model(value)
     if isinstance(value, dict):
         return {str(k): _portable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_portable(v) for v in value]
     return to_jsonable_python(value, fallback=repr)
+
+
+def _portable_model(value: BaseModel) -> Any:
+    """A copy of ``value`` that pickles: rebuilt from its dump, so fields excluded from dumps (a
+    provider's raw SDK response) stay here; its JSON form when even that copy does not pickle."""
+    try:
+        copy = type(value).model_validate(value.model_dump(mode="python"))
+        pickle.dumps(copy)
+    except Exception:  # a model holding what pickle cannot carry: the driver gets its JSON values
+        return to_jsonable_python(value, fallback=repr)
+    return copy
 
 
 class _Recorder(BaseHook):

@@ -23,6 +23,7 @@ from kaizen_core.hooks import HookEvent
 from kaizen_core.hooks.context import hook_metadata
 from kaizen_core.orchestration import Pipeline, load_pipeline
 from kaizen_core.permissions import ExecutionContext
+from kaizen_core.providers.types import Completion
 from kaizen_testing.servers._process import wait_until
 
 HERE = Path(__file__).resolve().parent
@@ -69,6 +70,9 @@ def test_same_pipelines_give_the_same_results_on_local_and_ray(executor: Any) ->
         assert context.metadata["worker_pid"] != os.getpid()
         assert context.metadata["remote_timestamp"] <= context.timestamp
     assert parallel_events[1].metadata["status"] == "success"
+    # the private objects a tracer reads are the ones a local run gives it (the Completion, not its JSON)
+    completion = parallel_events[0].metadata["_completion"]
+    assert isinstance(completion, Completion) and completion.parsed == {"answer": "answer 0", "confidence": 0.9}
 
 
 def test_ensemble_and_supervisor_worker_give_the_same_results_on_local_and_ray(executor: Any) -> None:
