@@ -9,8 +9,12 @@ import pytest
 
 from kaizen_core.control import ControlProtocol
 from kaizen_core.plugins import get_registry
+from kaizen_serve.runs import RunManager
+from kaizen_serve.served import ServedAgent
 from kaizen_serve.store import RunRecord, RunStore
 from kaizen_serve.transport import HTTPTransport
+
+QUICKSTART = Path(__file__).parents[3] / "examples" / "quickstart" / "agent.toml"
 
 pytestmark = pytest.mark.anyio
 
@@ -77,6 +81,46 @@ async def test_only_one_worker_takes_over_a_run_of_a_dead_worker(tmp_path: Path)
         assert await store.claim("r1", "fourth", orphaned_by="dead") is None  # ended runs are never taken
     finally:
         await store.close()
+
+
+async def test_a_worker_takes_over_runs_only_of_workers_whose_lease_ran_out(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    store = RunStore.from_url(url)
+    now = [1000.0]
+    served = {"quickstart-qa": ServedAgent.from_toml(QUICKSTART, url)}
+    # The lease is long in real time (a beat every 1000 s never comes during the test): the test
+    # drives take_over_dead_workers itself, on the injected clock.
+    manager = RunManager(served, RunStore.from_url(url), worker_id="me", lease=3000.0, clock=lambda: now[0])
+    try:
+        for worker, beat in (("alive", 990.0), ("dead", -2500.0)):
+            await store.register_worker(worker)
+            await store.heartbeat(worker, beat)
+            record = RunRecord(run_id=f"run-of-{worker}", agent="quickstart-qa", status="running", worker=worker)
+            record.inputs = {"question": "q"}
+            await store.create(record)
+            await store.track(worker, record.run_id, started=True)
+        async with anyio.create_task_group() as tg:
+            await manager.start(tg)
+            assert await manager.take_over_dead_workers() == ["run-of-dead"]
+            assert await manager.take_over_dead_workers() == []  # once
+            run = manager.local.get("run-of-dead")
+            if run is not None:
+                with anyio.fail_after(30):
+                    await run.done.wait()
+            now[0] = 4000.0  # "alive" beat last 3010 s ago: its lease ran out too
+            assert await manager.take_over_dead_workers() == ["run-of-alive"]
+            for local in list(manager.local.values()):
+                with anyio.fail_after(30):
+                    await local.done.wait()
+            await manager.shutdown()
+            tg.cancel_scope.cancel()
+        for worker in ("dead", "alive"):
+            finished = await store.get(f"run-of-{worker}")
+            assert finished is not None and finished.status == "completed" and finished.worker == "me"
+            assert await store.unfinished(worker) == []
+    finally:
+        await store.close()
+        await manager.store.close()
 
 
 def test_a_bad_agent_file_stops_kaizen_serve_with_a_coded_error(tmp_path: Path) -> None:
