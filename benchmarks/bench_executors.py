@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import time
 from typing import Any
+
+# A local Ray on 127.0.0.1 (by default Ray uses the machine's interface address): this
+# benchmark's traffic stays on loopback. Read by ray at import, so set before kaizen-ray loads it.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 from kaizen_core import BaseAgent
 from kaizen_core._sync import run_sync

@@ -1,12 +1,16 @@
 """``ray_cluster``: a real two-node Ray cluster on loopback, for the session.
 
 A head (``ray start --head --port P --num-cpus 2``) and a second raylet joining it
-(``ray start --address 127.0.0.1:P --num-cpus 2``), each a ``ray start --block`` child
+(``ray start --address 127.0.0.2:P --num-cpus 2``), each a ``ray start --block`` child
 process in its own process group, so :meth:`RayCluster.stop` ends exactly the processes
 it started (never ``ray stop``, which would stop every Ray on the machine). Work sent to
 the cluster really crosses processes, and, spread over both raylets, nodes.
 
 A missing ``ray`` program is a test failure with an install hint, never a skip.
+
+The nodes' address is 127.0.0.2, a loopback address: Ray rewrites ``127.0.0.1`` and
+``localhost`` to the machine's own interface address (so that other hosts can reach a
+node), which would send the cluster's traffic off loopback. ``127.0.0.2`` it keeps.
 """
 
 from __future__ import annotations
@@ -36,8 +40,12 @@ __all__ = ["RayCluster", "ray_cluster", "run_ray_cluster"]
 RAY_HINT = "pip install -e plugins/kaizen-ray[test] (it installs ray[default])"
 
 
+#: The nodes' IP: loopback, and not one Ray rewrites to the interface address (see above).
+NODE_IP = "127.0.0.2"
+
+
 class RayCluster:
-    """A Ray head plus ``workers`` more raylets on 127.0.0.1. ``.address`` is ``127.0.0.1:PORT``."""
+    """A Ray head plus ``workers`` more raylets on 127.0.0.2. ``.address`` is ``127.0.0.2:PORT``."""
 
     def __init__(self, directory: Path, *, num_cpus: int = 2, workers: int = 1, port: int | None = None) -> None:
         venv_bin = Path(sys.executable).parent
@@ -53,11 +61,11 @@ class RayCluster:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{NODE_IP}:{self.port}"
 
     @property
     def url(self) -> str:
-        """The executor URL of this cluster: ``ray://127.0.0.1:PORT``."""
+        """The executor URL of this cluster: ``ray://127.0.0.2:PORT``."""
         return f"ray://{self.address}"
 
     #: The environment of the cluster's processes and of every driver: a loopback test cluster
@@ -75,7 +83,7 @@ class RayCluster:
         env = self.environment()
         with self.log.open("ab") as log:
             process = subprocess.Popen(
-                [self.binary, "start", *args, "--block", "--disable-usage-stats", "--node-ip-address", "127.0.0.1"],
+                [self.binary, "start", *args, "--block", "--disable-usage-stats", "--node-ip-address", NODE_IP],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -109,7 +117,7 @@ class RayCluster:
                 "--temp-dir", str(self.temp_dir),
             ]
         )  # fmt: skip
-        wait_until(lambda: port_open(self.port), what="ray head", timeout=120, process=head, log=self.log)
+        wait_until(lambda: port_open(self.port, NODE_IP), what="ray head", timeout=120, process=head, log=self.log)
         for _ in range(self.workers):
             self._spawn(["--address", self.address, "--num-cpus", str(self.num_cpus)])
         expected = 1 + self.workers
@@ -168,5 +176,5 @@ def run_ray_cluster(*, num_cpus: int = 2, workers: int = 1) -> Iterator[RayClust
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[RayCluster]:
-    """A real two-node Ray cluster for the session: ``.address`` (``127.0.0.1:PORT``), ``.url`` (``ray://...``)."""
+    """A real two-node Ray cluster for the session: ``.address`` (``127.0.0.2:PORT``), ``.url`` (``ray://...``)."""
     yield from serve_or_fail(run_ray_cluster)

@@ -318,7 +318,9 @@ def test_executor_ray_by_name_starts_a_local_ray_in_a_fresh_process(ray_address:
 
     # its own Ray temp dir (short: unix socket paths), so it finds no cluster to join and leaves nothing behind
     temp = tempfile.mkdtemp(prefix="kzr-", dir="/tmp")
-    env = {**os.environ, "PYTHONPATH": str(HERE), "RAY_TMPDIR": temp}  # the harness unset RAY_ADDRESS
+    # the harness unset RAY_ADDRESS; RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 keeps a local Ray on 127.0.0.1
+    # (otherwise Ray uses the machine's interface address: the test's traffic stays on loopback)
+    env = {**os.environ, "PYTHONPATH": str(HERE), "RAY_TMPDIR": temp, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
     try:
         done = subprocess.run([sys.executable, "-c", _LOCAL_INIT], env=env, capture_output=True, timeout=600, check=False)
     finally:
