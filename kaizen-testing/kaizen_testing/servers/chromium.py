@@ -55,6 +55,16 @@ class ChromiumBrowser:
             "--disable-gpu",
             "--disable-dev-shm-usage",
             "--no-first-run",
+            "--no-default-browser-check",
+            # a test browser talks to the server under test only: no update checks, sync,
+            # translation or other background requests, and no name resolves but loopback's
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--disable-features=Translate,OptimizationHints,MediaRouter,AutofillServerCommunication",
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
             f"--user-data-dir={self.directory / 'profile'}",
             f"--window-size={self.width},{self.height}",
         ):
