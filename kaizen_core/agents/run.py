@@ -252,17 +252,22 @@ class AgentRun:
         self.raise_if_interrupted()
         reservation = await self.reserve_call()  # the budget check and the hold are one atomic step
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
-        step = f"model-{self.run_id}-{self.provider_calls}-{time.monotonic_ns()}"
+        hooks = self.agent._hooks
+        # Hot path: with nobody listening, no step id, metadata or usage dump is built at all
+        # (has_handlers of the PRE event is also true when only its POST listens).
+        observed = hooks is not None and hooks.has_handlers("pre_model_call")
+        step = f"model-{self.run_id}-{self.provider_calls}-{time.monotonic_ns()}" if observed else None
         provider = self.agent.provider.name
-        # ``_request`` / ``_completion``: the objects themselves for hooks that want more (a tracer
-        # opted in to message content); private keys, which log and audit records leave out.
-        await self.fire("pre_model_call", step=step, provider=provider, model=request.model, _request=request)
+        if observed:
+            # ``_request`` / ``_completion``: the objects themselves for hooks that want more (a tracer
+            # opted in to message content); private keys, which log and audit records leave out.
+            await self.fire("pre_model_call", step=step, provider=provider, model=request.model, _request=request)
         try:
             completion: Completion = await self.guard(self.agent._call_provider, request, side_effect_free=True)
         except BaseException as exc:
             if reservation is not None:  # the call was attempted: it counts, with no usage known
                 self.execution_context.settle(reservation)
-            if isinstance(exc, Exception):
+            if observed and isinstance(exc, Exception):
                 await self.fire(
                     "post_model_call",
                     step=step,
@@ -272,18 +277,19 @@ class AgentRun:
                     error_type=type(exc).__name__,
                 )
             raise
-        await self.fire(
-            "post_model_call",
-            step=step,
-            provider=provider,
-            model=request.model,
-            response_model=completion.model,
-            usage={**completion.usage.model_dump(), "total_tokens": completion.usage.total_tokens},
-            cost_usd_call=completion.usage.cost_usd,
-            error=None,
-            error_type=None,
-            _completion=completion,
-        )
+        if observed:
+            await self.fire(
+                "post_model_call",
+                step=step,
+                provider=provider,
+                model=request.model,
+                response_model=completion.model,
+                usage={**completion.usage.model_dump(), "total_tokens": completion.usage.total_tokens},
+                cost_usd_call=completion.usage.cost_usd,
+                error=None,
+                error_type=None,
+                _completion=completion,
+            )
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
