@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,15 +42,7 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, kill_at: str, expected_outc
     before = lines_file.read_text().splitlines()
     assert before == ["line 1", "line 2", "line 3"] + (["line 4"] if kill_at == "pause" else [])
 
-    resumed = subprocess.run(
-        [sys.executable, str(CHILD), "resume", str(tmp_path)],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    result = _resume(CHILD, tmp_path)
     assert result["stop_reason"] == "converged" and result["summary"] == "six lines"
     assert result["cycles_used"] == 7 and result["resumed_from"]
     assert lines_file.read_text().splitlines() == [f"line {i}" for i in range(1, 7)]
@@ -63,6 +56,16 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, kill_at: str, expected_outc
 
 
 BATCH_CHILD = Path(__file__).with_name("autonomous_batch_crash_child.py")
+
+
+def _resume(script: Path, workdir: Path) -> dict[str, Any]:
+    """Run ``script resume workdir`` to its end; its last stdout line is the run's result (JSON)."""
+    resumed = subprocess.run(
+        [sys.executable, str(script), "resume", str(workdir)], env=_env(), capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    result: dict[str, Any] = json.loads(resumed.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _kill_when_hanging(script: Path, workdir: Path, kill_at: str) -> None:
@@ -104,15 +107,7 @@ def test_sigkill_around_group_committed_batch(tmp_path: Path, kill_at: str, note
     notes = tmp_path / "ws" / "notes.txt"
     assert sorted(notes.read_text().splitlines() if notes.exists() else []) == notes_before
 
-    resumed = subprocess.run(
-        [sys.executable, str(BATCH_CHILD), "resume", str(tmp_path)],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    result = json.loads(resumed.stdout.strip().splitlines()[-1])
+    result = _resume(BATCH_CHILD, tmp_path)
     assert result["stop_reason"] == "converged" and result["summary"] == "three notes"
     assert result["resumed_from"] and result["cycles_used"] == 2
     # cycle 1's reply came from the journal: the resumed process asked the model once (cycle 2)
