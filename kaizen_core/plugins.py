@@ -7,8 +7,11 @@ name resolves its target (``"module:attr"``) on first use only.
 
 ``KAIZEN_LOAD_PLUGINS=a,b`` loads only those distributions (or entry-point names);
 ``KAIZEN_LOAD_PLUGINS=`` (set and empty) loads none: built-ins only.
-The entry-point scan is cached between processes (see :func:`_kaizen_entry_points`);
-``KAIZEN_PLUGIN_CACHE=off`` turns the cache off, ``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
+The entry-point scan and the registry the ``register_*`` hooks build are cached between
+processes (see :func:`_kaizen_entry_points` and :func:`get_registry`): a process whose
+installed distributions and hook modules are unchanged gets its registry without importing
+pluggy or any plugin. ``KAIZEN_PLUGIN_CACHE=off`` turns the cache off,
+``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
 """
 
 from __future__ import annotations
@@ -23,16 +26,19 @@ import os
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pluggy
-
-from kaizen_core import hookspecs
 from kaizen_core.errors import PluginError, PluginNotInstalledError
+
+if TYPE_CHECKING:
+    from importlib import metadata
+
+# pluggy, importlib.metadata and the plugins' modules are imported only when the registry is
+# built from the hooks (a cache miss), or when get_plugin_manager() is asked for.
 
 ENTRY_POINT_GROUP = "kaizen"
 logger = logging.getLogger(__name__)
@@ -243,7 +249,7 @@ def _allowlist() -> set[str] | None:
 #: keyed by the distributions' metadata directories on ``sys.path`` and their modification
 #: times (:func:`_path_state`), which change whenever a distribution is installed, upgraded or
 #: removed. ``KAIZEN_PLUGIN_CACHE=off`` disables it, ``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 _CACHE_MAX_AGE = 7 * 24 * 3600.0
 _CACHE_MAX_FILES = 64
 
@@ -289,6 +295,8 @@ def _path_state() -> list[list[Any]]:
 
 def _scan_entry_points() -> list[tuple[str, str, str, str | None]]:
     """``(name, value, distribution, version)`` of every ``kaizen`` entry point installed."""
+    from importlib import metadata
+
     found = []
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         version = None
@@ -301,19 +309,33 @@ def _scan_entry_points() -> list[tuple[str, str, str, str | None]]:
     return found
 
 
+def _read_cache(cache: Path | None, state: list[list[Any]]) -> dict[str, Any] | None:
+    """The cache file's data when it was written for this ``sys.path`` state, else None."""
+    if cache is None:
+        return None
+    try:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # absent or unreadable
+    if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or data.get("path_state") != state:
+        return None
+    return data
+
+
 def _kaizen_entry_points() -> list[tuple[metadata.EntryPoint, str, str | None]]:
     """The installed ``kaizen`` entry points with their distribution and version, from the
     cache when the ``sys.path`` directories are as they were when it was written."""
+    from importlib import metadata
+
     cache = _cache_file()
     state = _path_state()
+    data = _read_cache(cache, state)
     rows: list[tuple[str, str, str, str | None]] | None = None
-    if cache is not None:
+    if data is not None:
         try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
-            if data.get("version") == _CACHE_VERSION and data.get("path_state") == state:
-                rows = [(r[0], r[1], r[2], r[3]) for r in data["entry_points"]]
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
-            rows = None  # absent or unreadable: scan
+            rows = [(r[0], r[1], r[2], r[3]) for r in data["entry_points"]]
+        except (TypeError, KeyError, IndexError):
+            rows = None  # malformed: scan
     if rows is None:
         rows = _scan_entry_points()
         if cache is not None:
@@ -347,6 +369,8 @@ def _write_cache(cache: Path, data: dict[str, Any]) -> None:
 @functools.lru_cache(maxsize=64)
 def _dist_version(dist: str) -> str:
     """Installed version of ``dist`` (each lookup scans sys.path, so it is cached)."""
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
@@ -357,6 +381,10 @@ class PluginManager:
     """Wraps pluggy's manager; remembers which distribution each plugin came from."""
 
     def __init__(self, *, load_entry_points: bool = True) -> None:
+        import pluggy
+
+        from kaizen_core import hookspecs
+
         self.pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
         self._dist_of: dict[str, str] = {}
@@ -369,6 +397,8 @@ class PluginManager:
 
     def register(self, plugin: Any, *, name: str | None = None, distribution: str | None = None) -> str:
         """Register a plugin object (module or instance) and return its plugin name."""
+        import pluggy
+
         plugin_name = name or getattr(plugin, "__name__", None) or repr(plugin)
         if self.pm.has_plugin(plugin_name):
             raise PluginError(f"a plugin named {plugin_name!r} is already registered")
@@ -450,14 +480,26 @@ class PluginManager:
 
                 impl.function(register=register)
         for plugin_name, plugin in self.pm.list_name_plugin():
-            hooks = sorted(
-                h.name for h in (self.pm.get_hookcallers(plugin) or []) if h.name.startswith("register_")
-            )
+            hooks = sorted(h.name for h in (self.pm.get_hookcallers(plugin) or []) if h.name.startswith("register_"))
             dist = self._dist_of.get(plugin_name, plugin_name)
             version = self._version_of.get(plugin_name) or _dist_version(dist)
             registry.plugins.append(PluginInfo(plugin_name, dist, version, hooks))
         registry.plugins.sort(key=lambda p: (p.distribution != CORE_DISTRIBUTION, p.distribution, p.name))
         return registry
+
+    def source_files(self) -> list[str] | None:
+        """The files of every registered plugin's module (and of the hook contract), or None
+        when a plugin has none (an object made at run time): what a cached registry depends on."""
+        from kaizen_core import hookspecs
+
+        files = [__file__, hookspecs.__file__]
+        for _name, plugin in self.pm.list_name_plugin():
+            module = plugin if isinstance(plugin, types.ModuleType) else sys.modules.get(type(plugin).__module__)
+            path = getattr(module, "__file__", None)
+            if not path:
+                return None
+            files.append(path)
+        return sorted(set(files))
 
 
 _lock = threading.RLock()
@@ -479,12 +521,90 @@ def get_plugin_manager() -> PluginManager:
 
 
 def get_registry() -> Registry:
-    """The process-wide registry, built once from every loaded plugin."""
+    """The process-wide registry, built once from every loaded plugin.
+
+    It is cached between processes with the entry-point scan (:func:`_cache_file`), keyed by
+    the ``sys.path`` state, ``KAIZEN_LOAD_PLUGINS`` and the files of the modules implementing
+    the hooks (their modification times and sizes): while those are unchanged, the registry is
+    read back without importing pluggy or the plugins, whose hooks only describe what exists
+    (``"module:attr"`` targets, JSON options). A registry with an object target or options
+    JSON cannot represent, or one with plugins added by :func:`register_plugin`, is built from
+    the hooks every time.
+    """
     global _registry
     with _lock:
         if _registry is None:
-            _registry = get_plugin_manager().build_registry()
+            _registry = _load_registry()
         return _registry
+
+
+def _allow_key() -> str:
+    allow = _allowlist()
+    return "*" if allow is None else ",".join(sorted(allow))
+
+
+def _load_registry() -> Registry:
+    """The registry from the cache when it is valid, else built from the hooks (and cached)."""
+    cache = _cache_file() if not _extra else None
+    if cache is not None:
+        state = _path_state()
+        cached = _cached_registry(_read_cache(cache, state), _allow_key())
+        if cached is not None:
+            return cached
+    manager = get_plugin_manager()
+    registry = manager.build_registry()
+    if cache is not None:
+        _store_registry(cache, registry, manager)
+    return registry
+
+
+def _file_state(path: str) -> list[Any]:
+    st = os.stat(path)
+    return [path, st.st_mtime_ns, st.st_size]
+
+
+def _cached_registry(data: dict[str, Any] | None, allow_key: str) -> Registry | None:
+    """The registry stored in the cache ``data`` for ``allow_key``, if its hook files are unchanged."""
+    try:
+        entry = (data or {}).get("registries", {}).get(allow_key)
+        if entry is None or any(_file_state(f[0]) != f for f in entry["files"]):
+            return None
+        registry = Registry()
+        for kind, name, target, dist, plugin, description, aliases, options in entry["registrations"]:
+            registry.add(Registration(kind, name, target, dist, plugin, description, tuple(aliases), options))
+        registry.plugins = [PluginInfo(name, dist, version, hooks) for name, dist, version, hooks in entry["plugins"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, PluginError):
+        return None  # malformed, or a hook file is gone: build from the hooks
+    return registry
+
+
+def _store_registry(cache: Path, registry: Registry, manager: PluginManager) -> None:
+    """Add ``registry`` to the cache file, when everything in it survives a JSON round trip."""
+    files = manager.source_files()
+    if files is None:
+        return
+    rows = [
+        [r.kind, r.name, r.target, r.distribution, r.plugin, r.description, list(r.aliases), r.options]
+        for table in registry._by_kind.values()
+        for r in table.values()
+    ]
+    if any(not isinstance(row[2], str) for row in rows):
+        return  # an object target is resolved in process only
+    try:
+        if json.loads(json.dumps(rows)) != rows:
+            return  # options a JSON round trip changes (tuples, non-string keys)
+        entry = {
+            "files": [_file_state(f) for f in files],
+            "registrations": rows,
+            "plugins": [[p.name, p.distribution, p.version, p.hooks] for p in registry.plugins],
+        }
+    except (TypeError, ValueError, OSError):
+        return
+    state = _path_state()
+    data = _read_cache(cache, state) or {"version": _CACHE_VERSION, "path_state": state}
+    registries = data.get("registries")
+    data["registries"] = {**(registries if isinstance(registries, dict) else {}), _allow_key(): entry}
+    _write_cache(cache, data)
 
 
 def reset() -> None:

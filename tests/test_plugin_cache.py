@@ -1,4 +1,5 @@
-"""The entry-point scan cache (kaizen_core.plugins): reused while nothing was installed, rescanned after."""
+"""The plugin cache (kaizen_core.plugins): the entry-point scan and the registry the hooks built are
+reused while nothing was installed and no hook module changed, rebuilt after."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 LIST_PLUGINS = (
     "import json, kaizen_core.plugins as p;"
@@ -15,16 +17,41 @@ LIST_PLUGINS = (
 )
 
 
-def _install(site: Path, name: str) -> None:
-    """A minimal installed distribution ``kaizen-cache-<name>`` with a ``kaizen`` entry point."""
+def _install(site: Path, name: str, hook_body: str = "pass") -> Path:
+    """A minimal installed distribution ``kaizen-cache-<name>`` with a ``kaizen`` entry point;
+    its module's ``register_tools`` hook runs ``hook_body``. Returns the module's file."""
     module = f"kaizen_cache_{name}"
     dist = site / f"{module}-0.1.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: kaizen-cache-{name}\nVersion: 0.1\n", encoding="utf-8")
-    (dist / "entry_points.txt").write_text(f"[kaizen]\ncache-{name} = {module}\n", encoding="utf-8")
-    (site / f"{module}.py").write_text(
-        "import kaizen_core\n\n@kaizen_core.hookimpl\ndef register_tools(register):\n    pass\n", encoding="utf-8"
+    (dist / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: kaizen-cache-{name}\nVersion: 0.1\n", encoding="utf-8"
     )
+    (dist / "entry_points.txt").write_text(f"[kaizen]\ncache-{name} = {module}\n", encoding="utf-8")
+    source = site / f"{module}.py"
+    source.write_text(_hook_module(hook_body), encoding="utf-8")
+    return source
+
+
+def _hook_module(hook_body: str) -> str:
+    return f"import kaizen_core\n\n@kaizen_core.hookimpl\ndef register_tools(register):\n    {hook_body}\n"
+
+
+#: The tools the test plugins registered, and which of pluggy and their modules were imported for it.
+LIST_TOOLS = (
+    "import json, sys, kaizen_core.plugins as p; r = p.get_registry();"
+    "tools = {n: str(r.get('tool', n).target) for n in r.names('tool') if n.startswith('cached_')};"
+    "loaded = sorted(m for m in sys.modules if m == 'pluggy' or m.startswith('kaizen_cache_'));"
+    "print(json.dumps({'tools': tools, 'imported': loaded}))"
+)
+
+
+def _tools(site: Path, cache: Path, **extra: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": str(site), "KAIZEN_PLUGIN_CACHE": str(cache), **extra}
+    if "KAIZEN_LOAD_PLUGINS" not in extra:
+        env.pop("KAIZEN_LOAD_PLUGINS", None)
+    proc = subprocess.run([sys.executable, "-c", LIST_TOOLS], env=env, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(proc.stdout)
+    return result
 
 
 def _plugins(site: Path, cache: str, **extra: str) -> list[str]:
@@ -83,3 +110,43 @@ def test_a_rescan_removes_cache_files_unused_for_a_week(tmp_path: Path) -> None:
     assert _plugins(site, str(cache)) == ["kaizen-cache-prune"]
     assert not old.exists() and recent.exists()
     assert len(list(cache.glob("entry-points-*.json"))) == 2  # the one just written and the recent one
+
+
+def test_a_cached_registry_imports_neither_pluggy_nor_the_plugins(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _install(site, "lazy", 'register("cached_one", "kaizen_cache_lazy_impl:one", description="d", aliases=["c1"])')
+    first = _tools(site, cache)  # built from the hooks, then cached
+    assert first == {"tools": {"cached_one": "kaizen_cache_lazy_impl:one"}, "imported": ["kaizen_cache_lazy", "pluggy"]}
+    assert _tools(site, cache) == {"tools": {"cached_one": "kaizen_cache_lazy_impl:one"}, "imported": []}
+
+
+def test_an_edited_hook_module_is_seen_by_the_next_process(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    source = _install(site, "edit", 'register("cached_old", "m:old")')
+    assert _tools(site, cache)["tools"] == {"cached_old": "m:old"}
+    assert _tools(site, cache)["imported"] == []  # cached
+    source.write_text(_hook_module('register("cached_new", "m:new")'), encoding="utf-8")
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert _tools(site, cache) == {"tools": {"cached_new": "m:new"}, "imported": ["kaizen_cache_edit", "pluggy"]}
+    assert _tools(site, cache) == {"tools": {"cached_new": "m:new"}, "imported": []}
+
+
+def test_each_plugin_selection_has_its_own_cached_registry(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _install(site, "a", 'register("cached_a", "m:a")')
+    _install(site, "b", 'register("cached_b", "m:b")')
+    for _ in range(2):  # built, then cached: a selection never gets another selection's registry
+        assert _tools(site, cache)["tools"] == {"cached_a": "m:a", "cached_b": "m:b"}
+        assert _tools(site, cache, KAIZEN_LOAD_PLUGINS="kaizen-cache-b")["tools"] == {"cached_b": "m:b"}
+        assert _tools(site, cache, KAIZEN_LOAD_PLUGINS="")["tools"] == {}
+    assert _tools(site, cache, KAIZEN_LOAD_PLUGINS="kaizen-cache-b")["imported"] == []
+
+
+def test_a_registry_with_an_object_target_is_built_from_the_hooks_every_time(tmp_path: Path) -> None:
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    _install(site, "obj", 'register("cached_obj", len)')
+    for _ in range(2):
+        assert _tools(site, cache) == {
+            "tools": {"cached_obj": "<built-in function len>"},
+            "imported": ["kaizen_cache_obj", "pluggy"],
+        }
