@@ -1,6 +1,8 @@
-"""The data every provider speaks: one request type in, one completion type out."""
+"""The data every provider speaks: one request type in, one completion type out.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: pydantic would evaluate every field's
+annotation string when each model is made (a cold start pays for that once per field).
+"""
 
 from typing import Any, Literal
 
@@ -113,8 +115,12 @@ class Usage(BaseModel):
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def __add__(self, other: Usage) -> Usage:
-        cost = None if self.cost_usd is None and other.cost_usd is None else (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+    def __add__(self, other: "Usage") -> "Usage":
+        cost = (
+            None
+            if self.cost_usd is None and other.cost_usd is None
+            else (self.cost_usd or 0.0) + (other.cost_usd or 0.0)
+        )
         return Usage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
