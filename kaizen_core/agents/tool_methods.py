@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from kaizen_core.agents.run import AgentRun
 from kaizen_core.providers.types import ToolCall
-from kaizen_core.tools.registry import chain_step
-from kaizen_core.tools.tool import ToolResult
 
+# kaizen_core.tools loads with the first tool (an agent without tools never imports it)
 if TYPE_CHECKING:
     from kaizen_core.agents.base import BaseAgent
     from kaizen_core.tools import DangerLevel, Tool, ToolRegistry
+    from kaizen_core.tools.tool import ToolResult
 
 __all__ = ["CapturesToolResults", "DirectToolRun", "ToolMethods"]
 
@@ -51,6 +51,8 @@ class CapturesToolResults:
 
     async def guard(self, fn: Any, *args: Any, side_effect_free: bool = False) -> Any:
         result = await super().guard(fn, *args, side_effect_free=side_effect_free)  # type: ignore[misc]
+        from kaizen_core.tools.tool import ToolResult
+
         if isinstance(result, ToolResult):
             self.__dict__.setdefault("captured_results", []).append(result)
         return result
@@ -113,6 +115,8 @@ class ToolMethods:
         succeed (a denied one included) unless ``stop_on_error=False``; the list then holds
         the results up to and including that step.
         """
+        from kaizen_core.tools.registry import chain_step
+
         parsed = [chain_step(step) for step in steps]  # a malformed step fails before any runs
         results: list[ToolResult] = []
         for name, params in parsed:
@@ -124,6 +128,8 @@ class ToolMethods:
 
 
 async def _execute(agent: BaseAgent, run: AgentRun, name: str, params: dict[str, Any]) -> ToolResult:
+    from kaizen_core.tools.tool import ToolResult
+
     await agent._connect_mcp()  # the MCP servers' tools are the agent's tools too (listed once)
     if agent.control_protocol is not None and not agent.control_protocol.started:
         # An ASK decision becomes an approval request: the protocol must be running (the

@@ -35,8 +35,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
-import anyio
-
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers.base import BaseProvider, parse_json_output
 from kaizen_core.providers.types import (
@@ -122,6 +120,8 @@ class MockProvider(BaseProvider):
         if isinstance(reply, dict) and "delay" in reply:
             delay = float(reply["delay"])
         if delay:
+            import anyio  # only a scripted delay needs it (cold start)
+
             await anyio.sleep(delay)
         content, parsed, tool_calls = self._materialize(reply, request)
         usage = self._usage(request, content, tool_calls)
