@@ -129,6 +129,76 @@ async def test_journal_ignores_torn_tail_and_repairs_it(tmp_path: Path) -> None:
     assert path.read_bytes() == b'{"n": 1}\n{"n": 3}\n'
 
 
+@pytest.mark.anyio
+async def test_reopened_store_continues_a_journal_with_a_torn_tail(tmp_path: Path) -> None:
+    first = FilesystemStorage(tmp_path)
+    await first.journal_append_many("s", [b'{"n": 1}', b'{"n": 2}'])
+    await first.close()
+    path = next((tmp_path / ".journal").iterdir())
+    with open(path, "ab") as fh:
+        fh.write(b'{"n": 3, "to')  # the process died mid-append
+    reopened = FilesystemStorage(tmp_path)
+    assert await reopened.journal_read("s") == [b'{"n": 1}', b'{"n": 2}']
+    await reopened.journal_append_many("s", [b'{"n": 4}', b'{"n": 5}'])
+    await reopened.journal_append("s", b'{"n": 6}')
+    assert await reopened.journal_read("s") == [b'{"n": 1}', b'{"n": 2}', b'{"n": 4}', b'{"n": 5}', b'{"n": 6}']
+    assert path.read_bytes() == b'{"n": 1}\n{"n": 2}\n{"n": 4}\n{"n": 5}\n{"n": 6}\n'
+    await reopened.close()
+
+
+@pytest.mark.anyio
+async def test_journal_deleted_then_appended_starts_a_new_stream(tmp_path: Path) -> None:
+    store = FilesystemStorage(tmp_path)
+    await store.journal_append("s", b'{"old": 1}')
+    await store.journal_append("other", b'{"keep": 1}')
+    await store.journal_delete("s")
+    assert await store.journal_read("s") == []
+    await store.journal_append("s", b'{"new": 1}')
+    await store.journal_append("s", b'{"new": 2}')
+    assert await store.journal_read("s") == [b'{"new": 1}', b'{"new": 2}']
+    assert await FilesystemStorage(tmp_path).journal_read("s") == [b'{"new": 1}', b'{"new": 2}']
+    assert await store.journal_read("other") == [b'{"keep": 1}']
+    await store.close()
+    await store.close()  # twice is fine
+    await store.journal_append("s", b'{"new": 3}')  # and the store stays usable
+    assert len(await store.journal_read("s")) == 3
+
+
+@pytest.mark.anyio
+async def test_two_stores_on_one_directory_share_a_journal(tmp_path: Path) -> None:
+    a, b = FilesystemStorage(tmp_path), FilesystemStorage(tmp_path)
+    await a.journal_append("s", b'{"by": "a", "n": 1}')
+    await b.journal_append("s", b'{"by": "b", "n": 2}')
+    await a.journal_append("s", b'{"by": "a", "n": 3}')
+    expected = [b'{"by": "a", "n": 1}', b'{"by": "b", "n": 2}', b'{"by": "a", "n": 3}']
+    assert await a.journal_read("s") == expected and await b.journal_read("s") == expected
+    await a.journal_delete("s")  # b's next append must not go to the deleted file
+    await b.journal_append("s", b'{"by": "b", "n": 4}')
+    assert await a.journal_read("s") == [b'{"by": "b", "n": 4}']
+    await a.close()
+    await b.close()
+
+
+@pytest.mark.anyio
+async def test_journal_records_that_look_like_the_escape_round_trip(tmp_path: Path) -> None:
+    store = FilesystemStorage(tmp_path)
+    records = [
+        b'{"$bytes": "aGk="}',  # a real record shaped like the escape
+        b'{"$bytes',  # not JSON, starts like the escape
+        b'{"$bytesX": 1}',
+        b"not json at all",
+        b"two\nlines",
+        b"cr\rhere",
+        b"",
+        bytes(range(256)),
+        b'{"plain": "json"}',
+    ]
+    await store.journal_append_many("s", records)
+    assert await store.journal_read("s") == records
+    assert await FilesystemStorage(tmp_path).journal_read("s") == records
+    await store.close()
+
+
 def test_file_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_file_url("file://./rel/dir") == (Path("./rel/dir"), {})
     assert parse_file_url("file:///abs/dir") == (Path("/abs/dir"), {})

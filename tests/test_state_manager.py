@@ -133,6 +133,48 @@ async def test_delta_records_only_changes(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["file", "sqlite"])
+async def test_edits_in_place_anywhere_are_saved_and_saved_states_never_change(tmp_path: Path, backend: str) -> None:
+    store = FilesystemStorage(tmp_path / "f") if backend == "file" else SQLiteStorage(tmp_path / "c.db")
+    manager = StateManager(store, retention_count=0)
+    state = AgentState(
+        agent_id="e",
+        conversation_history=[turn(i, 64) for i in range(6)],
+        memory_contents={"facts": {"a": [1, 2, 3], "b": {"deep": "x"}}, "n": 1},
+        custom_state={"calls": [{"id": 1}], "flag": "on"},
+    )
+    saved: list[tuple[str, dict[str, Any]]] = []
+
+    async def save() -> None:
+        cid = await manager.save_checkpoint(state)
+        assert cid is not None
+        saved.append((cid, state.model_dump(mode="json")))
+
+    await save()
+    state.conversation_history[2]["content"] = "edited in place"  # an old turn, same dict object
+    state.conversation_history.append(turn(6, 64))
+    await save()
+    state.memory_contents["facts"]["a"].append(4)  # nested list grows in place
+    state.memory_contents["facts"]["b"]["deep"] = "y"  # nested dict edited in place
+    del state.memory_contents["n"]
+    state.custom_state["calls"][0]["id"] = 2
+    await save()
+    state.custom_state["flag"] = ("a", "tuple")  # saved as JSON: a list
+    state.custom_state["calls"] = {"now": "a dict"}
+    state.conversation_history[:] = state.conversation_history[:3]
+    await save()
+    state.conversation_history.append(turn(7, 64))
+    await save()
+    cold = StateManager(store)
+    for cid, expected in saved:
+        for loader in (manager, cold):
+            loaded = (await loader.load_checkpoint(cid)).model_dump(mode="json")
+            assert loaded == expected, cid
+    assert (await cold.load_checkpoint(saved[-1][0])).custom_state["flag"] == ["a", "tuple"]
+    await store.close()
+
+
+@pytest.mark.anyio
 async def test_full_snapshot_every_and_non_incremental(tmp_path: Path) -> None:
     store = SQLiteStorage(tmp_path / "c.db")
     manager = StateManager(store, full_snapshot_every=3)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from kaizen_core import _json
 from kaizen_core.errors import CheckpointCorruptError
 
@@ -42,8 +44,10 @@ COMPRESS_LEVEL = 1
 StateDict = dict[str, Any]
 
 
-def _wrap(body: dict[str, Any]) -> bytes:
+def _wrap(body: dict[str, Any]) -> tuple[bytes, int]:
+    """The payload of ``body`` and the length of its JSON before compression."""
     data = _json.dumps(body)
+    raw = len(data)
     magic = _MAGIC
     if len(data) >= COMPRESS_MIN:
         # A window no larger than the body: zlib zeroes its whole state on every call, and
@@ -53,11 +57,16 @@ def _wrap(body: dict[str, Any]) -> bytes:
         packed = compressor.compress(data) + compressor.flush()
         if len(packed) < len(data):
             magic, data = _MAGIC_ZLIB, packed
-    return magic + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data
+    return magic + b"%08x\n" % (zlib.crc32(data) & 0xFFFFFFFF) + data, raw
 
 
 def encode_full(state: StateDict) -> bytes:
     """Encode a whole state (the JSON dict of an AgentState)."""
+    return encode_full_sized(state)[0]
+
+
+def encode_full_sized(state: StateDict) -> tuple[bytes, int]:
+    """:func:`encode_full` and the length of the JSON it compressed (the manager's snapshot estimate)."""
     return _wrap({"v": FORMAT_VERSION, "kind": "full", "state": state})
 
 
@@ -69,6 +78,30 @@ def _common_prefix(old: list[Any], new: list[Any]) -> int:
     while i < n and old[i] == new[i]:
         i += 1
     return i
+
+
+def jsonable(value: Any, previous: Any) -> Any:
+    """``value`` in JSON values (pydantic's JSON mode), sharing every part equal to ``previous``.
+
+    ``previous`` is a JSON value converted earlier (the same field of the state saved last):
+    parts of ``value`` that compare equal to it are taken from it rather than converted
+    again, so converting a state that grew costs a compare of the old part plus the
+    conversion of the new, and the diff that follows finds the shared parts by identity.
+    A list keeps its equal prefix; a dict (string keys) recurses per key. Equality is
+    Python's, as in :func:`diff`. Raises pydantic's serialization error (a ValueError)
+    for a value that has no JSON form.
+    """
+    if value == previous:
+        return previous
+    if type(value) is list and type(previous) is list:
+        keep = _common_prefix(previous, value)
+        return previous[:keep] + to_jsonable_python(value[keep:])
+    if type(value) is dict and type(previous) is dict and all(type(key) is str for key in value):
+        return {
+            key: jsonable(item, previous[key]) if key in previous else to_jsonable_python(item)
+            for key, item in value.items()
+        }
+    return to_jsonable_python(value)
 
 
 def _diff_dict(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -112,8 +145,12 @@ def diff(base: StateDict, new: StateDict) -> dict[str, Any]:
 
 def encode_delta(base_id: str, base: StateDict, new: StateDict) -> bytes:
     """Encode ``new`` as changes against ``base`` (the state of checkpoint ``base_id``)."""
-    body = {"v": FORMAT_VERSION, "kind": "delta", "base": base_id, **diff(base, new)}
-    return _wrap(body)
+    return encode_delta_sized(base_id, base, new)[0]
+
+
+def encode_delta_sized(base_id: str, base: StateDict, new: StateDict) -> tuple[bytes, int]:
+    """:func:`encode_delta` and the length of the JSON it compressed."""
+    return _wrap({"v": FORMAT_VERSION, "kind": "delta", "base": base_id, **diff(base, new)})
 
 
 def decode(payload: bytes, location: str) -> dict[str, Any]:
@@ -127,7 +164,11 @@ def decode(payload: bytes, location: str) -> dict[str, Any]:
         )
 
     magic = payload[: len(_MAGIC)]
-    if len(payload) < _HEADER_LEN or magic not in (_MAGIC, _MAGIC_ZLIB) or payload[_HEADER_LEN - 1 : _HEADER_LEN] != b"\n":
+    if (
+        len(payload) < _HEADER_LEN
+        or magic not in (_MAGIC, _MAGIC_ZLIB)
+        or payload[_HEADER_LEN - 1 : _HEADER_LEN] != b"\n"
+    ):
         raise corrupt("missing or damaged header")
     try:
         expected = int(payload[len(_MAGIC) : _HEADER_LEN - 1], 16)

@@ -5,7 +5,7 @@ body, encoding) followed by the body, the encoded payload, gzip-compressed when
 ``compress=True``. Writes are atomic: temp file in the same directory, fsync,
 ``os.replace``, fsync of the directory. Journals are append-only JSONL files under
 ``root/.journal/`` with one fsync per append; a batch (``journal_append_many``) is one
-write and one fsync.
+write and one fsync. A journal's file stays open between appends (see :data:`JOURNAL_FDS`).
 """
 
 from __future__ import annotations
@@ -36,10 +36,23 @@ _SUFFIX = ".ckpt"
 _FORMAT = "kaizen-checkpoint"
 _JOURNAL_DIR = ".journal"
 _BYTES_KEY = "$bytes"
+#: A stored line starting with this is read as an escape (when it is one): records that start
+#: with it are therefore always escaped.
+_BYTES_PREFIX = b'{"' + _BYTES_KEY.encode()
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+#: Journal files a store keeps open at most (one per stream being appended to).
+JOURNAL_FDS = 64
+_fdatasync = getattr(os, "fdatasync", os.fsync)  # data and size, not mtime: enough for an append
 
 
 def _truthy(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _last_line_end(fd: int, size: int) -> int:
+    """Offset just past the last newline of the file (0 if none): where a torn tail starts."""
+    data = os.pread(fd, size, 0)
+    return data.rfind(b"\n") + 1
 
 
 def _fsync_dir(path: Path) -> None:
@@ -87,6 +100,7 @@ class FilesystemStorage(CheckpointStore):
         self.fsync = fsync
         self._lock = threading.Lock()
         self._paths: dict[str, Path] = {}
+        self._journal_fds: dict[str, int] = {}  # stream -> open descriptor, least recently used first
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FilesystemStorage:
@@ -307,39 +321,65 @@ class FilesystemStorage(CheckpointStore):
 
     @staticmethod
     def _to_line(record: bytes) -> bytes:
-        if b"\n" not in record and b"\r" not in record:
-            try:
-                value = _json.loads(record)
-            except _json.JSONDecodeError:
-                value = None
-            else:
-                if not (isinstance(value, dict) and set(value) == {_BYTES_KEY}):
-                    return record + b"\n"
+        # A record is stored as-is unless it holds a line break or could be taken for the
+        # escape itself (a line starting with the escape's key is parsed on read).
+        if b"\n" not in record and b"\r" not in record and not record.startswith(_BYTES_PREFIX):
+            return record + b"\n"
         return _json.dumps({_BYTES_KEY: base64.b64encode(record).decode("ascii")}) + b"\n"
 
+    def _journal_fd(self, stream: str, path: Path) -> int:
+        """The open descriptor of ``stream``'s file (opened, and created, on first use; lock held).
+
+        Descriptors stay open between appends (an open, a close and the directory checks cost
+        more than the write); one whose file was deleted meanwhile (``st_nlink == 0``, e.g. by
+        another store on the same directory) is reopened. ``O_APPEND`` puts every write at the
+        end of the file, whoever else appends (another store, a forked child). At most :data:`JOURNAL_FDS` are kept, the least recently used is closed first.
+        """
+        fd = self._journal_fds.pop(stream, None)
+        if fd is not None and os.fstat(fd).st_nlink == 0:
+            os.close(fd)
+            fd = None
+        if fd is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            created = not path.exists()
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | _O_CLOEXEC, 0o644)
+            if created and self.fsync:
+                try:
+                    _fsync_dir(path.parent)
+                except BaseException:
+                    os.close(fd)
+                    raise
+            while len(self._journal_fds) >= JOURNAL_FDS:
+                os.close(self._journal_fds.pop(next(iter(self._journal_fds))))
+        self._journal_fds[stream] = fd  # most recently used last
+        return fd
+
+    def _close_journal(self, stream: str) -> None:
+        fd = self._journal_fds.pop(stream, None)
+        if fd is not None:
+            os.close(fd)
+
     def _journal_append_sync(self, stream: str, records: Sequence[bytes]) -> None:
-        path = self._journal_path(stream)
-        line = b"".join(self._to_line(record) for record in records)
+        line = b"".join([self._to_line(record) for record in records])
         if not line:
             return
+        path = self._journal_path(stream)
         with self._lock:
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                created = not path.exists()
-                with open(path, "a+b") as fh:
-                    size = fh.seek(0, os.SEEK_END)
-                    if size:
-                        fh.seek(size - 1)
-                        if fh.read(1) != b"\n":  # torn tail of a crashed append: drop it
-                            fh.seek(0)
-                            keep = fh.read().rfind(b"\n") + 1
-                            fh.truncate(keep)
-                    fh.write(line)
-                    fh.flush()
+                fd = self._journal_fd(stream, path)
+                try:
+                    size = os.fstat(fd).st_size
+                    if size and os.pread(fd, 1, size - 1) != b"\n":  # torn tail of a crashed append: drop it
+                        os.ftruncate(fd, _last_line_end(fd, size))
+                    view = memoryview(line)
+                    while view:
+                        view = view[os.write(fd, view) :]
                     if self.fsync:
-                        os.fsync(fh.fileno())
-                if created and self.fsync:
-                    _fsync_dir(path.parent)
+                        _fdatasync(fd)
+                except BaseException:
+                    # A failed append may leave a torn tail: the next one reopens and repairs it.
+                    self._close_journal(stream)
+                    raise
             except OSError as exc:
                 raise StorageError(f"cannot append to journal {path}: {exc}") from exc
 
@@ -361,7 +401,7 @@ class FilesystemStorage(CheckpointStore):
         lines.pop()  # after the last newline: empty, or a torn record that was never acknowledged
         records: list[bytes] = []
         for number, line in enumerate(lines, start=1):
-            if line.startswith(b'{"' + _BYTES_KEY.encode()):
+            if line.startswith(_BYTES_PREFIX):
                 try:
                     value = _json.loads(line)
                 except _json.JSONDecodeError:
@@ -376,7 +416,18 @@ class FilesystemStorage(CheckpointStore):
         return await anyio.to_thread.run_sync(self._journal_read_sync, stream)
 
     def _journal_delete_sync(self, stream: str) -> None:
-        self._journal_path(stream).unlink(missing_ok=True)
+        with self._lock:
+            self._close_journal(stream)
+            self._journal_path(stream).unlink(missing_ok=True)
 
     async def journal_delete(self, stream: str) -> None:
         await anyio.to_thread.run_sync(self._journal_delete_sync, stream)
+
+    def _close_sync(self) -> None:
+        with self._lock:
+            for stream in list(self._journal_fds):
+                self._close_journal(stream)
+
+    async def close(self) -> None:
+        """Close the journals' open files (the store stays usable: they reopen on the next append)."""
+        await anyio.to_thread.run_sync(self._close_sync)

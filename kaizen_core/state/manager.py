@@ -17,11 +17,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
 from pydantic import ValidationError
+from pydantic_core import to_jsonable_python
 
 from kaizen_core import _json
 from kaizen_core.errors import (
@@ -60,6 +62,28 @@ class _Head:
 def _find(metas: list[CheckpointMeta], checkpoint_id: str) -> CheckpointMeta | None:
     """The meta of ``checkpoint_id`` among ``metas`` (newest first: the usual parent is the first)."""
     return next((m for m in metas if m.checkpoint_id == checkpoint_id), None)
+
+
+#: The AgentState fields holding lists and dicts: converted piece by piece against the last save.
+_CONTAINERS: set[str] = {
+    name for name, f in AgentState.model_fields.items() if typing.get_origin(f.annotation) in (list, dict)
+}
+
+
+def _to_json(state: AgentState, previous: StateDict | None) -> StateDict:
+    """``state.model_dump(mode="json")``, reusing the parts equal to ``previous`` (the head's state).
+
+    A save then costs a compare of what was saved before plus the conversion of what is
+    new, not a conversion of the whole history; the result shares the equal parts with
+    ``previous`` (never modified: heads are replaced, not edited).
+    """
+    if previous is None:
+        return state.model_dump(mode="json")
+    out = state.model_dump(mode="json", exclude=_CONTAINERS)
+    for name in _CONTAINERS:
+        value = getattr(state, name)
+        out[name] = codec.jsonable(value, previous[name]) if name in previous else to_jsonable_python(value)
+    return {name: out[name] for name in AgentState.model_fields}
 
 
 def _deep_copy(value: StateDict) -> StateDict:
@@ -382,9 +406,10 @@ class StateManager:
                 new_id = new_checkpoint_id(agent_id, state.step_number)
             old_ids = (state.checkpoint_id, state.parent_checkpoint_id, state.updated_at)
             state.checkpoint_id, state.parent_checkpoint_id, state.updated_at = new_id, parent, utc_now()
+            head = self._heads.get(agent_id)
             try:
                 try:
-                    new_state = state.model_dump(mode="json")
+                    new_state = _to_json(state, head.state if head is not None else None)
                 except ValueError as exc:  # pydantic cannot serialize a value
                     raise CheckpointSaveError(
                         f"checkpoint of agent {agent_id} not saved: the state is not JSON-serializable ({exc})",
@@ -400,30 +425,33 @@ class StateManager:
                 )
                 depth = chain_bytes = 0
                 snapshot_bytes: int | None = None
+                ratio: float | None = None
                 payload = b""
                 if use_delta and base_meta is not None:
-                    head = self._heads.get(agent_id)
                     if head is not None and head.checkpoint_id == base_meta.checkpoint_id:
                         base_state = head.state
                     else:
                         base_state = await self._load_dict(base_meta.checkpoint_id)
-                    payload = codec.encode_delta(base_meta.checkpoint_id, base_state, new_state)
-                    chain_bytes, snapshot_bytes = self._chain_cost(base_meta)
+                    payload, raw = codec.encode_delta_sized(base_meta.checkpoint_id, base_state, new_state)
+                    chain_bytes, snapshot_bytes, ratio = self._chain_cost(base_meta)
                     chain_bytes += len(payload) + LINK_BYTES
                     depth = self._depth(base_meta) + 1
+                    if snapshot_bytes is not None and ratio is not None:
+                        # The snapshot grows by about what the delta adds, compressed as well as the
+                        # state was: an estimate, so a snapshot is encoded only to be written.
+                        snapshot_bytes += round(raw * ratio)
                     if snapshot_bytes is None or chain_bytes > snapshot_bytes:
                         # The chain may now cost a load more than a snapshot: measure one.
-                        full = codec.encode_full(new_state)
-                        measured = len(full) + LINK_BYTES
+                        full, full_raw = codec.encode_full_sized(new_state)
+                        measured, ratio = len(full) + LINK_BYTES, len(full) / full_raw
                         if measured <= chain_bytes:
                             payload, depth, chain_bytes = full, 0, 0
                         else:
-                            # Not yet. The snapshot grows too while the chain catches up: expect
-                            # it to grow by the gap, so the next measurement is likely the last.
-                            snapshot_bytes = measured + (measured - chain_bytes)
+                            snapshot_bytes = measured  # the estimate was low; estimate on from here
                 if not depth:
                     if not payload:
-                        payload = codec.encode_full(new_state)
+                        payload, full_raw = codec.encode_full_sized(new_state)
+                        ratio = len(payload) / full_raw
                     snapshot_bytes = len(payload) + LINK_BYTES
                 created = time.time()
                 if metas and created <= metas[0].created_at:
@@ -438,7 +466,13 @@ class StateManager:
                     kind="delta" if depth else "full",
                     base_checkpoint_id=parent if depth else None,
                     size_bytes=len(payload),
-                    extra={**extra, "depth": depth, "chain_bytes": chain_bytes, "snapshot_bytes": snapshot_bytes},
+                    extra={
+                        **extra,
+                        "depth": depth,
+                        "chain_bytes": chain_bytes,
+                        "snapshot_bytes": snapshot_bytes,
+                        "snapshot_ratio": ratio,
+                    },
                 )
                 await self.storage.write(meta, payload)
             except BaseException:
@@ -451,18 +485,22 @@ class StateManager:
             return meta
 
     @staticmethod
-    def _chain_cost(meta: CheckpointMeta) -> tuple[int, int | None]:
-        """(bytes of the delta chain ending at ``meta``, bytes of a snapshot when last measured).
+    def _chain_cost(meta: CheckpointMeta) -> tuple[int, int | None, float | None]:
+        """(bytes of the delta chain ending at ``meta``, estimated bytes of a snapshot, compression ratio).
 
-        Checkpoints written before the byte policy lack the figures: the chain is estimated
-        from its depth and the snapshot is unknown (None: measure one now).
+        The ratio is compressed / JSON bytes of the last snapshot encoded. Checkpoints written
+        before the byte policy lack the figures: the chain is estimated from its depth and the
+        snapshot is unknown (None: measure one now); without a ratio the snapshot estimate
+        stays at its last measurement.
         """
+        ratio = meta.extra.get("snapshot_ratio")
+        ratio = float(ratio) if isinstance(ratio, int | float) and not isinstance(ratio, bool) else None
         if meta.kind == "full":
-            return 0, meta.size_bytes + LINK_BYTES
+            return 0, meta.size_bytes + LINK_BYTES, ratio
         chain, snapshot = meta.extra.get("chain_bytes"), meta.extra.get("snapshot_bytes")
         if not isinstance(chain, int):
             chain = StateManager._depth(meta) * (meta.size_bytes + LINK_BYTES)
-        return chain, snapshot if isinstance(snapshot, int) else None
+        return chain, snapshot if isinstance(snapshot, int) else None, ratio
 
     @staticmethod
     def _depth(meta: CheckpointMeta) -> int:
@@ -497,14 +535,16 @@ class StateManager:
     async def _compact(self, meta: CheckpointMeta) -> None:
         """Rewrite a delta checkpoint as a full snapshot (same id, same state)."""
         state = await self._load_dict(meta.checkpoint_id)
-        payload = codec.encode_full(state)
+        payload, raw = codec.encode_full_sized(state)
+        extra = {
+            **meta.extra,
+            "depth": 0,
+            "chain_bytes": 0,
+            "snapshot_bytes": len(payload) + LINK_BYTES,
+            "snapshot_ratio": len(payload) / raw,
+        }
         full = meta.model_copy(
-            update={
-                "kind": "full",
-                "base_checkpoint_id": None,
-                "size_bytes": len(payload),
-                "extra": {**meta.extra, "depth": 0, "chain_bytes": 0, "snapshot_bytes": len(payload) + LINK_BYTES},
-            }
+            update={"kind": "full", "base_checkpoint_id": None, "size_bytes": len(payload), "extra": extra}
         )
         await self.storage.write(full, payload)
         metas = self._metas.get(meta.agent_id, [])
