@@ -28,9 +28,8 @@ import threading
 import time
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kaizen_core.errors import PluginError, PluginNotInstalledError
 
@@ -104,20 +103,54 @@ def resolve_target(target: Any) -> Any:
     return obj
 
 
-@dataclass
 class Registration:
-    """One named thing a plugin contributed. ``load()`` resolves the target once."""
+    """One named thing a plugin contributed. ``load()`` resolves the target once.
 
-    kind: str
-    name: str
-    target: Any
-    distribution: str
-    plugin: str
-    description: str = ""
-    aliases: tuple[str, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
-    _loaded: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    A plain class rather than a dataclass: it is on every process's start-up path, where
+    generating a dataclass's methods costs about a millisecond.
+    """
+
+    __slots__ = (
+        "_loaded",
+        "_lock",
+        "aliases",
+        "description",
+        "distribution",
+        "kind",
+        "name",
+        "options",
+        "plugin",
+        "target",
+    )
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        target: Any,
+        distribution: str,
+        plugin: str,
+        description: str = "",
+        aliases: tuple[str, ...] = (),
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.target = target
+        self.distribution = distribution
+        self.plugin = plugin
+        self.description = description
+        self.aliases = aliases
+        self.options: dict[str, Any] = {} if options is None else options
+        self._loaded: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"Registration(kind={self.kind!r}, name={self.name!r}, target={self.target!r}, "
+            f"distribution={self.distribution!r}, plugin={self.plugin!r}, description={self.description!r}, "
+            f"aliases={self.aliases!r}, options={self.options!r})"
+        )
 
     @property
     def is_loaded(self) -> bool:
@@ -146,8 +179,7 @@ def _qualname(obj: Any) -> str:
     return f"{mod}:{name}"
 
 
-@dataclass
-class PluginInfo:
+class PluginInfo(NamedTuple):
     """A loaded plugin: its distribution, version and the hooks it implements."""
 
     name: str

@@ -20,8 +20,9 @@ import enum
 import inspect
 import sys
 import typing
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Optional, Union
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, NamedTuple, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
@@ -32,18 +33,30 @@ __all__ = ["FieldSpec", "InputField", "OutputField", "Signature"]
 _MISSING: Any = object()
 
 
-@dataclass(frozen=True)
 class _FieldMarker:
-    kind: Literal["input", "output"]
-    description: str = ""
-    default: Any = _MISSING
-    required: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    """What ``InputField()``/``OutputField()`` put in a class body (read once by the metaclass)."""
+
+    # Plain classes, not dataclasses, here and below: a dataclass's generated methods cost
+    # about a millisecond each at import, on every agent process's start-up path.
+    __slots__ = ("default", "description", "extra", "kind", "required")
+
+    def __init__(
+        self,
+        kind: Literal["input", "output"],
+        description: str = "",
+        default: Any = _MISSING,
+        required: bool | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.description = description
+        self.default = default
+        self.required = required
+        self.extra: dict[str, Any] = {} if extra is None else extra
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    """A compiled signature field."""
+class FieldSpec(NamedTuple):
+    """A compiled signature field (immutable)."""
 
     name: str
     kind: Literal["input", "output"]
@@ -51,7 +64,7 @@ class FieldSpec:
     description: str = ""
     default: Any = _MISSING
     required: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = MappingProxyType({})  # read-only: a NamedTuple default is shared
 
     @property
     def has_default(self) -> bool:
@@ -206,11 +219,15 @@ def _validate_fields(cls: type) -> None:
             raise SignatureError(f"field name {fname!r} in {name} must not start with an underscore")
 
 
-@dataclass
 class _Compiled:
-    input_model: type[BaseModel]
-    output_model: type[BaseModel]
-    output_schema: dict[str, Any]
+    __slots__ = ("input_model", "output_model", "output_schema")
+
+    def __init__(
+        self, input_model: type[BaseModel], output_model: type[BaseModel], output_schema: dict[str, Any]
+    ) -> None:
+        self.input_model = input_model
+        self.output_model = output_model
+        self.output_schema = output_schema
 
 
 class Signature(metaclass=_SignatureMeta):
@@ -359,7 +376,7 @@ def _build_model(name: str, fields: dict[str, FieldSpec], *, forbid_extra: bool)
     for spec in fields.values():
         kwargs: dict[str, Any] = {"description": spec.description or None}
         if spec.extra:
-            kwargs["json_schema_extra"] = spec.extra
+            kwargs["json_schema_extra"] = dict(spec.extra)
         default = ... if spec.required and not spec.has_default else spec.default
         definitions[spec.name] = (spec.annotation, Field(default, **kwargs))
     config = ConfigDict(extra="forbid" if forbid_extra else "ignore")
