@@ -1,6 +1,8 @@
-"""Interrupt data types: where an interrupt comes from, how hard it stops, and why."""
+"""Interrupt data types: where an interrupt comes from, how hard it stops, and why.
 
-from __future__ import annotations
+No ``from __future__ import annotations``: pydantic would evaluate each model field's
+annotation string when the class is made (on every agent process's start-up path).
+"""
 
 import time
 from collections.abc import Callable
