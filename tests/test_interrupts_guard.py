@@ -339,3 +339,120 @@ async def test_interrupt_during_a_provider_call_is_not_a_timeout() -> None:
     with pytest.raises(StepCancelled):
         await scope.guard(call_with_timeout, provider, _request(), 3600)
     await requester
+
+
+# ---------------------------------------------------------------- guard(): steps started before they are watched
+async def test_an_immediate_request_made_before_the_step_suspends_cancels_it_where_it_suspends() -> None:
+    scope = InterruptScope()
+    cancelled = asyncio.Event()
+
+    async def step() -> str:
+        scope.request_interrupt(PROGRAMMATIC, IMMEDIATE, "asked by the step")  # before any suspension
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "never"
+
+    with pytest.raises(StepCancelled) as info:
+        await asyncio.wait_for(scope.guard(step), 60)  # the bound only turns a hang into a failure
+    assert cancelled.is_set() and info.value.reason.message == "asked by the step"
+    assert _current().cancelling() == 0
+
+
+async def test_a_graceful_request_before_the_first_suspension_cancels_a_side_effect_free_step() -> None:
+    scope = InterruptScope(graceful_shutdown_timeout=60)
+
+    async def model_call() -> str:
+        scope.request_interrupt(PROGRAMMATIC, GRACEFUL, "stop")
+        await asyncio.Event().wait()
+        return "never"
+
+    with pytest.raises(StepCancelled) as info:
+        await asyncio.wait_for(scope.guard(model_call, side_effect_free=True), 60)
+    assert info.value.reason.mode is GRACEFUL  # cancelled at once, not escalated
+    assert _current().cancelling() == 0
+
+
+async def test_a_graceful_request_before_the_first_suspension_lets_a_step_with_side_effects_finish() -> None:
+    scope = InterruptScope(graceful_shutdown_timeout=60)
+
+    async def tool() -> str:
+        scope.request_interrupt(PROGRAMMATIC, GRACEFUL, "after this step")
+        for _ in range(3):
+            await asyncio.sleep(0)
+        return "written"
+
+    assert await scope.guard(tool) == "written"
+    assert scope.mode is GRACEFUL and _current().cancelling() == 0
+
+
+async def test_a_step_that_finishes_without_suspending_returns_even_after_an_immediate_request() -> None:
+    scope = InterruptScope()
+
+    async def step() -> str:
+        scope.request_interrupt(PROGRAMMATIC, IMMEDIATE, "too late for this step")
+        return "answered"
+
+    assert await scope.guard(step, side_effect_free=True) == "answered"
+    assert scope.mode is IMMEDIATE and _current().cancelling() == 0
+
+
+async def test_a_step_that_suspends_many_times_gets_every_value_and_error_it_awaits() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def step() -> list[Any]:
+        seen: list[Any] = [await asyncio.sleep(0, result="first")]
+        failing: asyncio.Future[int] = loop.create_future()
+        loop.call_soon(failing.set_exception, LookupError("from a future"))
+        try:
+            await failing
+        except LookupError as exc:
+            seen.append(str(exc))
+        ready: asyncio.Future[int] = loop.create_future()
+        loop.call_soon(ready.set_result, 42)
+        seen.append(await ready)
+        return seen
+
+    assert await InterruptScope().guard(step) == ["first", "from a future", 42]
+
+
+async def test_a_guarded_step_dropped_while_suspended_is_closed() -> None:
+    scope = InterruptScope()
+    closed: list[bool] = []
+
+    async def step() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            closed.append(True)
+
+    guarded = scope.guard(step)
+    guarded.send(None)  # the step runs and suspends (driven by hand, as a task would)
+    guarded.close()  # the task is dropped: the step's cleanup runs
+    assert closed == [True]
+    assert not scope._listeners  # nothing left watching the scope
+
+
+async def test_a_provider_that_suspends_after_some_work_still_times_out() -> None:
+    from kaizen_core.errors import ExecutionTimeoutError
+
+    async def provider(request: CompletionRequest) -> Completion:
+        _ = [m.content for m in request.messages]  # work before the first suspension
+        await asyncio.sleep(0)
+        return await _stuck_provider(request)
+
+    with pytest.raises(ExecutionTimeoutError, match=r"0\.05s"):
+        await call_with_timeout(provider, _request(), 0.05)
+    assert _current().cancelling() == 0
+
+
+async def test_a_provider_that_answers_without_suspending_returns_its_completion() -> None:
+    answer = Completion(content="hi")
+
+    async def provider(request: CompletionRequest) -> Completion:
+        return answer
+
+    assert await call_with_timeout(provider, _request(), 0.05) is answer
+    assert await call_with_timeout(provider, _request(), None) is answer

@@ -104,21 +104,58 @@ async def test_two_overlapping_runs_leave_the_applications_handlers_in_place(
     assert app_handler.received == []
 
 
-def test_a_blocking_run_and_a_run_in_another_thread_restore_the_handlers(app_handler: AppHandler) -> None:
+async def test_each_of_several_runs_in_turn_installs_the_handlers_and_puts_the_applications_back(
+    app_handler: AppHandler,
+) -> None:
     provider = GatedProvider(script=[{"answer": "done"}])
+    agent = _agent(provider)
+    for question in ("one", "two", "three"):
+        run = asyncio.create_task(agent.run_async(question=question))
+        scope, gate = await provider.entered.get()
+        assert signal.getsignal(signal.SIGTERM) is not app_handler and scope in dispatcher.scopes
+        gate.set()
+        assert (await run)["answer"] == "done"
+        assert signal.getsignal(signal.SIGTERM) is app_handler and signal.getsignal(signal.SIGINT) is app_handler
+        assert dispatcher.scopes == () and not dispatcher.installed
+        assert agent.interrupt_manager.runs == [] and current_scope() is None
+
+
+async def test_a_failed_run_puts_the_applications_handlers_back(app_handler: AppHandler) -> None:
+    from kaizen_core.errors import ProviderError
+
+    agent = _agent(MockProvider(script=[{"error": {"status": 400, "message": "bad request"}}]))
+    with pytest.raises(ProviderError, match="bad request"):
+        await agent.run_async(question="q")
+    assert signal.getsignal(signal.SIGTERM) is app_handler and signal.getsignal(signal.SIGINT) is app_handler
+    assert dispatcher.scopes == () and not dispatcher.installed
+    assert agent.interrupt_manager.runs == [] and current_scope() is None
+
+
+def test_a_blocking_run_and_a_run_in_another_thread_restore_the_handlers(app_handler: AppHandler) -> None:
+    import queue
+
+    # The two runs are on two loops (the main thread's own, the background one): gates are
+    # opened on their own loop, from the releaser thread.
+    entered: queue.Queue[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = queue.Queue()
+
+    class ThreadGatedProvider(MockProvider):
+        async def complete(self, request: CompletionRequest) -> Completion:
+            gate = asyncio.Event()
+            entered.put((asyncio.get_running_loop(), gate))
+            await gate.wait()
+            return await super().complete(request)
+
+    provider = ThreadGatedProvider(script=[{"answer": "done"}])
     main_agent, thread_agent = _agent(provider), _agent(provider)
     results: list[str] = []
     worker = threading.Thread(target=lambda: results.append(thread_agent.run(question="t")["answer"]))
+    held: list[bool] = []
 
     def release_both() -> None:
-        async def go() -> None:
-            gates = [(await provider.entered.get())[1] for _ in range(2)]
-            assert signal.getsignal(signal.SIGTERM) is not app_handler  # held by the main thread's call
-            for gate in gates:
-                gate.set()
-
-        fut = asyncio.run_coroutine_threadsafe(go(), _background_loop())
-        fut.result()
+        gates = [entered.get(timeout=60) for _ in range(2)]
+        held.append(signal.getsignal(signal.SIGTERM) is not app_handler)  # held by the main thread's call
+        for loop, gate in gates:
+            loop.call_soon_threadsafe(gate.set)
 
     worker.start()
     releaser = threading.Thread(target=release_both)
@@ -126,14 +163,8 @@ def test_a_blocking_run_and_a_run_in_another_thread_restore_the_handlers(app_han
     results.append(main_agent.run(question="m")["answer"])
     releaser.join()
     worker.join()
-    assert results == ["done", "done"]
+    assert held == [True] and results == ["done", "done"]
     assert signal.getsignal(signal.SIGTERM) is app_handler and signal.getsignal(signal.SIGINT) is app_handler
-
-
-def _background_loop() -> asyncio.AbstractEventLoop:
-    from kaizen_core._sync import background_loop
-
-    return background_loop()
 
 
 async def test_a_handler_the_application_installs_during_a_run_is_kept(app_handler: AppHandler) -> None:

@@ -87,7 +87,9 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         self.signature = _as_signature(signature)
         self.agent_id = agent_id or f"{type(self.signature).__name__.lower()}-{uuid.uuid4().hex[:8]}"
         # provider_config["response_format"] is the agent's (structured_output.py), the rest the provider's
-        provider_options, self.structured_output = structured_output_settings(self.config.provider_config, self.signature)
+        provider_options, self.structured_output = structured_output_settings(
+            self.config.provider_config, self.signature
+        )
         self.provider = provider or create_provider(self.config.llm_provider, self.config.model, provider_options)
         #: A provider passed in is not described by the config (a remote executor cannot rebuild it).
         self._provider_given = provider is not None
@@ -280,13 +282,17 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         if manager is None:
             return await self._drive(run)
         # A fresh interrupt scope for this run: nothing carries over from an earlier run.
-        async with manager.monitor(run.interrupt_context, signals=self.config.enable_interrupts, run_id=run.run_id):
+        monitor = manager.monitor(run.interrupt_context, signals=self.config.enable_interrupts, run_id=run.run_id)
+        async with monitor as scope:
+            run.scope = scope  # the run's steps look their scope up here, not in the manager
             try:
                 return await self._drive(run)
             except RunStopped:
                 # Still inside monitor(): a second signal during the checkpoint save escalates
                 # instead of killing the process with a half-written state.
                 raise await self._interrupted(run) from None
+            finally:
+                run.scope = None
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         await run.fire("pre_agent_loop", action="run", inputs=run.inputs)
@@ -399,7 +405,12 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
             return self._record_tool_call(run, call, "denied", 0.0, error=error, code=PermissionDeniedError.code)
         started = time.perf_counter()
         pre = await run.fire(
-            "pre_tool_call", step=call.id, tool=call.name, tool_call_id=call.id, action=call.name, arguments=call.arguments
+            "pre_tool_call",
+            step=call.id,
+            tool=call.name,
+            tool_call_id=call.id,
+            action=call.name,
+            arguments=call.arguments,
         )
         blocked = [r for r in pre if r.blocked]
         if blocked:
@@ -486,7 +497,7 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         the failure fires ON_ERROR, is logged and listed in ``result["_meta"]["storage_errors"]``.
         """
         manager = self.interrupt_manager
-        scope = manager.scope_for(run.run_id)
+        scope = run.scope
         reason = scope.reason if scope is not None else None
         await run.fire("pre_interrupt", reason=reason.model_dump(mode="json") if reason else None)
         checkpoint_id = None

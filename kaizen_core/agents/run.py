@@ -6,8 +6,10 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, cast
 
+from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import BudgetExceededError, ExecutionTimeoutError
 from kaizen_core.providers.types import (
     Completion,
@@ -21,7 +23,7 @@ from kaizen_core.providers.types import (
 if TYPE_CHECKING:
     from kaizen_core.agents.base import BaseAgent
     from kaizen_core.config import BaseAgentConfig
-    from kaizen_core.interrupts import InterruptContext
+    from kaizen_core.interrupts import InterruptContext, InterruptScope
     from kaizen_core.permissions import ExecutionContext
     from kaizen_core.permissions.policy import BudgetReservation
     from kaizen_core.signatures import Signature
@@ -57,6 +59,8 @@ class AgentRun:
     permission_decisions: list[dict[str, Any]] = field(default_factory=list)
     #: Set to share one context (and its budget) between runs; else built from the config on first use.
     execution_context_: ExecutionContext | None = None
+    #: The run's interrupt scope while the agent watches it (``BaseAgent._execute``), else None.
+    scope: InterruptScope | None = field(default=None, repr=False)
 
     @property
     def signature(self) -> Signature:
@@ -196,8 +200,7 @@ class AgentRun:
 
     def raise_if_interrupted(self) -> None:
         """Raise RunStopped when this run has been asked to stop (a safe point between steps)."""
-        manager = self.agent._interrupts
-        scope = manager.scope_for(self.run_id) if manager is not None else None
+        scope = self.scope
         if scope is not None and scope.is_interrupted():
             raise RunStopped()
 
@@ -206,8 +209,7 @@ class AgentRun:
 
         ``side_effect_free`` (model calls) makes a GRACEFUL interrupt cancel it at once too.
         """
-        manager = self.agent._interrupts
-        scope = manager.scope_for(self.run_id) if manager is not None else None
+        scope = self.scope
         if scope is None:
             return await fn(*args)
         from kaizen_core.interrupts import StepCancelled
@@ -294,20 +296,36 @@ class AgentRun:
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
         await self._spend(completion, reservation)
-        manager = self.agent._interrupts
-        scope = manager.scope_for(self.run_id) if manager is not None else None
-        if scope is not None:
+        scope = self.scope
+        manager = scope.manager if scope is not None else None
+        if scope is not None and manager is not None and manager.handlers:
             await scope.poll()  # the handlers see the new spending now, not at the next poll
         return completion
 
 
-async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: float) -> Completion:
-    """Run a provider call under ``timeout`` seconds; :class:`ExecutionTimeoutError` (AGENT_003) when it runs out."""
+async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: float | None) -> Completion:
+    """Run a provider call under ``timeout`` seconds; :class:`ExecutionTimeoutError` (AGENT_003) when it runs out.
+
+    The deadline is fixed when the call starts but armed only if the call suspends: a call
+    that answers without suspending (the mock, a reply from memory) cannot be reached by a
+    timer, so it pays for none (:mod:`kaizen_core._eager`). ``None``: no deadline.
+    """
+    if timeout is None:
+        result: Completion = await coro_fn(request)
+        return result
+    loop = asyncio.get_running_loop()
+    when = loop.time() + timeout
+    call = coro_fn(request)
+    if isinstance(call, CoroutineType):
+        finished, value = step_eagerly(call)
+        if finished:
+            return cast("Completion", value)
+        call = resume(call, value)
     # asyncio.timeout: Kaizen runs on asyncio, and it costs less than half of anyio.fail_after.
-    deadline = asyncio.timeout(timeout)
+    deadline = asyncio.timeout_at(when)
     try:
         async with deadline:
-            result: Completion = await coro_fn(request)
+            result = await call
             return result
     except TimeoutError as exc:
         if not deadline.expired():

@@ -252,7 +252,11 @@ class InterruptManager:
 
 
 class _Monitor:
-    """The async context manager returned by :meth:`InterruptManager.monitor`."""
+    """The async context manager returned by :meth:`InterruptManager.monitor`.
+
+    Entered and left once per run, so it does its few steps directly (no ExitStack, no
+    generator context manager); leaving undoes them in reverse order, each in a ``finally``.
+    """
 
     def __init__(
         self,
@@ -267,7 +271,8 @@ class _Monitor:
         self.run_id = run_id
         self.scope: InterruptScope | None = None
         self.poller: Poller | None = None
-        self._stack = contextlib.ExitStack()
+        self._token: Any = None
+        self._held = False
 
     async def __aenter__(self) -> InterruptScope:
         manager = self.manager
@@ -282,21 +287,22 @@ class _Monitor:
         )
         with manager._lock:
             first = not manager._monitors
-            handlers = list(manager._handlers)
-        if first:  # never wipe the per-run state of a run still going
-            for handler in handlers:
-                handler.reset()
-        stack = self._stack
-        token = scope.activate()
-        stack.callback(scope.close)
-        stack.callback(scope.deactivate, token)
-        if self.signals:
-            stack.enter_context(dispatcher.watching(scope))
+            handlers = list(manager._handlers) if first else []
+        for handler in handlers:  # only with no other run active: never wipe the state of a run still going
+            handler.reset()
         self.scope = scope
-        self.poller = Poller(scope, loop, manager.poll_interval)
-        with manager._lock:
-            manager._monitors.append(self)
-        self.poller.start()
+        self._token = scope.activate()
+        try:
+            if self.signals:
+                dispatcher.subscribe(scope)
+                self._held = dispatcher.hold()
+            self.poller = Poller(scope, loop, manager.poll_interval)
+            with manager._lock:
+                manager._monitors.append(self)
+            self.poller.start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         return scope
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
@@ -305,13 +311,35 @@ class _Monitor:
             with manager._lock:
                 if self in manager._monitors:
                     manager._monitors.remove(self)
-            if self.poller is not None:
-                await self.poller.stop()
+            poller = self.poller
+            if poller is not None:
+                if poller.task is None:
+                    poller.stopped = True  # never started: nothing to wait for (and it will not start now)
+                else:
+                    await poller.stop()
         finally:
-            self._stack.close()
+            self._leave()
         signum = self._unanswered_signal(exc)
         if signum is not None:
             dispatcher.pass_on(signum)
+
+    def _leave(self) -> None:
+        """Undo what :meth:`__aenter__` set up, in reverse order."""
+        scope = self.scope
+        try:
+            if self.signals and scope is not None:
+                try:
+                    if self._held:
+                        self._held = False
+                        dispatcher.release()
+                finally:
+                    dispatcher.unsubscribe(scope)
+        finally:
+            token, self._token = self._token, None
+            if token is not None:
+                InterruptScope.deactivate(token)
+            if scope is not None:
+                scope.close()
 
     def _unanswered_signal(self, exc: BaseException | None) -> int | None:
         """A signal this run took but did not answer by stopping (it finished its last step

@@ -18,8 +18,10 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from types import CoroutineType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.types import (
     InterruptContext,
@@ -290,11 +292,24 @@ class InterruptScope:
         task = asyncio.current_task()
         if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
             return await asyncio.ensure_future(self._guarded(awaitable))
+        started = False
+        if self._reason is None and isinstance(awaitable, CoroutineType):
+            # Nothing pending: run the step up to its first suspension before watching it. A
+            # request cannot act on a step before it suspends (a cancellation is delivered
+            # there; a request from a signal handler or another thread reaches the watch
+            # through the loop), so a step that finishes without suspending needs no watch.
+            finished, value = step_eagerly(awaitable)
+            if finished:
+                return cast("T", value)
+            awaitable, started = resume(awaitable, value), True
         watch = _StepWatch(self, asyncio.get_running_loop(), task, side_effect_free)
         cancelling = task.cancelling()
         self._listen(watch.entry)  # before looking at the state, so no request can slip between
         try:
-            if self._reason is not None:
+            if started:
+                if self._reason is not None:  # came while the step ran: it acts where the step suspended
+                    watch.on_request()
+            elif self._reason is not None:
                 self.escalate_if_overdue()
                 reason = self._reason
                 if reason is not None and (reason.mode is InterruptMode.IMMEDIATE or side_effect_free):
