@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import random
 import re
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import anyio
@@ -14,6 +16,7 @@ import pytest
 from kaizen_core.errors import MemoryBackendError, MemoryValueError
 from kaizen_core.memory import HotMemoryTier, LongTermMemory, MemoryEntry, ShortTermMemory
 from kaizen_core.memory.long_term import keyword_rank
+from kaizen_core.memory.warm import WarmMemoryTier
 from kaizen_core.providers import BaseProvider, Embeddings
 
 pytestmark = pytest.mark.anyio
@@ -282,9 +285,7 @@ async def test_search_similar_leaves_out_entries_that_expired(monkeypatch: pytes
 
 
 @pytest.mark.parametrize("numpy", ["installed", "missing"])
-async def test_search_similar_same_ranking_with_and_without_numpy(
-    monkeypatch: pytest.MonkeyPatch, numpy: str
-) -> None:
+async def test_search_similar_same_ranking_with_and_without_numpy(monkeypatch: pytest.MonkeyPatch, numpy: str) -> None:
     if numpy == "missing":
         monkeypatch.setitem(sys.modules, "numpy", None)  # ``import numpy`` raises ImportError
     memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=TopicEmbedder())
@@ -296,7 +297,9 @@ async def test_search_similar_same_ranking_with_and_without_numpy(
     assert scores == sorted(scores, reverse=True) and math.isclose(scores[0], scores[1], rel_tol=1e-6)
     (best,) = await memory.asearch_similar("my cat", limit=1)  # the tie at the cut keeps the older one
     assert best.content == FACTS[3][0]
-    assert [r.content for r in await memory.asearch_similar("python code", limit=5, min_similarity=0.9)] == [FACTS[0][0]]
+    assert [r.content for r in await memory.asearch_similar("python code", limit=5, min_similarity=0.9)] == [
+        FACTS[0][0]
+    ]
     assert await memory.asearch_similar("python", limit=0) == []
 
 
@@ -348,3 +351,136 @@ async def test_many_adds_after_the_index_is_built_are_all_found(monkeypatch: pyt
         (hit,) = await memory.asearch_similar(f"item {n}", limit=1)
         assert hit.id == added[n - 1].id and math.isclose(hit.score or 0.0, 1.0, abs_tol=1e-6)
     assert len(await memory.asearch_similar("item 5", limit=100)) == 60
+
+
+class CountingWarmTier(WarmMemoryTier):
+    """A sqlite tier that records the reads a search makes (with their prefixes)."""
+
+    reads: list[str]
+
+    async def get(self, key: str) -> object:
+        self.reads.append("get")
+        return await super().get(key)
+
+    async def items(self, prefix: str = "") -> list[tuple[str, object]]:
+        self.reads.append(f"items {prefix}")
+        return await super().items(prefix)
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, object]:
+        self.reads.append("get_many")
+        return await super().get_many(keys)
+
+
+def counting_memory(path: Path) -> tuple[LongTermMemory, CountingWarmTier]:
+    """A memory on its own connection to ``path``: two of them model two processes."""
+    tier = CountingWarmTier(path, "bot")
+    tier.reads = []
+    return LongTermMemory(tier, agent_id="bot", embedding_provider=TopicEmbedder()), tier
+
+
+async def test_another_memorys_changes_are_read_alone_not_the_whole_namespace(tmp_path: Path) -> None:
+    """After another process adds or forgets entries, a search reads those entries only (the
+    writers' change logs say which), and ranks exactly as a memory reading everything."""
+    reader, reads = counting_memory(tmp_path / "m.db")
+    writer, _ = counting_memory(tmp_path / "m.db")
+    entries = await fill(writer)
+    await reader.asearch_similar("my pet", limit=1)
+    cat = await writer.aadd("A second cat, a pet animal called Tofu")
+    await writer.aforget(entries[3].id)  # Miso
+    reads.reads.clear()
+    found = await reader.asearch_similar("my pet animal cat", limit=2)
+    assert reads.reads == ["get", "items meta/writers/", "get_many"]
+    assert [r.id for r in found][:1] == [cat.id] and entries[3].id not in {r.id for r in found}
+    fresh = LongTermMemory(f"sqlite:///{tmp_path}/m.db", agent_id="bot", embedding_provider=TopicEmbedder())
+    for query in ("my pet animal cat", "python code", "deploy on friday"):
+        ours = [(r.id, r.score) for r in await reader.asearch_similar(query, limit=10)]
+        assert ours == [(r.id, r.score) for r in await fresh.asearch_similar(query, limit=10)]
+    for memory in (reader, writer, fresh):
+        await memory.aclose()
+
+
+async def test_a_reader_further_behind_than_the_change_log_reads_everything_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("kaizen_core.memory.long_term.CHANGE_LOG_IDS", 2)
+    reader, reads = counting_memory(tmp_path / "m.db")
+    writer, _ = counting_memory(tmp_path / "m.db")
+    await fill(writer)
+    await reader.asearch_similar("python", limit=1)
+    dog = await writer.aadd("The dog Rex is a pet animal")
+    await writer.aadd("Ship the release on friday")
+    reads.reads.clear()
+    assert dog.id in {r.id for r in await reader.asearch_similar("dog pet", limit=2)}
+    assert reads.reads == ["get", "items meta/writers/", "get_many"]  # two writes: still in the log
+    await writer.aadd("Python code review")
+    await writer.aadd("Python workers on celery")
+    await writer.aadd("The cat naps")
+    reads.reads.clear()
+    assert len(await reader.asearch_similar("python", limit=100)) == 9
+    assert reads.reads == ["get", "items meta/writers/", "items "]  # three writes behind a log of two
+    await writer.aforget(all=True)  # more entries than a log lists
+    reads.reads.clear()
+    assert await reader.asearch_similar("python", limit=100) == []
+    assert reads.reads[-1] == "items "
+    await reader.aclose()
+    await writer.aclose()
+
+
+async def test_entries_added_without_a_vector_by_another_memory_are_embedded_on_catch_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/m.db"
+    provider = TopicEmbedder()
+    reader = LongTermMemory(url, agent_id="bot", embedding_provider=provider)
+    writer = LongTermMemory(url, agent_id="bot")  # no provider: stores entries only
+    await fill(reader)
+    await reader.asearch_similar("python", limit=1)
+    server = await writer.aadd("The server infra")
+    provider.calls = 0
+    assert [r.id for r in await reader.asearch_similar("server port infra", limit=1)] == [server.id]
+    assert provider.calls == 2  # the new entry (one batch), then the query
+    stored = await reader.tier.get(f"vec/{server.id}")
+    assert stored is not None and stored["model"] == "topics-v1"
+    await reader.aclose()
+    await writer.aclose()
+
+
+@pytest.mark.parametrize("numpy", ["installed", "missing"])
+async def test_two_writers_and_a_reader_agree_with_a_full_read_after_every_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, numpy: str
+) -> None:
+    """Random adds and forgets by two memories (and the reader itself): after each, the
+    reader's cached index ranks exactly as a memory reading the namespace afresh."""
+    if numpy == "missing":
+        monkeypatch.setitem(sys.modules, "numpy", None)
+    monkeypatch.setattr("kaizen_core.memory.long_term.CHANGE_LOG_IDS", 4)  # some catch-ups, some full reads
+    url = f"sqlite:///{tmp_path}/m.db"
+    reader, a, b = (LongTermMemory(url, agent_id="bot", embedding_provider=OneHotEmbedder()) for _ in range(3))
+    rng = random.Random(16)
+    ids: list[str] = []
+    for step in range(40):
+        memory = rng.choice([reader, a, b])
+        action = rng.random()
+        if action < 0.6 or not ids:
+            item = rng.randrange(8)  # few directions: many equal similarities, ties by age
+            ids.append((await memory.aadd(f"item {item}", tags=[f"t{item % 3}"])).id)
+        elif action < 0.85:
+            await memory.aforget(ids.pop(rng.randrange(len(ids))))
+        else:
+            await memory.aforget(tags=[f"t{rng.randrange(3)}"])
+            ids = [e.id for e in await reader.aall()]
+        fresh = LongTermMemory(url, agent_id="bot", embedding_provider=OneHotEmbedder())
+        for query in ("item 1", "item 4", "item 7"):
+            expected = [(r.id, r.score) for r in await fresh.asearch_similar(query, limit=6)]
+            assert [(r.id, r.score) for r in await reader.asearch_similar(query, limit=6)] == expected, step
+        await fresh.aclose()
+    for memory in (reader, a, b):
+        await memory.aclose()
+
+
+async def test_many_forgotten_entries_leave_the_index_compacted_and_right() -> None:
+    memory = LongTermMemory("memory://", agent_id="bot", embedding_provider=OneHotEmbedder())
+    kept = [await memory.aadd(f"item {n % 60}", tags=["keep" if n % 20 == 0 else "drop"]) for n in range(1200)]
+    assert len(await memory.asearch_similar("item 0", limit=2000)) == 1200
+    assert await memory.aforget(tags=["drop"]) == 1140
+    hits = await memory.asearch_similar("item 0", limit=2000, min_similarity=0.5)
+    assert [r.id for r in hits] == [e.id for e in kept if e.content == "item 0" and "keep" in e.tags]
+    assert len(await memory.asearch_similar("item 20", limit=2000)) == 60

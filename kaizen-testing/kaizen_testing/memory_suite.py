@@ -196,6 +196,43 @@ class MemoryTierSuite:
             assert await tier.items("e/") == [("e/long", "stays")]
 
     @pytest.mark.anyio
+    async def test_prefixes_across_and_within_path_segments(self, tier_factory: TierFactory) -> None:
+        """A prefix matches characters, not path segments: ``a`` covers ``a/1``, ``ab/2`` and ``abc``."""
+        async with self.tiers(tier_factory) as make:
+            tier = await make("segments")
+            for key in ["ab/2", "a/1", "abc", "b/x", "a/1/deep", "ab"]:
+                await tier.put(key, key)
+            assert await tier.keys("a") == ["a/1", "a/1/deep", "ab", "ab/2", "abc"]
+            assert await tier.keys("ab") == ["ab", "ab/2", "abc"]
+            assert await tier.keys("a/") == ["a/1", "a/1/deep"]
+            assert [k for k, _ in await tier.items("a/1/")] == ["a/1/deep"]
+            assert [k for k, _ in await tier.items("ab/")] == ["ab/2"]
+            await tier.delete("ab/2")
+            assert await tier.keys("ab") == ["ab", "abc"]
+            assert await tier.items("ab/") == []
+
+    @pytest.mark.anyio
+    async def test_get_many(self, tier_factory: TierFactory) -> None:
+        """``get_many(keys)``: what ``get`` gives per key, absent and expired keys left out, this namespace only."""
+        async with self.tiers(tier_factory) as make:
+            tier = await make("many")
+            other = await make("many-other")
+            await tier.put("v/1", {"n": 1})
+            await tier.put("v/2", [2, "two"])
+            await tier.put("v/short", "goes", ttl=self.short_ttl)
+            await other.put("v/3", "not mine")
+            assert await tier.get_many([]) == {}
+            assert await tier.get_many(["v/2", "v/1", "v/3", "absent", "v/1"]) == {"v/1": {"n": 1}, "v/2": [2, "two"]}
+            await self.wait_until_absent(tier, "v/short")
+            assert await tier.get_many(["v/short", "v/1"]) == {"v/1": {"n": 1}}
+            assert await other.get_many(["v/1", "v/3"]) == {"v/3": "not mine"}
+            many = {f"m/{i:03d}": i for i in range(600)}  # more keys than one sqlite query takes
+            await tier.put_many(many)
+            assert await tier.get_many(list(many)) == many
+            with pytest.raises(MemoryValueError):
+                await tier.get_many(["v/1", ""])
+
+    @pytest.mark.anyio
     async def test_keys_with_special_characters(self, tier_factory: TierFactory) -> None:
         async with self.tiers(tier_factory) as make:
             tier = await make("special")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import unquote
@@ -42,17 +42,62 @@ class _Entry:
     freq: int = 1
 
 
+def _group(key: str) -> str:
+    """The group of a key: up to and including its first ``/`` (the whole key without one)."""
+    cut = key.find("/")
+    return key if cut < 0 else key[: cut + 1]
+
+
+class _Table:
+    """One namespace's entries, in recency (or insertion) order, and its keys grouped by their
+    first ``/`` segment, so a prefix read (``meta/writers/`` beside 100k ``entry/`` keys) looks at
+    the keys of its group only. Every change goes through ``add`` and ``remove``."""
+
+    __slots__ = ("entries", "groups")
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[str, _Entry] = OrderedDict()
+        self.groups: dict[str, set[str]] = {}
+
+    def add(self, key: str, entry: _Entry) -> None:
+        self.entries[key] = entry
+        group = self.groups.get(_group(key))
+        if group is None:
+            group = self.groups[_group(key)] = set()
+        group.add(key)
+
+    def remove(self, key: str) -> None:
+        del self.entries[key]
+        name = _group(key)
+        group = self.groups[name]
+        group.discard(key)
+        if not group:
+            del self.groups[name]
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.groups.clear()
+
+    def candidates(self, prefix: str) -> Iterable[str]:
+        """A superset of the keys starting with ``prefix`` (its group when it names one)."""
+        if "/" in prefix:
+            return self.groups.get(_group(prefix), ())
+        if prefix:
+            return [k for name, group in self.groups.items() if name.startswith(prefix) for k in group]
+        return self.entries
+
+
 @dataclass
 class HotStore:
-    """The backend of hot tiers: one ordered table per namespace, guarded by a lock."""
+    """The backend of hot tiers: one table per namespace, guarded by a lock."""
 
-    tables: dict[str, OrderedDict[str, _Entry]] = field(default_factory=dict)
+    tables: dict[str, _Table] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def table(self, namespace: str) -> OrderedDict[str, _Entry]:
+    def table(self, namespace: str) -> _Table:
         table = self.tables.get(namespace)
         if table is None:
-            table = self.tables[namespace] = OrderedDict()
+            table = self.tables[namespace] = _Table()
         return table
 
 
@@ -104,7 +149,8 @@ class HotMemoryTier(MemoryTier):
         self.eviction: EvictionPolicy = eviction
         self.default_ttl = check_ttl(default_ttl)
         self._store = store if store is not None else HotStore()
-        self._table = self._store.table(namespace)
+        self._tab = self._store.table(namespace)
+        self._table = self._tab.entries
         self._lock = self._store.lock
         self._stats = TierStats(name=f"memory:{namespace}")
         self._latency = LatencyRecorder()
@@ -134,21 +180,21 @@ class HotMemoryTier(MemoryTier):
         if entry is None:
             return None
         if entry.expires_at is not None and entry.expires_at <= now:
-            del self._table[key]
+            self._tab.remove(key)
             return None
         return entry
 
     def _purge_expired(self, now: float) -> None:
         dead = [k for k, e in self._table.items() if e.expires_at is not None and e.expires_at <= now]
         for key in dead:
-            del self._table[key]
+            self._tab.remove(key)
 
     def _evict_one(self) -> None:
         if self.eviction == "lfu":
             victim = min(self._table.items(), key=lambda kv: kv[1].freq)[0]
         else:  # lru and fifo both evict from the front of the ordered table
             victim = next(iter(self._table))
-        del self._table[victim]
+        self._tab.remove(victim)
         self._stats.evictions += 1
 
     # -- contract ----------------------------------------------------------------------------
@@ -193,7 +239,7 @@ class HotMemoryTier(MemoryTier):
                     self._purge_expired(now)
                     while len(self._table) >= self.max_size:
                         self._evict_one()
-                self._table[key] = _Entry(text, expires_at)
+                self._tab.add(key, _Entry(text, expires_at))
             self._stats.puts += 1
 
     async def delete(self, key: str) -> bool:
@@ -201,7 +247,7 @@ class HotMemoryTier(MemoryTier):
         with self._lock:
             found = self._live(key, self._clock()) is not None
             if found:
-                del self._table[key]
+                self._tab.remove(key)
                 self._stats.deletes += 1
             return found
 
@@ -209,25 +255,43 @@ class HotMemoryTier(MemoryTier):
         check_key(key)
         return self.peek(key)
 
+    def _live_texts(self, keys: Iterable[str], now: float) -> list[tuple[str, str]]:
+        table = self._table
+        found = []
+        for key in keys:
+            entry = table.get(key)
+            if entry is not None and (entry.expires_at is None or entry.expires_at > now):
+                found.append((key, entry.text))
+        return found
+
     async def keys(self, prefix: str = "") -> list[str]:
+        """Live keys under ``prefix``; only the keys of the prefix's group are looked at."""
+        now = self._clock()
         with self._lock:
-            self._purge_expired(self._clock())
-            return sorted(k for k in self._table if k.startswith(prefix))
+            return sorted(k for k, _ in self._live_texts(self._tab.candidates(prefix), now) if k.startswith(prefix))
 
     async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
-        """One locked pass (expired keys skipped, not purged); it touches no recency, frequency or stats."""
+        """One locked pass over the prefix's group (expired keys skipped, not purged); it touches
+        no recency, frequency or stats."""
         now = self._clock()
         with self._lock:
             texts = sorted(
-                (k, e.text)
-                for k, e in self._table.items()
-                if k.startswith(prefix) and (e.expires_at is None or e.expires_at > now)
+                (k, t) for k, t in self._live_texts(self._tab.candidates(prefix), now) if k.startswith(prefix)
             )
         return [(key, decode_value(text)) for key, text in texts]
 
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """One locked pass over the given keys; like :meth:`items`, it touches no recency, frequency or stats."""
+        wanted = [check_key(k) for k in dict.fromkeys(keys)]
+        now = self._clock()
+        with self._lock:
+            texts = self._live_texts(wanted, now)
+        found = {key: decode_value(text) for key, text in texts}
+        return {key: value for key, value in found.items() if value is not None}
+
     async def clear(self) -> None:
         with self._lock:
-            self._table.clear()
+            self._tab.clear()
 
     async def size(self) -> int:
         with self._lock:

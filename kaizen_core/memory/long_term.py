@@ -47,8 +47,9 @@ import json
 import re
 import time
 import uuid
+from array import array
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -84,6 +85,9 @@ GENERATION_KEY = "meta/generation"
 WRITERS_PREFIX = "meta/writers/"
 #: a writer's count not updated for this long is removed by the next re-read (its index reloads)
 WRITER_KEY_MAX_AGE = 7 * 24 * 3600.0
+#: how many entry ids a writer's count lists for its latest writes (its change log): a memory
+#: behind by fewer reads only those entries; further behind, it reads the namespace again
+CHANGE_LOG_IDS = 256
 CONVERSATION_TAG = "conversation"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -189,7 +193,9 @@ def new_entry(content: Any, importance: Any, tags: Any, **fields: Any) -> Memory
     except MemoryValueError:
         raise
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'entry'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
         raise MemoryValueError(
             f"invalid memory entry ({problems})"[:500],
             hint="content is a string or a JSON object; metadata a JSON object; importance a number in [0, 1]",
@@ -251,14 +257,18 @@ class _EntryStore(Closing):
         if len(await self.tier.keys(ENTRY_PREFIX)) <= keep:
             return
         entries = sorted(await self.aall(), key=lambda e: (e.importance, e.created_at))
-        for entry in entries[: max(0, len(entries) - keep)]:
+        dropped = entries[: max(0, len(entries) - keep)]
+        for entry in dropped:
             await self.tier.delete(ENTRY_PREFIX + entry.id)
             await self.tier.delete(VECTOR_PREFIX + entry.id)
-        await self._changed()
+        await self._changed([entry.id for entry in dropped])
 
-    async def _changed(self, added: MemoryEntry | None = None, vector: list[float] | None = None) -> None:
-        """Called after this memory added (``added``, with its ``vector`` when it has one) or
-        deleted entries: LongTermMemory keeps its search index current (see its ``_changed``)."""
+    async def _changed(
+        self, touched: list[str], added: MemoryEntry | None = None, vector: list[float] | None = None
+    ) -> None:
+        """Called after this memory wrote or deleted the entries ``touched`` (``added``, with its
+        ``vector`` when it has one, is the new one): LongTermMemory keeps its search index and
+        the namespace's change log current (see its ``_changed``)."""
 
     async def aget(self, entry_id: str) -> MemoryEntry | None:
         """The entry with ``entry_id``, or None."""
@@ -321,7 +331,7 @@ class _EntryStore(Closing):
         if entry_id is not None:
             removed = await self.tier.delete(ENTRY_PREFIX + entry_id)
             await self.tier.delete(VECTOR_PREFIX + entry_id)
-            await self._changed()
+            await self._changed([entry_id])
             return int(removed)
         if tags is None and older_than is None and below_importance is None and not all:
             raise MemoryValueError(
@@ -329,7 +339,7 @@ class _EntryStore(Closing):
             )
         wanted = {tags} if isinstance(tags, str) else set(tags or ())
         now = time.time()
-        removed_count = 0
+        removed_ids: list[str] = []
         for entry in await self.aall():
             if wanted and not wanted.intersection(entry.tags):
                 continue
@@ -338,11 +348,11 @@ class _EntryStore(Closing):
             if below_importance is not None and entry.importance >= below_importance:
                 continue
             if await self.tier.delete(ENTRY_PREFIX + entry.id):
-                removed_count += 1
+                removed_ids.append(entry.id)
             await self.tier.delete(VECTOR_PREFIX + entry.id)
-        if removed_count:
-            await self._changed()
-        return removed_count
+        if removed_ids:
+            await self._changed(removed_ids)
+        return len(removed_ids)
 
     async def aclose(self) -> None:
         """Close the tier."""
@@ -443,7 +453,7 @@ class ShortTermMemory(_EntryStore):
             expires_at=None if life is None else time.time() + life,
         )
         await self._put_entry(entry, life)
-        await self._changed(entry)
+        await self._changed([entry.id], entry)
         return entry
 
     add = sync_twin(aadd)
@@ -493,6 +503,7 @@ class LongTermMemory(_EntryStore):
         self._index: _SearchIndex | None = None
         self._writer_key = WRITERS_PREFIX + uuid.uuid4().hex
         self._writes = 0
+        self._log: deque[tuple[int, list[str]]] = deque()  # (write number, entry ids) of our latest writes
 
     # -- embeddings ------------------------------------------------------------------------
     @property
@@ -529,9 +540,7 @@ class LongTermMemory(_EntryStore):
         result = await provider.embed(texts, model=self.embedding_model)
         vectors = [list(map(float, v)) for v in result.vectors]
         if len(vectors) != len(texts):
-            raise MemoryBackendError(
-                f"embedding provider returned {len(vectors)} vectors for {len(texts)} texts"
-            )
+            raise MemoryBackendError(f"embedding provider returned {len(vectors)} vectors for {len(texts)} texts")
         return vectors
 
     async def _store_vector(self, entry_id: str, vector: list[float], model: str) -> None:
@@ -564,34 +573,47 @@ class LongTermMemory(_EntryStore):
         if self._embeds_on_add:
             (vector,) = await self._embed([entry.text])
             await self._store_vector(entry.id, vector, self._model_name())
-        await self._changed(entry, vector)
+        await self._changed([entry.id], entry, vector)
         return entry
 
-    async def _changed(self, added: MemoryEntry | None = None, vector: list[float] | None = None) -> None:
+    async def _changed(
+        self, touched: list[str], added: MemoryEntry | None = None, vector: list[float] | None = None
+    ) -> None:
         # Every LongTermMemory counts its writes under a key of its own (no two writers share
-        # one, so no update is lost), then replaces the namespace's generation token (one key a
-        # search can check in one read). Our own add goes straight into our index when the
-        # index had seen all our earlier writes.
+        # one, so no update is lost), listing the entry ids its latest writes touched (the
+        # change log a reader catches up from), then replaces the namespace's generation token
+        # (one key a search can check in one read). Our own change goes straight into our index
+        # when the index had seen all our earlier writes.
         self._writes += 1
-        await self.tier.put(self._writer_key, {"n": self._writes, "at": time.time()})
+        if len(touched) > CHANGE_LOG_IDS:
+            self._log.clear()  # too many to list: a reader that missed this write reads everything
+        else:
+            self._log.append((self._writes, list(touched)))
+            while sum(len(ids) for _, ids in self._log) > CHANGE_LOG_IDS:
+                self._log.popleft()
+        await self.tier.put(
+            self._writer_key, {"n": self._writes, "at": time.time(), "log": [[n, ids] for n, ids in self._log]}
+        )
         await self.tier.put(GENERATION_KEY, uuid.uuid4().hex)
         index = self._index
-        if (
-            index is not None
-            and added is not None
-            and vector is not None
-            and index.counts.get(self._writer_key, 0) == self._writes - 1
-            and index.add(added, vector)
-        ):
-            index.counts[self._writer_key] = self._writes
-        else:
-            self._index = None
+        if index is None or index.counts.get(self._writer_key, 0) != self._writes - 1:
+            return  # the index missed earlier writes of ours: the next search catches up on them
+        for entry_id in touched:
+            if added is None or entry_id != added.id:
+                index.remove(entry_id)
+        if added is not None and (vector is None or not index.put(added.id, added.stored(), self._packed(vector))):
+            return  # not embedded yet (or another dimension): the next search reads it from our log
+        index.counts[self._writer_key] = self._writes
+
+    def _packed(self, vector: list[float]) -> bytes:
+        return stored_bytes(encode_vector(vector, self._model_name()), self._model_name()) or b""
 
     async def _search_index(self, model: str) -> _SearchIndex:
         """The entries and vectors a search ranks. One ``get`` of the generation token when
-        nothing was written since the last search; when it changed, the writers' counts
-        (``items`` of ``meta/writers/``: keys only our own writes changed keep the index),
-        else the whole namespace again (one more ``items`` call)."""
+        nothing was written since the last search. When it changed, the writers' counts and
+        change logs (``items`` of ``meta/writers/``); when the logs list every write since the
+        index was read, the entries they touched (one ``get_many``), else the whole namespace
+        again (one ``items`` call)."""
         generation = await self.tier.get(GENERATION_KEY)
         index = self._index
         if index is not None and index.model == model and generation is not None and generation == index.generation:
@@ -601,9 +623,52 @@ class LongTermMemory(_EntryStore):
             await self.tier.put(GENERATION_KEY, generation)
         writers = await self.tier.items(WRITERS_PREFIX)  # after the generation: a write in between shows here
         counts = {key: _field(value, "n") for key, value in writers}
-        if index is not None and index.model == model and index.counts == counts:
-            index.generation = generation  # only our own writes (already in the index) since it was read
-            return index
+        if index is not None and index.model == model:
+            touched = _touched_since(index.counts, writers)
+            if touched is not None and await self._catch_up(index, touched, model):
+                index.counts = counts
+                index.generation = generation
+                return index
+        index = await self._read_all(model, generation, writers)
+        self._index = index
+        return index
+
+    async def _catch_up(self, index: _SearchIndex, touched: list[str], model: str) -> bool:
+        """Bring ``index`` up to date for the entries ``touched``: their current state in one
+        ``get_many`` (absent: removed). False when a vector does not fit (the caller reads everything)."""
+        if not touched:
+            return True
+        found = await self.tier.get_many([p + i for i in touched for p in (ENTRY_PREFIX, VECTOR_PREFIX)])
+        missing: dict[str, Any] = {}
+        for entry_id in touched:
+            raw = found.get(ENTRY_PREFIX + entry_id)
+            if raw is None:
+                index.remove(entry_id)
+                continue
+            vector = stored_bytes(found.get(VECTOR_PREFIX + entry_id), model)
+            if vector is None:
+                missing[entry_id] = raw
+            elif not index.put(entry_id, raw, vector):
+                return False
+        for entry_id, vector in (await self._embed_missing(missing, model)).items():
+            if not index.put(entry_id, missing[entry_id], vector):
+                return False
+        return True
+
+    async def _embed_missing(self, raw_entries: dict[str, Any], model: str) -> dict[str, bytes]:
+        """Embed the entries without a vector of ``model`` (one batch) and store their vectors.
+        Vectors only add what the entries imply, so storing them changes no count."""
+        if not raw_entries:
+            return {}
+        ids = list(raw_entries)
+        fresh = await self._embed([MemoryEntry.from_stored(raw_entries[i]).text for i in ids])
+        stored = {i: encode_vector(v, model) for i, v in zip(ids, fresh, strict=True)}
+        await self.tier.put_many({VECTOR_PREFIX + i: value for i, value in stored.items()})
+        return {i: stored_bytes(value, model) or b"" for i, value in stored.items()}
+
+    async def _read_all(self, model: str, generation: Any, writers: list[tuple[str, Any]]) -> _SearchIndex:
+        """The index from one ``items`` read of the whole namespace."""
+        counts = {key: _field(value, "n") for key, value in writers}
         # Re-reading anyway: forget writers silent for a week (their indexes just reload once).
         stale = time.time() - WRITER_KEY_MAX_AGE
         for key, value in writers:
@@ -617,38 +682,23 @@ class LongTermMemory(_EntryStore):
                 raw_entries[key[len(ENTRY_PREFIX) :]] = value
             elif key.startswith(VECTOR_PREFIX):
                 raw_vectors[key[len(VECTOR_PREFIX) :]] = value
-        # Oldest first, so equal similarities rank the older entry first.
+        # Oldest first (then by id), the order equal similarities rank in.
         ids = sorted(raw_entries, key=lambda i: _field(raw_entries[i], "created_at") or 0.0)
         packed: dict[str, bytes] = {}
-        missing: list[str] = []
+        missing: dict[str, Any] = {}
         for entry_id in ids:
-            raw = stored_bytes(raw_vectors.get(entry_id), model)
+            raw = stored_bytes(raw_vectors.pop(entry_id, None), model)
             if raw is None:
-                missing.append(entry_id)
+                missing[entry_id] = raw_entries[entry_id]
             else:
                 packed[entry_id] = raw
-        if missing:
-            # Vectors only add what the entries imply, so storing them changes no count.
-            fresh = await self._embed([MemoryEntry.from_stored(raw_entries[i]).text for i in missing])
-            stored = {i: encode_vector(v, model) for i, v in zip(missing, fresh, strict=True)}
-            await self.tier.put_many({VECTOR_PREFIX + i: value for i, value in stored.items()})
-            for entry_id, value in stored.items():
-                packed[entry_id] = stored_bytes(value, model) or b""
+        packed.update(await self._embed_missing(missing, model))
         rows = [packed[i] for i in ids]
         try:
             vectors = VectorMatrix(rows, len(rows[0]) // 4 if rows else 0)
         except ValueError as exc:
             raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
-        index = _SearchIndex(
-            generation=generation,
-            counts=counts,
-            model=model,
-            entries=[raw_entries[i] for i in ids],
-            expiring=[(row, t) for row, i in enumerate(ids) if (t := _field(raw_entries[i], "expires_at")) is not None],
-            vectors=vectors,
-        )
-        self._index = index
-        return index
+        return _SearchIndex(generation, counts, model, ids, [raw_entries[i] for i in ids], vectors)
 
     async def asearch_similar(self, query: str, limit: int = 5, min_similarity: float = 0.0) -> list[MemoryEntry]:
         """Entries by cosine similarity to ``query`` (``score`` = similarity), best first.
@@ -665,14 +715,14 @@ class LongTermMemory(_EntryStore):
         index = await self._search_index(model)
         (query_vector,) = await self._embed([query])
         now = time.time()
-        expired = {row for row, expires in index.expiring if expires <= now}
+        expired = [row for row, expires in index.expiring.items() if expires <= now]
         try:
-            ranked = index.vectors.top_k(query_vector, limit, min_similarity, expired)
+            ranked = index.vectors.top_k(query_vector, limit, min_similarity, expired, order=index.created)
         except ValueError as exc:
             raise MemoryBackendError(f"{exc}; re-embed the memory with one model") from exc
         # Only the results become MemoryEntry objects (validation costs more than the ranking).
         results = [
-            MemoryEntry.from_stored(index.entries[row]).model_copy(update={"score": similarity})
+            MemoryEntry.from_stored(json.loads(index.entries[row])).model_copy(update={"score": similarity})
             for row, similarity in ranked
         ]
         await fire(
@@ -695,7 +745,9 @@ class SemanticMemory(LongTermMemory):
 
     recall_min_similarity: float = 0.3
 
-    def __init__(self, store: str | MemoryStorage | MemoryTier | None = None, agent_id: str = "agent", **options: Any) -> None:
+    def __init__(
+        self, store: str | MemoryStorage | MemoryTier | None = None, agent_id: str = "agent", **options: Any
+    ) -> None:
         super().__init__(store, agent_id, **options)
         self._require_provider()
 
@@ -717,24 +769,101 @@ def _field(raw: Any, name: str) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-@dataclass
+def _touched_since(cached: dict[str, float | None], writers: list[tuple[str, Any]]) -> list[str] | None:
+    """The entry ids the writers' change logs list for their writes after the ``cached``
+    counts; None when a log does not reach back that far (or a count is unreadable or gone)."""
+    touched: dict[str, None] = {}
+    current = set()
+    for key, value in writers:
+        current.add(key)
+        count, seen = _field(value, "n"), cached.get(key) or 0
+        if count is None or count < seen:
+            return None
+        if count == seen:
+            continue
+        log = value.get("log") if isinstance(value, dict) else None
+        records = [r for r in log if isinstance(r, list) and len(r) == 2] if isinstance(log, list) else []
+        wanted = [r for r in records if isinstance(r[0], int) and r[0] > seen]
+        if len(wanted) != count - seen or any(r[0] != seen + 1 + k for k, r in enumerate(wanted)):
+            return None  # the log starts after the writes we missed
+        for _, ids in wanted:
+            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                return None
+            touched.update(dict.fromkeys(ids))
+    if any(seen and key not in current for key, seen in cached.items()):
+        return None  # a writer's count was removed: what it did since is unknown
+    return list(touched)
+
+
 class _SearchIndex:
-    """What :meth:`LongTermMemory.asearch_similar` ranks, as of the writers' counts it was read at."""
+    """What :meth:`LongTermMemory.asearch_similar` ranks, as of the writers' counts it was read at.
 
-    generation: Any  # the namespace's generation token when the index was last known current
-    counts: dict[str, float | None]
-    model: str
-    entries: list[Any]  # stored entries, oldest first
-    expiring: list[tuple[int, float]]  # (row, expires_at) of the entries with a TTL
-    vectors: VectorMatrix
+    Entries are kept as their JSON text (one string per row: nothing for the garbage collector
+    to walk, where 100k decoded entries are a million objects), decoded for the results only.
+    Rows of removed entries stay (left out of every ranking) until they are half the matrix,
+    then the index is compacted.
+    """
 
-    def add(self, entry: MemoryEntry, vector: list[float]) -> bool:
-        """Append a new entry (the newest) and its vector; False when the vector does not fit."""
-        raw = stored_bytes(encode_vector(vector, self.model), self.model)
-        if raw is None or not self.vectors.append(raw):
-            return False
-        row = len(self.entries)
-        self.entries.append(entry.stored())
-        if entry.expires_at is not None:
-            self.expiring.append((row, entry.expires_at))
+    def __init__(
+        self,
+        generation: Any,
+        counts: dict[str, float | None],
+        model: str,
+        ids: list[str],
+        raw: list[Any],
+        vectors: VectorMatrix,
+    ) -> None:
+        self.generation = generation  # the namespace's generation token when the index was last known current
+        self.counts = counts
+        self.model = model
+        self.ids = ids  # row -> entry id ("" once removed)
+        self.entries = [encode_value(r) for r in raw]  # row -> the stored entry, as JSON text
+        self.created = array("d", (_field(r, "created_at") or 0.0 for r in raw))  # row -> created_at (tie order)
+        self.rows = {entry_id: row for row, entry_id in enumerate(ids)}
+        # row -> expires_at of the entries with a TTL
+        self.expiring = {row: t for row, r in enumerate(raw) if (t := _field(r, "expires_at")) is not None}
+        self.vectors = vectors
+
+    def put(self, entry_id: str, raw: Any, vector: bytes) -> bool:
+        """Add or replace an entry and its vector; False when the vector does not fit."""
+        row = self.rows.get(entry_id)
+        if row is None:
+            if not self.vectors.append(vector):
+                return False
+            row = self.rows[entry_id] = len(self.ids)
+            self.ids.append(entry_id)
+            self.entries.append(encode_value(raw))
+            self.created.append(_field(raw, "created_at") or 0.0)
+        else:
+            if not self.vectors.replace(row, vector):
+                return False
+            self.entries[row] = encode_value(raw)
+            self.created[row] = _field(raw, "created_at") or 0.0
+        expires = _field(raw, "expires_at")
+        if expires is None:
+            self.expiring.pop(row, None)
+        else:
+            self.expiring[row] = expires
         return True
+
+    def remove(self, entry_id: str) -> None:
+        """Leave an entry out (nothing when it is not in the index)."""
+        row = self.rows.pop(entry_id, None)
+        if row is None:
+            return
+        self.vectors.remove(row)
+        self.ids[row] = ""
+        self.entries[row] = "null"
+        self.expiring.pop(row, None)
+        if self.vectors.removed > max(1024, len(self.rows)):
+            self._compact()
+
+    def _compact(self) -> None:
+        keep = [row for row, entry_id in enumerate(self.ids) if entry_id]
+        self.vectors = self.vectors.select(keep)
+        self.ids = [self.ids[row] for row in keep]
+        self.entries = [self.entries[row] for row in keep]
+        self.created = array("d", (self.created[row] for row in keep))
+        self.rows = {entry_id: row for row, entry_id in enumerate(self.ids)}
+        moved = {old: new for new, old in enumerate(keep)}
+        self.expiring = {moved[row]: t for row, t in self.expiring.items() if row in moved}

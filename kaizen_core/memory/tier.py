@@ -13,6 +13,8 @@ Rules every implementation follows (checked by ``MemoryTierSuite``):
 * two tiers with different namespaces over the same backend are fully isolated,
   including ``keys``, ``size`` and ``clear``;
 * ``items(prefix)`` returns what ``keys(prefix)`` and ``get`` would, in one bulk read;
+  ``get_many(keys)`` what ``get`` would for each key, in one bulk read (both have
+  defaults built on ``keys``/``get``, so a tier only overrides them to go faster);
 * backend failures raise :class:`MemoryBackendError` (MEMORY_001) with the URL shown
   without its password.
 """
@@ -20,6 +22,7 @@ Rules every implementation follows (checked by ``MemoryTierSuite``):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel
@@ -97,6 +100,19 @@ class MemoryTier(ABC):
             value = await self.get(key)
             if value is not None:
                 found.append((key, value))
+        return found
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The live values of ``keys`` as ``{key: value}`` (absent, expired and ``None`` values left out,
+        as :meth:`get` cannot tell them apart): a
+        bulk read of known keys (a memory catching up on another writer's changes reads them
+        with it). The default calls :meth:`get` per key; backends override it with one query
+        (sqlite) or one locked pass (hot)."""
+        found = {}
+        for key in dict.fromkeys(keys):
+            value = await self.get(key)
+            if value is not None:
+                found[key] = value
         return found
 
     async def put_many(self, items: dict[str, Any], ttl: float | None = None) -> None:

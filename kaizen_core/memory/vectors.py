@@ -82,7 +82,9 @@ def _numpy() -> Any:
 
 class VectorMatrix:
     """Stored vectors of one dimension, ready to rank: one float32 matrix and its row norms
-    (numpy), or a list of arrays when numpy is not installed. Build it once, rank many times."""
+    (numpy), or a list of arrays when numpy is not installed. Build it once, rank many times;
+    rows can be appended, replaced and removed in place (a removed row is never ranked;
+    :meth:`select` compacts)."""
 
     def __init__(self, rows: Sequence[bytes], dim: int) -> None:
         for raw in rows:
@@ -90,61 +92,114 @@ class VectorMatrix:
                 raise ValueError(f"vector dimensions differ ({len(raw) // 4} vs {dim}); embed both with one model")
         self.dim = dim
         self.size = len(rows)
+        self.removed = 0
         self._np = _numpy()
         if self._np is not None:
             np = self._np
-            # A writable buffer with room to grow, so append() does not copy the matrix each time.
-            self._buffer = np.empty((max(16, len(rows) + len(rows) // 4), dim), dtype="<f4")
+            # Writable buffers with room to grow, so append() does not copy the matrix each time.
+            capacity = max(16, len(rows) + len(rows) // 4)
+            self._buffer = np.empty((capacity, dim), dtype="<f4")
             self._buffer[: len(rows)] = np.frombuffer(b"".join(rows), dtype="<f4").reshape(len(rows), dim)
-            self._norm_buffer = np.empty(self._buffer.shape[0], dtype="<f4")
-            self._matrix = self._buffer[: len(rows)]
-            self._norm_buffer[: len(rows)] = np.sqrt(np.einsum("ij,ij->i", self._matrix, self._matrix))
-            self._norms = self._norm_buffer[: len(rows)]
+            self._norm_buffer = np.empty(capacity, dtype="<f4")
+            self._alive_buffer = np.ones(capacity, dtype=bool)
+            matrix = self._buffer[: len(rows)]
+            self._norm_buffer[: len(rows)] = _row_norms(np, matrix)
         else:
-            self._rows = []
+            self._rows: list[array[float]] = []
+            self._dead: set[int] = set()
             for raw in rows:
-                floats = array("f")
-                floats.frombytes(raw)
-                if sys.byteorder == "big":
-                    floats.byteswap()
-                self._rows.append(floats)
+                self._rows.append(_floats(raw))
+
+    def _fits(self, raw: bytes) -> bool:
+        return len(raw) == 4 * self.dim and (self.size > 0 or self.dim > 0)
 
     def append(self, raw: bytes) -> bool:
-        """Add one row (little-endian float32 bytes); False when its dimension differs."""
-        if self.size and len(raw) != 4 * self.dim:
+        """Add one row (little-endian float32 bytes) at the end; False when its dimension differs
+        (or the matrix is empty and of unknown dimension: the caller rebuilds it)."""
+        if not self._fits(raw):
             return False
-        if not self.size and self.dim != len(raw) // 4:
-            return False  # an empty matrix of unknown dimension: the caller rebuilds it
         if self._np is None:
-            floats = array("f")
-            floats.frombytes(raw)
-            if sys.byteorder == "big":
-                floats.byteswap()
-            self._rows.append(floats)
+            self._rows.append(_floats(raw))
             self.size += 1
             return True
         np = self._np
         if self.size == self._buffer.shape[0]:
-            grown = np.empty((self.size * 2, self.dim), dtype="<f4")
+            capacity = self.size * 2
+            grown = np.empty((capacity, self.dim), dtype="<f4")
             grown[: self.size] = self._buffer[: self.size]
-            norms = np.empty(self.size * 2, dtype="<f4")
+            norms = np.empty(capacity, dtype="<f4")
             norms[: self.size] = self._norm_buffer[: self.size]
-            self._buffer, self._norm_buffer = grown, norms
-        row = np.frombuffer(raw, dtype="<f4")
-        self._buffer[self.size] = row
-        self._norm_buffer[self.size] = np.sqrt(np.dot(row, row))
+            alive = np.ones(capacity, dtype=bool)
+            alive[: self.size] = self._alive_buffer[: self.size]
+            self._buffer, self._norm_buffer, self._alive_buffer = grown, norms, alive
         self.size += 1
-        self._matrix = self._buffer[: self.size]
-        self._norms = self._norm_buffer[: self.size]
+        self._set(self.size - 1, raw)
         return True
 
+    def replace(self, row: int, raw: bytes) -> bool:
+        """Overwrite ``row`` with another vector (and rank it again if it was removed); False when
+        the dimension differs."""
+        if not self._fits(raw):
+            return False
+        if self._np is None:
+            self._rows[row] = _floats(raw)
+            if row in self._dead:
+                self._dead.discard(row)
+                self.removed -= 1
+            return True
+        if not self._alive_buffer[row]:
+            self.removed -= 1
+        self._set(row, raw)
+        return True
+
+    def _set(self, row: int, raw: bytes) -> None:
+        np = self._np
+        self._buffer[row] = np.frombuffer(raw, dtype="<f4")
+        self._norm_buffer[row] = _row_norms(np, self._buffer[row : row + 1])[0]
+        self._alive_buffer[row] = True
+
+    def remove(self, row: int) -> None:
+        """Leave ``row`` out of every ranking (its place stays until :meth:`select`)."""
+        if self._np is None:
+            if row not in self._dead:
+                self._dead.add(row)
+                self.removed += 1
+        elif self._alive_buffer[row]:
+            self._alive_buffer[row] = False
+            self.removed += 1
+
+    def select(self, rows: Sequence[int]) -> VectorMatrix:
+        """A new matrix of ``rows`` (live ones), in that order."""
+        if self._np is None:
+            picked = [self._rows[i].tobytes() for i in rows]
+            if sys.byteorder == "big":
+                picked = [_le_bytes(r) for r in picked]
+            return VectorMatrix(picked, self.dim)
+        np = self._np
+        chosen = VectorMatrix([], self.dim)
+        index = np.asarray(rows, dtype=np.intp)
+        capacity = max(16, len(rows) + len(rows) // 4)
+        chosen._buffer = np.empty((capacity, self.dim), dtype="<f4")
+        chosen._buffer[: len(rows)] = self._buffer[index]
+        chosen._norm_buffer = np.empty(capacity, dtype="<f4")
+        chosen._norm_buffer[: len(rows)] = self._norm_buffer[index]
+        chosen._alive_buffer = np.ones(capacity, dtype=bool)
+        chosen.size = len(rows)
+        return chosen
+
     def top_k(
-        self, query: Sequence[float], limit: int, min_similarity: float, exclude: Collection[int] = ()
+        self,
+        query: Sequence[float],
+        limit: int,
+        min_similarity: float,
+        exclude: Collection[int] = (),
+        order: Sequence[float] | None = None,
     ) -> list[tuple[int, float]]:
         """``(row, cosine similarity)`` of the best ``limit`` rows with similarity >= ``min_similarity``.
 
-        Best first; equal similarities keep the row order. A zero vector has similarity 0.
-        Rows in ``exclude`` are left out. Raises ValueError when the query's
+        Best first; equal similarities go by ``order`` (one number per row, smaller first; the
+        memory passes creation times) and then by row. A zero vector has similarity 0. Removed
+        rows and rows in ``exclude`` are left out. Raises ValueError when the query's
         dimension differs.
         """
         if len(query) != self.dim and self.size:
@@ -152,33 +207,76 @@ class VectorMatrix:
         if limit <= 0 or not self.size:
             return []
         if self._np is None:
-            return self._top_k_python(query, limit, min_similarity, exclude)
+            return self._top_k_python(query, limit, min_similarity, exclude, order)
         np = self._np
         q = np.asarray(query, dtype=np.float32)
-        norms = self._norms * float(np.linalg.norm(q))
-        dots = self._matrix @ q
-        scores = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
-        keep = scores >= min_similarity
+        matrix = self._buffer[: self.size]
+        norms = self._norm_buffer[: self.size] * float(np.linalg.norm(q))
+        # The BLAS product is the fast pass, but its rounding depends on the matrix's shape (a row
+        # scores a last bit differently in a matrix of another size); the rows that can make the
+        # cut are scored again with numpy's own loop, whose result for a row does not depend on
+        # where it sits, so equal vectors tie exactly and a grown index ranks as a rebuilt one.
+        # ``slack`` bounds the difference of two float32 dot products (d * 2**-24 each, in cosine units).
+        slack = 2 * self.dim * 2.0**-24 + 1e-7
+        dots = matrix @ q
+        coarse = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+        keep = coarse >= min_similarity - slack
+        if self.removed:
+            keep &= self._alive_buffer[: self.size]
         if exclude:
             keep[np.fromiter(exclude, dtype=np.intp, count=len(exclude))] = False
         candidates = np.flatnonzero(keep)
         if candidates.size > limit:
-            # the limit-th best score, then everything at least as good (ties kept for the stable order)
-            kth = np.partition(scores[candidates], candidates.size - limit)[candidates.size - limit]
-            candidates = candidates[scores[candidates] >= kth]
-        order = candidates[np.lexsort((candidates, -scores[candidates]))][:limit]
-        return [(int(i), float(scores[i])) for i in order]
+            kth = np.partition(coarse[candidates], candidates.size - limit)[candidates.size - limit]
+            candidates = candidates[coarse[candidates] >= kth - 2 * slack]
+        picked = norms[candidates]
+        exact = np.einsum("ij,j->i", matrix[candidates], q)
+        scores = np.divide(exact, picked, out=np.zeros_like(exact), where=picked > 0)
+        passing = scores >= min_similarity
+        candidates, scores = candidates[passing], scores[passing]
+        if order is None:
+            ranked = np.lexsort((candidates, -scores))[:limit]
+        else:
+            ties = np.fromiter((order[int(i)] for i in candidates), dtype=np.float64, count=candidates.size)
+            ranked = np.lexsort((candidates, ties, -scores))[:limit]
+        return [(int(candidates[i]), float(scores[i])) for i in ranked]
 
     def _top_k_python(
-        self, query: Sequence[float], limit: int, min_similarity: float, exclude: Collection[int]
+        self,
+        query: Sequence[float],
+        limit: int,
+        min_similarity: float,
+        exclude: Collection[int],
+        order: Sequence[float] | None,
     ) -> list[tuple[int, float]]:
         q = [float(x) for x in query]
         scored = []
         for i, row in enumerate(self._rows):
-            if i in exclude:
+            if i in exclude or i in self._dead:
                 continue
             similarity = cosine_similarity(q, row)
             if similarity >= min_similarity and not math.isnan(similarity):
                 scored.append((i, similarity))
-        scored.sort(key=lambda item: (-item[1], item[0]))
+        scored.sort(key=lambda item: (-item[1], order[item[0]] if order is not None else 0.0, item[0]))
         return scored[:limit]
+
+
+def _row_norms(np: Any, block: Any) -> Any:
+    """Euclidean norms of the rows of ``block``: one computation for a whole matrix and for a
+    row added later, so equal vectors get equal norms (and equal similarities, ties by age)."""
+    return np.sqrt(np.einsum("ij,ij->i", block, block))
+
+
+def _floats(raw: bytes) -> array[float]:
+    floats = array("f")
+    floats.frombytes(raw)
+    if sys.byteorder == "big":
+        floats.byteswap()
+    return floats
+
+
+def _le_bytes(native: bytes) -> bytes:
+    floats = array("f")
+    floats.frombytes(native)
+    floats.byteswap()
+    return floats.tobytes()

@@ -23,7 +23,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -160,17 +160,23 @@ class WarmMemoryTier(MemoryTier):
         return self._conn
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        def call() -> T:
+        # The result comes back in a box rather than as the worker's return value: anyio's worker
+        # thread keeps its last job (and so its future and result) until the next job arrives, and
+        # freeing a big result (100k rows of a bulk read) there would stall that next call.
+        box: list[T] = []
+
+        def call() -> None:
             with self._lock:
                 conn = self._connect()
                 try:
-                    return fn(conn)
+                    box.append(fn(conn))
                 except sqlite3.Error as exc:
                     if conn.in_transaction:
                         conn.rollback()
                     raise MemoryBackendError(f"sqlite memory operation failed on {self.url}: {exc}") from exc
 
-        return await anyio.to_thread.run_sync(call)
+        await anyio.to_thread.run_sync(call)
+        return box.pop()
 
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, value: Any) -> tuple[str | bytes, int, str | None]:
@@ -186,7 +192,9 @@ class WarmMemoryTier(MemoryTier):
             return decode_value(decompress(raw if isinstance(raw, bytes) else raw.encode("latin-1")))
         return decode_value(raw)
 
-    def _write_rows(self, conn: sqlite3.Connection, rows: list[tuple[str, str | bytes, int, str | None]], ttl: float | None) -> None:
+    def _write_rows(
+        self, conn: sqlite3.Connection, rows: list[tuple[str, str | bytes, int, str | None]], ttl: float | None
+    ) -> None:
         now = time.time()
         expires_at = None if ttl is None else now + ttl
         conn.execute("BEGIN IMMEDIATE")
@@ -213,7 +221,9 @@ class WarmMemoryTier(MemoryTier):
     def _delete_where(self, conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
         conn.execute("BEGIN IMMEDIATE")
         if self.has_fts:
-            conn.execute(f"DELETE FROM kaizen_memory_fts WHERE rowid IN (SELECT id FROM kaizen_memory WHERE {where})", params)
+            conn.execute(
+                f"DELETE FROM kaizen_memory_fts WHERE rowid IN (SELECT id FROM kaizen_memory WHERE {where})", params
+            )
         count = conn.execute(f"DELETE FROM kaizen_memory WHERE {where}", params).rowcount
         conn.execute("COMMIT")
         return count
@@ -275,7 +285,8 @@ class WarmMemoryTier(MemoryTier):
         check_key(key)
         row = await self._run(
             lambda c: c.execute(
-                f"SELECT 1 FROM kaizen_memory WHERE namespace=? AND key=? AND {_LIVE}", (self.namespace, key, time.time())
+                f"SELECT 1 FROM kaizen_memory WHERE namespace=? AND key=? AND {_LIVE}",
+                (self.namespace, key, time.time()),
             ).fetchone()
         )
         return row is not None
@@ -302,6 +313,27 @@ class WarmMemoryTier(MemoryTier):
             ).fetchall()
         )
         return [(key, self._decode(raw, compressed)) for key, raw, compressed in rows]
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """One SELECT per 500 keys (``key IN (...)``, served by the (namespace, key) index), in one thread hop."""
+        wanted = [check_key(k) for k in dict.fromkeys(keys)]
+        if not wanted:
+            return {}
+
+        def op(c: sqlite3.Connection) -> list[Any]:
+            now = time.time()
+            rows: list[Any] = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows += c.execute(
+                    f"SELECT key, value, compressed FROM kaizen_memory WHERE namespace=? "
+                    f"AND key IN ({','.join('?' * len(chunk))}) AND {_LIVE}",
+                    (self.namespace, *chunk, now),
+                ).fetchall()
+            return rows
+
+        found = {key: self._decode(raw, compressed) for key, raw, compressed in await self._run(op)}
+        return {key: value for key, value in found.items() if value is not None}
 
     async def clear(self) -> None:
         await self._run(lambda c: self._delete_where(c, "namespace=?", (self.namespace,)))
