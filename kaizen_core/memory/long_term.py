@@ -29,9 +29,11 @@ Semantic search (``search_similar``) needs an embedding provider (any
 provider name such as ``"sentence-transformers"``; by default the installed one with an
 ``embedding_priority``). Vectors are stored beside the entries under ``vec/<id>`` (with
 the model name, recomputed if the model changes; float32, :mod:`kaizen_core.memory.vectors`).
-A search reads the namespace once (the tier's ``items``) and ranks every vector by cosine
-similarity in one matrix product (numpy when installed, a pure-Python loop otherwise);
-only the results are turned into entries. Entries are embedded when added if a provider was given explicitly (always
+The first search reads the namespace once (the tier's ``items``) into an index; later
+searches read the generation token (one ``get``) and, after other memories' writes, the
+entries their change logs list (``get_many``, see ``_search_index``). Every vector is ranked
+by cosine similarity in one matrix product (numpy when installed, a pure-Python loop
+otherwise); only the results are turned into entries. Entries are embedded when added if a provider was given explicitly (always
 for ``SemanticMemory``), else on the first ``search_similar``. Without a provider it raises
 MEMORY_001: it never silently falls back to keyword search.
 
