@@ -471,7 +471,7 @@ class StateManager:
                         "depth": depth,
                         "chain_bytes": chain_bytes,
                         "snapshot_bytes": snapshot_bytes,
-                        "snapshot_ratio": ratio,
+                        "snapshot_ratio": None if ratio is None else round(ratio, 4),
                     },
                 )
                 await self.storage.write(meta, payload)
@@ -541,7 +541,7 @@ class StateManager:
             "depth": 0,
             "chain_bytes": 0,
             "snapshot_bytes": len(payload) + LINK_BYTES,
-            "snapshot_ratio": len(payload) / raw,
+            "snapshot_ratio": round(len(payload) / raw, 4),
         }
         full = meta.model_copy(
             update={"kind": "full", "base_checkpoint_id": None, "size_bytes": len(payload), "extra": extra}

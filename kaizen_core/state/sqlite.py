@@ -3,9 +3,13 @@
 WAL mode, one connection per store guarded by a lock; every blocking call runs in a
 worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on disk.
 
-Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
-truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
-4 MB and keep it at its peak size, which was most of a small store's bytes). New databases
+Disk footprint and latency: the store checkpoints the WAL itself, in the worker call of the
+write that filled it (:data:`WAL_CHECKPOINT_PAGES`), or with a large write
+(:data:`WAL_PIGGYBACK_PAGES`), whose caller waits for its pages anyway, so the few saves that
+pay a checkpoint's fsync of the database are mostly the slow ones already. After a
+checkpoint the next write restarts the WAL and truncates it to what it wrote, so the WAL file
+holds only the pages since the last checkpoint (SQLite's defaults let it grow to 4 MB and
+keep it at its peak size, which was most of a small store's bytes). New databases
 use ``auto_vacuum=INCREMENTAL``: pages freed by deletes are reused, and given back to the
 file system once more than :data:`FREE_PAGES_LIMIT` are free. A delta chain
 is read in one worker-thread call and one read transaction; a journal batch is one
@@ -32,10 +36,14 @@ __all__ = ["SQLiteStorage", "parse_sqlite_url"]
 
 T = TypeVar("T")
 
-#: WAL pages written before SQLite copies them into the database (its default: 1000 = 4 MB).
-WAL_AUTOCHECKPOINT_PAGES = 64
-#: Bytes the WAL file is truncated to after a checkpoint (its default: never truncated).
-WAL_SIZE_LIMIT = 64 * 4096
+#: WAL pages after which a write checkpoints the WAL into the database (SQLite's default: 1000).
+WAL_CHECKPOINT_PAGES = 64
+#: A write that adds at least this many pages to the WAL checkpoints it too (a large snapshot).
+WAL_PIGGYBACK_PAGES = 8
+#: SQLite's own automatic checkpoint, a backstop should the store's not run (other writers).
+WAL_AUTOCHECKPOINT_PAGES = 2 * WAL_CHECKPOINT_PAGES
+#: Bytes the WAL holds at most in normal operation (pages of 4 KB plus frame headers).
+WAL_SIZE_LIMIT = WAL_CHECKPOINT_PAGES * (4096 + 24) + 32
 #: Free pages (left by deleted checkpoints and journals) above which a delete returns
 #: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
 FREE_PAGES_LIMIT = 256
@@ -70,6 +78,7 @@ class SQLiteStorage(CheckpointStore):
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._frame_bytes = 0  # page size + frame header: WAL bytes per page (0: no WAL file)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
@@ -96,20 +105,44 @@ class SQLiteStorage(CheckpointStore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+            # 0: the first write after a checkpoint truncates the WAL to its own pages, so the
+            # file's size is the pages written since (what _checkpoint_if_due reads).
+            conn.execute("PRAGMA journal_size_limit=0")
             conn.executescript(_SCHEMA)
+            wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            self._frame_bytes = conn.execute("PRAGMA page_size").fetchone()[0] + 24 if wal else 0
             self._conn = conn
         return self._conn
 
-    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def _wal_pages(self) -> int:
+        """Pages in the WAL file (written since the last checkpoint, see ``journal_size_limit``)."""
+        try:
+            size = os.stat(self.path + "-wal").st_size
+        except FileNotFoundError:
+            return 0
+        return max(0, size - 32) // self._frame_bytes
+
+    def _checkpoint_if_due(self, conn: sqlite3.Connection, before: int) -> None:
+        """After a write: checkpoint the WAL when it is full or this write was large."""
+        pages = self._wal_pages()
+        if pages >= WAL_CHECKPOINT_PAGES or pages - before >= WAL_PIGGYBACK_PAGES:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T], writes: bool = False) -> T:
         with self._lock:
             try:
-                return fn(self._connect())
+                conn = self._connect()
+                if not (writes and self._frame_bytes):
+                    return fn(conn)
+                before = self._wal_pages()
+                result = fn(conn)
+                self._checkpoint_if_due(conn, before)
+                return result
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"SQLite checkpoint store {self.path} failed: {exc}") from exc
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await anyio.to_thread.run_sync(self._run, fn)
+    async def _call(self, fn: Callable[[sqlite3.Connection], T], writes: bool = False) -> T:
+        return await anyio.to_thread.run_sync(self._run, fn, writes)
 
     def _meta(self, checkpoint_id: str, raw: str) -> CheckpointMeta:
         try:
@@ -127,7 +160,8 @@ class SQLiteStorage(CheckpointStore):
                 "INSERT OR REPLACE INTO checkpoints (checkpoint_id, agent_id, created_at, step_number, meta, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 row,
-            )
+            ),
+            writes=True,
         )
 
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
@@ -151,7 +185,9 @@ class SQLiteStorage(CheckpointStore):
             c.execute("BEGIN")  # one snapshot of the database for the whole chain
             try:
                 while current is not None:
-                    row = c.execute("SELECT meta, payload FROM checkpoints WHERE checkpoint_id = ?", (current,)).fetchone()
+                    row = c.execute(
+                        "SELECT meta, payload FROM checkpoints WHERE checkpoint_id = ?", (current,)
+                    ).fetchone()
                     if row is None:
                         break
                     meta = self._meta(current, row[0])
@@ -193,7 +229,7 @@ class SQLiteStorage(CheckpointStore):
                 self._release_free_pages(c)
             return deleted
 
-        return await self._call(op)
+        return await self._call(op, writes=True)
 
     async def list_agents(self) -> builtins.list[str]:
         rows = await self._call(
@@ -202,7 +238,9 @@ class SQLiteStorage(CheckpointStore):
         return [r[0] for r in rows]
 
     async def journal_append(self, stream: str, record: bytes) -> None:
-        await self._call(lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)))
+        await self._call(
+            lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)), writes=True
+        )
 
     async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
         rows = [(stream, record) for record in records]
@@ -217,7 +255,7 @@ class SQLiteStorage(CheckpointStore):
             c.execute("COMMIT")
 
         if rows:
-            await self._call(op)
+            await self._call(op, writes=True)
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         rows = await self._call(
@@ -230,7 +268,7 @@ class SQLiteStorage(CheckpointStore):
             c.execute("DELETE FROM journal WHERE stream = ?", (stream,))
             self._release_free_pages(c)
 
-        await self._call(op)
+        await self._call(op, writes=True)
 
     def _close_sync(self) -> None:
         with self._lock:
