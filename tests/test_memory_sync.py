@@ -87,7 +87,7 @@ class LoopRecordingTier(HotMemoryTier):
         await super().put(key, value, ttl)
 
 
-def test_blocking_calls_run_on_the_one_background_loop() -> None:
+def test_blocking_calls_run_on_one_persistent_loop() -> None:
     LoopRecordingTier.loops.clear()
     tier = LoopRecordingTier("bot")
     memory = PersistentBufferMemory(store=tier, agent_id="bot")
@@ -99,7 +99,9 @@ def test_blocking_calls_run_on_the_one_background_loop() -> None:
     long_term.add("a fact")
     long_term.get("missing")
     assert len(LoopRecordingTier.loops) >= 5
-    assert all(loop is background_loop() for loop in LoopRecordingTier.loops)
+    # the main thread's own loop (kaizen_core._sync), the same for every call and still open
+    assert {id(loop) for loop in LoopRecordingTier.loops} == {id(LoopRecordingTier.loops[0])}
+    assert LoopRecordingTier.loops[0] is not background_loop() and not LoopRecordingTier.loops[0].is_closed()
     assert memory._get_tier() is tier  # one tier object for every call
 
 

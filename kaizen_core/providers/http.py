@@ -21,10 +21,11 @@ first use, never at module import) and adds what every provider needs:
 * streaming helpers: Server-Sent Events (:meth:`HTTPClient.stream_sse`) and
   newline-delimited JSON (:meth:`HTTPClient.stream_ndjson`).
 
-The underlying ``httpx.AsyncClient`` is bound to the event loop that created it; when
-the same provider is used from another loop (an application's own ``asyncio.run``
-next to Kaizen's sync API, which runs every sync call on one persistent background loop)
-a new client is created for that loop.
+The underlying ``httpx.AsyncClient`` is bound to the event loop that created it, so an
+:class:`HTTPClient` keeps one per live loop (:class:`kaizen_core._sync.PerLoop`): the
+sync API's two persistent loops (the main thread's and the background one, see
+:mod:`kaizen_core._sync`) and an application's own each reuse their connection pool
+instead of rebuilding it whenever calls alternate between them. ``aclose()`` closes them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from kaizen_core._sync import PerLoop, close_per_loop
 from kaizen_core.errors import ConfigError, ExecutionTimeoutError, ProviderError, redact
 from kaizen_core.providers.base import BaseProvider
 from kaizen_core.providers.types import SAMPLING_PARAMS
@@ -175,6 +177,11 @@ def _current_loop() -> object:
         return None
 
 
+async def _close_client(client: httpx.AsyncClient) -> None:
+    if not client.is_closed:
+        await client.aclose()
+
+
 class HTTPClient:
     """Shared async HTTP client for providers: retries, timeouts, error mapping, streaming.
 
@@ -222,31 +229,34 @@ class HTTPClient:
         self.sleep: Callable[[float], Awaitable[Any]] | None = sleep
         self.should_retry = should_retry
         self.retry_after = retry_after
-        self._client: httpx.AsyncClient | None = None
-        self._loop: object = None
+        self._clients: PerLoop[httpx.AsyncClient] = PerLoop()
 
     # -- client lifecycle ------------------------------------------------------------------
     def _get_client(self) -> httpx.AsyncClient:
-        import httpx
-
+        """The running loop's ``httpx.AsyncClient`` (made on its first request)."""
         loop = _current_loop()
-        if self._client is None or self._client.is_closed or (loop is not None and loop is not self._loop):
-            self._client = httpx.AsyncClient(
+        client = self._clients.get(loop)
+        if client is None or client.is_closed:
+            import httpx
+
+            client = httpx.AsyncClient(
                 headers=self.headers,
                 timeout=httpx.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout)),
                 transport=self.transport,
                 follow_redirects=True,
             )
-            self._loop = loop
-        return self._client
+            self._clients.set(loop, client)
+        return client
+
+    @property
+    def clients(self) -> list[httpx.AsyncClient]:
+        """The open connection pools, one per event loop that sent a request (until :meth:`aclose`)."""
+        return [client for client in self._clients.values() if not client.is_closed]
 
     async def aclose(self) -> None:
-        """Close the connection pool (if it belongs to the running loop). Safe to call twice."""
-        client, self._client = self._client, None
-        if client is None or client.is_closed:
-            return
-        if _current_loop() is self._loop:
-            await client.aclose()
+        """Close the connection pools: the running loop's here, the sync API's background
+        loop's on that loop (:func:`kaizen_core._sync.close_per_loop`). Safe to call twice."""
+        await close_per_loop(self._clients, _close_client)
 
     def url(self, path: str) -> str:
         """Absolute URL for ``path`` (absolute URLs pass through)."""
@@ -393,8 +403,9 @@ class HTTPClient:
             return response.json()
         except ValueError as exc:
             raise ProviderError(
-                self._redact(f"{self.provider} returned a non-JSON body (status {response.status_code}): "
-                             f"{response.text[:200]!r}"),
+                self._redact(
+                    f"{self.provider} returned a non-JSON body (status {response.status_code}): {response.text[:200]!r}"
+                ),
                 status=response.status_code,
             ) from exc
 

@@ -9,7 +9,6 @@ without its password. Every retried write is idempotent (upserts, journal tokens
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -17,6 +16,7 @@ from typing import TypeVar
 import anyio
 import asyncpg
 
+from kaizen_core._sync import PerLoop, close_per_loop
 from kaizen_core.errors import ConfigError, KaizenError, redact
 from kaizen_core.urls import parse_url, safe_url
 from kaizen_postgres.migrations import apply_migrations
@@ -45,7 +45,9 @@ def check_url(url: str) -> str:
 
 
 class PostgresConnection:
-    """Lazily creates an asyncpg pool per running loop and migrates the schema once."""
+    """Lazily creates an asyncpg pool per running loop, kept while that loop lives
+    (:class:`kaizen_core._sync.PerLoop`: the sync API's two persistent loops and an
+    application's own each keep theirs), and migrates the schema once."""
 
     def __init__(
         self,
@@ -68,32 +70,30 @@ class PostgresConnection:
         self.retries, self.backoff_base, self.backoff_cap = retries, backoff_base, backoff_cap
         self.connect_timeout, self.command_timeout = connect_timeout, command_timeout
         self.auto_migrate = migrate
-        self._pool: asyncpg.Pool | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pools: PerLoop[tuple[asyncpg.Pool, asyncio.Lock]] = PerLoop()  # a pool and its migration lock
         self._migrated = False
-        self._lock: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         return f"PostgresConnection({self.display_url!r})"
 
-    async def _get_pool(self) -> asyncpg.Pool:
+    async def _get_pool(self) -> tuple[asyncpg.Pool, asyncio.Lock]:
         loop = asyncio.get_running_loop()
-        if self._pool is None or self._loop is not loop:
-            if self._pool is not None and self._loop is not None and not self._loop.is_closed():
-                # another loop (e.g. the application's own asyncio.run): drop its connections.
-                # When that loop is already closed, its sockets are closed on collection.
-                with contextlib.suppress(RuntimeError):
-                    self._pool.terminate()
-            self._pool = await asyncpg.create_pool(
+        entry = self._pools.get(loop)
+        if entry is None:
+            pool = await asyncpg.create_pool(
                 self.url,
                 min_size=self.min_size,
                 max_size=self.max_size,
                 timeout=self.connect_timeout,
                 command_timeout=self.command_timeout,
             )
-            self._loop = loop
-            self._lock = asyncio.Lock()
-        return self._pool
+            entry = self._pools.get(loop)  # another task of this loop may have made one meanwhile
+            if entry is None:
+                entry = (pool, asyncio.Lock())
+                self._pools.set(loop, entry)
+            else:
+                await pool.close()
+        return entry
 
     async def migrate(self, error: type[KaizenError]) -> list[int]:
         """Apply pending migrations now; returns the versions applied."""
@@ -119,10 +119,9 @@ class PostgresConnection:
         while True:
             attempt += 1
             try:
-                pool = await self._get_pool()
+                pool, lock = await self._get_pool()
                 if self.auto_migrate and not self._migrated and not _migrating:
-                    assert self._lock is not None
-                    async with self._lock:
+                    async with lock:
                         if not self._migrated:
                             async with pool.acquire() as conn:
                                 await apply_migrations(conn)
@@ -149,11 +148,10 @@ class PostgresConnection:
         )
 
     async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if self._loop is asyncio.get_running_loop():
-            await pool.close()
-        elif self._loop is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                pool.terminate()
+        """Close the pools: the running loop's here, the background loop's there
+        (:func:`kaizen_core._sync.close_per_loop`). A later use makes a new one."""
+        await close_per_loop(self._pools, _close_pool)
+
+
+async def _close_pool(entry: tuple[asyncpg.Pool, asyncio.Lock]) -> None:
+    await entry[0].close()

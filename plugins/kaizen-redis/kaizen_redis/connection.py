@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from kaizen_core._sync import PerLoop, close_per_loop
 from kaizen_core.errors import ConfigError, KaizenError, redact
 from kaizen_core.urls import parse_url, safe_url
 
@@ -43,7 +44,9 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
 
 
 class RedisConnection:
-    """Lazily creates a client per running loop (the sync API shares one background loop; an application may run others)."""
+    """Lazily creates a client per running loop, kept while that loop lives
+    (:class:`kaizen_core._sync.PerLoop`): the sync API's two persistent loops (the main
+    thread's, the background one) and an application's own each keep their pool."""
 
     def __init__(
         self,
@@ -70,19 +73,20 @@ class RedisConnection:
             "socket_connect_timeout": connect_timeout,
             "health_check_interval": 30,
         }
-        self._client: aioredis.Redis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: PerLoop[aioredis.Redis] = PerLoop()
 
     def __repr__(self) -> str:
         return f"RedisConnection({self.display_url!r})"
 
     def client(self) -> aioredis.Redis:
+        """The running loop's client (made on first use there)."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
+        client = self._clients.get(loop)
+        if client is None:
             pool = aioredis.BlockingConnectionPool.from_url(self.url, **self._kwargs)
-            self._client = aioredis.Redis.from_pool(pool)
-            self._loop = loop
-        return self._client
+            client = aioredis.Redis.from_pool(pool)
+            self._clients.set(loop, client)
+        return client
 
     async def call(
         self,
@@ -106,6 +110,10 @@ class RedisConnection:
         return self._secret
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None and self._loop is asyncio.get_running_loop():
-            await client.aclose()
+        """Close the clients: the running loop's here, the background loop's there
+        (:func:`kaizen_core._sync.close_per_loop`). A later use makes a new one."""
+        await close_per_loop(self._clients, _close_client)
+
+
+async def _close_client(client: aioredis.Redis) -> None:
+    await client.aclose()
