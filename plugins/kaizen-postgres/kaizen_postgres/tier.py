@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
@@ -148,6 +149,23 @@ class PostgresMemoryTier(MemoryTier):
         rows = await self.conn.run("items", op, MemoryBackendError)
         return sorted(((r["key"], decode_value(r["value"])) for r in rows), key=lambda kv: kv[0])
 
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The live values of ``keys`` in one query (``key = ANY($2)``, served by the primary key)."""
+        wanted = [check_key(k) for k in dict.fromkeys(keys)]
+        if not wanted:
+            return {}
+
+        async def op(c: asyncpg.Connection) -> list[Any]:
+            return await c.fetch(
+                f"SELECT key, value::text AS value FROM kaizen_memory WHERE namespace = $1 AND key = ANY($2::text[]) "
+                f"AND {_LIVE}",
+                self.namespace, wanted,
+            )  # fmt: skip
+
+        rows = await self.conn.run("get_many", op, MemoryBackendError)
+        found = {r["key"]: decode_value(r["value"]) for r in rows}
+        return {key: value for key, value in found.items() if value is not None}
+
     async def clear(self) -> None:
         async def op(c: asyncpg.Connection) -> None:
             await c.execute("DELETE FROM kaizen_memory WHERE namespace = $1", self.namespace)
@@ -156,7 +174,9 @@ class PostgresMemoryTier(MemoryTier):
 
     async def size(self) -> int:
         async def op(c: asyncpg.Connection) -> Any:
-            return await c.fetchval(f"SELECT count(*) FROM kaizen_memory WHERE namespace = $1 AND {_LIVE}", self.namespace)
+            return await c.fetchval(
+                f"SELECT count(*) FROM kaizen_memory WHERE namespace = $1 AND {_LIVE}", self.namespace
+            )
 
         return int(await self.conn.run("size", op, MemoryBackendError))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
@@ -178,6 +179,19 @@ class RedisMemoryTier(MemoryTier):
             pairs.append((key, decode_value(flat[i + 1])))
         pairs.sort(key=lambda kv: kv[0])
         return pairs
+
+    async def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The live values of ``keys`` in one ``MGET`` (expired values are gone from redis already)."""
+        wanted = [check_key(k) for k in dict.fromkeys(keys)]
+        if not wanted:
+            return {}
+
+        async def op(client: Redis) -> list[Any]:
+            return list(await client.mget([self._value_prefix + k for k in wanted]))
+
+        raw = await self.conn.call("get_many", op, MemoryBackendError)
+        found = {key: decode_value(value) for key, value in zip(wanted, raw, strict=True) if value is not None}
+        return {key: value for key, value in found.items() if value is not None}
 
     async def clear(self) -> None:
         async def op(client: Redis) -> None:
