@@ -17,8 +17,6 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-import anyio
-
 from kaizen_core._sync import run_sync
 from kaizen_core.agents.control_methods import ControlMethods
 from kaizen_core.agents.mcp_methods import MCPMethods
@@ -315,6 +313,8 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         finally:
             if started_control:
                 assert control is not None
+                import anyio  # only a control protocol the run started needs it (cold start)
+
                 with anyio.CancelScope(shield=True):
                     await control.stop()
         result = self._result(run, outputs)

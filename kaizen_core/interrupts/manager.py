@@ -19,12 +19,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from kaizen_core.errors import AgentInterrupted, InterruptHandlerError, ShutdownTimeoutError
-from kaizen_core.interrupts.handlers import BaseInterruptHandler
 from kaizen_core.interrupts.poller import Poller
 from kaizen_core.interrupts.scope import Clock, InterruptScope, current_scope
 from kaizen_core.interrupts.signals import dispatcher
@@ -37,6 +36,9 @@ from kaizen_core.interrupts.types import (
     interrupt_request,
 )
 from kaizen_core.redaction import redacted_traceback
+
+if TYPE_CHECKING:  # the handlers load with the first one added (cold start)
+    from kaizen_core.interrupts.handlers import BaseInterruptHandler
 
 __all__ = ["InterruptManager"]
 
