@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -73,3 +74,33 @@ def test_core_packages_export_lazily() -> None:
     assert "BufferMemory" in dir(kaizen_core.memory)
     with pytest.raises(AttributeError, match=r"module 'kaizen_core\.memory' has no attribute 'Nope'"):
         _ = kaizen_core.memory.Nope
+
+
+#: A plain agent run on the mock: what a cold start must not import (printed from sys.modules).
+PLAIN_RUN = """
+import sys
+from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature
+
+class QA(Signature):
+    question: str = InputField(desc="a question")
+    answer: str = OutputField(desc="the answer")
+
+assert BaseAgent(BaseAgentConfig(llm_provider="mock"), QA()).run(question="2+2?")["answer"]
+unwanted = ("anyio", "pluggy", "kaizen_core.tools", "kaizen_core.interrupts.handlers", "kaizen_core.builtins",
+            "kaizen_core.config_extra", "kaizen_core.hooks", "httpx")
+plugin_modules = sorted({m.split(".")[0] for m in sys.modules if m.startswith("kaizen_") and not m.startswith("kaizen_core")})
+print(sorted(m for m in unwanted if m in sys.modules), plugin_modules)
+"""
+
+
+def test_a_plain_agent_run_imports_only_what_it_uses(tmp_path: Path) -> None:
+    env = {**os.environ, "KAIZEN_PLUGIN_CACHE": str(tmp_path / "cache")}
+    env.pop("KAIZEN_LOAD_PLUGINS", None)  # every installed plugin
+    runs = [
+        subprocess.run([sys.executable, "-c", PLAIN_RUN], env=env, capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
+    # the first process builds the plugin registry from the hooks (pluggy, the plugins' modules)
+    # and caches it; the next one reads it back and imports none of them
+    assert "'pluggy'" in runs[0].stdout and "'kaizen_openai'" in runs[0].stdout
+    assert runs[1].stdout.strip() == "[] []", runs[1].stdout
