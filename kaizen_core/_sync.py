@@ -261,40 +261,45 @@ class _CtrlC:
 
 
 def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    """``await fn(*args)`` on ``loop`` in the calling (main) thread, with SIGINT handled as documented."""
+    """``await fn(*args)`` on ``loop`` in the calling (main) thread, with SIGINT handled as documented.
+
+    The call holds the signal dispatcher first and wraps its SIGINT handler, so the
+    wrapper also sees the dispatcher's own last-resort ``KeyboardInterrupt``.
+    """
     from kaizen_core.interrupts.signals import dispatcher
 
     ctrl_c = _CtrlC(loop, scope)
-    held = dispatcher.hold()
+    held = False
     try:
+        held = dispatcher.hold()
         ctrl_c.install()
+        # the task runs in a copy of the caller's context variables, as on the background loop
+        coro = _call(scope, fn, *args)
         try:
-            # the task runs in a copy of the caller's context variables, as on the background loop
-            coro = _call(scope, fn, *args)
-            try:
-                task = ctrl_c.task = loop.create_task(coro)
-            except BaseException:
-                coro.close()  # never started: no "never awaited" warning
-                raise
-            try:
-                result = loop.run_until_complete(task)
-            except asyncio.CancelledError:
-                if ctrl_c.cancelled:
-                    raise KeyboardInterrupt from None
-                raise
-            except BaseException:
-                if not task.done():  # raised in the loop itself, not by the run: unwind the run before leaving
-                    ctrl_c.cancelled = True
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        loop.run_until_complete(task)
-                raise
-            if ctrl_c.stopping or ctrl_c.cancelled:  # the runs finished instead of stopping: the Ctrl+C still counts
-                raise KeyboardInterrupt
-            return result
-        finally:
-            ctrl_c.restore()
+            task = ctrl_c.task = loop.create_task(coro)
+        except BaseException:
+            coro.close()  # never started: no "never awaited" warning
+            raise
+        try:
+            # run_until_complete, not a stop from inside the task: the task's done callbacks (anyio
+            # stops its worker threads there) run before the call returns
+            result = loop.run_until_complete(task)
+        except asyncio.CancelledError:
+            if ctrl_c.cancelled:
+                raise KeyboardInterrupt from None
+            raise
+        except BaseException:
+            if not task.done():  # raised in the loop itself, not by the run: unwind the run before leaving
+                ctrl_c.cancelled = True
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    loop.run_until_complete(task)
+            raise
+        if ctrl_c.stopping or ctrl_c.cancelled:  # the runs finished instead of stopping: the Ctrl+C still counts
+            raise KeyboardInterrupt
+        return result
     finally:
+        ctrl_c.restore()
         if held:
             dispatcher.release()
 

@@ -293,13 +293,17 @@ agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), "question -> answer")
 # registered before Kaizen's first sync call, so it runs after Kaizen closed the main thread's loop
 atexit.register(lambda: print("at exit:", agent.run(question="q")["_meta"]["provider_calls"], flush=True))
 print("first:", agent.run(question="q")["_meta"]["provider_calls"], flush=True)
+# a worker thread (anyio's are not daemons) is stopped when its call ends: the process can exit
+import anyio
+from kaizen_core._sync import run_sync
+print("thread:", run_sync(anyio.to_thread.run_sync, lambda: 1), flush=True)
 """
 
 
 def test_sync_calls_work_before_and_after_the_main_loop_is_closed_at_exit() -> None:
     proc = subprocess.run([sys.executable, "-c", ATEXIT_SCRIPT], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["first: 1", "at exit: 1"]
+    assert proc.stdout.splitlines() == ["first: 1", "thread: 1", "at exit: 1"]
     assert "Traceback" not in proc.stderr and "unclosed" not in proc.stderr
 
 
