@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kaizen_core.errors import ConfigError, ProviderError
@@ -124,3 +126,23 @@ def test_sampling_options_are_request_defaults_a_request_overrides() -> None:
         with pytest.raises(ConfigError, match=next(iter(bad))) as info:
             MockProvider(**bad)
         assert info.value.code == "KAIZEN_002"
+
+
+@pytest.mark.anyio
+async def test_the_schema_answer_is_built_per_schema_and_no_two_replies_share_objects() -> None:
+    provider = MockProvider()
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": "string"}}, "n": {"type": "integer"}},
+    }
+    request = CompletionRequest(messages=[Message(role="user", content="hi")], output_schema=schema)
+    first, second = await provider.complete(request), await provider.complete(request)
+    assert first.parsed == second.parsed == {"tags": ["mock tags"], "n": 0}
+    assert first.content == second.content == json.dumps(first.parsed)
+    assert first.parsed is not None and second.parsed is not None
+    first.parsed["tags"].append("changed by the caller")
+    assert second.parsed["tags"] == ["mock tags"]
+    assert (await provider.complete(request)).parsed == {"tags": ["mock tags"], "n": 0}
+    schema["properties"]["n"] = {"type": "integer", "minimum": 3}  # the same dict, changed in place
+    changed = CompletionRequest(messages=[Message(role="user", content="hi")], output_schema=schema)
+    assert (await provider.complete(changed)).parsed == {"tags": ["mock tags"], "n": 3}

@@ -252,7 +252,8 @@ class AgentRun:
     ) -> Completion:
         """One provider call: budget check, timeout, interrupt guard, usage accounting, handler check."""
         self.raise_if_interrupted()
-        reservation = await self.reserve_call()  # the budget check and the hold are one atomic step
+        # the budget check and the hold are one atomic step (nothing to await without a budget)
+        reservation = await self.reserve_call() if self.budgeted else None
         request = self.request(tools=tools, with_schema=with_schema, output_schema=output_schema)
         hooks = self.agent._hooks
         # Hot path: with nobody listening, no step id, metadata or usage dump is built at all
@@ -295,7 +296,8 @@ class AgentRun:
         self.provider_calls += 1
         self.usage = self.usage + completion.usage
         self.model = completion.model or self.model
-        await self._spend(completion, reservation)
+        if reservation is not None:
+            await self._spend(completion, reservation)
         scope = self.scope
         manager = scope.manager if scope is not None else None
         if scope is not None and manager is not None and manager.handlers:

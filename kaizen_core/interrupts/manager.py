@@ -165,8 +165,7 @@ class InterruptManager:
                 self._handlers.append(handler)
             monitors = list(self._monitors)
         for monitor in monitors:
-            if monitor.poller is not None:
-                monitor.poller.start_threadsafe()
+            monitor.start_polling_threadsafe()
 
     def remove_handler(self, handler: BaseInterruptHandler) -> None:
         """Remove a handler (no error if absent)."""
@@ -272,7 +271,10 @@ class _Monitor:
         self.signals = signals
         self.run_id = run_id
         self.scope: InterruptScope | None = None
+        #: Made when the manager has a handler to poll (at the start, or when one is added).
         self.poller: Poller | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
         self._token: Any = None
         self._held = False
 
@@ -298,10 +300,11 @@ class _Monitor:
             if self.signals:
                 dispatcher.subscribe(scope)
                 self._held = dispatcher.hold()
-            self.poller = Poller(scope, loop, manager.poll_interval)
+            self._loop = loop
             with manager._lock:
                 manager._monitors.append(self)
-            self.poller.start()
+            if manager._handlers:
+                self._start_polling()
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -310,20 +313,33 @@ class _Monitor:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         manager = self.manager
         try:
+            self._closed = True  # no poller starts from now on
             with manager._lock:
                 if self in manager._monitors:
                     manager._monitors.remove(self)
             poller = self.poller
             if poller is not None:
-                if poller.task is None:
-                    poller.stopped = True  # never started: nothing to wait for (and it will not start now)
-                else:
-                    await poller.stop()
+                await poller.stop()
         finally:
             self._leave()
         signum = self._unanswered_signal(exc)
         if signum is not None:
             dispatcher.pass_on(signum)
+
+    def _start_polling(self) -> None:
+        """Poll the manager's handlers for this run (on the run's loop), unless the run is over."""
+        if self._closed or self.scope is None or self._loop is None:
+            return
+        if self.poller is None:
+            self.poller = Poller(self.scope, self._loop, self.manager.poll_interval)
+        self.poller.start()
+
+    def start_polling_threadsafe(self) -> None:
+        """:meth:`_start_polling` from any thread (a handler was added while the run goes on)."""
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # loop closed: the run is over
+                loop.call_soon_threadsafe(self._start_polling)
 
     def _leave(self) -> None:
         """Undo what :meth:`__aenter__` set up, in reverse order."""

@@ -14,9 +14,9 @@ class Poller:
     """A background task on the run's loop calling :meth:`InterruptScope.poll` every
     ``interval`` seconds until the run is interrupted or the poller is stopped.
 
-    It exists only while the scope's manager has handlers: :meth:`start` is a no-op
-    without them, and a handler added later (from any thread) starts it through
-    :meth:`start_threadsafe`.
+    It exists only while the scope's manager has handlers: the run's monitor makes it
+    when the run starts with handlers, or when a handler is added during the run (from
+    any thread, through the run's loop); :meth:`start` is a no-op without handlers.
     """
 
     def __init__(self, scope: InterruptScope, loop: asyncio.AbstractEventLoop, interval: float) -> None:
@@ -31,11 +31,6 @@ class Poller:
         manager = self.scope.manager
         if self.task is None and not self.stopped and manager is not None and manager.handlers:
             self.task = self.loop.create_task(self._run(), name="kaizen-interrupt-poller")
-
-    def start_threadsafe(self) -> None:
-        """:meth:`start` from any thread."""
-        with contextlib.suppress(RuntimeError):  # loop closed: the run is over
-            self.loop.call_soon_threadsafe(self.start)
 
     async def stop(self) -> None:
         """Stop polling and wait for the task to end."""

@@ -147,11 +147,11 @@ class SignalDispatcher:
     def hold(self) -> bool:
         """Take a reference on the installed handlers; the first one installs them.
         Only possible in the main thread: elsewhere it returns ``False`` and does nothing."""
-        if threading.current_thread() is not threading.main_thread():
+        if threading.get_ident() != threading.main_thread().ident:
             return False
-        install_exit_hook()
         with self._lock:
             if self._holds == 0:
+                install_exit_hook()
                 # Record the originals before replacing them: a signal may arrive in between.
                 self._originals = {signum: _get_signal(signum) for signum in self.signals}
                 for signum in self.signals:

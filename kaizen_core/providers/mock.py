@@ -27,6 +27,7 @@ input + cost_per_output_token * output`` (default 0.0), so budgets can be tested
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -101,10 +102,13 @@ class MockProvider(BaseProvider):
         self.delay = delay
         #: every request received, for assertions in tests
         self.requests: list[CompletionRequest] = []
+        self._examples = _ExampleCache()
 
     # --- selection ---------------------------------------------------------------------
     def reply_for(self, request: CompletionRequest) -> Any:
         """The scripted reply for this request, or None when the script is exhausted."""
+        if not self.script:
+            return None
         if self.script_order == "calls":
             turn = len(self.requests) - 1  # complete() has recorded this request
         else:
@@ -113,8 +117,10 @@ class MockProvider(BaseProvider):
 
     async def complete(self, request: CompletionRequest) -> Completion:
         started = time.perf_counter()
-        # recorded as a backend would receive it: the sampling defaults applied
-        self.requests.append(request.model_copy(update={"params": self.generation_params(request)}))
+        # recorded as a backend would receive it: the sampling defaults applied (a copy only when they change it)
+        # (no sampling default set, the usual case: nothing to apply, nothing to copy)
+        params = self.generation_params(request) if self.sampling_defaults.model_fields_set else request.params
+        self.requests.append(request if params is request.params else request.model_copy(update={"params": params}))
         reply = self.reply_for(request)
         delay = self.delay
         if isinstance(reply, dict) and "delay" in reply:
@@ -154,8 +160,7 @@ class MockProvider(BaseProvider):
                 return None, None, [ToolCall(id=_call_id(request, 0), name=forced.name, arguments=arguments)]
             if request.output_schema is None:
                 return "mock reply", None, []
-            parsed = example_from_schema(request.output_schema)
-            return json.dumps(parsed), parsed, []
+            return self._examples.reply(request.output_schema)
         if isinstance(reply, str):
             return reply, parse_json_output(reply) if request.output_schema else None, []
         if not isinstance(reply, dict):
@@ -177,8 +182,10 @@ class MockProvider(BaseProvider):
         return json.dumps(output), output, []
 
     def _usage(self, request: CompletionRequest, content: str | None, calls: list[ToolCall]) -> Usage:
-        prompt = "".join((m.content or "") for m in request.messages)
-        output = (content or "") + "".join(json.dumps(c.arguments) + c.name for c in calls)
+        prompt = "".join([m.content or "" for m in request.messages])
+        output = content or ""
+        if calls:
+            output += "".join(json.dumps(c.arguments) + c.name for c in calls)
         n_in, n_out = count_tokens(prompt), count_tokens(output)
         cost = n_in * self.cost_per_input_token + n_out * self.cost_per_output_token
         return Usage(input_tokens=n_in, output_tokens=n_out, cost_usd=cost)
@@ -201,6 +208,40 @@ class MockProvider(BaseProvider):
         vectors = [_hash_vector(t) for t in texts]
         usage = Usage(input_tokens=sum(count_tokens(t) for t in texts), cost_usd=0.0)
         return Embeddings(vectors=vectors, model=model or "mock-embedding", usage=usage)
+
+
+class _ExampleCache:
+    """The schema-derived answers of one provider, built once per distinct output schema.
+
+    :func:`example_from_schema` is a pure function of the schema, so its value and its
+    JSON text are kept with a deep copy of the schema they were made from; a request whose
+    schema equals a known one gets that text and a fresh copy of the value (sharing no list
+    or dict with earlier replies). At most :attr:`size` schemas are kept, the oldest goes first.
+    """
+
+    size = 16
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[dict[str, Any], str, Any]] = []
+
+    def reply(self, schema: dict[str, Any]) -> tuple[str, Any, list[ToolCall]]:
+        """``(content, parsed, [])``: the schema-derived answer to a request with ``schema``."""
+        for known, text, value in self._entries:
+            if known == schema:
+                return text, _fresh(value), []
+        value = example_from_schema(schema)
+        text = json.dumps(value)
+        self._entries = [*self._entries[1 - self.size :], (copy.deepcopy(schema), text, value)]
+        return text, _fresh(value), []
+
+
+def _fresh(value: Any) -> Any:
+    """A copy of a JSON value that shares no dict or list with it."""
+    if isinstance(value, dict):
+        return {key: _fresh(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fresh(item) for item in value]
+    return value
 
 
 def _forced_tool(request: CompletionRequest) -> ToolDefinition | None:
