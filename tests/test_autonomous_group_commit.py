@@ -12,9 +12,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
 import pytest
 
 from kaizen_core.agents.autonomous import BaseAutonomousAgent
+from kaizen_core.agents.journal import RunJournal
 from kaizen_core.config import AutonomousConfig
 from kaizen_core.hooks import HookEvent, HookManager, HookResult
 from kaizen_core.providers.mock import MockProvider
@@ -115,3 +117,39 @@ async def test_resume_reads_batched_entries(tmp_path: Path) -> None:
         {"type": "start", "key": "1/x"},
         {"type": "result", "key": "1/x"},
     ]
+
+
+class GatedStore(CountingStore):
+    """Holds the first journal write (before it is counted) until ``release`` is set."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.entered = anyio.Event()
+        self.release = anyio.Event()
+
+    async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
+        if not self.entered.is_set():
+            self.entered.set()
+            await self.release.wait()
+        await super().journal_append_many(stream, records)
+
+
+async def test_flushes_reach_the_store_in_call_order_and_a_cancelled_one_loses_nothing(tmp_path: Path) -> None:
+    store = GatedStore(tmp_path)
+    journal = RunJournal(StateManager(store), "s")
+    journal.stage({"type": "assistant", "n": 1})
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(journal.flush)
+        await store.entered.wait()  # the first flush is in the store, held there
+        journal.stage({"type": "start", "n": 2})
+        with anyio.CancelScope() as waiting:
+            waiting.cancel()  # cancelled while it waits for the first: its entry stays staged
+            await journal.flush()
+        assert journal.pending == [{"type": "start", "n": 2}]
+        journal.stage({"type": "result", "n": 3})
+        tg.start_soon(journal.flush)  # waits for the first, then writes both staged entries
+        await anyio.wait_all_tasks_blocked()
+        assert store.writes == []  # the held first write is not overtaken
+        store.release.set()
+    assert store.writes == [["assistant"], ["start", "result"]]
+    assert [e["n"] for e in await StateManager(store).journal_read("s")] == [1, 2, 3]

@@ -83,7 +83,7 @@ def _to_json(state: AgentState, previous: StateDict | None) -> StateDict:
     for name in _CONTAINERS:
         value = getattr(state, name)
         out[name] = codec.jsonable(value, previous[name]) if name in previous else to_jsonable_python(value)
-    return {name: out[name] for name in AgentState.model_fields}
+    return {name: out[name] for name in type(state).model_fields}  # the field order of model_dump
 
 
 def _deep_copy(value: StateDict) -> StateDict:
