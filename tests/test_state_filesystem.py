@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import os
 from pathlib import Path
@@ -177,6 +178,26 @@ async def test_two_stores_on_one_directory_share_a_journal(tmp_path: Path) -> No
     assert await a.journal_read("s") == [b'{"by": "b", "n": 4}']
     await a.close()
     await b.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts this process's descriptors in /proc")
+async def test_journal_files_are_closed_with_the_store_or_when_it_is_dropped(tmp_path: Path) -> None:
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    for i in range(50):
+        store = FilesystemStorage(tmp_path)
+        await store.journal_append(f"dropped-{i}", b'{"n": 1}')
+        del store  # never closed
+    gc.collect()
+    closed = FilesystemStorage(tmp_path)
+    for i in range(50):
+        await closed.journal_append(f"closed-{i}", b'{"n": 1}')
+    assert open_fds() >= before + 50  # kept open between appends
+    await closed.close()
+    assert open_fds() <= before + 2
 
 
 @pytest.mark.anyio

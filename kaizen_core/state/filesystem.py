@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import base64
 import builtins
+import contextlib
 import gzip
 import hashlib
 import os
 import threading
 import uuid
+import weakref
 import zlib
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -53,6 +55,12 @@ def _last_line_end(fd: int, size: int) -> int:
     """Offset just past the last newline of the file (0 if none): where a torn tail starts."""
     data = os.pread(fd, size, 0)
     return data.rfind(b"\n") + 1
+
+
+def _close_all(fds: dict[str, int]) -> None:
+    while fds:
+        with contextlib.suppress(OSError):
+            os.close(fds.popitem()[1])
 
 
 def _fsync_dir(path: Path) -> None:
@@ -101,6 +109,7 @@ class FilesystemStorage(CheckpointStore):
         self._lock = threading.Lock()
         self._paths: dict[str, Path] = {}
         self._journal_fds: dict[str, int] = {}  # stream -> open descriptor, least recently used first
+        weakref.finalize(self, _close_all, self._journal_fds)  # a store dropped without close()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FilesystemStorage:
