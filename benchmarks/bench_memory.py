@@ -183,11 +183,12 @@ async def bench_search(n: int, dims: list[int], searches: int, baseline_n: int) 
                 t = time.perf_counter()
                 await memory.asearch_similar("warm up", limit=5)  # the first search reads the namespace
                 first_ms = (time.perf_counter() - t) * 1e3
-                samples = []
+                samples, cpu = [], []
                 for i in range(searches):
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     await memory.asearch_similar(f"query {i}", limit=5)
                     samples.append((time.perf_counter() - t) * 1e3)
+                    cpu.append((time.process_time() - c) * 1e3)
                 # right after the memory's own add (the add goes into its index), and after another
                 # memory's add or forget on the same namespace (another process, say: the search reads
                 # the writers' change logs and the entries they list)
@@ -233,7 +234,7 @@ async def bench_search(n: int, dims: list[int], searches: int, baseline_n: int) 
                 p50, p95 = pct(samples, 0.5), pct(samples, 0.95)
                 worst = max(p95, pct(own, 0.95), pct(foreign, 0.95), pct(forgot, 0.95))
                 print(
-                    f"  {tier_name:<6} {n // 1000}k x {dim:<4} p50 {p50:6.1f} p95 {p95:6.1f} | "
+                    f"  {tier_name:<6} {n // 1000}k x {dim:<4} p50 {p50:6.1f} p95 {p95:6.1f} (cpu p50 {pct(cpu, 0.5):5.1f}) | "
                     f"after own add {pct(own, 0.5):5.1f} / {pct(own, 0.95):5.1f} | "
                     f"after another's add {pct(foreign, 0.5):5.1f} / {pct(foreign, 0.95):5.1f} | "
                     f"after another's forget {pct(forgot, 0.5):5.1f} / {pct(forgot, 0.95):5.1f} | "

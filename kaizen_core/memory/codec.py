@@ -22,7 +22,16 @@ from kaizen_core.errors import MemoryBackendError, MemoryValueError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from kaizen_core.memory.tier import TierStats
 
-__all__ = ["LatencyRecorder", "check_key", "check_ttl", "compress", "decode_value", "decompress", "encode_value", "expiry"]
+__all__ = [
+    "LatencyRecorder",
+    "check_key",
+    "check_ttl",
+    "compress",
+    "decode_value",
+    "decompress",
+    "encode_value",
+    "expiry",
+]
 
 
 def check_key(key: Any) -> str:
@@ -62,8 +71,22 @@ def encode_value(value: Any) -> str:
         ) from exc
 
 
+_scan: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads ends in
+
+
 def decode_value(text: str | bytes) -> Any:
-    """Inverse of :func:`encode_value`; a corrupt value is a MEMORY_001 backend error."""
+    """Inverse of :func:`encode_value`; a corrupt value is a MEMORY_001 backend error.
+
+    Compact JSON text (what :func:`encode_value` writes) goes straight to the C scanner,
+    twice as fast as ``json.loads`` on small values (a bulk read decodes 100k of them);
+    anything else (bytes, surrounding whitespace, an error to report) through ``json.loads``."""
+    if isinstance(text, str):
+        try:
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except (StopIteration, ValueError):
+            pass
     try:
         return json.loads(text)
     except ValueError as exc:

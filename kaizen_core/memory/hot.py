@@ -265,10 +265,20 @@ class HotMemoryTier(MemoryTier):
         return found
 
     async def keys(self, prefix: str = "") -> list[str]:
-        """Live keys under ``prefix``; only the keys of the prefix's group are looked at."""
+        """Live keys under ``prefix``; only the keys of the prefix's group are looked at (and its
+        expired keys dropped)."""
         now = self._clock()
         with self._lock:
-            return sorted(k for k, _ in self._live_texts(self._tab.candidates(prefix), now) if k.startswith(prefix))
+            table = self._table
+            found: list[str] = []
+            dead: list[str] = []
+            for key in self._tab.candidates(prefix):
+                if key.startswith(prefix):
+                    expires = table[key].expires_at
+                    (dead if expires is not None and expires <= now else found).append(key)
+            for key in dead:
+                self._tab.remove(key)
+            return sorted(found)
 
     async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
         """One locked pass over the prefix's group (expired keys skipped, not purged); it touches

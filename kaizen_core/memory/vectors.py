@@ -250,9 +250,10 @@ class VectorMatrix:
         order: Sequence[float] | None,
     ) -> list[tuple[int, float]]:
         q = [float(x) for x in query]
+        left_out = self._dead.union(exclude)
         scored = []
         for i, row in enumerate(self._rows):
-            if i in exclude or i in self._dead:
+            if i in left_out:
                 continue
             similarity = cosine_similarity(q, row)
             if similarity >= min_similarity and not math.isnan(similarity):
