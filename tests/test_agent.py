@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import threading
+import uuid
 
 import anyio
 import pytest
@@ -66,6 +67,15 @@ def test_qa_returns_declared_types_and_meta() -> None:
     assert meta["usage"]["input_tokens"] > 0 and meta["usage"]["output_tokens"] > 0
     assert meta["cost"] == 0.0
     assert meta["latency_ms"] >= 0 and len(meta["run_id"]) == 32
+
+
+def test_every_run_has_its_own_uuid4_run_id() -> None:
+    agent = make_agent()
+    ids = [agent.run(question="q")["_meta"]["run_id"] for _ in range(3)]
+    assert len(set(ids)) == 3
+    for run_id in ids:
+        parsed = uuid.UUID(hex=run_id)
+        assert parsed.hex == run_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
 def test_provider_selected_by_config_name_with_script() -> None:
@@ -175,7 +185,9 @@ def test_lifecycle_hooks_fire_in_priority_order_and_failures_do_not_stop_the_run
     boom_name = hooks.register(HookEvent.POST_AGENT_LOOP, boom)
     slow_name = hooks.register(HookEvent.POST_AGENT_LOOP, slow)
     results_seen: list[HookResult] = []
-    hooks.register(HookEvent.POST_AGENT_LOOP, lambda ctx: results_seen.append(ctx.metadata["usage"]), HookPriority.LOWEST)
+    hooks.register(
+        HookEvent.POST_AGENT_LOOP, lambda ctx: results_seen.append(ctx.metadata["usage"]), HookPriority.LOWEST
+    )
     agent = BaseAgent(BaseAgentConfig(llm_provider="mock"), QASignature(), provider=MockProvider(), hook_manager=hooks)
     try:
         result = agent.run(question="q")

@@ -25,7 +25,7 @@ from kaizen_core.agents.model_calls import ModelCalls
 from kaizen_core.agents.observability_methods import ObservabilityMethods
 from kaizen_core.agents.prompting import initial_messages
 from kaizen_core.agents.results import RunResult
-from kaizen_core.agents.run import AgentRun, RunStopped
+from kaizen_core.agents.run import AgentRun, RunStopped, new_run_id
 from kaizen_core.agents.setup import apply_log_level, build_memory, tools_argument
 from kaizen_core.agents.state_methods import StateMethods
 from kaizen_core.agents.strategies import MultiCycleStrategy, SingleShotStrategy, Strategy
@@ -232,7 +232,7 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         history = await self._recall_memory(session_id, values)
         run = AgentRun(
             agent=self,
-            run_id=uuid.uuid4().hex,
+            run_id=new_run_id(),
             inputs=values,
             messages=initial_messages(self.signature, values, history),
             session_id=session_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from types import CoroutineType
@@ -212,12 +213,14 @@ class AgentRun:
         scope = self.scope
         if scope is None:
             return await fn(*args)
-        from kaizen_core.interrupts import StepCancelled
-
         try:
             return await scope.guard(fn, *args, side_effect_free=side_effect_free)
-        except StepCancelled as exc:
-            raise RunStopped() from exc
+        except Exception as exc:
+            from kaizen_core.interrupts import StepCancelled  # imported where it is needed: not on every step
+
+            if isinstance(exc, StepCancelled):
+                raise RunStopped() from exc
+            raise
 
     # --- provider -----------------------------------------------------------------------
     def request(
@@ -303,6 +306,14 @@ class AgentRun:
         if scope is not None and manager is not None and manager.handlers:
             await scope.poll()  # the handlers see the new spending now, not at the next poll
         return completion
+
+
+def new_run_id() -> str:
+    """A fresh run id: the text of ``uuid.uuid4().hex`` (RFC 4122 version 4), made without a UUID object."""
+    value = int.from_bytes(os.urandom(16), "big")
+    value = (value & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
+    value = (value & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    return f"{value:032x}"
 
 
 async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: float | None) -> Completion:
