@@ -31,12 +31,13 @@ call from another thread do not share them.
 
 Signals: while a call runs or waits in the main thread, that thread holds the
 process-wide signal dispatcher, so SIGINT and SIGTERM reach the call's runs on either
-loop. A Ctrl+C that the runs do not take themselves (``enable_interrupts=False``, or a
-second one after they escalated) asks the runs of this call to stop gracefully and
-waits for them to checkpoint (their ``AgentInterrupted`` is then raised; if they
-finished instead, ``KeyboardInterrupt``); the next one escalates to IMMEDIATE; with
-nothing left to stop, the call is cancelled and ``KeyboardInterrupt`` raised once the
-coroutine has unwound. On the main thread's loop the call catches SIGINT itself for
+loop. A Ctrl+C that the runs do not take themselves (``enable_interrupts=False``, or one
+pressed after they escalated to IMMEDIATE) asks the runs of this call to stop
+gracefully and waits for them to checkpoint (their ``AgentInterrupted`` is then raised;
+if they finished instead, ``KeyboardInterrupt``); the next one escalates to IMMEDIATE;
+with nothing left to stop, the call is cancelled and ``KeyboardInterrupt`` raised (on
+the main thread's loop once the coroutine has unwound, on the background loop at once
+while the coroutine is cancelled there). On the main thread's loop the call catches SIGINT itself for
 this (as :class:`asyncio.Runner` does), so no ``KeyboardInterrupt`` is ever raised in
 the middle of a run's code; only a Ctrl+C after the call was cancelled (code that never
 yields) raises it in place, as the last resort.
