@@ -19,6 +19,7 @@ transaction (one fsync).
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import sqlite3
 import threading
@@ -35,6 +36,7 @@ from kaizen_core.urls import parse_sqlite_url, sqlite_url
 __all__ = ["SQLiteStorage", "parse_sqlite_url"]
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 #: WAL pages after which a write checkpoints the WAL into the database (SQLite's default: 1000).
 WAL_CHECKPOINT_PAGES = 64
@@ -123,10 +125,18 @@ class SQLiteStorage(CheckpointStore):
         return max(0, size - 32) // self._frame_bytes
 
     def _checkpoint_if_due(self, conn: sqlite3.Connection, before: int) -> None:
-        """After a write: checkpoint the WAL when it is full or this write was large."""
+        """After a write: checkpoint the WAL when it is full or this write was large.
+
+        The write is committed by then: a checkpoint that fails does not make it fail (the
+        caller would retry a write that happened). It is logged, and the next write or
+        SQLite's automatic checkpoint tries again.
+        """
         pages = self._wal_pages()
         if pages >= WAL_CHECKPOINT_PAGES or pages - before >= WAL_PIGGYBACK_PAGES:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.DatabaseError as exc:
+                logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
 
     def _run(self, fn: Callable[[sqlite3.Connection], T], writes: bool = False) -> T:
         with self._lock:
