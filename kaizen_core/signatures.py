@@ -21,7 +21,6 @@ import inspect
 import sys
 import typing
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, ClassVar, Literal, NamedTuple, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
@@ -64,7 +63,8 @@ class FieldSpec(NamedTuple):
     description: str = ""
     default: Any = _MISSING
     required: bool = True
-    extra: Mapping[str, Any] = MappingProxyType({})  # read-only: a NamedTuple default is shared
+    # read-only (Mapping): a NamedTuple's default is one object shared by every instance
+    extra: Mapping[str, Any] = {}
 
     @property
     def has_default(self) -> bool:
