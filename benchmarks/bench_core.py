@@ -406,7 +406,7 @@ def bench_vs_pydantic_ai(n: int, spec: str, rounds: int = 5) -> None:
             start = time.perf_counter()
             call()
             ours_sync.append((time.perf_counter() - start) * 1e6)
-        # both threads of the sync path count (the caller's and the background loop's)
+        # every thread counts (from the main thread the sync path runs in place, from others on the background loop)
         cpu["ours sync"].append((time.process_time() - started) / per_round * 1e6)
     print(f"  pydantic-ai {theirs['version']} (TestModel) in {PYDANTIC_AI_VENV}")
     for mine, key in ((ours_async, "async"), (ours_sync, "sync")):

@@ -570,7 +570,7 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
             await self._state_manager.close()
 
     def close(self) -> None:
-        """Blocking :meth:`aclose`, on the background loop the sync API runs on."""
+        """Blocking :meth:`aclose`, on the loop the sync API runs on (see kaizen_core._sync)."""
         run_sync(self.aclose)
 
     def __enter__(self) -> Self:
