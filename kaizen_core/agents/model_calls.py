@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from kaizen_core.agents.run import call_with_timeout
 from kaizen_core.errors import ProviderError
-from kaizen_core.providers.types import Completion, CompletionRequest, StreamEvent
+from kaizen_core.providers.types import Completion, CompletionRequest
 
 if TYPE_CHECKING:
     from kaizen_core.agents.response_cache import ResponseCache
     from kaizen_core.config import BaseAgentConfig
     from kaizen_core.providers.base import BaseProvider
+    from kaizen_core.providers.stream_types import StreamEvent
     from kaizen_core.structured_output import StructuredOutputSettings
 
 __all__ = ["ModelCalls"]

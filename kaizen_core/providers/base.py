@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import ValidationError
 
 from kaizen_core.errors import ConfigError, ProviderError
-from kaizen_core.providers.types import (
-    SAMPLING_PARAMS,
-    Completion,
-    CompletionRequest,
-    Embeddings,
-    GenerationParams,
-    StreamEvent,
-)
+from kaizen_core.providers.types import SAMPLING_PARAMS, Completion, CompletionRequest, GenerationParams
+
+if TYPE_CHECKING:
+    from kaizen_core.providers.stream_types import Embeddings, StreamEvent
 
 
 class BaseProvider:
@@ -101,6 +97,8 @@ class BaseProvider:
 
         The default runs :meth:`complete` and yields its content in one piece.
         """
+        from kaizen_core.providers.stream_types import StreamEvent
+
         completion = await self.complete(request)
         if completion.content:
             yield StreamEvent(type="text", text=completion.content)

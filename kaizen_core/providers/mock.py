@@ -34,21 +34,14 @@ import math
 import re
 import time
 from collections.abc import AsyncIterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers.base import BaseProvider, parse_json_output
-from kaizen_core.providers.types import (
-    SAMPLING_PARAMS,
-    Completion,
-    CompletionRequest,
-    Embeddings,
-    StreamEvent,
-    ToolCall,
-    ToolCallDelta,
-    ToolDefinition,
-    Usage,
-)
+from kaizen_core.providers.types import SAMPLING_PARAMS, Completion, CompletionRequest, ToolCall, ToolDefinition, Usage
+
+if TYPE_CHECKING:
+    from kaizen_core.providers.stream_types import Embeddings, StreamEvent
 
 _RESERVED = {"delay", "tool_calls", "content", "error", "output"}
 EMBEDDING_DIMENSIONS = 64
@@ -191,6 +184,8 @@ class MockProvider(BaseProvider):
         return Usage(input_tokens=n_in, output_tokens=n_out, cost_usd=cost)
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
+        from kaizen_core.providers.stream_types import StreamEvent, ToolCallDelta  # cold start: on first use
+
         completion = await self.complete(request)
         for piece in re.findall(r"\S+\s*|\s+", completion.content or ""):
             yield StreamEvent(type="text", text=piece)
@@ -205,6 +200,8 @@ class MockProvider(BaseProvider):
 
     async def embed(self, texts: list[str], *, model: str | None = None) -> Embeddings:
         """Bag-of-words hashing vectors: texts sharing words are similar (deterministic)."""
+        from kaizen_core.providers.stream_types import Embeddings
+
         vectors = [_hash_vector(t) for t in texts]
         usage = Usage(input_tokens=sum(count_tokens(t) for t in texts), cost_usd=0.0)
         return Embeddings(vectors=vectors, model=model or "mock-embedding", usage=usage)

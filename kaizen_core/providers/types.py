@@ -4,11 +4,21 @@ No ``from __future__ import annotations`` here: pydantic would evaluate every fi
 annotation string when each model is made (a cold start pays for that once per field).
 """
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kaizen_core._factories import new_dict, new_list
+from kaizen_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    pass
+
+# The streaming and embedding types live in stream_types (a plain run makes none of them) and
+# are still imported from here.
+__getattr__, __dir__ = lazy_exports(
+    globals(), dict.fromkeys(("Embeddings", "StreamEvent", "ToolCallDelta"), "kaizen_core.providers.stream_types")
+)
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -150,39 +160,3 @@ class Completion(BaseModel):
     latency_ms: float = 0.0
     provider_data: dict[str, Any] | None = None
     raw: Any = Field(default=None, exclude=True, repr=False)
-
-
-class ToolCallDelta(BaseModel):
-    """A piece of a streamed tool call; ``index`` groups the pieces of one call."""
-
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
-
-    index: int = 0
-    id: str | None = None
-    name: str | None = None
-    arguments_delta: str = ""
-
-
-class StreamEvent(BaseModel):
-    """One streaming event: a text delta, a tool-call delta, or the final completion."""
-
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
-
-    type: Literal["text", "tool_call", "done"]
-    text: str = ""
-    tool_call: ToolCallDelta | None = None
-    completion: Completion | None = None
-
-
-class Embeddings(BaseModel):
-    """Vectors for a batch of texts, in order."""
-
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
-
-    vectors: list[list[float]]
-    model: str = ""
-    usage: Usage = Field(default_factory=Usage)
-
-    @property
-    def dimensions(self) -> int:
-        return len(self.vectors[0]) if self.vectors else 0
