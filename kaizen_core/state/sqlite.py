@@ -3,13 +3,12 @@
 WAL mode, one connection per store guarded by a lock; every blocking call runs in a
 worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on disk.
 
-Disk footprint and latency: the store checkpoints the WAL itself, in the worker call of the
-write that filled it (:data:`WAL_CHECKPOINT_PAGES`), or with a large write
-(:data:`WAL_PIGGYBACK_PAGES`), whose caller waits for its pages anyway, so the few saves that
-pay a checkpoint's fsync of the database are mostly the slow ones already. After a
-checkpoint the next write restarts the WAL and truncates it to what it wrote, so the WAL file
-holds only the pages since the last checkpoint (SQLite's defaults let it grow to 4 MB and
-keep it at its peak size, which was most of a small store's bytes). New databases
+Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
+truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
+4 MB and keep it at its peak size, which was most of a small store's bytes); a checkpoint
+write of :data:`WAL_PIGGYBACK_PAGES` pages or more (a large snapshot) checkpoints the WAL
+right after it, in the same worker call, so the saves that pay a checkpoint are mostly the
+slow ones already. New databases
 use ``auto_vacuum=INCREMENTAL``: pages freed by deletes are reused, and given back to the
 file system once more than :data:`FREE_PAGES_LIMIT` are free. A delta chain
 is read in one worker-thread call and one read transaction; a journal batch is one
@@ -38,14 +37,16 @@ __all__ = ["SQLiteStorage", "parse_sqlite_url"]
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-#: WAL pages after which a write checkpoints the WAL into the database (SQLite's default: 1000).
-WAL_CHECKPOINT_PAGES = 64
-#: A write that adds at least this many pages to the WAL checkpoints it too (a large snapshot).
+#: WAL pages written before SQLite copies them into the database (its default: 1000 = 4 MB).
+WAL_AUTOCHECKPOINT_PAGES = 64
+#: Bytes the WAL file is truncated to after a checkpoint (its default: never truncated). Kept
+#: allocated on purpose: a commit that overwrites WAL blocks fsyncs about twice as fast as one
+#: that grows the file (measured on ext4; ``journal_size_limit=0`` doubled the commit p50).
+WAL_SIZE_LIMIT = 64 * 4096
+#: A checkpoint payload of at least this many 4 KB pages checkpoints the WAL with its write:
+#: the checkpoint's fsync of the database then lands on a save that is slow anyway, not on
+#: one of the many small deltas that would otherwise fill the WAL.
 WAL_PIGGYBACK_PAGES = 8
-#: SQLite's own automatic checkpoint, a backstop should the store's not run (other writers).
-WAL_AUTOCHECKPOINT_PAGES = 2 * WAL_CHECKPOINT_PAGES
-#: Bytes the WAL holds at most in normal operation (pages of 4 KB plus frame headers).
-WAL_SIZE_LIMIT = WAL_CHECKPOINT_PAGES * (4096 + 24) + 32
 #: Free pages (left by deleted checkpoints and journals) above which a delete returns
 #: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
 FREE_PAGES_LIMIT = 256
@@ -80,7 +81,6 @@ class SQLiteStorage(CheckpointStore):
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
-        self._frame_bytes = 0  # page size + frame header: WAL bytes per page (0: no WAL file)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
@@ -107,52 +107,32 @@ class SQLiteStorage(CheckpointStore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
-            # 0: the first write after a checkpoint truncates the WAL to its own pages, so the
-            # file's size is the pages written since (what _checkpoint_if_due reads).
-            conn.execute("PRAGMA journal_size_limit=0")
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             conn.executescript(_SCHEMA)
-            wal = conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            self._frame_bytes = conn.execute("PRAGMA page_size").fetchone()[0] + 24 if wal else 0
             self._conn = conn
         return self._conn
 
-    def _wal_pages(self) -> int:
-        """Pages in the WAL file (written since the last checkpoint, see ``journal_size_limit``)."""
-        try:
-            size = os.stat(self.path + "-wal").st_size
-        except FileNotFoundError:
-            return 0
-        return max(0, size - 32) // self._frame_bytes
-
-    def _checkpoint_if_due(self, conn: sqlite3.Connection, before: int) -> None:
-        """After a write: checkpoint the WAL when it is full or this write was large.
+    def _checkpoint_wal(self, conn: sqlite3.Connection) -> None:
+        """Copy the WAL into the database now (after a large write; see :data:`WAL_PIGGYBACK_PAGES`).
 
         The write is committed by then: a checkpoint that fails does not make it fail (the
-        caller would retry a write that happened). It is logged, and the next write or
-        SQLite's automatic checkpoint tries again.
+        caller would retry a write that happened). It is logged, and SQLite's automatic
+        checkpoint tries again.
         """
-        pages = self._wal_pages()
-        if pages >= WAL_CHECKPOINT_PAGES or pages - before >= WAL_PIGGYBACK_PAGES:
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.DatabaseError as exc:
-                logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.DatabaseError as exc:
+            logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
 
-    def _run(self, fn: Callable[[sqlite3.Connection], T], writes: bool = False) -> T:
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
             try:
-                conn = self._connect()
-                if not (writes and self._frame_bytes):
-                    return fn(conn)
-                before = self._wal_pages()
-                result = fn(conn)
-                self._checkpoint_if_due(conn, before)
-                return result
+                return fn(self._connect())
             except sqlite3.DatabaseError as exc:
                 raise StorageError(f"SQLite checkpoint store {self.path} failed: {exc}") from exc
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T], writes: bool = False) -> T:
-        return await anyio.to_thread.run_sync(self._run, fn, writes)
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self._run, fn)
 
     def _meta(self, checkpoint_id: str, raw: str) -> CheckpointMeta:
         try:
@@ -165,14 +145,18 @@ class SQLiteStorage(CheckpointStore):
 
     async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
         row = (meta.checkpoint_id, meta.agent_id, meta.created_at, meta.step_number, meta.model_dump_json(), payload)
-        await self._call(
-            lambda c: c.execute(
+        large = len(payload) >= WAL_PIGGYBACK_PAGES * 4096 and self.path != ":memory:"
+
+        def op(c: sqlite3.Connection) -> None:
+            c.execute(
                 "INSERT OR REPLACE INTO checkpoints (checkpoint_id, agent_id, created_at, step_number, meta, payload)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 row,
-            ),
-            writes=True,
-        )
+            )
+            if large:
+                self._checkpoint_wal(c)
+
+        await self._call(op)
 
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
         row = await self._call(
@@ -239,7 +223,7 @@ class SQLiteStorage(CheckpointStore):
                 self._release_free_pages(c)
             return deleted
 
-        return await self._call(op, writes=True)
+        return await self._call(op)
 
     async def list_agents(self) -> builtins.list[str]:
         rows = await self._call(
@@ -248,9 +232,7 @@ class SQLiteStorage(CheckpointStore):
         return [r[0] for r in rows]
 
     async def journal_append(self, stream: str, record: bytes) -> None:
-        await self._call(
-            lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)), writes=True
-        )
+        await self._call(lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)))
 
     async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
         rows = [(stream, record) for record in records]
@@ -265,7 +247,7 @@ class SQLiteStorage(CheckpointStore):
             c.execute("COMMIT")
 
         if rows:
-            await self._call(op, writes=True)
+            await self._call(op)
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
         rows = await self._call(
@@ -278,7 +260,7 @@ class SQLiteStorage(CheckpointStore):
             c.execute("DELETE FROM journal WHERE stream = ?", (stream,))
             self._release_free_pages(c)
 
-        await self._call(op, writes=True)
+        await self._call(op)
 
     def _close_sync(self) -> None:
         with self._lock:
