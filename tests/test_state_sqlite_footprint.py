@@ -81,3 +81,18 @@ async def test_a_large_snapshot_is_checkpointed_into_the_database_with_its_write
     assert on_disk(path)["-wal"] <= 2 * WAL_SIZE_LIMIT
     assert (await store.read("big"))[1] == big and (await store.read("after"))[1] == b"y"
     await store.close()
+
+
+async def test_journal_order_survives_deleting_the_newest_stream(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    store = SQLiteStorage(path)
+    await store.journal_append_many("old", [b'{"n": 1}', b'{"n": 2}'])
+    await store.journal_append_many("newest", [b'{"x": 1}', b'{"x": 2}'])
+    await store.journal_delete("newest")  # the rows with the largest sequence numbers go
+    await store.journal_append("old", b'{"n": 3}')
+    await store.journal_append_many("newest", [b'{"x": 3}'])
+    await store.close()
+    reopened = SQLiteStorage(path)
+    assert await reopened.journal_read("old") == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+    assert await reopened.journal_read("newest") == [b'{"x": 3}']
+    await reopened.close()

@@ -51,6 +51,10 @@ WAL_PIGGYBACK_PAGES = 8
 #: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
 FREE_PAGES_LIMIT = 256
 
+#: ``seq`` is the rowid: a new row gets the largest one plus one, so a stream reads back in
+#: append order. (Databases created before have ``AUTOINCREMENT``, which never reuses the
+#: rowid of a deleted row and costs every journal commit a write to ``sqlite_sequence``: a
+#: fourth WAL page besides the table, its index and the header; both orders are the same.)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoints (
     checkpoint_id TEXT PRIMARY KEY,
@@ -62,7 +66,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE INDEX IF NOT EXISTS checkpoints_agent ON checkpoints (agent_id, created_at, step_number);
 CREATE TABLE IF NOT EXISTS journal (
-    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq     INTEGER PRIMARY KEY,
     stream  TEXT NOT NULL,
     record  BLOB NOT NULL
 );
