@@ -258,7 +258,7 @@ class _CtrlC:
         if task is None or task.done() or self.cancelled:
             raise KeyboardInterrupt  # the last resort, in place: the call is not running or does not unwind
         self.cancelled = True
-        self.loop.call_soon_threadsafe(task.cancel)
+        self.loop.call_soon_threadsafe(_cancel, task)
 
 
 def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
@@ -275,16 +275,14 @@ def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callab
         held = dispatcher.hold()
         ctrl_c.install()
         # the task runs in a copy of the caller's context variables, as on the background loop
-        coro = _call(scope, fn, *args)
+        coro = _call_and_stop(loop, scope, fn, *args)
         try:
             task = ctrl_c.task = loop.create_task(coro)
         except BaseException:
             coro.close()  # never started: no "never awaited" warning
             raise
         try:
-            # run_until_complete, not a stop from inside the task: the task's done callbacks (anyio
-            # stops its worker threads there) run before the call returns
-            result = loop.run_until_complete(task)
+            result = _run_to_completion(loop, task)
         except asyncio.CancelledError:
             if ctrl_c.cancelled:
                 raise KeyboardInterrupt from None
@@ -292,9 +290,9 @@ def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callab
         except BaseException:
             if not task.done():  # raised in the loop itself, not by the run: unwind the run before leaving
                 ctrl_c.cancelled = True
-                task.cancel()
+                _cancel(task)
                 with contextlib.suppress(asyncio.CancelledError):
-                    loop.run_until_complete(task)
+                    _run_to_completion(loop, task)
             raise
         if ctrl_c.stopping or ctrl_c.cancelled:  # the runs finished instead of stopping: the Ctrl+C still counts
             raise KeyboardInterrupt
@@ -303,6 +301,38 @@ def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callab
         ctrl_c.restore()
         if held:
             dispatcher.release()
+
+
+def _run_to_completion(loop: asyncio.AbstractEventLoop, task: asyncio.Task[T]) -> T:
+    """``loop.run_until_complete(task)`` for a task of :func:`_call_and_stop`, in one loop turn
+    where it can be.
+
+    ``run_until_complete`` stops the loop from the task's done callback, which the loop runs
+    one turn after the task finished. The task stops the loop itself instead, so a run that
+    never suspends (the mock) takes one turn, not two; the turn that ``run_until_complete``
+    would add runs only when it has work: callbacks made ready meanwhile, such as the task's
+    done callbacks (anyio stops its worker threads there), still run before the call returns.
+    """
+    loop.run_forever()
+    if not task.done():  # stopped by something else: as run_until_complete reports it
+        raise RuntimeError("Event loop stopped before Future completed.")
+    # ``_ready``: the callbacks of asyncio's own loops waiting for the next turn; other loops
+    # (uvloop) get that turn always, as run_until_complete gives it
+    if getattr(loop, "_ready", True):
+        loop.call_soon(loop.stop)
+        loop.run_forever()
+    return task.result()
+
+
+def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel a task of :func:`_call_and_stop`; one cancelled before its first step never runs
+    the code that stops the loop, so its done callback stops it instead."""
+    task.cancel()
+    task.add_done_callback(_stop_loop)
+
+
+def _stop_loop(task: asyncio.Task[Any]) -> None:
+    task.get_loop().stop()
 
 
 # ---------------------------------------------------------------- on the background loop
@@ -411,6 +441,17 @@ async def _call(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: A
         return await fn(*args)
     finally:
         scope.deactivate(token)
+
+
+async def _call_and_stop(
+    loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any
+) -> T:
+    """:func:`_call`, then stop ``loop``: that turn ends the main thread's call (:func:`_run_to_completion`)."""
+    try:
+        return await _call(scope, fn, *args)
+    finally:
+        if loop.is_running():  # not when closed outside the loop: a stop would cut its next run short
+            loop.stop()
 
 
 # ---------------------------------------------------------------- clients bound to a loop

@@ -496,3 +496,28 @@ def test_a_sigint_the_application_ignores_is_left_to_it() -> None:
         assert result["_meta"]["provider_calls"] == 1 and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, saved)
+
+
+class CallbackProvider(MockProvider):
+    """Leaves a callback ready on the loop as its call returns (like a done callback of a task it ran)."""
+
+    def __init__(self, *, suspend: bool = False) -> None:
+        super().__init__()
+        self.suspend = suspend
+        self.ran: list[str] = []
+
+    async def complete(self, request: CompletionRequest) -> Completion:
+        if self.suspend:
+            await asyncio.sleep(0)  # the run spans several loop turns
+        completion = await super().complete(request)
+        asyncio.get_running_loop().call_soon(self.ran.append, "callback")
+        return completion
+
+
+@pytest.mark.parametrize("suspend", [False, True])
+def test_callbacks_the_run_leaves_ready_run_before_the_sync_call_returns(suspend: bool) -> None:
+    provider = CallbackProvider(suspend=suspend)
+    agent = _agent(provider)
+    for n in range(1, 4):
+        assert agent.run(question="q")["_meta"]["provider_calls"] == 1
+        assert provider.ran == ["callback"] * n  # run in the call that made it ready, not in the next one
