@@ -11,7 +11,7 @@ import pytest
 
 from kaizen_core.errors import CheckpointCorruptError, ConfigError, StorageError
 from kaizen_core.state import AgentState, StateManager
-from kaizen_core.state.filesystem import FilesystemStorage, parse_file_url
+from kaizen_core.state.filesystem import JOURNAL_FDS, FilesystemStorage, parse_file_url
 
 
 def ckpt_files(root: Path) -> list[Path]:
@@ -198,6 +198,18 @@ async def test_journal_files_are_closed_with_the_store_or_when_it_is_dropped(tmp
     assert open_fds() >= before + 50  # kept open between appends
     await closed.close()
     assert open_fds() <= before + 2
+
+
+@pytest.mark.anyio
+async def test_more_streams_than_open_journal_files_all_append_in_order(tmp_path: Path) -> None:
+    store = FilesystemStorage(tmp_path)
+    streams = [f"s{i}" for i in range(JOURNAL_FDS + 10)]
+    for round_ in range(3):
+        for stream in streams:  # every stream reopened after the least recently used were closed
+            await store.journal_append(stream, b'{"round": %d}' % round_)
+    for stream in streams:
+        assert await store.journal_read(stream) == [b'{"round": 0}', b'{"round": 1}', b'{"round": 2}']
+    await store.close()
 
 
 @pytest.mark.anyio
