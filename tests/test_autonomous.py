@@ -82,7 +82,10 @@ async def test_read_then_approved_write_then_answer(tmp_path: Path, ws: Path) ->
     assert result["summary"] == "wrote todo.txt"
     assert result["stop_reason"] == "converged"
     assert result["cycles_used"] == 3
-    assert [(c["name"], c["outcome"]) for c in result["tool_calls"]] == [("read_file", "success"), ("write_file", "success")]
+    assert [(c["name"], c["outcome"]) for c in result["tool_calls"]] == [
+        ("read_file", "success"),
+        ("write_file", "success"),
+    ]
     assert result["tool_calls"][1]["arguments"] == {"path": "todo.txt", "content": "- buy milk"}
     assert all(c["duration_ms"] >= 0 for c in result["tool_calls"])
     assert (ws / "todo.txt").read_text() == "- buy milk"
@@ -105,7 +108,9 @@ async def test_read_then_approved_write_then_answer(tmp_path: Path, ws: Path) ->
 async def test_deny_rule_on_delete_feeds_reason_back(tmp_path: Path, ws: Path) -> None:
     provider = MockProvider(script=[calls(("delete_file", {"path": "old.log"})), {"summary": "could not delete"}])
     config = make_config(
-        tmp_path, ws, permission_rules=[{"pattern": "delete_.*", "permission_type": "deny", "reason": "deleting is forbidden"}]
+        tmp_path,
+        ws,
+        permission_rules=[{"pattern": "delete_.*", "permission_type": "deny", "reason": "deleting is forbidden"}],
     )
     hooks, seen = recording_hooks()
     agent = BaseAutonomousAgent(config, "task -> summary", provider=provider, tools=["delete_file"], hook_manager=hooks)
@@ -359,13 +364,17 @@ async def test_json_protocol_without_native_tools(tmp_path: Path, ws: Path) -> N
 
 
 def test_json_protocol_schema_hoists_defs() -> None:
-    schema = json_protocol_schema(["a"], {"type": "object", "properties": {"x": {"$ref": "#/$defs/X"}}, "$defs": {"X": {}}})
+    schema = json_protocol_schema(
+        ["a"], {"type": "object", "properties": {"x": {"$ref": "#/$defs/X"}}, "$defs": {"X": {}}}
+    )
     assert "$defs" in schema and "$defs" not in schema["properties"]["final_answer"]
 
 
 # --- planning ------------------------------------------------------------------------------
 async def test_planning_step_kept_in_state(tmp_path: Path, ws: Path) -> None:
-    provider = MockProvider(script=["1. read notes\n2. answer", calls(("read_file", {"path": "notes.txt"})), {"summary": "s"}])
+    provider = MockProvider(
+        script=["1. read notes\n2. answer", calls(("read_file", {"path": "notes.txt"})), {"summary": "s"}]
+    )
     hooks, seen = recording_hooks()
     agent = BaseAutonomousAgent(
         make_config(tmp_path, ws, planning_enabled=True),
@@ -427,7 +436,9 @@ async def test_resume_replays_completed_calls_and_reports_unknown(tmp_path: Path
     ]
     registry = ToolRegistry([append, touch, explode_once])
     config = make_config(tmp_path, ws, checkpoint_frequency=100, permission_mode="bypass")
-    agent = BaseAutonomousAgent(config, "task -> summary", provider=MockProvider(script=script), tools=registry, agent_id="crashy")
+    agent = BaseAutonomousAgent(
+        config, "task -> summary", provider=MockProvider(script=script), tools=registry, agent_id="crashy"
+    )
     with pytest.raises(SimulatedCrash):
         await agent.run_autonomous("go")
     assert (ws / "log.txt").read_text().splitlines() == ["one", "two", "explode"]
@@ -465,10 +476,14 @@ async def test_idempotent_started_call_is_rerun(tmp_path: Path, ws: Path) -> Non
 
     script = [calls(("put", {"name": "m.txt"})), {"summary": "ok"}]
     config = make_config(tmp_path, ws, permission_mode="bypass")
-    agent = BaseAutonomousAgent(config, "task -> summary", provider=MockProvider(script=script), tools=[put], agent_id="idem")
+    agent = BaseAutonomousAgent(
+        config, "task -> summary", provider=MockProvider(script=script), tools=[put], agent_id="idem"
+    )
     with pytest.raises(SimulatedCrash):
         await agent.run_autonomous("go")
-    agent2 = BaseAutonomousAgent(config, "task -> summary", provider=MockProvider(script=script), tools=[put], agent_id="idem")
+    agent2 = BaseAutonomousAgent(
+        config, "task -> summary", provider=MockProvider(script=script), tools=[put], agent_id="idem"
+    )
     result = await agent2.resume_from_latest()
     assert runs["n"] == 2
     assert result["tool_calls"][-1]["outcome"] == "success" and result["summary"] == "ok"
@@ -477,17 +492,21 @@ async def test_idempotent_started_call_is_rerun(tmp_path: Path, ws: Path) -> Non
 async def test_resume_of_completed_run_returns_its_result(tmp_path: Path, ws: Path) -> None:
     script = [calls(("file_exists", {"path": "notes.txt"})), {"summary": "yes"}]
     config = make_config(tmp_path, ws)
-    agent = BaseAutonomousAgent(config, "task -> summary", provider=MockProvider(script=script), tools=["file_exists"], agent_id="fin")
+    agent = BaseAutonomousAgent(
+        config, "task -> summary", provider=MockProvider(script=script), tools=["file_exists"], agent_id="fin"
+    )
     first = await agent.run_autonomous("check")
     provider = MockProvider(script=script)
-    again = await BaseAutonomousAgent(config, "task -> summary", provider=provider, tools=["file_exists"], agent_id="fin").resume_from_checkpoint(
-        first["checkpoint_id"]
-    )
+    again = await BaseAutonomousAgent(
+        config, "task -> summary", provider=provider, tools=["file_exists"], agent_id="fin"
+    ).resume_from_checkpoint(first["checkpoint_id"])
     assert again["summary"] == "yes" and again["run_id"] == first["run_id"] and provider.requests == []
 
 
 async def test_resume_without_checkpoint_fails_clearly(tmp_path: Path, ws: Path) -> None:
-    agent = BaseAutonomousAgent(make_config(tmp_path, ws), "task -> summary", provider=MockProvider(), agent_id="nobody")
+    agent = BaseAutonomousAgent(
+        make_config(tmp_path, ws), "task -> summary", provider=MockProvider(), agent_id="nobody"
+    )
     with pytest.raises(CheckpointNotFoundError) as info:
         await agent.resume_from_latest()
     assert info.value.code == "CHECKPOINT_002"
@@ -513,7 +532,9 @@ async def test_checkpoint_frequency_and_state_manager_injection(tmp_path: Path, 
 
 
 def test_sync_wrapper_and_task_mapping(tmp_path: Path, ws: Path) -> None:
-    agent = BaseAutonomousAgent(make_config(tmp_path, ws), "question -> answer", provider=MockProvider(script=[{"answer": "42"}]))
+    agent = BaseAutonomousAgent(
+        make_config(tmp_path, ws), "question -> answer", provider=MockProvider(script=[{"answer": "42"}])
+    )
     result = agent.run_autonomous_sync("what is six times seven?")
     assert result["answer"] == "42" and result["stop_reason"] == "converged" and result["cycles_used"] == 1
     two_inputs = BaseAutonomousAgent(make_config(tmp_path, ws), "a, b -> c", provider=MockProvider())

@@ -58,7 +58,11 @@ def test_safe_url_strips_passwords() -> None:
         ("redis://:p@ss@host:6379/0", "redis://:***@host:6379/0", "p@ss"),
         ("postgresql://kz:a:b@c@db:5432/kaizen", "postgresql://kz:***@db:5432/kaizen", "a:b@c"),
         ("postgresql://kz:p%2Fw%3Fx@db/kaizen", "postgresql://kz:***@db/kaizen", "p/w?x"),
-        ("postgresql://db/kaizen?sslmode=require&password=q1", "postgresql://db/kaizen?sslmode=require&password=***", None),
+        (
+            "postgresql://db/kaizen?sslmode=require&password=q1",
+            "postgresql://db/kaizen?sslmode=require&password=***",
+            None,
+        ),
         ("rediss://[::1]:6380/2", "rediss://[::1]:6380/2", None),
     ],
 )
@@ -89,7 +93,10 @@ def test_sqlite_urls_follow_sqlalchemy(url: str, path: str) -> None:
 
 def test_sqlite_url_home_and_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert parse_sqlite_url("sqlite:///~/k.db?synchronous=NORMAL") == (str(tmp_path / "k.db"), {"synchronous": "NORMAL"})
+    assert parse_sqlite_url("sqlite:///~/k.db?synchronous=NORMAL") == (
+        str(tmp_path / "k.db"),
+        {"synchronous": "NORMAL"},
+    )
 
 
 @pytest.mark.parametrize("url", ["sqlite://host/x.db", "sqlite:///", "sqlite:///dir/", "file:///x.db"])
