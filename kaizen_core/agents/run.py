@@ -15,7 +15,6 @@ from kaizen_core.errors import BudgetExceededError, ExecutionTimeoutError
 from kaizen_core.providers.types import (
     Completion,
     CompletionRequest,
-    GenerationParams,
     Message,
     ToolDefinition,
     Usage,
@@ -232,18 +231,24 @@ class AgentRun:
     ) -> CompletionRequest:
         """The next request; ``output_schema`` replaces the signature's schema when given."""
         cfg = self.config
-        return CompletionRequest(
-            messages=list(self.messages),
-            output_schema=output_schema or (self.signature.output_schema() if with_schema else None),
-            schema_name=type(self.signature).__name__,
-            tools=tools or [],
-            tool_choice="auto" if tools else None,
-            params=GenerationParams(
-                temperature=cfg.temperature, max_tokens=cfg.max_tokens, timeout=cfg.timeout, seed=cfg.seed
-            ),
-            # The config's model as it is now (``agent.config.model = ...`` takes effect on the next
-            # call); the provider's own model when the config names none.
-            model=cfg.model or self.agent.provider.model or None,
+        # One validation for the request and its GenerationParams (the same objects as built one by one).
+        return CompletionRequest.model_validate(
+            {
+                "messages": list(self.messages),
+                "output_schema": output_schema or (self.signature.output_schema() if with_schema else None),
+                "schema_name": type(self.signature).__name__,
+                "tools": tools or [],
+                "tool_choice": "auto" if tools else None,
+                "params": {
+                    "temperature": cfg.temperature,
+                    "max_tokens": cfg.max_tokens,
+                    "timeout": cfg.timeout,
+                    "seed": cfg.seed,
+                },
+                # The config's model as it is now (``agent.config.model = ...`` takes effect on the next
+                # call); the provider's own model when the config names none.
+                "model": cfg.model or self.agent.provider.model or None,
+            }
         )
 
     async def complete(
