@@ -6,6 +6,8 @@ body, encoding) followed by the body, the encoded payload, gzip-compressed when
 ``os.replace``, fsync of the directory. Journals are append-only JSONL files under
 ``root/.journal/`` with one fsync per append; a batch (``journal_append_many``) is one
 write and one fsync. A journal's file stays open between appends (see :data:`JOURNAL_FDS`).
+Every blocking call runs on the store's own I/O thread, in call order
+(:class:`~kaizen_core.state._io_thread.IOThread`), so the event loop never waits on disk.
 """
 
 from __future__ import annotations
@@ -24,10 +26,9 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import anyio.to_thread
-
 from kaizen_core import _json
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
+from kaizen_core.state._io_thread import IOThread
 from kaizen_core.state._names import decode_name, encode_name
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_file_url
@@ -110,6 +111,7 @@ class FilesystemStorage(CheckpointStore):
         self._paths: dict[str, Path] = {}
         self._journal_fds: dict[str, int] = {}  # stream -> open descriptor, least recently used first
         weakref.finalize(self, _close_all, self._journal_fds)  # a store dropped without close()
+        self._io = IOThread(f"kaizen-file-store {self.root}")  # runs every blocking call, in order
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> FilesystemStorage:
@@ -227,7 +229,7 @@ class FilesystemStorage(CheckpointStore):
         self._paths[meta.checkpoint_id] = target
 
     async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
-        await anyio.to_thread.run_sync(self._write_sync, meta, payload)
+        await self._io.run(self._write_sync, meta, payload)
 
     def _read_sync(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
         path = self._find(checkpoint_id)
@@ -239,7 +241,7 @@ class FilesystemStorage(CheckpointStore):
         return self._read_file(path)
 
     async def read(self, checkpoint_id: str) -> tuple[CheckpointMeta, bytes]:
-        return await anyio.to_thread.run_sync(self._read_sync, checkpoint_id)
+        return await self._io.run(self._read_sync, checkpoint_id)
 
     def _read_chain_sync(self, checkpoint_id: str, known: Collection[str]) -> builtins.list[Link]:
         links = [self._read_sync(checkpoint_id)]
@@ -259,7 +261,7 @@ class FilesystemStorage(CheckpointStore):
         return links
 
     async def read_chain(self, checkpoint_id: str, known: Collection[str] = ()) -> builtins.list[Link]:
-        return await anyio.to_thread.run_sync(self._read_chain_sync, checkpoint_id, known)
+        return await self._io.run(self._read_chain_sync, checkpoint_id, known)
 
     def _list_sync(self, agent_id: str) -> list[CheckpointMeta]:
         directory = self._agent_dir(agent_id)
@@ -281,7 +283,7 @@ class FilesystemStorage(CheckpointStore):
         return metas
 
     async def list(self, agent_id: str) -> builtins.list[CheckpointMeta]:
-        return await anyio.to_thread.run_sync(self._list_sync, agent_id)
+        return await self._io.run(self._list_sync, agent_id)
 
     def _delete_sync(self, checkpoint_id: str) -> bool:
         path = self._find(checkpoint_id)
@@ -299,7 +301,7 @@ class FilesystemStorage(CheckpointStore):
         return True
 
     async def delete(self, checkpoint_id: str) -> bool:
-        return await anyio.to_thread.run_sync(self._delete_sync, checkpoint_id)
+        return await self._io.run(self._delete_sync, checkpoint_id)
 
     def _list_agents_sync(self) -> builtins.list[str]:
         if not self.root.is_dir():
@@ -322,7 +324,7 @@ class FilesystemStorage(CheckpointStore):
         return sorted(agents)
 
     async def list_agents(self) -> builtins.list[str]:
-        return await anyio.to_thread.run_sync(self._list_agents_sync)
+        return await self._io.run(self._list_agents_sync)
 
     # -- journal -------------------------------------------------------------------------
     def _journal_path(self, stream: str) -> Path:
@@ -393,10 +395,10 @@ class FilesystemStorage(CheckpointStore):
                 raise StorageError(f"cannot append to journal {path}: {exc}") from exc
 
     async def journal_append(self, stream: str, record: bytes) -> None:
-        await anyio.to_thread.run_sync(self._journal_append_sync, stream, (record,))
+        await self._io.run(self._journal_append_sync, stream, (record,))
 
     async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
-        await anyio.to_thread.run_sync(self._journal_append_sync, stream, tuple(records))
+        await self._io.run(self._journal_append_sync, stream, tuple(records))
 
     def _journal_read_sync(self, stream: str) -> builtins.list[bytes]:
         path = self._journal_path(stream)
@@ -422,7 +424,7 @@ class FilesystemStorage(CheckpointStore):
         return records
 
     async def journal_read(self, stream: str) -> builtins.list[bytes]:
-        return await anyio.to_thread.run_sync(self._journal_read_sync, stream)
+        return await self._io.run(self._journal_read_sync, stream)
 
     def _journal_delete_sync(self, stream: str) -> None:
         with self._lock:
@@ -430,7 +432,7 @@ class FilesystemStorage(CheckpointStore):
             self._journal_path(stream).unlink(missing_ok=True)
 
     async def journal_delete(self, stream: str) -> None:
-        await anyio.to_thread.run_sync(self._journal_delete_sync, stream)
+        await self._io.run(self._journal_delete_sync, stream)
 
     def _close_sync(self) -> None:
         with self._lock:
@@ -438,5 +440,10 @@ class FilesystemStorage(CheckpointStore):
                 self._close_journal(stream)
 
     async def close(self) -> None:
-        """Close the journals' open files (the store stays usable: they reopen on the next append)."""
-        await anyio.to_thread.run_sync(self._close_sync)
+        """Close the journals' open files and stop the store's I/O thread.
+
+        The store stays usable: the files reopen on the next append, the thread restarts on
+        the next call.
+        """
+        await self._io.run(self._close_sync)
+        self._io.stop()

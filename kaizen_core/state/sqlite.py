@@ -1,7 +1,8 @@
 """SQLiteStorage: checkpoints and journals in one SQLite database (scheme ``sqlite``).
 
-WAL mode, one connection per store guarded by a lock; every blocking call runs in a
-worker thread (``anyio.to_thread.run_sync``) so the event loop never waits on disk.
+WAL mode, one connection per store guarded by a lock; every blocking call runs on the
+store's own I/O thread, in call order (:class:`~kaizen_core.state._io_thread.IOThread`),
+so the event loop never waits on disk.
 
 Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
 truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
@@ -26,9 +27,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import anyio.to_thread
-
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
+from kaizen_core.state._io_thread import IOThread
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_sqlite_url, sqlite_url
 
@@ -85,6 +85,7 @@ class SQLiteStorage(CheckpointStore):
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._io = IOThread(f"kaizen-sqlite-store {self.path}")  # runs every blocking call, in order
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
@@ -136,7 +137,9 @@ class SQLiteStorage(CheckpointStore):
                 raise StorageError(f"SQLite checkpoint store {self.path} failed: {exc}") from exc
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return await anyio.to_thread.run_sync(self._run, fn)
+        if self._closed:  # fail without starting a thread (_connect checks again, in order)
+            raise StorageError(f"SQLite store {self.path} is closed")
+        return await self._io.run(self._run, fn)
 
     def _meta(self, checkpoint_id: str, raw: str) -> CheckpointMeta:
         try:
@@ -274,4 +277,6 @@ class SQLiteStorage(CheckpointStore):
                 self._conn = None
 
     async def close(self) -> None:
-        await anyio.to_thread.run_sync(self._close_sync)
+        """Close the connection (after the calls already made) and stop the store's I/O thread."""
+        await self._io.run(self._close_sync)
+        self._io.stop()
