@@ -10,8 +10,9 @@ Cases (each a run of N cycles, one `file_exists` call per cycle, on the mock pro
   * loop + journal/checkpoints on sqlite (one transaction per write);
   * the same three loops with ``--parallel`` concurrent `file_exists` calls per cycle
     (SAFE tools run concurrently: still two journal writes per cycle).
-Printed: ms per cycle, the ratio to the baseline, the ratio of each journaled loop to the
-same loop without checkpoints, and the journal writes per cycle (counted by wrapping the
+Printed: ms per cycle (wall, and CPU of the whole process: all threads, so the stores'
+I/O threads count too; CPU is the steadier figure on a loaded machine), the ratio to the
+baseline, the ratio of each journaled loop to the same loop without checkpoints, and the journal writes per cycle (counted by wrapping the
 store's ``journal_append``/``journal_append_many``). The journal's cost is dominated by
 fsync, i.e. by the disk, not by Kaizen: the fsync latency of the disk is printed too.
 """
@@ -77,20 +78,20 @@ def fsync_ms(root: Path, n: int = 100) -> float:
     return statistics.median(samples) * 1000
 
 
-async def baseline(n: int, root: Path) -> float:
+async def baseline(n: int, root: Path) -> tuple[float, float]:
     registry = ToolRegistry.from_config(["file_exists"], context=ToolContext(workspace_root=root))
     provider = MockProvider(script=script(n))
     messages = [Message(role="user", content="go")]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         await provider.complete(CompletionRequest(messages=messages, tools=registry.definitions()))
         await registry.execute("file_exists", {"path": f"f{i}"})
         messages.append(Message(role="assistant", content="x"))
-    return (time.perf_counter() - start) * 1000 / n
+    return (time.perf_counter() - start) * 1000 / n, (time.process_time() - cpu) * 1000 / n
 
 
-async def loop(n: int, root: Path, storage: str | None, parallel: int = 1) -> tuple[float, float]:
-    """ms per cycle and journal writes per cycle."""
+async def loop(n: int, root: Path, storage: str | None, parallel: int = 1) -> tuple[float, float, float]:
+    """Wall ms per cycle, CPU ms per cycle and journal writes per cycle."""
     config = AutonomousConfig(
         llm_provider="mock",
         max_cycles=n + 1,
@@ -105,14 +106,15 @@ async def loop(n: int, root: Path, storage: str | None, parallel: int = 1) -> tu
         config, "task -> summary", provider=MockProvider(script=script(n, parallel)), tools=["file_exists"],
         state_manager=manager,
     )  # fmt: skip
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = await agent.run_autonomous("bench")
     elapsed = (time.perf_counter() - start) * 1000 / (n + 1)
+    cpu_ms = (time.process_time() - cpu) * 1000 / (n + 1)
     assert result["stop_reason"] == "converged" and len(result["tool_calls"]) == n * parallel
     await agent.aclose()
     if manager is not None:
         await manager.storage.close()
-    return elapsed, len(writes) / (n + 1)
+    return elapsed, cpu_ms, len(writes) / (n + 1)
 
 
 async def main() -> None:
@@ -128,29 +130,37 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         times: dict[str, list[float]] = {"baseline": []}
+        cpus: dict[str, list[float]] = {"baseline": []}
         writes: dict[str, float] = {}
         await baseline(10, root)  # warm-up: imports, thread pool, plugin registry
         await loop(10, root, None)
         for r in range(repeat):
-            times["baseline"].append(await baseline(n, root))
+            wall, cpu = await baseline(n, root)
+            times["baseline"].append(wall)
+            cpus["baseline"].append(cpu)
             for width in (1, k):
                 stores = [None, f"file://{root}/ckpt{r}-{width}", f"sqlite://{root}/ckpt{r}-{width}.db"]
                 for name, storage in zip(names, stores, strict=True):
                     label = name if width == 1 else f"{name}, {k} parallel"
-                    elapsed, per_cycle = await loop(n, root, storage, width)
+                    elapsed, cpu, per_cycle = await loop(n, root, storage, width)
                     times.setdefault(label, []).append(elapsed)
+                    cpus.setdefault(label, []).append(cpu)
                     writes[label] = per_cycle
         disk = fsync_ms(root)
-    base = statistics.median(times["baseline"])
     print(f"autonomous loop, {n} cycles x {repeat} (median ms per cycle); fsync of this disk: {disk:.2f} ms median")
-    for label, values in times.items():
-        value = statistics.median(values)
-        plain = label.replace("loop + file journal", "loop (no checkpoints)").replace(
-            "loop + sqlite journal", "loop (no checkpoints)"
-        )
-        vs_loop = f"  x{value / statistics.median(times[plain]):5.1f} vs the loop without" if plain != label else ""
-        per = f"  {writes[label]:.2f} journal writes/cycle" if label in writes and "journal" in label else ""
-        print(f"  {label:<36} {value:8.3f} ms   x{value / base:6.1f} vs baseline{vs_loop}{per}")
+    for title, figures in (("wall", times), ("CPU", cpus)):
+        base = statistics.median(figures["baseline"])
+        print(f" {title}:")
+        for label, values in figures.items():
+            value = statistics.median(values)
+            plain = label.replace("loop + file journal", "loop (no checkpoints)").replace(
+                "loop + sqlite journal", "loop (no checkpoints)"
+            )
+            vs_loop = (
+                f"  x{value / statistics.median(figures[plain]):5.1f} vs the loop without" if plain != label else ""
+            )
+            per = f"  {writes[label]:.2f} journal writes/cycle" if label in writes and "journal" in label else ""
+            print(f"  {label:<36} {value:8.3f} ms   x{value / base:6.1f} vs baseline{vs_loop}{per}")
 
 
 if __name__ == "__main__":
