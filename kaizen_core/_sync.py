@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
     from kaizen_core.interrupts.scope import InterruptScope
+    from kaizen_core.interrupts.signals import SignalDispatcher
 
 __all__ = ["PerLoop", "background_loop", "close_per_loop", "run_sync"]
 
@@ -173,6 +174,24 @@ if hasattr(os, "register_at_fork"):
 _helpers: set[threading.Thread] = set()
 
 
+_Interrupts = tuple["type[InterruptScope]", "Callable[[], InterruptScope | None]", "SignalDispatcher"]
+_interrupts: _Interrupts | None = None
+
+
+def _interrupt_api() -> _Interrupts:
+    """``InterruptScope``, ``current_scope`` and the signal dispatcher: imported by the first call
+    (not at import: cold start), then kept here, since an import statement costs every call
+    a module lookup (about 8k instructions, more than the rest of this module's work on a call)."""
+    global _interrupts
+    api = _interrupts
+    if api is None:
+        from kaizen_core.interrupts.scope import InterruptScope, current_scope
+        from kaizen_core.interrupts.signals import dispatcher
+
+        api = _interrupts = (InterruptScope, current_scope, dispatcher)
+    return api
+
+
 def background_loop() -> asyncio.AbstractEventLoop:
     """The process's shared background event loop (started on first call)."""
     return _background.get()
@@ -187,9 +206,8 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     background loop (sync code inside a hook, say), the call runs on a fresh loop in a
     helper thread instead, since waiting for the shared loop from inside it would hang.
     """
-    from kaizen_core.interrupts.scope import InterruptScope, current_scope
-
-    scope = InterruptScope(parent=current_scope())
+    scope_type, current_scope, _ = _interrupt_api()
+    scope = scope_type(parent=current_scope())
     try:
         thread = threading.current_thread()
         if thread is threading.main_thread() and asyncio._get_running_loop() is None:
@@ -267,8 +285,7 @@ def _run_here(loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callab
     The call holds the signal dispatcher first and wraps its SIGINT handler, so the
     wrapper also sees the dispatcher's own last-resort ``KeyboardInterrupt``.
     """
-    from kaizen_core.interrupts.signals import dispatcher
-
+    dispatcher = _interrupt_api()[2]
     ctrl_c = _CtrlC(loop, scope)
     held = False
     try:
@@ -340,8 +357,7 @@ def _wait_for_background(
     loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any
 ) -> T:
     """Submit the call to the background loop and wait; a KeyboardInterrupt in this thread is the ladder."""
-    from kaizen_core.interrupts.signals import dispatcher
-
+    dispatcher = _interrupt_api()[2]
     future: concurrent.futures.Future[T] = concurrent.futures.Future()
     with dispatcher.watching():  # before the coroutine starts; a no-op outside the main thread
         submitted = stopping = False
