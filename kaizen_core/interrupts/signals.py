@@ -149,29 +149,31 @@ class SignalDispatcher:
         Only possible in the main thread: elsewhere it returns ``False`` and does nothing."""
         if threading.get_ident() != threading.main_thread().ident:
             return False
-        with self._lock:
-            if self._holds == 0:
-                install_exit_hook()
-                # Record the originals before replacing them: a signal may arrive in between.
-                self._originals = {signum: _get_signal(signum) for signum in self.signals}
-                for signum in self.signals:
-                    _set_signal(signum, self._handler)
-            self._holds += 1
+        # No lock: only the main thread holds and releases (a signal handler, which also runs
+        # there between two bytecodes, never does), and the count is all they share.
+        if self._holds == 0:
+            install_exit_hook()
+            # Record the originals before replacing them: a signal may arrive in between.
+            self._originals = {signum: _get_signal(signum) for signum in self.signals}
+            for signum in self.signals:
+                _set_signal(signum, self._handler)
+        self._holds += 1
         return True
 
     def release(self) -> None:
-        """Drop a reference taken by :meth:`hold`; the last one restores the original
-        handlers, except where something replaced ours meanwhile (that one stays)."""
-        with self._lock:
-            if self._holds == 0:
-                return
-            self._holds -= 1
-            if self._holds:
-                return
-            for signum, original in self._originals.items():  # still known to _chain meanwhile
-                if _get_signal(signum) is self._handler:
-                    _set_signal(signum, _SIG_DFL if original is None else original)
-            self._originals = {}
+        """Drop a reference taken by :meth:`hold` (in the main thread, as it was taken); the
+        last one restores the original handlers, except where something replaced ours
+        meanwhile (that one stays)."""
+        holds = self._holds
+        if holds == 0:
+            return
+        self._holds = holds = holds - 1
+        if holds:
+            return
+        for signum, original in self._originals.items():  # still known to _chain meanwhile
+            if _get_signal(signum) is self._handler:
+                _set_signal(signum, _SIG_DFL if original is None else original)
+        self._originals = {}
 
     @contextlib.contextmanager
     def watching(self, scope: InterruptScope | None = None) -> Iterator[bool]:
