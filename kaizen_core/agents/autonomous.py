@@ -58,7 +58,7 @@ from kaizen_core.agents.base import BaseAgent
 from kaizen_core.agents.journal import FlushGate, RunJournal, retry_storage
 from kaizen_core.agents.prompting import extract_outputs, initial_messages
 from kaizen_core.agents.repeat_guard import REPEAT_NOTE, RepeatGuard
-from kaizen_core.agents.run import AgentRun
+from kaizen_core.agents.run import AgentRun, new_run_id
 from kaizen_core.agents.strategies import validate_or_correct
 from kaizen_core.agents.tool_methods import CapturesToolResults
 from kaizen_core.agents.tool_protocol import (
@@ -139,7 +139,7 @@ class BaseAutonomousAgent(BaseAgent):
         """Validate inputs and run the autonomous loop (``agent.run(**inputs)`` works too)."""
         values = self.signature.validate_inputs(inputs)
         history = await self._recall_memory(session_id, values)
-        run = self._new_run(_new_run_id(), values, session_id)
+        run = self._new_run(new_run_id(), values, session_id)
         run.messages = initial_messages(self.signature, values, history, extra_system=run.protocol.instructions(self))
         return await self._execute(run)
 
@@ -202,7 +202,7 @@ class BaseAutonomousAgent(BaseAgent):
 
     def _tool_run(self) -> AgentRun:
         """The run of a direct ``execute_tool`` call: an autonomous run with no journal and no task."""
-        return DirectAutonomousRun(agent=self, run_id=_new_run_id(), inputs={}, messages=[])
+        return DirectAutonomousRun(agent=self, run_id=new_run_id(), inputs={}, messages=[])
 
     def _require_state_manager(self) -> Any:
         manager = self.state_manager
@@ -639,9 +639,3 @@ class BaseAutonomousAgent(BaseAgent):
             else:
                 await self._flush_journal(run)
         return await super()._invoke_tool(run, call)
-
-
-def _new_run_id() -> str:
-    import uuid
-
-    return uuid.uuid4().hex
