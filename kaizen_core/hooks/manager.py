@@ -8,11 +8,12 @@ import logging
 import math
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import uuid4
 
+from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import ConfigError, HookError
 from kaizen_core.hooks.base import BaseHook
 from kaizen_core.hooks.context import HookContext, HookResult, current_hook_metadata
@@ -68,39 +69,6 @@ class _Stat:
 def _finite(seconds: float | None) -> float | None:
     """``asyncio.timeout``'s delay: None for no limit (``math.inf`` included)."""
     return None if seconds is None or math.isinf(seconds) else seconds
-
-
-class _Resumed:
-    """Awaits the rest of a coroutine whose first step already ran and yielded ``first``.
-
-    Forwards every value sent or exception thrown (cancellation included) to the
-    coroutine, exactly like ``await coro`` would have.
-    """
-
-    __slots__ = ("_coro", "_first")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
-        self._coro = coro
-        self._first = first
-
-    def __await__(self) -> Generator[Any, Any, Any]:
-        coro, to_yield = self._coro, self._first
-        while True:
-            try:
-                sent = yield to_yield
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                try:
-                    to_yield = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-                continue
-            try:
-                to_yield = coro.send(sent)
-            except StopIteration as stop:
-                return stop.value
 
 
 def _is_async(fn: Any) -> bool:
@@ -435,14 +403,11 @@ class HookManager:
                 # cancel scope: the handler may already be inside scopes of its own (a Lock,
                 # to_thread) entered in that first step, and anyio scopes must nest strictly.
                 coro = cast(Coroutine[Any, Any, HandlerReturn], entry.fn(context))
-                try:
-                    first = coro.send(None)
-                except StopIteration as stop:
-                    value = stop.value
-                else:
+                finished, value = step_eagerly(coro)
+                if not finished:
                     deadline = asyncio.timeout(_finite(self._timeout(entry)))
                     async with deadline:
-                        value = await _Resumed(coro, first)
+                        value = await resume(coro, value)
             else:
                 value = entry.fn(context)  # sync handlers are called directly: they must be quick
                 if value is not None and not isinstance(value, HookResult | dict) and inspect.isawaitable(value):
