@@ -1,5 +1,5 @@
 """The built-in stores run their blocking calls on one I/O thread each: order, cancellation,
-several event loops, close() and fork (see kaizen_core/state/_io_thread.py)."""
+several event loops, close() and fork (see kaizen_core/_io_thread.py)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 from abc import abstractmethod
 from collections import Counter, deque
@@ -22,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import anyio
-
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import ConfigError, KaizenError, redact
 from kaizen_core.hooks.base import BaseHook
 from kaizen_core.hooks.context import HookContext, HookResult
@@ -535,7 +535,11 @@ class AuditHook(BaseHook):
 
     A record that cannot be written at ``PRE_TOOL_CALL`` blocks the tool call (the reason
     says why): no tool runs unaudited. At other events the failure is the hook's (HOOK_003,
-    logged by the manager). The write and its fsync run in a worker thread. The hook has no
+    logged by the manager). A write that fsyncs runs on the hook's own I/O thread
+    (:class:`~kaizen_core._io_thread.IOThread`), as does any write made while one is waiting
+    there, so records are appended in the order the events reached the hook; a write without
+    an fsync, with nothing waiting, is made directly (no thread hop). A write whose caller is
+    cancelled is still made whole. The hook has no
     timeout (the manager's ``default_timeout`` does not apply): a slow disk holds the event,
     and the tool call after it, until the record is written; a timed-out handler would let
     the tool run without its record.
@@ -574,13 +578,29 @@ class AuditHook(BaseHook):
         self.path = Path(storage_path) / self.FILE_NAME if storage_path is not None else Path(path or self.FILE_NAME)
         self.service_name = service_name
         self.writer = AuditChainWriter(self.path, fsync_every=fsync_every, key=key)
+        self._io = IOThread(f"kaizen-audit {self.path}")
+        self._queued = 0  # appends submitted to self._io and not run yet: later ones queue behind them
+        self._queued_lock = threading.Lock()  # events may come from several loops (the sync API's)
+
+    def _append_queued(self, body: dict[str, Any]) -> None:
+        """An append on the I/O thread (counted in ``_queued`` until it has run)."""
+        try:
+            self.writer.append(body)
+        finally:
+            with self._queued_lock:
+                self._queued -= 1
 
     async def handle(self, context: HookContext) -> HookResult | None:
         body = audit_body(context, self.service_name)
         try:
-            if self.writer.sync_due:  # an fsync takes milliseconds: not on the event loop
-                # not abandoned on cancellation: once started, the record is written (or fails)
-                await anyio.to_thread.run_sync(self.writer.append, body, abandon_on_cancel=False)
+            # An fsync takes milliseconds: not on the event loop. An append behind a queued one
+            # queues too, or it would land before it.
+            with self._queued_lock:
+                off_loop = self._queued > 0 or self.writer.sync_due
+                if off_loop:
+                    self._queued += 1
+            if off_loop:
+                await self._io.run(self._append_queued, body)
             else:
                 self.writer.append(body)
         except (OSError, KaizenError) as exc:
@@ -597,7 +617,9 @@ class AuditHook(BaseHook):
         return self.writer.head
 
     def close(self) -> None:
-        """Sync and close the file (the next event reopens it and continues the chain)."""
+        """Stop the I/O thread after the writes already queued, sync and close the file (the
+        next event reopens it, and starts the thread again, continuing the chain)."""
+        self._io.stop()
         self.writer.close()
 
 

@@ -16,7 +16,12 @@ appends its own. A torn last line (a crash mid-write) is skipped and overwritten
 next writer. The file grows with every write: :meth:`FileMemoryTier.compact` rewrites it
 with the live entries only (and so ends the audit trail before that point).
 
-Blocking file I/O runs in a worker thread (``anyio.to_thread``).
+Blocking file I/O runs on the tier's own I/O thread (:class:`~kaizen_core._io_thread.IOThread`),
+one operation at a time, in the order the operations were called: one tier's lines are
+appended in call order, and an operation whose caller is cancelled still runs whole.
+:meth:`FileMemoryTier.close` waits for the operations already called, then stops the
+thread (the tier stays usable: a later operation starts it again). Tiers of one process on the same
+file each have their own thread and take turns on the shared log.
 """
 
 from __future__ import annotations
@@ -30,8 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import anyio.to_thread
-
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import MemoryBackendError
 from kaizen_core.memory.codec import LatencyRecorder, check_key, check_ttl, decode_value, encode_value
 from kaizen_core.memory.tier import MemoryTier, TierStats
@@ -104,7 +108,10 @@ class JsonlLog:
             op = record["op"]
             table = self.state.setdefault(record["ns"], {})
             if op == "put":
-                table[record["key"]] = (json.dumps(record["value"], separators=(",", ":"), ensure_ascii=False), record.get("expires_at"))
+                table[record["key"]] = (
+                    json.dumps(record["value"], separators=(",", ":"), ensure_ascii=False),
+                    record.get("expires_at"),
+                )
             elif op == "del":
                 table.pop(record["key"], None)
             elif op == "clear":
@@ -114,7 +121,9 @@ class JsonlLog:
 
     def append(self, records: list[dict[str, Any]]) -> None:
         """Append ``records`` (call with :meth:`locked` held) and apply them."""
-        lines = [json.dumps(r, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8") for r in records]
+        lines = [
+            json.dumps(r, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8") for r in records
+        ]
         try:
             with open(self.path, "ab") as fh:
                 if fh.tell() != self._offset:  # a torn line from a crash: start on a fresh line
@@ -153,6 +162,10 @@ class JsonlLog:
         return len(records)
 
 
+def _nothing() -> None:
+    """The I/O thread call :meth:`FileMemoryTier.close` waits on (it runs after every earlier one)."""
+
+
 _logs: dict[Path, JsonlLog] = {}
 _logs_lock = threading.Lock()
 
@@ -171,11 +184,14 @@ class FileMemoryTier(MemoryTier):
 
     scheme: ClassVar[str] = "file"
 
-    def __init__(self, path: str | os.PathLike[str], namespace: str = "default", *, default_ttl: float | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], namespace: str = "default", *, default_ttl: float | None = None
+    ) -> None:
         super().__init__(namespace)
         self.path = Path(path)
         self.default_ttl = check_ttl(default_ttl)
         self._log = _shared_log(self.path)
+        self._io = IOThread(f"kaizen-file-memory {self.path}")  # runs every blocking call, in order
         self._stats = TierStats(name=f"file:{namespace}")
         self._latency = LatencyRecorder()
 
@@ -196,12 +212,12 @@ class FileMemoryTier(MemoryTier):
     def __repr__(self) -> str:
         return f"FileMemoryTier({str(self.path)!r}, namespace={self.namespace!r})"
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        def call() -> T:
-            with self._log.locked():
-                return fn()
+    def _locked(self, fn: Callable[[], T]) -> T:
+        with self._log.locked():
+            return fn()
 
-        return await anyio.to_thread.run_sync(call)
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await self._io.run(self._locked, fn)
 
     def _table(self) -> dict[str, tuple[str, float | None]]:
         return self._log.state.get(self.namespace, {})
@@ -210,7 +226,14 @@ class FileMemoryTier(MemoryTier):
         return {k: v for k, v in self._table().items() if v[1] is None or v[1] > now}
 
     def _put_record(self, key: str, value: Any, ttl: float | None, now: float) -> dict[str, Any]:
-        return {"op": "put", "ns": self.namespace, "key": key, "value": value, "expires_at": None if ttl is None else now + ttl, "at": now}
+        return {
+            "op": "put",
+            "ns": self.namespace,
+            "key": key,
+            "value": value,
+            "expires_at": None if ttl is None else now + ttl,
+            "at": now,
+        }
 
     # -- contract --------------------------------------------------------------------------
     async def get(self, key: str) -> Any | None:
@@ -271,7 +294,9 @@ class FileMemoryTier(MemoryTier):
 
     async def items(self, prefix: str = "") -> list[tuple[str, Any]]:
         """One locked pass over the namespace's table."""
-        texts = await self._run(lambda: sorted((k, v[0]) for k, v in self._live(time.time()).items() if k.startswith(prefix)))
+        texts = await self._run(
+            lambda: sorted((k, v[0]) for k, v in self._live(time.time()).items() if k.startswith(prefix))
+        )
         return [(key, decode_value(text)) for key, text in texts]
 
     async def clear(self) -> None:
@@ -292,4 +317,12 @@ class FileMemoryTier(MemoryTier):
         return await self._run(self._log.compact)
 
     async def close(self) -> None:
-        """Nothing held open between operations (the log is shared by the process)."""
+        """Wait for the operations already called (cancelled callers' too), then stop the I/O thread.
+
+        No file is held open between operations (the log is shared by the process), so the
+        tier stays usable: a later operation starts a new thread. Safe to call twice.
+        """
+        try:
+            await self._io.run(_nothing)
+        finally:
+            self._io.stop()

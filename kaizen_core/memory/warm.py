@@ -7,10 +7,14 @@ the same file shares one table; rows are keyed by ``(namespace, key)`` so namesp
 never see each other. Values are compact JSON, zlib-compressed when their UTF-8 size
 exceeds ``compress_threshold`` bytes (default 1024; ``None`` disables compression).
 
-Blocking sqlite calls run in a worker thread (``anyio.to_thread``) so the event loop
-never blocks; each tier owns one connection guarded by a lock. The database runs in
-WAL mode with ``synchronous=NORMAL`` and a busy timeout, so several processes can
-share the file.
+Every blocking sqlite call runs on the tier's own I/O thread
+(:class:`~kaizen_core._io_thread.IOThread`), one at a time and in the order the calls were
+made, so the event loop never blocks; the tier's one connection is only ever used on that
+thread. A call whose caller is cancelled still runs whole (a write is never half-applied).
+:meth:`WarmMemoryTier.close` closes the connection after the calls already made and stops
+the thread. The database runs in WAL mode with ``synchronous=NORMAL`` and a busy timeout,
+so several processes (and several tiers of one process, each with its own connection and
+thread) can share the file.
 
 Full-text search: text of string values and of dicts' ``"content"`` field is indexed in
 an FTS5 table (when the sqlite build has FTS5) and :meth:`WarmMemoryTier.search_text`
@@ -21,14 +25,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-import anyio.to_thread
-
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import MemoryBackendError
 from kaizen_core.memory.codec import (
     LatencyRecorder,
@@ -105,9 +107,9 @@ class WarmMemoryTier(MemoryTier):
         self._busy_timeout = busy_timeout
         self._want_fts = fts
         self.has_fts = False
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None  # used on self._io's thread only
         self._closed = False
+        self._io = IOThread(f"kaizen-sqlite-memory {self.path}")  # runs every blocking call, in order
         self._stats = TierStats(name=f"sqlite:{namespace}")
         self._latency = LatencyRecorder()
 
@@ -133,9 +135,12 @@ class WarmMemoryTier(MemoryTier):
         return cls(path, namespace, **query)
 
     # -- connection ------------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
+    def _check_open(self) -> None:
         if self._closed:
             raise MemoryBackendError(f"memory tier {self.url} is closed", hint="open a new tier")
+
+    def _connect(self) -> sqlite3.Connection:
+        self._check_open()
         if self._conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,24 +164,19 @@ class WarmMemoryTier(MemoryTier):
             self._conn = conn
         return self._conn
 
+    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the connection (on the I/O thread); a failed transaction is rolled back."""
+        conn = self._connect()
+        try:
+            return fn(conn)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.rollback()
+            raise MemoryBackendError(f"sqlite memory operation failed on {self.url}: {exc}") from exc
+
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        # The result comes back in a box rather than as the worker's return value: anyio's worker
-        # thread keeps its last job (and so its future and result) until the next job arrives, and
-        # freeing a big result (100k rows of a bulk read) there would stall that next call.
-        box: list[T] = []
-
-        def call() -> None:
-            with self._lock:
-                conn = self._connect()
-                try:
-                    box.append(fn(conn))
-                except sqlite3.Error as exc:
-                    if conn.in_transaction:
-                        conn.rollback()
-                    raise MemoryBackendError(f"sqlite memory operation failed on {self.url}: {exc}") from exc
-
-        await anyio.to_thread.run_sync(call)
-        return box.pop()
+        self._check_open()  # fail without starting a thread (_connect checks again, in order)
+        return await self._io.run(self._call, fn)
 
     # -- encoding --------------------------------------------------------------------------
     def _encode(self, value: Any) -> tuple[str | bytes, int, str | None]:
@@ -384,12 +384,19 @@ class WarmMemoryTier(MemoryTier):
 
         return await self._run(op)
 
-    async def close(self) -> None:
-        def op() -> None:
-            with self._lock:
-                if self._conn is not None:
-                    self._conn.close()
-                    self._conn = None
-                self._closed = True
+    def _close_sync(self) -> None:
+        self._closed = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
-        await anyio.to_thread.run_sync(op)
+    async def close(self) -> None:
+        """Close the connection (after the calls already made) and stop the tier's I/O thread.
+
+        Safe to call twice; any later call raises MEMORY_001 (closed).
+        """
+        try:
+            if not self._closed:
+                await self._io.run(self._close_sync)
+        finally:  # even when cancelled: the close already submitted runs first
+            self._io.stop()

@@ -7,7 +7,7 @@ body, encoding) followed by the body, the encoded payload, gzip-compressed when
 ``root/.journal/`` with one fsync per append; a batch (``journal_append_many``) is one
 write and one fsync. A journal's file stays open between appends (see :data:`JOURNAL_FDS`).
 Every blocking call runs on the store's own I/O thread, in call order
-(:class:`~kaizen_core.state._io_thread.IOThread`), so the event loop never waits on disk.
+(:class:`~kaizen_core._io_thread.IOThread`), so the event loop never waits on disk.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from kaizen_core import _json
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
-from kaizen_core.state._io_thread import IOThread
 from kaizen_core.state._names import decode_name, encode_name
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_file_url

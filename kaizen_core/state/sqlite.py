@@ -1,7 +1,7 @@
 """SQLiteStorage: checkpoints and journals in one SQLite database (scheme ``sqlite``).
 
 WAL mode, one connection per store guarded by a lock; every blocking call runs on the
-store's own I/O thread, in call order (:class:`~kaizen_core.state._io_thread.IOThread`),
+store's own I/O thread, in call order (:class:`~kaizen_core._io_thread.IOThread`),
 so the event loop never waits on disk.
 
 Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
@@ -27,8 +27,8 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import CheckpointCorruptError, CheckpointNotFoundError, ConfigError, StorageError
-from kaizen_core.state._io_thread import IOThread
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore, Link, chain_base
 from kaizen_core.urls import parse_sqlite_url, sqlite_url
 

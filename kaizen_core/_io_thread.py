@@ -1,18 +1,27 @@
-"""IOThread: one worker thread per store that runs its blocking calls, in submission order.
+"""IOThread: one worker thread per owner that runs its blocking calls, in submission order.
+
+The owners are the backends whose blocking I/O is a sequence of small calls on one resource:
+the file and sqlite checkpoint stores (:mod:`kaizen_core.state`), the sqlite and file memory
+tiers (:mod:`kaizen_core.memory.warm`, :mod:`kaizen_core.memory.file`) and the audit hook's
+trail writer (:class:`kaizen_core.hooks.builtin.AuditHook`). Each owns one IOThread and stops
+it when it is closed. (Tool functions are not run here: parallel tool calls must run in
+parallel, and a cancelled one is abandoned, so they keep anyio's worker pool.)
 
 Why not ``anyio.to_thread.run_sync``: each call there hands the function to a pooled worker
 through anyio's own queue and cancel-scope machinery (65-75 µs of CPU per hop on a quiet
-machine, measured); a store's journal append or checkpoint write is a small syscall plus
+machine, measured); a journal append or checkpoint write is a small syscall plus
 an fsync, so that hop was a large part of it. A dedicated thread fed by a
 :class:`queue.SimpleQueue` and answering with ``loop.call_soon_threadsafe`` costs a third.
+The thread also keeps nothing of a call once it is answered (anyio's worker keeps its last
+job, and so its result, until the next one arrives).
 
-Guarantees (the ones ``to_thread`` gave the stores, plus ordering):
+Guarantees (the ones ``to_thread`` gave its owners, plus ordering):
 
 * Calls run one at a time, in the order they were submitted, whichever event loop (or
   thread) submitted them: a call submitted after another sees its effects.
 * A call that has been submitted runs whole, even if the task awaiting it is cancelled:
   the task's cancellation takes effect at once, the call completes in the thread (so a
-  write is never half-applied by a cancellation, and a later call on the same store runs
+  write is never half-applied by a cancellation, and a later call of the same owner runs
   after it). Its result is dropped; an exception it raised is logged, since nobody awaits it.
 * The awaiting task gets the call's return value, or its exception unchanged.
 * Several event loops may submit (the sync API's main-thread loop and its background loop,
@@ -20,6 +29,7 @@ Guarantees (the ones ``to_thread`` gave the stores, plus ordering):
 * The thread starts on the first call; :meth:`IOThread.stop` ends it after the calls already
   submitted (a later call starts a new one); a forked child starts its own (the parent's
   thread does not exist there); an IOThread dropped without ``stop()`` ends its thread.
+  Interpreter exit does not stop it: ``atexit`` handlers may still make calls.
 
 The thread is a daemon: a call still running when the interpreter exits (only possible for
 one whose awaiting task was cancelled or abandoned) may be cut short, as a pooled worker's is.
@@ -50,7 +60,7 @@ def _deliver(future: asyncio.Future[Any], error: BaseException | None, value: An
     """Resolve ``future`` on its loop; a cancelled caller's failure is logged, not lost."""
     if future.cancelled():
         if error is not None:
-            logger.warning("a store call whose caller was cancelled failed: %r", error, exc_info=error)
+            logger.warning("a blocking call whose caller was cancelled failed: %r", error, exc_info=error)
         return
     if error is not None:
         future.set_exception(error)
@@ -76,7 +86,7 @@ def _work(items: queue.SimpleQueue[_Item | None]) -> None:
             loop.call_soon_threadsafe(_deliver, future, error, value)
         except RuntimeError:  # the loop was closed meanwhile: nobody awaits the answer
             if error is not None:
-                logger.warning("a store call whose event loop closed failed: %r", error, exc_info=error)
+                logger.warning("a blocking call whose event loop closed failed: %r", error, exc_info=error)
         del loop, future, error, value
 
 
@@ -117,6 +127,9 @@ class IOThread:
             self._queue = items
             # Dropped without stop(): end the thread once the calls already queued are done.
             self._stopper = weakref.finalize(self, items.put, _STOP)
+            # Not at interpreter exit: atexit handlers registered earlier run after the
+            # finalizers' own and may still make calls (a memory buffer's last flush).
+            self._stopper.atexit = False
         return self._queue
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
