@@ -39,6 +39,7 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 __all__ = [
@@ -57,10 +58,30 @@ MASK = "***"
 #: shortest value kept as a known secret: shorter ones ("1", "true") would shred any text
 MIN_SECRET_LENGTH = 6
 
-#: environment variable names whose values are secrets (matched against the upper-cased name)
-SECRET_ENV_NAME = re.compile(
-    r"(?:^|_)(?:API_?KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY|TOKEN|PASS|PASSWD)(?:_|$)|(?:^|_)KEY$|SECRET|PASSWORD"
-)
+if TYPE_CHECKING:
+    #: environment variable names whose values are secrets (matched against the upper-cased name)
+    SECRET_ENV_NAME: re.Pattern[str]
+
+
+@functools.cache
+def _secret_env_name() -> re.Pattern[str]:
+    # ``SECRET_ENV_NAME``, compiled on first use (module ``__getattr__`` below): a process that
+    # never redacts (a plain agent run) does not pay for the compile (~1.2M instructions).
+    return re.compile(
+        r"(?:^|_)(?:API_?KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY|TOKEN|PASS|PASSWD)(?:_|$)|(?:^|_)KEY$|SECRET|PASSWORD"
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SECRET_ENV_NAME":
+        value = globals()[name] = _secret_env_name()
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "SECRET_ENV_NAME"})
+
 
 # values of secret-named variables that are obviously not secrets
 _NOT_SECRETS = frozenset({"true", "false", "none", "null", "enabled", "disabled", "undefined"})
@@ -193,8 +214,9 @@ def _env_secrets() -> frozenset[str]:
         return cache[2]
     watched: dict[str, str] = {}
     found: set[str] = set()
+    secret_name = _secret_env_name()
     for name, value in environ.items():
-        if SECRET_ENV_NAME.search(name.upper()):
+        if secret_name.search(name.upper()):
             watched[name] = value
             if _usable(value):
                 found.add(value)
@@ -245,4 +267,3 @@ def redacted_traceback(exc: BaseException) -> str:
     import traceback
 
     return redact("".join(traceback.format_exception(exc)).rstrip())
-

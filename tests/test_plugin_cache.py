@@ -150,3 +150,43 @@ def test_a_registry_with_an_object_target_is_built_from_the_hooks_every_time(tmp
             "tools": {"cached_obj": "<built-in function len>"},
             "imported": ["kaizen_cache_obj", "pluggy"],
         }
+
+
+def test_a_settled_directory_is_not_listed_again_until_it_changes(tmp_path: Path, monkeypatch: Any) -> None:
+    """A warm start stats each ``sys.path`` directory instead of listing it again (the listing is
+    kept in the cache file); an install into a directory changes its stat, so it is listed again."""
+    import kaizen_core.plugins as plugins
+
+    site = tmp_path / "site"
+    _install(site, "one")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.setattr(plugins, "_SETTLED_NS", 0)  # everything counts as settled (no waiting in a test)
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    state, dirs = plugins._path_state()
+    assert listed == [str(site)] and state == [[str(site), ["kaizen_cache_one-0.1.dist-info", site.stat().st_mtime_ns]]]
+    assert plugins._path_state(json.loads(json.dumps(dirs))) == (state, dirs)  # as read back from the file
+    assert listed == [str(site)]  # not listed again
+    _install(site, "two")
+    state2, _ = plugins._path_state(dirs)
+    assert listed == [str(site), str(site)]
+    assert state2[0][1][:2] == ["kaizen_cache_one-0.1.dist-info", "kaizen_cache_two-0.1.dist-info"]
+
+
+def test_a_recently_changed_directory_is_listed_on_every_start(tmp_path: Path, monkeypatch: Any) -> None:
+    """A directory changed less than the settle time ago is not remembered (a change in the same
+    timestamp tick as the listing would go unseen), so the next start lists it again."""
+    import kaizen_core.plugins as plugins
+
+    site = tmp_path / "site"
+    _install(site, "fresh")
+    monkeypatch.setattr(sys, "path", [str(site)])
+    monkeypatch.setattr(plugins, "_SETTLED_NS", 10**18)  # changed "just now", whatever the machine's speed
+    state, dirs = plugins._path_state()
+    assert dirs == {} and state[0][1][0] == "kaizen_cache_fresh-0.1.dist-info"
