@@ -279,18 +279,29 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         manager = self._interrupts
         if manager is None:
             return await self._drive(run)
-        # A fresh interrupt scope for this run: nothing carries over from an earlier run.
+        # A fresh interrupt scope for this run: nothing carries over from an earlier run. The
+        # monitor's steps are called directly, not through ``async with``: two coroutine frames less.
         monitor = manager.monitor(run.interrupt_context, signals=self.config.enable_interrupts, run_id=run.run_id)
-        async with monitor as scope:
-            run.scope = scope  # the run's steps look their scope up here, not in the manager
+        run.scope = monitor.enter()  # the run's steps look their scope up here, not in the manager
+        error: BaseException | None = None
+        try:
             try:
                 return await self._drive(run)
             except RunStopped:
-                # Still inside monitor(): a second signal during the checkpoint save escalates
+                # Still inside the monitor: a second signal during the checkpoint save escalates
                 # instead of killing the process with a half-written state.
                 raise await self._interrupted(run) from None
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            run.scope = None
+            try:
+                if monitor.poller is not None:
+                    await monitor.stop_polling()
             finally:
-                run.scope = None
+                monitor.leave(error)
+                error = None  # no cycle through the exception's traceback
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         await run.fire("pre_agent_loop", action="run", inputs=run.inputs)

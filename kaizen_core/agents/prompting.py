@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import weakref
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -15,8 +15,8 @@ from kaizen_core.signatures import Signature, _type_name
 
 def system_prompt(signature: Signature, *, extra: str = "") -> str:
     """Instructions, input/output field descriptions and the reply format."""
-    cls = cast("type[Signature]", signature) if isinstance(signature, type) else type(signature)
-    base = _base_prompt(cls)
+    cls = signature if isinstance(signature, type) else type(signature)  # no cast(): a call on every run
+    base = _base_prompt(cls)  # type: ignore[arg-type]  # a Signature class or instance
     return f"{base}\n{extra}" if extra else base
 
 

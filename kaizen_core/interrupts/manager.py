@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from kaizen_core.errors import AgentInterrupted, InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.poller import Poller
-from kaizen_core.interrupts.scope import Clock, InterruptScope, current_scope
+from kaizen_core.interrupts.scope import _CURRENT, Clock, InterruptScope
 from kaizen_core.interrupts.signals import dispatcher
 from kaizen_core.interrupts.types import (
     InterruptContext,
@@ -80,7 +80,7 @@ class InterruptManager:
         *,
         signals: bool = True,
         run_id: str | None = None,
-    ) -> contextlib.AbstractAsyncContextManager[InterruptScope]:
+    ) -> _Monitor:
         """Watch one run for the duration of the ``async with`` block, which yields the
         run's fresh :class:`InterruptScope`:
 
@@ -253,11 +253,15 @@ class InterruptManager:
 
 
 class _Monitor:
-    """The async context manager returned by :meth:`InterruptManager.monitor`.
+    """What :meth:`InterruptManager.monitor` returns: the watch over one run.
 
-    Entered and left once per run, so it does its few steps directly (no ExitStack, no
-    generator context manager); leaving undoes them in reverse order, each in a ``finally``.
+    Used as an async context manager, or (by the agent, once per run, where each extra
+    coroutine frame shows) through :meth:`enter`, :meth:`stop_polling` and :meth:`leave`
+    directly. Entering does its few steps in place (no ExitStack, no generator context
+    manager); leaving undoes them in reverse order, each in a ``finally``.
     """
+
+    __slots__ = ("_closed", "_held", "_loop", "_token", "context_fn", "manager", "poller", "run_id", "scope", "signals")
 
     def __init__(
         self,
@@ -279,52 +283,86 @@ class _Monitor:
         self._held = False
 
     async def __aenter__(self) -> InterruptScope:
+        return self.enter()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        try:
+            if self.poller is not None:
+                await self.stop_polling()
+        finally:
+            self.leave(exc)
+
+    def enter(self) -> InterruptScope:
+        """Open the run's scope and start watching it (on the run's loop); see :meth:`InterruptManager.monitor`."""
         manager = self.manager
         loop = asyncio.get_running_loop()
-        scope = InterruptScope(
+        scope = self.scope = InterruptScope(
             manager.graceful_shutdown_timeout,
-            parent=current_scope(),
+            parent=_CURRENT.get(),
             manager=manager,
             context_fn=self.context_fn,
             run_id=self.run_id,
             clock=manager.clock,
         )
-        with manager._lock:
-            first = not manager._monitors
-            handlers = list(manager._handlers) if first else []
-        for handler in handlers:  # only with no other run active: never wipe the state of a run still going
-            handler.reset()
-        self.scope = scope
-        self._token = scope.activate()
+        self._token = _CURRENT.set(scope)
         try:
             if self.signals:
                 dispatcher.subscribe(scope)
                 self._held = dispatcher.hold()
-            self._loop = loop
             with manager._lock:
+                first = not manager._monitors
                 manager._monitors.append(self)
-            if manager._handlers:
+                self._loop = loop  # also says the monitor is registered
+                handlers = list(manager._handlers) if first and manager._handlers else ()
+            if handlers:
+                for handler in handlers:  # only with no other run active: never wipe the state of a run still going
+                    handler.reset()
+                self._start_polling()
+            elif manager._handlers:  # added meanwhile, or another run is active
                 self._start_polling()
         except BaseException:
-            await self.__aexit__(None, None, None)
+            self.leave(None)
             raise
         return scope
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+    async def stop_polling(self) -> None:
+        """Stop the run's poller, if it has one; no poller starts after this."""
+        self._closed = True
+        poller = self.poller
+        if poller is not None:
+            await poller.stop()
+
+    def leave(self, exc: BaseException | None) -> None:
+        """End the watch (after :meth:`stop_polling` when there is a poller), undoing :meth:`enter`
+        in reverse order. ``exc``: what ends the run (None on success): a signal the run took
+        but did not answer by stopping is passed on now (:meth:`_unanswered_signal`)."""
+        self._closed = True  # no poller starts from now on
         manager = self.manager
+        scope = self.scope
         try:
-            self._closed = True  # no poller starts from now on
             with manager._lock:
-                if self in manager._monitors:
+                if self._loop is not None:  # registered (enter may have failed before; leave twice is a no-op)
                     manager._monitors.remove(self)
-            poller = self.poller
-            if poller is not None:
-                await poller.stop()
+                    self._loop = None
         finally:
-            self._leave()
-        signum = self._unanswered_signal(exc)
-        if signum is not None:
-            dispatcher.pass_on(signum)
+            try:
+                if self.signals and scope is not None:
+                    try:
+                        if self._held:
+                            self._held = False
+                            dispatcher.release()
+                    finally:
+                        dispatcher.unsubscribe(scope)
+            finally:
+                token, self._token = self._token, None
+                if token is not None:
+                    _CURRENT.reset(token)
+                if scope is not None:
+                    scope.close()
+        if scope is not None and scope._reason is not None:
+            signum = self._unanswered_signal(exc)
+            if signum is not None:
+                dispatcher.pass_on(signum)
 
     def _start_polling(self) -> None:
         """Poll the manager's handlers for this run (on the run's loop), unless the run is over."""
@@ -340,24 +378,6 @@ class _Monitor:
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # loop closed: the run is over
                 loop.call_soon_threadsafe(self._start_polling)
-
-    def _leave(self) -> None:
-        """Undo what :meth:`__aenter__` set up, in reverse order."""
-        scope = self.scope
-        try:
-            if self.signals and scope is not None:
-                try:
-                    if self._held:
-                        self._held = False
-                        dispatcher.release()
-                finally:
-                    dispatcher.unsubscribe(scope)
-        finally:
-            token, self._token = self._token, None
-            if token is not None:
-                InterruptScope.deactivate(token)
-            if scope is not None:
-                scope.close()
 
     def _unanswered_signal(self, exc: BaseException | None) -> int | None:
         """A signal this run took but did not answer by stopping (it finished its last step

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from types import CoroutineType
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
@@ -45,7 +45,13 @@ T = TypeVar("T")
 Clock = Callable[[], float]
 _Listener = tuple[asyncio.AbstractEventLoop, Callable[[], None]]
 
+_current_task = asyncio.current_task
+
 _CURRENT: ContextVar[InterruptScope | None] = ContextVar("kaizen_interrupt_scope", default=None)
+#: One lock for every scope's state: its sections are a few operations long, and one per
+#: scope cost every run a lock of its own. Re-entrant: a signal handler may run while the
+#: thread holds it (and a request reaches nested scopes with the parent's state read).
+_LOCK = threading.RLock()
 
 
 def current_scope() -> InterruptScope | None:
@@ -82,11 +88,12 @@ class InterruptScope:
         self.run_id = run_id
         self.clock = clock
         self.started_at = clock()
-        self._lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
+        self._lock = _LOCK
         self._reason: InterruptReason | None = None
         self._requested_at: float | None = None
         self._children: list[weakref.ref[InterruptScope]] = []
         self._parent: weakref.ref[InterruptScope] | None = None
+        self._in_parent: weakref.ref[InterruptScope] | None = None  # this scope's entry in the parent's children
         self._listeners: set[_Listener] = set()  # (loop, callback): told of every change of state
         self._failed_handlers: set[int] = set()  # handlers whose failure this run already logged
         if parent is not None:
@@ -212,9 +219,12 @@ class InterruptScope:
     # ------------------------------------------------------------------ nesting
     def _adopt(self, child: InterruptScope) -> None:
         child._parent = weakref.ref(self)
+        entry = child._in_parent = weakref.ref(child)
         with self._lock:
-            self._children = [ref for ref in self._children if ref() is not None]
-            self._children.append(weakref.ref(child))
+            children = self._children
+            if len(children) >= 16:  # children dropped without close(): forget the dead ones now and then
+                children[:] = [ref for ref in children if ref() is not None]
+            children.append(entry)
             current = self._reason
         if current is not None:  # nested in a run that is already stopping: start interrupted
             child.request_interrupt(
@@ -235,9 +245,10 @@ class InterruptScope:
     def close(self) -> None:
         """Detach from the parent: the run is over."""
         parent = self.parent
-        if parent is not None:
+        entry, self._in_parent = self._in_parent, None
+        if parent is not None and entry is not None:
             with parent._lock:
-                parent._children = [ref for ref in parent._children if (c := ref()) is not None and c is not self]
+                parent._children.remove(entry)
         self._parent = None
 
     def activate(self) -> Any:
@@ -289,20 +300,22 @@ class InterruptScope:
         Cancelling the caller cancels the step and raises ``CancelledError`` as usual.
         """
         awaitable = step(*args, **kwargs) if callable(step) else step
-        task = asyncio.current_task()
-        if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
-            return await asyncio.ensure_future(self._guarded(awaitable))
         started = False
-        if self._reason is None and isinstance(awaitable, CoroutineType):
+        if self._reason is None and type(awaitable) is CoroutineType:
             # Nothing pending: run the step up to its first suspension before watching it. A
             # request cannot act on a step before it suspends (a cancellation is delivered
             # there; a request from a signal handler or another thread reaches the watch
-            # through the loop), so a step that finishes without suspending needs no watch.
+            # through the loop), so a step that finishes without suspending needs no watch
+            # (nor the lookup of its task).
             finished, value = step_eagerly(awaitable)
             if finished:
-                return cast("T", value)
+                return value  # type: ignore[no-any-return]  # (no cast(): a call on the hot path)
             awaitable, started = resume(awaitable, value), True
-        watch = _StepWatch(self, asyncio.get_running_loop(), task, side_effect_free)
+        loop = asyncio.get_running_loop()
+        task = _current_task(loop)
+        if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
+            return await asyncio.ensure_future(self._guarded(awaitable))
+        watch = _StepWatch(self, loop, task, side_effect_free)
         cancelling = task.cancelling()
         self._listen(watch.entry)  # before looking at the state, so no request can slip between
         try:

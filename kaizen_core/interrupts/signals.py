@@ -90,6 +90,7 @@ def install_exit_hook() -> None:
     ``atexit`` handlers and buffered output are not lost. In an interactive session (the
     REPL, ``python -i``) nothing exits.
     """
+    global _installed_hook
     if getattr(sys.excepthook, "_kaizen_exit_hook", False):
         return
     previous = sys.excepthook
@@ -102,10 +103,27 @@ def install_exit_hook() -> None:
             raise SystemExit(code)
 
     excepthook._kaizen_exit_hook = True  # type: ignore[attr-defined]
-    sys.excepthook = excepthook
+    sys.excepthook = _installed_hook = excepthook
+
+
+#: The hook :func:`install_exit_hook` set last: while it is still ``sys.excepthook``, a hold
+#: need not call it (the first thing every run that takes signals does).
+_installed_hook: Any = None
 
 
 _SIG_DFL, _SIG_IGN = int(signal.SIG_DFL), int(signal.SIG_IGN)
+_get_ident = threading.get_ident
+#: ``threading.main_thread().ident``, read on every hold: kept here (a forked child's is set again).
+_main_thread_ident = threading.main_thread().ident
+
+
+def _after_fork_in_child() -> None:
+    global _main_thread_ident
+    _main_thread_ident = threading.main_thread().ident
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
@@ -115,28 +133,26 @@ class SignalDispatcher:
 
     def __init__(self, signals: tuple[int, ...] = HANDLED_SIGNALS) -> None:
         self.signals = signals
-        self._lock = threading.Lock()
         self._holds = 0
-        self._originals: dict[int, SignalHandler] = {}
-        self._scopes: tuple[InterruptScope, ...] = ()  # replaced, never mutated: the handler reads it lock-free
+        self._originals: list[tuple[int, SignalHandler]] = []
+        # Insertion-ordered; one dict operation per (un)subscription, which the GIL makes atomic
+        # from any thread, and the handler reads a snapshot (``tuple(dict)``, also one operation).
+        self._scopes: dict[InterruptScope, None] = {}
         self._handler = self._handle  # one bound method, so identity checks work
 
     # ------------------------------------------------------------------ subscriptions
     def subscribe(self, scope: InterruptScope) -> None:
         """Deliver signals to ``scope`` (from any thread) until :meth:`unsubscribe`."""
-        with self._lock:
-            if scope not in self._scopes:
-                self._scopes = (*self._scopes, scope)
+        self._scopes[scope] = None
 
     def unsubscribe(self, scope: InterruptScope) -> None:
         """Stop delivering signals to ``scope`` (no error if absent)."""
-        with self._lock:
-            self._scopes = tuple(s for s in self._scopes if s is not scope)
+        self._scopes.pop(scope, None)
 
     @property
     def scopes(self) -> tuple[InterruptScope, ...]:
-        """The subscribed scopes."""
-        return self._scopes
+        """The subscribed scopes, oldest first."""
+        return tuple(self._scopes)
 
     # ------------------------------------------------------------------ installation
     @property
@@ -147,16 +163,18 @@ class SignalDispatcher:
     def hold(self) -> bool:
         """Take a reference on the installed handlers; the first one installs them.
         Only possible in the main thread: elsewhere it returns ``False`` and does nothing."""
-        if threading.get_ident() != threading.main_thread().ident:
+        if _get_ident() != _main_thread_ident:
             return False
         # No lock: only the main thread holds and releases (a signal handler, which also runs
         # there between two bytecodes, never does), and the count is all they share.
         if self._holds == 0:
-            install_exit_hook()
+            if sys.excepthook is not _installed_hook:
+                install_exit_hook()
             # Record the originals before replacing them: a signal may arrive in between.
-            self._originals = {signum: _get_signal(signum) for signum in self.signals}
-            for signum in self.signals:
-                _set_signal(signum, self._handler)
+            handler = self._handler
+            self._originals = originals = [(signum, _get_signal(signum)) for signum in self.signals]
+            for signum, _ in originals:
+                _set_signal(signum, handler)
         self._holds += 1
         return True
 
@@ -170,10 +188,11 @@ class SignalDispatcher:
         self._holds = holds = holds - 1
         if holds:
             return
-        for signum, original in self._originals.items():  # still known to _chain meanwhile
-            if _get_signal(signum) is self._handler:
+        handler = self._handler
+        for signum, original in self._originals:  # still known to _chain meanwhile
+            if _get_signal(signum) is handler:
                 _set_signal(signum, _SIG_DFL if original is None else original)
-        self._originals = {}
+        self._originals = []
 
     @contextlib.contextmanager
     def watching(self, scope: InterruptScope | None = None) -> Iterator[bool]:
@@ -200,7 +219,7 @@ class SignalDispatcher:
 
     def targets(self) -> list[InterruptScope]:
         """Subscribed scopes not nested in another subscribed scope (those hear it from their parent)."""
-        scopes = self._scopes
+        scopes = tuple(self._scopes)
         subscribed = {id(s) for s in scopes}
         found: list[InterruptScope] = []
         for scope in scopes:
@@ -236,7 +255,7 @@ class SignalDispatcher:
 
     def _chain(self, signum: int, frame: FrameType | None) -> None:
         """What the original handler would have done."""
-        original = self._originals.get(signum)
+        original = dict(self._originals).get(signum)
         if callable(original):
             original(signum, frame)
         elif original == _SIG_IGN:
