@@ -220,14 +220,23 @@ def _validate_fields(cls: type) -> None:
 
 
 class _Compiled:
-    __slots__ = ("input_model", "output_model", "output_schema")
+    """What a signature class builds once: its models, output schema and field names."""
+
+    __slots__ = ("input_model", "input_names", "output_model", "output_names", "output_schema")
 
     def __init__(
-        self, input_model: type[BaseModel], output_model: type[BaseModel], output_schema: dict[str, Any]
+        self,
+        input_model: type[BaseModel],
+        output_model: type[BaseModel],
+        output_schema: dict[str, Any],
+        input_names: tuple[str, ...] = (),
+        output_names: tuple[str, ...] = (),
     ) -> None:
         self.input_model = input_model
         self.output_model = output_model
         self.output_schema = output_schema
+        self.input_names = input_names
+        self.output_names = output_names
 
 
 class Signature(metaclass=_SignatureMeta):
@@ -242,6 +251,11 @@ class Signature(metaclass=_SignatureMeta):
     @classmethod
     def input_fields(cls) -> dict[str, FieldSpec]:
         return {k: f for k, f in cls._fields.items() if f.kind == "input"}
+
+    @classmethod
+    def input_names(cls) -> tuple[str, ...]:
+        """The input field names, in order (built once per class)."""
+        return cls._compile().input_names
 
     @classmethod
     def output_fields(cls) -> dict[str, FieldSpec]:
@@ -284,10 +298,13 @@ class Signature(metaclass=_SignatureMeta):
     def _compile(cls) -> _Compiled:
         compiled = cls.__dict__.get("_compiled")
         if compiled is None:
+            inputs, outputs = cls.input_fields(), cls.output_fields()
             compiled = _Compiled(
-                input_model=_build_model(f"{cls.__name__}Input", cls.input_fields(), forbid_extra=True),
-                output_model=_build_model(f"{cls.__name__}Output", cls.output_fields(), forbid_extra=False),
+                input_model=_build_model(f"{cls.__name__}Input", inputs, forbid_extra=True),
+                output_model=_build_model(f"{cls.__name__}Output", outputs, forbid_extra=False),
                 output_schema={},
+                input_names=tuple(inputs),
+                output_names=tuple(outputs),
             )
             compiled.output_schema = compiled.output_model.model_json_schema()
             cls._compiled = compiled
@@ -312,7 +329,8 @@ class Signature(metaclass=_SignatureMeta):
     def validate_inputs(cls, inputs: dict[str, Any]) -> dict[str, Any]:
         """Validate and coerce inputs; EXEC_001 naming the offending field on failure."""
         try:
-            model = cls.input_model().model_validate(inputs)
+            # the model's validator itself: model_validate() only adds a Python call around it
+            model = cls._compile().input_model.__pydantic_validator__.validate_python(inputs)
         except ValidationError as exc:
             raise InputValidationError(
                 f"invalid input for {cls.__name__}: {_describe_validation_error(exc)}",
@@ -324,8 +342,10 @@ class Signature(metaclass=_SignatureMeta):
     @classmethod
     def validate_outputs(cls, data: Any) -> dict[str, Any]:
         """Validate a parsed model reply; raises pydantic ValidationError."""
-        model = cls.output_model().model_validate(data)
-        return {name: getattr(model, name) for name in cls.output_fields()}
+        compiled = cls._compile()
+        model = compiled.output_model.__pydantic_validator__.validate_python(data)
+        values = model.__dict__
+        return {name: values[name] for name in compiled.output_names}
 
     # --- derivation -----------------------------------------------------------------------
     def with_instructions(self, instructions: str) -> Signature:
