@@ -253,8 +253,8 @@ class Signature(metaclass=_SignatureMeta):
         return {k: f for k, f in cls._fields.items() if f.kind == "input"}
 
     @classmethod
-    def input_names(cls) -> tuple[str, ...]:
-        """The input field names, in order (built once per class)."""
+    def _input_names(cls) -> tuple[str, ...]:
+        """Internal: the input field names, in order (built once per class; the prompt reads them every run)."""
         return cls._compile().input_names
 
     @classmethod

@@ -54,7 +54,7 @@ def _build_prompt(signature: type[Signature]) -> str:
 def user_message(signature: Signature, inputs: dict[str, Any]) -> str:
     """The inputs as ``name: value`` lines (non-strings as JSON)."""
     parts = []
-    for name in signature.input_names():
+    for name in signature._input_names():
         value = inputs.get(name)
         if value is None:
             continue
