@@ -58,6 +58,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from kaizen_core import _threads
+
 if TYPE_CHECKING:
     from kaizen_core.interrupts.scope import InterruptScope
     from kaizen_core.interrupts.signals import SignalDispatcher
@@ -209,8 +211,7 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     scope_type, current_scope, _ = _interrupt_api()
     scope = scope_type(parent=current_scope())
     try:
-        thread = threading.current_thread()
-        if thread is threading.main_thread() and asyncio._get_running_loop() is None:
+        if threading.get_ident() == _threads.main.ident and asyncio._get_running_loop() is None:
             loop = _main.get()
             if loop is None:  # after the exit close (a later atexit handler): a loop for this call only
                 loop = asyncio.new_event_loop()
@@ -219,7 +220,7 @@ def run_sync(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
                 finally:
                     _close_loop(loop)
             return _run_here(loop, scope, fn, *args)
-        if thread is _background.thread:
+        if threading.current_thread() is _background.thread:
             return _run_in_helper_thread(scope, fn, *args)
         try:
             background = _background.get()
@@ -462,10 +463,15 @@ async def _call(scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: A
 async def _call_and_stop(
     loop: asyncio.AbstractEventLoop, scope: InterruptScope, fn: Callable[..., Awaitable[T]], *args: Any
 ) -> T:
-    """:func:`_call`, then stop ``loop``: that turn ends the main thread's call (:func:`_run_to_completion`)."""
+    """:func:`_call`, then stop ``loop``: that turn ends the main thread's call (:func:`_run_to_completion`).
+
+    (:func:`_call` written out here: a coroutine frame less on every blocking call.)
+    """
+    token = scope.activate()
     try:
-        return await _call(scope, fn, *args)
+        return await fn(*args)
     finally:
+        scope.deactivate(token)
         if loop.is_running():  # not when closed outside the loop: a stop would cut its next run short
             loop.stop()
 

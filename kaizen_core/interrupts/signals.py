@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from kaizen_core import _threads
 from kaizen_core.errors import AgentInterrupted
 from kaizen_core.interrupts.types import InterruptMode, InterruptReason, InterruptSignal, InterruptSource
 
@@ -113,17 +114,7 @@ _installed_hook: Any = None
 
 _SIG_DFL, _SIG_IGN = int(signal.SIG_DFL), int(signal.SIG_IGN)
 _get_ident = threading.get_ident
-#: ``threading.main_thread().ident``, read on every hold: kept here (a forked child's is set again).
-_main_thread_ident = threading.main_thread().ident
-
-
-def _after_fork_in_child() -> None:
-    global _main_thread_ident
-    _main_thread_ident = threading.main_thread().ident
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+_main = _threads.main
 SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
@@ -163,7 +154,7 @@ class SignalDispatcher:
     def hold(self) -> bool:
         """Take a reference on the installed handlers; the first one installs them.
         Only possible in the main thread: elsewhere it returns ``False`` and does nothing."""
-        if _get_ident() != _main_thread_ident:
+        if _get_ident() != _main.ident:
             return False
         # No lock: only the main thread holds and releases (a signal handler, which also runs
         # there between two bytecodes, never does), and the count is all they share.
