@@ -105,6 +105,8 @@ class AutonomousRun(AgentRun):
     repeats: RepeatGuard = field(default_factory=RepeatGuard)
     #: A checkpoint or journal write failed: save a checkpoint at the end of the next cycle.
     checkpoint_due: bool = False
+    #: The messages' checkpoint dicts, kept between saves (a MessageDumps, made by the first save).
+    message_dumps: Any = None
 
 
 class DirectAutonomousRun(CapturesToolResults, AutonomousRun):
@@ -263,21 +265,45 @@ class BaseAutonomousAgent(BaseAgent):
         await super()._storage_failed(run, exc, phase, **details)
 
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
-        state = super().agent_state(run, status)
-        state.custom_state.update(
-            cycle=run.cycle,
-            session_id=run.session_id,
-            provider_calls=run.provider_calls,
-            invalid_outputs=run.invalid_outputs,
-            tool_errors=getattr(run, "tool_errors", 0),
-            permission_decisions=run.permission_decisions,
-            usage={
-                "input_tokens": run.usage.input_tokens,
-                "output_tokens": run.usage.output_tokens,
-                "cost_usd": run.cost_usd,
+        """The run as an AgentState: BaseAgent's fields plus the loop's counters in ``custom_state``.
+
+        Built here rather than on top of ``super().agent_state``: the messages' dicts come from
+        the run's :class:`~kaizen_core.state.agent_state.MessageDumps`, so a checkpoint
+        serialises only the messages that are new or changed since the last one (every
+        checkpoint of a long run would otherwise dump the whole history again).
+        """
+        from kaizen_core.state import AgentState
+        from kaizen_core.state.agent_state import MessageDumps
+
+        dumps = getattr(run, "message_dumps", None)
+        if dumps is None:
+            dumps = MessageDumps()
+            if isinstance(run, AutonomousRun):
+                run.message_dumps = dumps
+        return AgentState(
+            agent_id=self.agent_id,
+            step_number=max(run.cycle, run.provider_calls),
+            status=status,  # type: ignore[arg-type]
+            conversation_history=dumps.dump(run.messages),
+            completed_tool_calls=list(run.tool_calls),
+            budget_spent_usd=run.cost_usd,
+            custom_state={
+                "inputs": run.inputs,
+                "run_id": run.run_id,
+                **run.extra,
+                "cycle": run.cycle,
+                "session_id": run.session_id,
+                "provider_calls": run.provider_calls,
+                "invalid_outputs": run.invalid_outputs,
+                "tool_errors": getattr(run, "tool_errors", 0),
+                "permission_decisions": run.permission_decisions,
+                "usage": {
+                    "input_tokens": run.usage.input_tokens,
+                    "output_tokens": run.usage.output_tokens,
+                    "cost_usd": run.cost_usd,
+                },
             },
         )
-        return state
 
     async def _checkpoint(
         self, run: AutonomousRun, status: str, *, force: bool = False, final: bool = False, fatal: bool = False

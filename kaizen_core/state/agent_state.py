@@ -93,3 +93,86 @@ class AgentState(BaseModel):
                 hint=f"fix the field(s) {', '.join(fields)}",
                 details={"fields": fields},
             ) from None
+
+
+#: A cached dump: (message, what its ``__dict__`` must equal, [(tool call, what its ``__dict__``
+#: must equal)], the dump). The message is None when it cannot be cached.
+_Entry = tuple[BaseModel | None, dict[str, Any], list[tuple[BaseModel, dict[str, Any]]], dict[str, Any]]
+
+
+class MessageDumps:
+    """The checkpoint form of a run's messages, each kept until its message changes.
+
+    ``dumps.dump(run.messages)`` equals ``[m.model_dump(exclude_none=True) for m in messages]``,
+    but a message dumped by an earlier call is serialised again only when it changed: its
+    dump is reused while the list holds the same object and the object's fields still equal
+    the dump's own copy of them (``model_dump`` copies every list and dict). So a message
+    replaced in the list, or edited in place at any depth (its content, a tool call's
+    arguments, ``provider_data``), is saved as it is now; an unchanged one costs one compare
+    of plain values, not a serialisation. Equality is Python's, as in the checkpoint diff
+    (a value replaced by an equal one of another type, ``1`` by ``1.0``, is unchanged there too).
+
+    A message whose fields do not compare equal to their dump (a nested model other than a
+    list of flat ones such as tool calls, extra fields) is dumped every time. The returned
+    dicts are shared between calls: read-only. Messages no longer in the list are forgotten
+    on each call.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self) -> None:
+        # Keyed by id(message); the entry holds the message, so its id is not reused meanwhile.
+        self._entries: dict[int, _Entry] = {}
+
+    def dump(self, messages: list[Any]) -> list[dict[str, Any]]:
+        """The dumps of ``messages`` (pydantic models), in order."""
+        entries = self._entries
+        kept: dict[int, _Entry] = {}
+        out: list[dict[str, Any]] = []
+        for message in messages:
+            key = id(message)
+            entry = kept.get(key) or entries.get(key)
+            if entry is None or not _unchanged(message, entry):
+                entry = _entry(message)
+            kept[key] = entry
+            out.append(entry[3])
+        self._entries = kept
+        return out
+
+
+def _unchanged(message: BaseModel, entry: _Entry) -> bool:
+    if entry[0] is not message or message.__dict__ != entry[1]:
+        return False
+    for model, fields in entry[2]:  # a loop, not all(...): most messages have no tool calls
+        if model.__dict__ != fields:
+            return False
+    return True
+
+
+def _entry(message: BaseModel) -> _Entry:
+    """``message``'s dump and what its fields must equal for the dump to be reused.
+
+    ``full`` (``model_dump()``) is a deep copy of the fields with models as dicts. A field
+    holding a list of models (the tool calls) is compared as the list of those very models
+    (identity: cheap) plus each model's fields against its dict in ``full``. The dump without
+    None fields is ``full`` filtered at both levels: what ``exclude_none=True`` gives when the
+    entry checks out (no other nested models, whose None fields would hide deeper).
+    """
+    full = message.model_dump()
+    shadow = dict(full)
+    nested: list[tuple[BaseModel, dict[str, Any]]] = []
+    for name, value in message.__dict__.items():
+        if type(value) is list and value and all(isinstance(item, BaseModel) for item in value):
+            shadow[name] = list(value)
+            nested.extend(zip(value, full[name], strict=True))
+    cacheable = _unchanged(message, (message, shadow, nested, full)) and not message.__pydantic_extra__
+    if not cacheable:
+        return (None, shadow, nested, message.model_dump(exclude_none=True))
+    dump = {
+        name: [{k: v for k, v in item.items() if v is not None} for item in value]
+        if type(shadow[name]) is list and shadow[name] is not value and value
+        else value
+        for name, value in full.items()
+        if value is not None
+    }
+    return (message, shadow, nested, dump)
