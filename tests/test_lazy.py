@@ -104,3 +104,35 @@ def test_a_plain_agent_run_imports_only_what_it_uses(tmp_path: Path) -> None:
     # and caches it; the next one reads it back and imports none of them
     assert "'pluggy'" in runs[0].stdout
     assert runs[1].stdout.strip() == "[] []", runs[1].stdout
+
+
+def test_interrupt_models_load_on_first_use_under_their_public_names() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, kaizen_core.interrupts.types as types\n"
+            "print('kaizen_core.interrupts.models' in sys.modules)\n"
+            "from kaizen_core.interrupts.types import InterruptContext, InterruptReason\n"
+            "import kaizen_core.interrupts as interrupts\n"
+            "print(interrupts.InterruptReason is InterruptReason, interrupts.InterruptContext is InterruptContext)\n"
+            "reason = InterruptReason(source='user', mode='immediate', message='stop', metadata={'k': 1})\n"
+            "print(types.interrupt_request(reason=reason))\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == [
+        "False",
+        "True True",
+        "(<InterruptSource.USER: 'user'>, <InterruptMode.IMMEDIATE: 'immediate'>, 'stop', {'k': 1})",
+    ]
+
+
+def test_secret_env_name_is_compiled_on_first_use() -> None:
+    import kaizen_core.redaction as redaction
+    from kaizen_core.redaction import SECRET_ENV_NAME
+
+    assert SECRET_ENV_NAME.search("OPENAI_API_KEY") and not SECRET_ENV_NAME.search("HOME")
+    assert redaction.SECRET_ENV_NAME is SECRET_ENV_NAME and "SECRET_ENV_NAME" in dir(redaction)

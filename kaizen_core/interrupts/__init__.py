@@ -26,9 +26,9 @@ _LAZY = {
     "current_scope": "kaizen_core.interrupts.scope",
     "exit_code_for": "kaizen_core.interrupts.signals",
     "exit_code_for_exception": "kaizen_core.interrupts.signals",
-    "InterruptContext": "kaizen_core.interrupts.types",
+    "InterruptContext": "kaizen_core.interrupts.models",
     "InterruptMode": "kaizen_core.interrupts.types",
-    "InterruptReason": "kaizen_core.interrupts.types",
+    "InterruptReason": "kaizen_core.interrupts.models",
     "InterruptSignal": "kaizen_core.interrupts.types",
     "InterruptSource": "kaizen_core.interrupts.types",
     "InterruptType": "kaizen_core.interrupts.types",
@@ -64,12 +64,11 @@ if TYPE_CHECKING:  # pragma: no cover
         TrackBy,
     )
     from kaizen_core.interrupts.manager import InterruptManager
+    from kaizen_core.interrupts.models import InterruptContext, InterruptReason
     from kaizen_core.interrupts.scope import InterruptScope, current_scope
     from kaizen_core.interrupts.signals import exit_code_for, exit_code_for_exception
     from kaizen_core.interrupts.types import (
-        InterruptContext,
         InterruptMode,
-        InterruptReason,
         InterruptSignal,
         InterruptSource,
         InterruptType,

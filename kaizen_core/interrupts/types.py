@@ -1,19 +1,21 @@
 """Interrupt data types: where an interrupt comes from, how hard it stops, and why.
 
-No ``from __future__ import annotations``: pydantic would evaluate each model field's
-annotation string when the class is made (on every agent process's start-up path).
+The two models, :class:`InterruptReason` and :class:`InterruptContext`, live in
+:mod:`kaizen_core.interrupts.models` and load on first use (``from
+kaizen_core.interrupts.types import InterruptReason`` works as ever): a run that is never
+interrupted and has no handler makes neither, and their classes cost every process's start
+(~4.6M instructions, 0.7% of the cold-start baseline).
 """
 
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
+import sys
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from kaizen_core._factories import new_dict
 from kaizen_core.errors import AgentInterrupted, ConfigError, KaizenError
+from kaizen_core.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from kaizen_core.interrupts.models import InterruptContext, InterruptReason
 
 __all__ = [
     "InterruptContext",
@@ -25,6 +27,10 @@ __all__ = [
     "StepCancelled",
     "interrupt_request",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    globals(), dict.fromkeys(("InterruptContext", "InterruptReason"), "kaizen_core.interrupts.models")
+)
 
 
 class InterruptSource(str, Enum):  # noqa: UP042 -- str mixin kept for value comparisons
@@ -89,33 +95,6 @@ class InterruptMode(str, Enum):  # noqa: UP042
     """Cancel the current step now, best-effort checkpoint, stop."""
 
 
-class InterruptReason(BaseModel):
-    """Why a run was interrupted. ``metadata`` carries details such as ``signal``,
-    ``handler`` or (set by the agent) ``checkpoint_id``."""
-
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
-
-    source: InterruptSource
-    mode: InterruptMode = InterruptMode.GRACEFUL
-    message: str = ""
-    metadata: dict[str, Any] = Field(default_factory=new_dict)
-    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def interrupt_type(self) -> InterruptSource:
-        """Same as :attr:`source` (the original's name, compared with ``InterruptType.SYSTEM``)."""
-        return self.source
-
-    @property
-    def interrupt_signal(self) -> InterruptSignal | None:
-        """The :class:`InterruptSignal` of this interrupt, when one was given or implied."""
-        value = self.metadata.get("interrupt_signal")
-        try:
-            return InterruptSignal(value) if value is not None else None
-        except ValueError:
-            return None
-
-
 def interrupt_request(
     source: InterruptSource | str | None = None,
     mode: InterruptMode | str = InterruptMode.GRACEFUL,
@@ -123,7 +102,7 @@ def interrupt_request(
     metadata: dict[str, Any] | None = None,
     *,
     signal: InterruptSignal | str | None = None,
-    reason: InterruptReason | str | None = None,
+    reason: "InterruptReason | str | None" = None,
 ) -> tuple[InterruptSource, InterruptMode, str, dict[str, Any]]:
     """The arguments of a ``request_interrupt(...)`` call as ``(source, mode, message, metadata)``.
 
@@ -135,7 +114,8 @@ def interrupt_request(
     source is ``PROGRAMMATIC`` (code asked).
     """
     extra = dict(metadata or {})
-    if isinstance(reason, InterruptReason):
+    models = sys.modules.get("kaizen_core.interrupts.models")  # no InterruptReason exists before it loads
+    if models is not None and isinstance(reason, models.InterruptReason):
         source = source if source is not None else reason.source
         if mode is InterruptMode.GRACEFUL or mode == InterruptMode.GRACEFUL.value:
             mode = reason.mode
@@ -165,68 +145,6 @@ def interrupt_request(
     return source, mode, message, extra
 
 
-class InterruptContext(BaseModel):
-    """A snapshot of a running agent, given to interrupt handlers on every check.
-
-    ``started_at`` is a ``clock()`` value (:func:`time.monotonic` unless the
-    InterruptManager was given another clock); handlers that measure time use
-    :meth:`current_elapsed`, so that a stale snapshot still yields the true elapsed time.
-    """
-
-    model_config = ConfigDict(defer_build=True, arbitrary_types_allowed=True)
-
-    agent_id: str = ""
-    run_id: str | None = None
-    session_id: str | None = None
-    user_id: str | None = None
-    started_at: float | None = None
-    elapsed_s: float = 0.0
-    cycle: int = 0
-    budget_spent_usd: float = 0.0
-    error_count: int = 0
-    """Tool calls of the run that did not succeed so far (failed, denied, blocked, unknown)."""
-    metadata: dict[str, Any] = Field(default_factory=new_dict)
-    clock: Callable[[], float] = Field(default=time.monotonic, exclude=True, repr=False)
-    """The clock ``started_at`` was read from."""
-
-    # Read-only mapping access, for handlers written as ``context.get("error_count")`` (the
-    # original documents the context as a dict): the fields, then the metadata keys.
-    def _keys(self) -> list[str]:
-        fields = [name for name in type(self).model_fields if name != "clock"]
-        return fields + [key for key in self.metadata if key not in fields]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``context[key]``, or ``default`` when there is no such field or metadata key."""
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def __getitem__(self, key: str) -> Any:
-        if key in type(self).model_fields and key != "clock":
-            if key == "elapsed_s":
-                return self.current_elapsed()
-            return getattr(self, key)
-        return self.metadata[key]
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key in self._keys()
-
-    def keys(self) -> list[str]:
-        """The keys :meth:`get` answers for."""
-        return self._keys()
-
-    def to_dict(self) -> dict[str, Any]:
-        """The context as a plain dict (``{key: context[key]}``)."""
-        return {key: self[key] for key in self._keys()}
-
-    def current_elapsed(self) -> float:
-        """Seconds since ``started_at`` (now), or ``elapsed_s`` when no start is known."""
-        if self.started_at is None:
-            return self.elapsed_s
-        return max(self.elapsed_s, self.clock() - self.started_at)
-
-
 class StepCancelled(KaizenError):
     """Raised by :meth:`InterruptScope.guard` when it cancelled the running step.
 
@@ -237,6 +155,6 @@ class StepCancelled(KaizenError):
 
     code = AgentInterrupted.code
 
-    def __init__(self, reason: InterruptReason) -> None:
+    def __init__(self, reason: "InterruptReason") -> None:
         super().__init__(f"step cancelled by {reason.mode.value} interrupt: {reason.message}")
         self.reason = reason
