@@ -229,7 +229,8 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         when the output never validates, and :class:`AgentInterrupted` on interrupts.
         """
         values = self.signature.validate_inputs(inputs)
-        history = await self._recall_memory(session_id, values)
+        # (each step below that has nothing to do is skipped here, not awaited: a coroutine less per run)
+        history = await self._recall_memory(session_id, values) if self._agent_memory is not None else None
         run = AgentRun(
             agent=self,
             run_id=new_run_id(),
@@ -304,14 +305,18 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
                 error = None  # no cycle through the exception's traceback
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
-        await run.fire("pre_agent_loop", action="run", inputs=run.inputs)
+        # Steps with nothing to do (no hooks, no MCP servers, no memory) are skipped here rather
+        # than awaited: each await of a coroutine that returns at once still costs a run ~1-2k instructions.
+        if self._hooks is not None:
+            await run.fire("pre_agent_loop", action="run", inputs=run.inputs)
         control = self._control_protocol
         started_control = control is not None and not control.started
         try:
             if started_control:
                 assert control is not None
                 await control.start()
-            await self._connect_mcp()  # the MCP servers' tools (their processes start on the first run)
+            if self._mcp_source is not None:
+                await self._connect_mcp()  # the MCP servers' tools (their processes start on the first run)
             outputs = await self._run_strategy(run)
         except RunStopped:
             raise
@@ -329,8 +334,10 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
                 with anyio.CancelScope(shield=True):
                     await control.stop()
         result = self._result(run, outputs)
-        await self._fire_loop_end(run, "success", outputs, result)
-        await self._remember_turn(run, outputs)
+        if self._hooks is not None:  # (read again: a hook manager made during the run listens too)
+            await self._fire_loop_end(run, "success", outputs, result)
+        if self._agent_memory is not None:
+            await self._remember_turn(run, outputs)
         return result
 
     async def _fire_loop_end(
