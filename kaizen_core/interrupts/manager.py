@@ -28,9 +28,7 @@ from kaizen_core.interrupts.poller import Poller
 from kaizen_core.interrupts.scope import _CURRENT, Clock, InterruptScope
 from kaizen_core.interrupts.signals import dispatcher
 from kaizen_core.interrupts.types import (
-    InterruptContext,
     InterruptMode,
-    InterruptReason,
     InterruptSignal,
     InterruptSource,
     interrupt_request,
@@ -39,6 +37,7 @@ from kaizen_core.redaction import redacted_traceback
 
 if TYPE_CHECKING:  # the handlers load with the first one added (cold start)
     from kaizen_core.interrupts.handlers import BaseInterruptHandler
+    from kaizen_core.interrupts.models import InterruptContext, InterruptReason
 
 __all__ = ["InterruptManager"]
 
@@ -394,6 +393,8 @@ class _Monitor:
 
 def _as_reason(handler: Any, name: str, result: Any) -> InterruptReason | None:
     """A handler's answer as an InterruptReason (``metadata["handler"]`` set), or None to go on."""
+    from kaizen_core.interrupts.models import InterruptReason  # on first use (cold start)
+
     if result is None or result is False:
         return None
     if isinstance(result, InterruptReason):

@@ -24,9 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
 from kaizen_core.interrupts.types import (
-    InterruptContext,
     InterruptMode,
-    InterruptReason,
     InterruptSignal,
     InterruptSource,
     StepCancelled,
@@ -36,6 +34,7 @@ from kaizen_core.redaction import redacted_traceback
 
 if TYPE_CHECKING:
     from kaizen_core.interrupts.manager import InterruptManager
+    from kaizen_core.interrupts.models import InterruptContext, InterruptReason
 
 __all__ = ["InterruptScope", "current_scope"]
 
@@ -121,6 +120,8 @@ class InterruptScope:
         with self._lock:
             current = self._reason
             if current is None:
+                from kaizen_core.interrupts.models import InterruptReason  # on first use (cold start)
+
                 self._reason = InterruptReason(
                     source=source, mode=mode, message=message or f"{source.value} interrupt", metadata=extra
                 )
@@ -190,6 +191,8 @@ class InterruptScope:
     def context(self) -> InterruptContext:
         """A fresh :class:`InterruptContext` for the handlers: ``context_fn()`` (or an empty
         one) with the run's timing filled in from this scope's clock when it left it unset."""
+        from kaizen_core.interrupts.models import InterruptContext  # on first use (cold start)
+
         context = self.context_fn() if self.context_fn is not None else InterruptContext()
         if context.run_id is None:
             context.run_id = self.run_id

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 from kaizen_core import _threads
 from kaizen_core.errors import AgentInterrupted
-from kaizen_core.interrupts.types import InterruptMode, InterruptReason, InterruptSignal, InterruptSource
+from kaizen_core.interrupts.types import InterruptMode, InterruptSignal, InterruptSource
 
 if TYPE_CHECKING:
+    from kaizen_core.interrupts.models import InterruptReason
     from kaizen_core.interrupts.scope import InterruptScope
 
 __all__ = [
