@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kaizen_core.providers.base import parse_json_output
-from kaizen_core.providers.types import Completion, Message
+from kaizen_core.providers.types import Completion, Message, new_message
 from kaizen_core.signatures import Signature, _type_name
 
 
@@ -68,9 +68,9 @@ def initial_messages(
 ) -> list[Message]:
     """System prompt, prior conversation turns (memory), then the user's inputs."""
     return [
-        Message(role="system", content=system_prompt(signature, extra=extra_system)),
+        new_message({"role": "system", "content": system_prompt(signature, extra=extra_system)}),
         *(history or []),
-        Message(role="user", content=user_message(signature, inputs)),
+        new_message({"role": "user", "content": user_message(signature, inputs)}),
     ]
 
 

@@ -18,6 +18,8 @@ from kaizen_core.providers.types import (
     Message,
     ToolDefinition,
     Usage,
+    new_request,
+    new_usage,
 )
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ class AgentRun:
     inputs: dict[str, Any]
     messages: list[Message]
     session_id: str | None = None
-    usage: Usage = field(default_factory=lambda: Usage(cost_usd=0.0))
+    usage: Usage = field(default_factory=lambda: new_usage({"cost_usd": 0.0}))
     cycle: int = 0
     invalid_outputs: int = 0
     provider_calls: int = 0
@@ -232,7 +234,7 @@ class AgentRun:
         """The next request; ``output_schema`` replaces the signature's schema when given."""
         cfg = self.config
         # One validation for the request and its GenerationParams (the same objects as built one by one).
-        return _validate_request(
+        return new_request(
             {
                 "messages": list(self.messages),
                 "output_schema": output_schema or (self.signature.output_schema() if with_schema else None),
@@ -319,10 +321,6 @@ _UUID4_SET = (0x8000 << 48) | (4 << 76)
 
 
 _monotonic = time.monotonic
-
-#: ``CompletionRequest.model_validate`` without its Python wrapper (one call per model call).
-_validate_request = CompletionRequest.__pydantic_validator__.validate_python
-
 
 def new_run_id() -> str:
     """A fresh run id, the text of ``uuid4().hex``: the one maker of run ids, for every kind of run.

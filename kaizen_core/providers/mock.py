@@ -38,7 +38,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from kaizen_core.errors import ConfigError, ProviderError
 from kaizen_core.providers.base import BaseProvider, parse_json_output
-from kaizen_core.providers.types import SAMPLING_PARAMS, Completion, CompletionRequest, ToolCall, ToolDefinition, Usage
+from kaizen_core.providers.types import (
+    SAMPLING_PARAMS,
+    Completion,
+    CompletionRequest,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+    new_completion,
+    new_usage,
+)
 
 if TYPE_CHECKING:
     from kaizen_core.providers.stream_types import Embeddings, StreamEvent
@@ -124,15 +133,17 @@ class MockProvider(BaseProvider):
             await anyio.sleep(delay)
         content, parsed, tool_calls = self._materialize(reply, request)
         usage = self._usage(request, content, tool_calls)
-        return Completion(
-            content=content,
-            parsed=parsed,
-            tool_calls=tool_calls,
-            usage=usage,
-            finish_reason="tool_calls" if tool_calls else "stop",
-            model=request.model or self.model,  # the model asked for, as a real backend reports it
-            latency_ms=(time.perf_counter() - started) * 1000,
-            raw=reply,
+        return new_completion(
+            {
+                "content": content,
+                "parsed": parsed,
+                "tool_calls": tool_calls,
+                "usage": usage,
+                "finish_reason": "tool_calls" if tool_calls else "stop",
+                "model": request.model or self.model,  # the model asked for, as a real backend reports it
+                "latency_ms": (time.perf_counter() - started) * 1000,
+                "raw": reply,
+            }
         )
 
     def _materialize(
@@ -181,7 +192,7 @@ class MockProvider(BaseProvider):
             output += "".join(json.dumps(c.arguments) + c.name for c in calls)
         n_in, n_out = count_tokens(prompt), count_tokens(output)
         cost = n_in * self.cost_per_input_token + n_out * self.cost_per_output_token
-        return Usage(input_tokens=n_in, output_tokens=n_out, cost_usd=cost)
+        return new_usage({"input_tokens": n_in, "output_tokens": n_out, "cost_usd": cost})
 
     async def stream(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
         from kaizen_core.providers.stream_types import StreamEvent, ToolCallDelta  # cold start: on first use
