@@ -1,7 +1,7 @@
-"""Review of the session-5 interrupt hot-path commits (ce69715, 1315689): two regressions.
+"""Review of the session-5 interrupt hot-path commits (ce69715, 1315689): two regressions, mended.
 
-Each case runs in a fresh interpreter: the first needs ``kaizen_core.interrupts.models``
-not yet imported, the second forks.
+Each case runs in a fresh interpreter: the first refuses imports while a signal is handled,
+the second forks.
 """
 
 from __future__ import annotations
@@ -15,34 +15,29 @@ def _run(code: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, check=False)
 
 
-def test_a_ctrl_c_landing_while_the_main_thread_imports_interrupt_models_is_not_lost() -> None:
-    # ce69715: request_interrupt imports InterruptReason on first use, and the signal handler
-    # calls it. A Ctrl+C that arrives while the main thread is importing the models module
-    # (its first scope.context(), a handler's first answer, user code) finds it half-built.
+def test_a_signal_handler_imports_nothing_to_record_a_ctrl_c() -> None:
+    # ce69715 made request_interrupt import InterruptReason on first use, and the signal handler
+    # calls it: a Ctrl+C landing while the main thread imported that module found it half-built
+    # and was lost. The models now load with the scope module, so the handler imports nothing:
+    # with every further import refused, a SIGINT is still recorded as the run's reason.
     result = _run(
         """
-        import importlib.abc, importlib.util, signal, sys
+        import importlib.abc, signal, sys
         from kaizen_core.interrupts.scope import InterruptScope
         from kaizen_core.interrupts.signals import dispatcher
-        assert "kaizen_core.interrupts.models" not in sys.modules
+        assert "kaizen_core.interrupts.models" in sys.modules
 
-        class LandSigintMidImport(importlib.abc.MetaPathFinder):
+        class RefuseImports(importlib.abc.MetaPathFinder):
             def find_spec(self, name, path, target=None):
-                if name != "kaizen_core.interrupts.models":
-                    return None
-                sys.meta_path.remove(self)
-                spec = importlib.util.find_spec(name)
-                real = spec.loader.exec_module
-                def exec_module(module):
-                    signal.raise_signal(signal.SIGINT)  # handled at the next bytecode: mid-import
-                    real(module)
-                spec.loader.exec_module = exec_module
-                return spec
+                raise ImportError(f"imported {name} while handling a signal")
 
-        sys.meta_path.insert(0, LandSigintMidImport())
         scope = InterruptScope(run_id="r")
         with dispatcher.watching(scope):
-            scope.context()  # the run's first context imports the models on the main thread
+            sys.meta_path.insert(0, RefuseImports())
+            try:
+                signal.raise_signal(signal.SIGINT)
+            finally:
+                sys.meta_path.pop(0)
         assert scope.reason is not None and scope.reason.metadata["signal"] == "SIGINT", scope.reason
         print("ok")
         """

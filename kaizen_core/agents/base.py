@@ -301,8 +301,10 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
                 if monitor.poller is not None:
                     await monitor.stop_polling()
             finally:
-                monitor.leave(error)
-                error = None  # no cycle through the exception's traceback
+                try:
+                    monitor.leave(error)
+                finally:
+                    error = None  # no cycle through the exception's traceback
 
     async def _drive(self, run: AgentRun) -> dict[str, Any]:
         # Steps with nothing to do (no hooks, no MCP servers, no memory) are skipped here rather

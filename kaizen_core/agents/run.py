@@ -320,8 +320,6 @@ _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID4_SET = (0x8000 << 48) | (4 << 76)
 
 
-_monotonic = time.monotonic
-
 def new_run_id() -> str:
     """A fresh run id, the text of ``uuid4().hex``: the one maker of run ids, for every kind of run.
 
@@ -343,17 +341,13 @@ async def call_with_timeout(coro_fn: Any, request: CompletionRequest, timeout: f
     if timeout is None:
         result: Completion = await coro_fn(request)
         return result
-    started = _monotonic()
+    when = asyncio.get_running_loop().time() + timeout  # on the loop's clock, from the call's start
     call = coro_fn(request)
     if type(call) is CoroutineType:
         finished, value = step_eagerly(call)
         if finished:
             return value  # type: ignore[no-any-return]  # (no cast(): a call on the hot path)
         call = resume(call, value)
-    # The deadline on the loop's clock, counted from the call's start (the loop is looked up
-    # only now: a call that answered at once never needs it).
-    loop = asyncio.get_running_loop()
-    when = loop.time() + timeout - (_monotonic() - started)
     # asyncio.timeout: Kaizen runs on asyncio, and it costs less than half of anyio.fail_after.
     deadline = asyncio.timeout_at(when)
     try:

@@ -260,7 +260,19 @@ class _Monitor:
     manager); leaving undoes them in reverse order, each in a ``finally``.
     """
 
-    __slots__ = ("_closed", "_held", "_loop", "_token", "context_fn", "manager", "poller", "run_id", "scope", "signals")
+    __slots__ = (
+        "_closed",
+        "_held",
+        "_left",
+        "_loop",
+        "_token",
+        "context_fn",
+        "manager",
+        "poller",
+        "run_id",
+        "scope",
+        "signals",
+    )
 
     def __init__(
         self,
@@ -278,6 +290,7 @@ class _Monitor:
         self.poller: Poller | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._left = False
         self._token: Any = None
         self._held = False
 
@@ -335,12 +348,15 @@ class _Monitor:
         """End the watch (after :meth:`stop_polling` when there is a poller), undoing :meth:`enter`
         in reverse order. ``exc``: what ends the run (None on success): a signal the run took
         but did not answer by stopping is passed on now (:meth:`_unanswered_signal`)."""
+        if self._left:  # a second leave (a manual __aexit__ after the agent's): nothing to undo or pass on
+            return
+        self._left = True
         self._closed = True  # no poller starts from now on
         manager = self.manager
         scope = self.scope
         try:
             with manager._lock:
-                if self._loop is not None:  # registered (enter may have failed before; leave twice is a no-op)
+                if self._loop is not None:  # registered (enter may have failed before it was)
                     manager._monitors.remove(self)
                     self._loop = None
         finally:

@@ -24,7 +24,8 @@ class InterruptReason(BaseModel):
     """Why a run was interrupted. ``metadata`` carries details such as ``signal``,
     ``handler`` or (set by the agent) ``checkpoint_id``."""
 
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
+    # Built at import, not deferred: the first one is often made in a signal handler, which
+    # must not build a schema (or import pydantic's modules) between two bytecodes of the run.
 
     source: InterruptSource
     mode: InterruptMode = InterruptMode.GRACEFUL

@@ -23,6 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kaizen_core._eager import resume, step_eagerly
 from kaizen_core.errors import InterruptHandlerError, ShutdownTimeoutError
+
+# Imported here, not on first use: request_interrupt() runs in signal handlers, and a handler
+# that imports a module the main thread is importing at that moment finds it half-built.
+from kaizen_core.interrupts.models import InterruptContext, InterruptReason
 from kaizen_core.interrupts.types import (
     InterruptMode,
     InterruptSignal,
@@ -34,7 +38,6 @@ from kaizen_core.redaction import redacted_traceback
 
 if TYPE_CHECKING:
     from kaizen_core.interrupts.manager import InterruptManager
-    from kaizen_core.interrupts.models import InterruptContext, InterruptReason
 
 __all__ = ["InterruptScope", "current_scope"]
 
@@ -47,10 +50,6 @@ _Listener = tuple[asyncio.AbstractEventLoop, Callable[[], None]]
 _current_task = asyncio.current_task
 
 _CURRENT: ContextVar[InterruptScope | None] = ContextVar("kaizen_interrupt_scope", default=None)
-#: One lock for every scope's state: its sections are a few operations long, and one per
-#: scope cost every run a lock of its own. Re-entrant: a signal handler may run while the
-#: thread holds it (and a request reaches nested scopes with the parent's state read).
-_LOCK = threading.RLock()
 
 
 def current_scope() -> InterruptScope | None:
@@ -87,7 +86,7 @@ class InterruptScope:
         self.run_id = run_id
         self.clock = clock
         self.started_at = clock()
-        self._lock = _LOCK
+        self._lock = threading.RLock()  # re-entrant: a signal handler may run while this thread holds it
         self._reason: InterruptReason | None = None
         self._requested_at: float | None = None
         self._children: list[weakref.ref[InterruptScope]] = []
@@ -120,8 +119,6 @@ class InterruptScope:
         with self._lock:
             current = self._reason
             if current is None:
-                from kaizen_core.interrupts.models import InterruptReason  # on first use (cold start)
-
                 self._reason = InterruptReason(
                     source=source, mode=mode, message=message or f"{source.value} interrupt", metadata=extra
                 )
@@ -191,8 +188,6 @@ class InterruptScope:
     def context(self) -> InterruptContext:
         """A fresh :class:`InterruptContext` for the handlers: ``context_fn()`` (or an empty
         one) with the run's timing filled in from this scope's clock when it left it unset."""
-        from kaizen_core.interrupts.models import InterruptContext  # on first use (cold start)
-
         context = self.context_fn() if self.context_fn is not None else InterruptContext()
         if context.run_id is None:
             context.run_id = self.run_id
@@ -303,21 +298,20 @@ class InterruptScope:
         Cancelling the caller cancels the step and raises ``CancelledError`` as usual.
         """
         awaitable = step(*args, **kwargs) if callable(step) else step
+        loop = asyncio.get_running_loop()
+        task = _current_task(loop)
+        if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
+            return await asyncio.ensure_future(self._guarded(awaitable))
         started = False
         if self._reason is None and type(awaitable) is CoroutineType:
             # Nothing pending: run the step up to its first suspension before watching it. A
             # request cannot act on a step before it suspends (a cancellation is delivered
             # there; a request from a signal handler or another thread reaches the watch
-            # through the loop), so a step that finishes without suspending needs no watch
-            # (nor the lookup of its task).
+            # through the loop), so a step that finishes without suspending needs no watch.
             finished, value = step_eagerly(awaitable)
             if finished:
                 return value  # type: ignore[no-any-return]  # (no cast(): a call on the hot path)
             awaitable, started = resume(awaitable, value), True
-        loop = asyncio.get_running_loop()
-        task = _current_task(loop)
-        if task is None:  # not in a task (a bare coroutine driven by hand): give the step one
-            return await asyncio.ensure_future(self._guarded(awaitable))
         watch = _StepWatch(self, loop, task, side_effect_free)
         cancelling = task.cancelling()
         self._listen(watch.entry)  # before looking at the state, so no request can slip between
