@@ -184,7 +184,15 @@ async def test_two_stores_on_one_directory_share_a_journal(tmp_path: Path) -> No
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts this process's descriptors in /proc")
 async def test_journal_files_are_closed_with_the_store_or_when_it_is_dropped(tmp_path: Path) -> None:
     def open_fds() -> int:
-        return len(os.listdir("/proc/self/fd"))
+        """Descriptors of this process open on files under tmp_path (other tests' come and go)."""
+        count = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:  # closed meanwhile
+                continue
+            count += target.startswith(str(tmp_path))
+        return count
 
     before = open_fds()
     for i in range(50):
