@@ -267,7 +267,7 @@ class BaseAutonomousAgent(BaseAgent):
     def agent_state(self, run: AgentRun, status: str) -> AgentState:
         """The run as an AgentState: BaseAgent's fields plus the loop's counters in ``custom_state``.
 
-        Built here rather than on top of ``super().agent_state``: the messages' dicts come from
+        Built from ``_state_fields`` rather than on top of ``super().agent_state``: the messages' dicts come from
         the run's :class:`~kaizen_core.state.agent_state.MessageDumps`, so a checkpoint
         serialises only the messages that are new or changed since the last one (every
         checkpoint of a long run would otherwise dump the whole history again). The state
@@ -285,17 +285,9 @@ class BaseAutonomousAgent(BaseAgent):
         # model_construct: every value is built here, of the field's type; validating would
         # only copy each message dict and tool-call record again (~1M instructions per save of
         # a 200-cycle run).
-        return AgentState.model_construct(
-            agent_id=self.agent_id,
-            step_number=max(run.cycle, run.provider_calls),
-            status=status,
-            conversation_history=dumps.dump(run.messages),
-            completed_tool_calls=list(run.tool_calls),
-            budget_spent_usd=run.cost_usd,
-            custom_state={
-                "inputs": run.inputs,
-                "run_id": run.run_id,
-                **run.extra,
+        fields = self._state_fields(run, status, dumps.dump(run.messages))
+        fields["custom_state"].update(
+            {
                 "cycle": run.cycle,
                 "session_id": run.session_id,
                 "provider_calls": run.provider_calls,
@@ -307,8 +299,9 @@ class BaseAutonomousAgent(BaseAgent):
                     "output_tokens": run.usage.output_tokens,
                     "cost_usd": run.cost_usd,
                 },
-            },
+            }
         )
+        return AgentState.model_construct(**fields)
 
     async def _checkpoint(
         self, run: AutonomousRun, status: str, *, force: bool = False, final: bool = False, fatal: bool = False

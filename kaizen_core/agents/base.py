@@ -500,15 +500,20 @@ class BaseAgent(ToolMethods, MCPMethods, ModelCalls, ControlMethods, StateMethod
         """The run as an AgentState (what a checkpoint stores)."""
         from kaizen_core.state import AgentState
 
-        return AgentState(
-            agent_id=self.agent_id,
-            step_number=max(run.cycle, run.provider_calls),
-            status=status,  # type: ignore[arg-type]
-            conversation_history=[m.model_dump(exclude_none=True) for m in run.messages],
-            completed_tool_calls=list(run.tool_calls),
-            budget_spent_usd=run.cost_usd,
-            custom_state={"inputs": run.inputs, "run_id": run.run_id, **run.extra},
-        )
+        return AgentState(**self._state_fields(run, status, [m.model_dump(exclude_none=True) for m in run.messages]))
+
+    def _state_fields(self, run: AgentRun, status: str, history: list[dict[str, Any]]) -> dict[str, Any]:
+        """The fields of a run's AgentState that every kind of agent saves; ``history`` is the
+        messages as dicts. Subclasses add to ``custom_state`` (a new dict of this call's)."""
+        return {
+            "agent_id": self.agent_id,
+            "step_number": max(run.cycle, run.provider_calls),
+            "status": status,
+            "conversation_history": history,
+            "completed_tool_calls": list(run.tool_calls),
+            "budget_spent_usd": run.cost_usd,
+            "custom_state": {"inputs": run.inputs, "run_id": run.run_id, **run.extra},
+        }
 
     async def _interrupted(self, run: AgentRun) -> AgentInterrupted:
         """Checkpoint the stopped run and build its AgentInterrupted (``.result``: the partial result).
