@@ -53,7 +53,8 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 _STOP = None  # the queue item that ends the thread
-_Item = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
+#: (function, arguments, the caller's loop, its future); loop and future are None for a posted call.
+_Item = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop | None, "asyncio.Future[Any] | None"]
 
 
 def _deliver(future: asyncio.Future[Any], error: BaseException | None, value: Any) -> None:
@@ -82,6 +83,11 @@ def _work(items: queue.SimpleQueue[_Item | None]) -> None:
         except BaseException as exc:  # handed to the caller unchanged
             error = exc
         del item, fn, args  # do not keep the call's arguments alive while waiting for the next
+        if loop is None or future is None:  # posted (IOThread.post): nobody awaits it
+            if error is not None:
+                logger.warning("a posted blocking call failed: %r", error, exc_info=error)
+            del error, value
+            continue
         try:
             loop.call_soon_threadsafe(_deliver, future, error, value)
         except RuntimeError:  # the loop was closed meanwhile: nobody awaits the answer
@@ -139,6 +145,17 @@ class IOThread:
         with self._lock:  # so that no call lands behind a concurrent stop()'s end marker
             self._items().put((fn, args, loop, future))
         return await future
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in the thread after the calls submitted before, without waiting for it.
+
+        For upkeep that must follow a call but need not delay its caller (the sqlite store's
+        WAL checkpoint after a commit): the caller gets its answer first. Later calls run after
+        it, like after any call. Its result is dropped; an exception it raises is logged.
+        Callable from any thread, the IOThread's own included (a call may post its follow-up).
+        """
+        with self._lock:
+            self._items().put((fn, args, None, None))
 
     def stop(self) -> None:
         """End the thread once the calls already submitted have run (without waiting for them).

@@ -4,6 +4,7 @@ several event loops, close() and fork (see kaizen_core/_io_thread.py)."""
 from __future__ import annotations
 
 import asyncio
+import operator
 import os
 import sys
 import threading
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from kaizen_core._io_thread import IOThread
 from kaizen_core.errors import CheckpointNotFoundError, StorageError
 from kaizen_core.state.filesystem import FilesystemStorage
-from kaizen_core.state.sqlite import SQLiteStorage
+from kaizen_core.state.sqlite import WAL_AUTOCHECKPOINT_PAGES, SQLiteStorage
 from kaizen_core.state.store import CheckpointMeta, CheckpointStore
 
 Factory = Callable[[Path], CheckpointStore]
@@ -156,3 +158,39 @@ def test_a_forked_child_uses_its_own_thread(tmp_path: Path) -> None:
         await files.close()
 
     asyncio.run(parent())
+
+
+@pytest.mark.anyio
+async def test_a_posted_call_runs_in_order_without_its_caller_waiting(caplog: pytest.LogCaptureFixture) -> None:
+    io = IOThread("kaizen-test-post")
+    order: list[str] = []
+    gate = threading.Event()
+    await io.run(order.append, "first")
+    io.post(gate.wait)  # returns at once: the thread is busy until the gate opens
+    io.post(order.append, "posted")
+    io.post(operator.truediv, 1, 0)  # fails: logged, the thread goes on
+    assert order == ["first"]
+    gate.set()
+    await io.run(order.append, "after")  # runs after everything posted before it
+    assert order == ["first", "posted", "after"]
+    assert "posted blocking call failed" in caplog.text and "ZeroDivisionError" in caplog.text
+    io.stop()
+
+
+@pytest.mark.anyio
+async def test_close_stops_the_sqlite_checkpointer_thread(tmp_path: Path) -> None:
+    def checkpointers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("kaizen-sqlite-checkpoint")}
+
+    before = checkpointers()
+    store = SQLiteStorage(tmp_path / "ckpt.db")
+    await store.write(meta("big"), os.urandom(WAL_AUTOCHECKPOINT_PAGES * 4096))  # a checkpoint is due
+    await store._checkpointer.run(lambda: None)  # it has run
+    started = checkpointers() - before
+    assert len(started) == 1
+    await store.close()
+    for thread in started:
+        thread.join()
+    assert checkpointers() - before == set()
+    assert os.path.getsize(tmp_path / "ckpt.db") > WAL_AUTOCHECKPOINT_PAGES * 4096  # and checkpointed
+    assert not os.path.exists(f"{tmp_path / 'ckpt.db'}-wal")  # the last connection removed the WAL

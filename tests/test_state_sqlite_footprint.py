@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import sqlite3
+import threading
 from pathlib import Path
 
+import anyio
 import pytest
 
 from kaizen_core.state import AgentState, CheckpointMeta, StateManager
-from kaizen_core.state.sqlite import WAL_AUTOCHECKPOINT_PAGES, WAL_PIGGYBACK_PAGES, SQLiteStorage
+from kaizen_core.state.sqlite import WAL_AUTOCHECKPOINT_PAGES, WAL_BACKSTOP_PAGES, SQLiteStorage
 
 pytestmark = pytest.mark.anyio
 
@@ -25,9 +29,11 @@ def turn(i: int, size: int = 1024) -> dict[str, str]:
     return {"role": "user" if i % 2 else "assistant", "content": " ".join(words)[:size]}
 
 
-#: The most the WAL holds: the pages before an automatic checkpoint plus the small commit
-#: that crossed the mark (a large one checkpoints itself); a frame is a page + 24 bytes.
-WAL_BOUND = (WAL_AUTOCHECKPOINT_PAGES + WAL_PIGGYBACK_PAGES) * (4096 + 24) + 32
+#: The most the WAL holds: the pages before a checkpoint, as many again committed while the
+#: checkpoint runs beside the writes; a frame is a page + 24 bytes. Well under SQLite's own
+#: automatic checkpoint (the backstop), which is what a WAL that never starts over would reach.
+WAL_BOUND = 2 * WAL_AUTOCHECKPOINT_PAGES * (4096 + 24) + 32
+assert WAL_BOUND < WAL_BACKSTOP_PAGES * (4096 + 24)
 
 
 def on_disk(path: Path) -> dict[str, int]:
@@ -73,18 +79,65 @@ async def test_pruning_gives_the_pages_back(tmp_path: Path) -> None:
     assert (await StateManager(SQLiteStorage(path)).resume_from_latest("a")) == state
 
 
-async def test_a_large_snapshot_is_checkpointed_into_the_database_with_its_write(tmp_path: Path) -> None:
+async def test_saves_do_not_wait_for_the_wal_checkpoint(tmp_path: Path) -> None:
+    """The checkpoint runs on the store's checkpointer thread: writes go on while it is held up."""
     path = tmp_path / "c.db"
     store = SQLiteStorage(path)
     await store.write(CheckpointMeta(checkpoint_id="small", agent_id="b", created_at=1.0), b"x")
     database = on_disk(path)[""]
-    # under WAL_AUTOCHECKPOINT_PAGES: SQLite alone would leave these pages in the WAL for now
-    big = random.Random(0).randbytes(2 * WAL_PIGGYBACK_PAGES * 4096)
-    await store.write(CheckpointMeta(checkpoint_id="big", agent_id="b", created_at=2.0), big)
-    assert on_disk(path)[""] >= database + len(big)  # copied into the database file already
-    await store.write(CheckpointMeta(checkpoint_id="after", agent_id="b", created_at=3.0), b"y")
-    assert on_disk(path)["-wal"] <= WAL_BOUND
-    assert (await store.read("big"))[1] == big and (await store.read("after"))[1] == b"y"
+    held = threading.Event()
+    store._checkpointer.post(held.wait)  # the checkpointer thread is busy until released
+    # past the mark (a checkpoint is due) and past WAL_BOUND, under the backstop
+    big = random.Random(0).randbytes(3 * WAL_AUTOCHECKPOINT_PAGES * 4096)
+    assert len(big) < WAL_BACKSTOP_PAGES * 4096
+    with anyio.fail_after(60):  # a hang guard only: these writes would wait forever behind the held thread
+        await store.write(CheckpointMeta(checkpoint_id="big", agent_id="b", created_at=2.0), big)
+        await store.write(CheckpointMeta(checkpoint_id="after", agent_id="b", created_at=3.0), b"y")
+        assert (await store.read("big"))[1] == big
+    assert on_disk(path)[""] == database  # nothing copied into the database yet
+    assert on_disk(path)["-wal"] > WAL_BOUND
+    held.set()
+    await store._checkpointer.run(lambda: None)  # the checkpoint posted behind the held call has run
+    assert on_disk(path)[""] >= database + len(big)  # copied into the database file
+    # the I/O thread finishes it after the next commit; the commit after that starts the WAL over
+    await store.write(CheckpointMeta(checkpoint_id="next", agent_id="b", created_at=4.0), b"z")
+    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=5.0), b"w")
+    assert on_disk(path)["-wal"] <= WAL_BOUND  # cut back after starting over (the big write made it grow)
+    assert (await store.read("big"))[1] == big and (await store.read("last"))[1] == b"w"
+    await store.close()
+
+
+async def test_the_wal_starts_over_when_commits_landed_beside_its_checkpoint(tmp_path: Path) -> None:
+    """Frames committed while the checkpointer copied are copied by the I/O thread after the
+    next commit, so the WAL starts over instead of growing until SQLite's backstop."""
+    path = tmp_path / "c.db"
+    store = SQLiteStorage(path)
+    await store.write(CheckpointMeta(checkpoint_id="small", agent_id="b", created_at=1.0), b"x")
+    held = threading.Event()
+    store._checkpointer.post(held.wait)
+    big = random.Random(0).randbytes(3 * WAL_AUTOCHECKPOINT_PAGES * 4096)
+    await store.write(CheckpointMeta(checkpoint_id="big", agent_id="b", created_at=2.0), big)  # a checkpoint is due
+    # Another connection reads: the WAL cannot start over under it, so the next commit's frames
+    # land after what the checkpoint copies, as a commit made while it runs would.
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM checkpoints").fetchone()
+    held.set()
+    await store._checkpointer.run(lambda: None)  # the checkpoint has run
+    gate = threading.Event()
+    store._io.post(gate.wait)
+    beside = asyncio.ensure_future(
+        store.write(CheckpointMeta(checkpoint_id="beside", agent_id="b", created_at=3.0), b"y")
+    )
+    await asyncio.sleep(0)  # the write is queued behind the gate
+    store._io.post(reader.execute, "COMMIT")  # the reader is gone once that commit is made
+    gate.set()
+    await beside
+    assert on_disk(path)["-wal"] > WAL_BOUND
+    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=4.0), b"z")  # starts over
+    assert on_disk(path)["-wal"] <= WAL_BOUND  # cut back to WAL_SIZE_LIMIT by the commit that started over
+    assert (await store.read("beside"))[1] == b"y" and (await store.read("last"))[1] == b"z"
+    reader.close()
     await store.close()
 
 

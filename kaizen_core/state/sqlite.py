@@ -4,12 +4,13 @@ WAL mode, one connection per store guarded by a lock; every blocking call runs o
 store's own I/O thread, in call order (:class:`~kaizen_core._io_thread.IOThread`),
 so the event loop never waits on disk.
 
-Disk footprint: the WAL is checkpointed every :data:`WAL_AUTOCHECKPOINT_PAGES` pages and
-truncated back to :data:`WAL_SIZE_LIMIT` bytes afterwards (SQLite's defaults let it grow to
-4 MB and keep it at its peak size, which was most of a small store's bytes); a checkpoint
-write of :data:`WAL_PIGGYBACK_PAGES` pages or more (a large snapshot) checkpoints the WAL
-right after it, in the same worker call, so the saves that pay a checkpoint are mostly the
-slow ones already. New databases
+Disk footprint and latency: the store checkpoints the WAL itself every
+:data:`WAL_AUTOCHECKPOINT_PAGES` pages, on a checkpointer thread with a connection of its
+own, beside the writes (no save waits for a checkpoint), and the I/O thread copies what was
+committed meanwhile right after the next commit, so the WAL starts over instead of growing;
+it is cut back to :data:`WAL_SIZE_LIMIT` bytes when it starts over past that size (SQLite's
+defaults let it grow to 4 MB and keep it at its peak size, which was most of a small store's
+bytes). New databases
 use ``auto_vacuum=INCREMENTAL``: pages freed by deletes are reused, and given back to the
 file system once more than :data:`FREE_PAGES_LIMIT` are free. A delta chain
 is read in one worker-thread call and one read transaction; a journal batch is one
@@ -37,20 +38,21 @@ __all__ = ["SQLiteStorage", "parse_sqlite_url"]
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-#: WAL pages written before SQLite copies them into the database (its default: 1000 = 4 MB).
-#: A small save writes ~4 pages: at 64, ~6% of saves paid the copy and its extra fsync, right
-#: at the save p95; at 128 ~3% do (measured, bench_checkpoints: sqlite incremental p95 12.6-14.5
-#: -> 11.3-11.4 ms on the loaded dev VM, p50 unchanged). Costs up to 256 KB more WAL on disk
-#: just before a checkpoint (the WAL is cut back to :data:`WAL_SIZE_LIMIT` after it).
-WAL_AUTOCHECKPOINT_PAGES = 128
-#: Bytes the WAL file is truncated to after a checkpoint (its default: never truncated). Kept
-#: allocated on purpose: a commit that overwrites WAL blocks fsyncs about twice as fast as one
-#: that grows the file (measured on ext4; ``journal_size_limit=0`` doubled the commit p50).
-WAL_SIZE_LIMIT = 64 * 4096
-#: A checkpoint payload of at least this many 4 KB pages checkpoints the WAL with its write:
-#: the checkpoint's fsync of the database then lands on a save that is slow anyway, not on
-#: one of the many small deltas that would otherwise fill the WAL.
-WAL_PIGGYBACK_PAGES = 8
+#: WAL pages (estimated per commit from its bytes) after which the store checkpoints the WAL
+#: into the database, on its checkpointer thread (:meth:`SQLiteStorage._checkpoint_wal`): no
+#: save waits for the copy and the database's fsync. (SQLite's own automatic checkpoint runs
+#: inside the commit that crosses its mark: at 128 pages ~3% of the saves paid it, right at
+#: the save p95.) 64 keeps the WAL within :data:`WAL_SIZE_LIMIT`, so it is not cut back and
+#: grown again every cycle.
+WAL_AUTOCHECKPOINT_PAGES = 64
+#: SQLite's automatic checkpoint, kept as a backstop should the estimate run low (it never
+#: fires while the store's own checkpoints keep up).
+WAL_BACKSTOP_PAGES = 4 * WAL_AUTOCHECKPOINT_PAGES
+#: Bytes the WAL file is cut back to when it starts over past that size (SQLite's default:
+#: never). Up to that it stays allocated on purpose: a commit that overwrites WAL blocks fsyncs
+#: about twice as fast as one that grows the file (measured on ext4; ``journal_size_limit=0``
+#: doubled the commit p50).
+WAL_SIZE_LIMIT = 128 * 4096
 #: Free pages (left by deleted checkpoints and journals) above which a delete returns
 #: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
 FREE_PAGES_LIMIT = 256
@@ -89,7 +91,14 @@ class SQLiteStorage(CheckpointStore):
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._closed = False
+        self._wal_pages = 0  # WAL pages written since the last checkpoint was posted (I/O thread only)
         self._io = IOThread(f"kaizen-sqlite-store {self.path}")  # runs every blocking call, in order
+        # WAL checkpoints run beside the writes, on a thread and connection of their own.
+        self._checkpointer = IOThread(f"kaizen-sqlite-checkpoint {self.path}")
+        self._checkpoint_conn: sqlite3.Connection | None = None  # the checkpointer thread's only
+        self._checkpoints_closed = False
+        self._checkpointer_used = False  # its thread was started (by a posted checkpoint)
+        self._finish_wanted = False  # set by the checkpointer, read on the I/O thread after a commit
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
@@ -115,23 +124,73 @@ class SQLiteStorage(CheckpointStore):
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")  # a new database only, and before WAL mode
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_BACKSTOP_PAGES}")
             conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             conn.executescript(_SCHEMA)
             self._conn = conn
         return self._conn
 
-    def _checkpoint_wal(self, conn: sqlite3.Connection) -> None:
-        """Copy the WAL into the database now (after a large write; see :data:`WAL_PIGGYBACK_PAGES`).
+    def _wrote(self, pages: int) -> None:
+        """Count ``pages`` written to the WAL by the commit just made (on the I/O thread).
 
-        The write is committed by then: a checkpoint that fails does not make it fail (the
-        caller would retry a write that happened). It is logged, and SQLite's automatic
-        checkpoint tries again.
+        Every :data:`WAL_AUTOCHECKPOINT_PAGES` pages, a checkpoint is posted to the
+        checkpointer thread: it copies the WAL into the database while this thread answers
+        its caller and goes on with the next calls.
         """
+        if self.path == ":memory:" or self._checkpoints_closed:  # no WAL / closing
+            return
+        if self._finish_wanted:  # right after a commit: the caller's own work follows, not a write
+            self._finish_wanted = False
+            self._io.post(self._finish_checkpoint)
+        self._wal_pages += pages
+        if self._wal_pages >= WAL_AUTOCHECKPOINT_PAGES:
+            self._wal_pages = 0
+            self._checkpointer_used = True
+            self._checkpointer.post(self._checkpoint_wal)
+
+    def _checkpoint_wal(self) -> None:
+        """Copy the WAL into the database beside the writes (posted by :meth:`_wrote`).
+
+        Runs on the checkpointer thread: a passive checkpoint on a connection of its own,
+        which SQLite runs beside a writer without blocking it. Commits made meanwhile are
+        not copied, and SQLite starts the WAL over (overwriting it from the top, so it does
+        not grow) only once every frame is, so the store's I/O thread then finishes the job
+        (:meth:`_finish_checkpoint`, posted there): with no write in flight it copies the
+        few frames left and the next commit starts the WAL over.
+
+        The commits it copies were durable before their callers were answered: this only
+        moves pages into the database and fsyncs it, so it weakens nothing. A failure is
+        logged (nobody awaits a posted call) and the next one tries again; SQLite's automatic
+        checkpoint (:data:`WAL_BACKSTOP_PAGES`) bounds the WAL meanwhile.
+        """
+        if self._checkpoints_closed:
+            return
         try:
+            conn = self._checkpoint_conn
+            if conn is None:
+                conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
+                conn.execute(f"PRAGMA synchronous={self.synchronous}")  # the database's fsync: as configured
+                self._checkpoint_conn = conn
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         except sqlite3.DatabaseError as exc:
             logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
+        self._finish_wanted = True
+
+    def _finish_checkpoint(self) -> None:
+        """Copy what the checkpointer could not (commits made while it ran): on the I/O thread."""
+        with self._lock:
+            if self._conn is None:  # closed: closing checkpointed the WAL
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # nothing to copy: no fsync
+            except sqlite3.DatabaseError as exc:
+                logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
+
+    def _close_checkpointer(self) -> None:
+        self._checkpoints_closed = True  # no checkpoint is posted from here on
+        conn, self._checkpoint_conn = self._checkpoint_conn, None
+        if conn is not None:
+            conn.close()
 
     def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._lock:
@@ -155,8 +214,10 @@ class SQLiteStorage(CheckpointStore):
             ) from None
 
     async def write(self, meta: CheckpointMeta, payload: bytes) -> None:
-        row = (meta.checkpoint_id, meta.agent_id, meta.created_at, meta.step_number, meta.model_dump_json(), payload)
-        large = len(payload) >= WAL_PIGGYBACK_PAGES * 4096 and self.path != ":memory:"
+        meta_json = meta.model_dump_json()
+        row = (meta.checkpoint_id, meta.agent_id, meta.created_at, meta.step_number, meta_json, payload)
+        # the table's leaf, the index's, a pointer-map page, the WAL header; overflow pages
+        pages = 4 + (len(payload) + len(meta_json)) // 4096
 
         def op(c: sqlite3.Connection) -> None:
             c.execute(
@@ -164,8 +225,7 @@ class SQLiteStorage(CheckpointStore):
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 row,
             )
-            if large:
-                self._checkpoint_wal(c)
+            self._wrote(pages)
 
         await self._call(op)
 
@@ -221,17 +281,23 @@ class SQLiteStorage(CheckpointStore):
         )
         return [self._meta(cid, raw) for cid, raw in rows]
 
-    @staticmethod
-    def _release_free_pages(c: sqlite3.Connection) -> None:
-        """Give free pages back to the file system once there are many (retention, prune)."""
-        if c.execute("PRAGMA freelist_count").fetchone()[0] > FREE_PAGES_LIMIT:
+    def _release_free_pages(self, c: sqlite3.Connection, pages: int) -> None:
+        """Give free pages back to the file system once there are many (retention, prune).
+
+        ``pages``: the WAL pages of the delete just made; a vacuum moves pages too (about two
+        per page freed: the page moved and its pointer-map entry).
+        """
+        free = c.execute("PRAGMA freelist_count").fetchone()[0]
+        if free > FREE_PAGES_LIMIT:
             c.executescript("PRAGMA incremental_vacuum;")  # execute() would step it once: one page
+            pages += 2 * free
+        self._wrote(pages)
 
     async def delete(self, checkpoint_id: str) -> bool:
         def op(c: sqlite3.Connection) -> bool:
             deleted = bool(c.execute("DELETE FROM checkpoints WHERE checkpoint_id = ?", (checkpoint_id,)).rowcount)
             if deleted:
-                self._release_free_pages(c)
+                self._release_free_pages(c, 4)
             return deleted
 
         return await self._call(op)
@@ -243,19 +309,25 @@ class SQLiteStorage(CheckpointStore):
         return [r[0] for r in rows]
 
     async def journal_append(self, stream: str, record: bytes) -> None:
-        await self._call(lambda c: c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", (stream, record)))
+        await self.journal_append_many(stream, (record,))
 
     async def journal_append_many(self, stream: str, records: Sequence[bytes]) -> None:
         rows = [(stream, record) for record in records]
+        # the table's leaf and the index's (WAL header included), plus what the records fill
+        pages = 2 + sum(len(stream) + len(record) for record in records) // 4096
 
         def op(c: sqlite3.Connection) -> None:
-            c.execute("BEGIN IMMEDIATE")
-            try:
-                c.executemany("INSERT INTO journal (stream, record) VALUES (?, ?)", rows)
-            except BaseException:
-                c.execute("ROLLBACK")
-                raise
-            c.execute("COMMIT")
+            if len(rows) == 1:  # one statement is its own transaction
+                c.execute("INSERT INTO journal (stream, record) VALUES (?, ?)", rows[0])
+            else:
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    c.executemany("INSERT INTO journal (stream, record) VALUES (?, ?)", rows)
+                except BaseException:
+                    c.execute("ROLLBACK")
+                    raise
+                c.execute("COMMIT")
+            self._wrote(pages)
 
         if rows:
             await self._call(op)
@@ -268,8 +340,8 @@ class SQLiteStorage(CheckpointStore):
 
     async def journal_delete(self, stream: str) -> None:
         def op(c: sqlite3.Connection) -> None:
-            c.execute("DELETE FROM journal WHERE stream = ?", (stream,))
-            self._release_free_pages(c)
+            removed = c.execute("DELETE FROM journal WHERE stream = ?", (stream,)).rowcount
+            self._release_free_pages(c, 4 + max(removed, 0) // 16)
 
         await self._call(op)
 
@@ -281,6 +353,13 @@ class SQLiteStorage(CheckpointStore):
                 self._conn = None
 
     async def close(self) -> None:
-        """Close the connection (after the calls already made) and stop the store's I/O thread."""
+        """Close the connections (after the calls already made) and stop the store's threads."""
+        # The checkpointer first (it posts to the I/O thread); then the store's own connection,
+        # the last one, which checkpoints the WAL into the database and removes it.
+        if self._checkpointer_used:
+            await self._checkpointer.run(self._close_checkpointer)
+            self._checkpointer.stop()
+        else:
+            self._checkpoints_closed = True
         await self._io.run(self._close_sync)
         self._io.stop()
