@@ -1,9 +1,10 @@
 """The interrupt models: :class:`InterruptReason` (why a run stopped) and :class:`InterruptContext`
 (what interrupt handlers look at).
 
-Loaded on first use, through :mod:`kaizen_core.interrupts.types` or :mod:`kaizen_core.interrupts`
-(both export these names lazily): a run that is never interrupted and has no interrupt handler
-makes neither. No ``from __future__ import annotations``: pydantic would evaluate every field's
+Exported lazily by :mod:`kaizen_core.interrupts.types` and :mod:`kaizen_core.interrupts`, and
+imported by :mod:`kaizen_core.interrupts.scope` at its own import: ``request_interrupt`` runs in
+signal handlers, which must find the classes complete (``InterruptReason`` is built at import,
+not deferred). No ``from __future__ import annotations``: pydantic would evaluate every field's
 annotation string when each class is made.
 """
 

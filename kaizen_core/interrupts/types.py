@@ -1,10 +1,10 @@
 """Interrupt data types: where an interrupt comes from, how hard it stops, and why.
 
 The two models, :class:`InterruptReason` and :class:`InterruptContext`, live in
-:mod:`kaizen_core.interrupts.models` and load on first use (``from
-kaizen_core.interrupts.types import InterruptReason`` works as ever): a run that is never
-interrupted and has no handler makes neither, and their classes cost every process's start
-(~4.6M instructions, 0.7% of the cold-start baseline).
+:mod:`kaizen_core.interrupts.models` (``from kaizen_core.interrupts.types import
+InterruptReason`` works as ever, lazily): importing this module alone does not build them.
+They load with :mod:`kaizen_core.interrupts.scope`, i.e. with the first run that watches
+interrupts, because a signal handler must never import or build a model.
 """
 
 import sys
