@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from kaizen_core.state import AgentState, CheckpointMeta, StateManager
-from kaizen_core.state.sqlite import WAL_AUTOCHECKPOINT_PAGES, WAL_BACKSTOP_PAGES, SQLiteStorage
+from kaizen_core.state.sqlite import WAL_AUTOCHECKPOINT_PAGES, WAL_BACKSTOP_PAGES, WAL_SIZE_LIMIT, SQLiteStorage
 
 pytestmark = pytest.mark.anyio
 
@@ -29,9 +29,9 @@ def turn(i: int, size: int = 1024) -> dict[str, str]:
     return {"role": "user" if i % 2 else "assistant", "content": " ".join(words)[:size]}
 
 
-#: The most the WAL holds: the pages before a checkpoint, as many again committed while the
-#: checkpoint runs beside the writes; a frame is a page + 24 bytes. Well under SQLite's own
-#: automatic checkpoint (the backstop), which is what a WAL that never starts over would reach.
+#: The most the WAL holds: the pages before a checkpoint, as many again committed while it
+#: runs beside the writes; a frame is a page + 24 bytes. Under SQLite's own automatic
+#: checkpoint (the backstop), which is what a WAL that never starts over would reach.
 WAL_BOUND = 2 * WAL_AUTOCHECKPOINT_PAGES * (4096 + 24) + 32
 assert WAL_BOUND < WAL_BACKSTOP_PAGES * (4096 + 24)
 
@@ -40,9 +40,12 @@ def on_disk(path: Path) -> dict[str, int]:
     return {s: os.path.getsize(f"{path}{s}") for s in ("", "-wal", "-shm") if os.path.exists(f"{path}{s}")}
 
 
-async def test_two_hundred_turns_take_under_one_and_a_half_megabytes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("synchronous", ["FULL", "NORMAL"])
+async def test_two_hundred_turns_take_under_one_and_a_half_megabytes(tmp_path: Path, synchronous: str) -> None:
+    """Also: the WAL starts over after each checkpoint, though commits land while it runs
+    (back-to-back saves; with NORMAL, many per checkpoint): it never reaches the backstop."""
     path = tmp_path / "c.db"
-    store = SQLiteStorage(path)
+    store = SQLiteStorage(path, synchronous=synchronous)
     manager = StateManager(store, retention_count=0)
     state = AgentState(agent_id="a")
     for i in range(200):
@@ -99,44 +102,37 @@ async def test_saves_do_not_wait_for_the_wal_checkpoint(tmp_path: Path) -> None:
     held.set()
     await store._checkpointer.run(lambda: None)  # the checkpoint posted behind the held call has run
     assert on_disk(path)[""] >= database + len(big)  # copied into the database file
-    # the I/O thread finishes it after the next commit; the commit after that starts the WAL over
-    await store.write(CheckpointMeta(checkpoint_id="next", agent_id="b", created_at=4.0), b"z")
-    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=5.0), b"w")
-    assert on_disk(path)["-wal"] <= WAL_BOUND  # cut back after starting over (the big write made it grow)
-    assert (await store.read("big"))[1] == big and (await store.read("last"))[1] == b"w"
+    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=4.0), b"z")
+    assert on_disk(path)["-wal"] <= WAL_SIZE_LIMIT  # started over, and cut back (the big write made it grow)
+    assert (await store.read("big"))[1] == big and (await store.read("last"))[1] == b"z"
     await store.close()
 
 
-async def test_the_wal_starts_over_when_commits_landed_beside_its_checkpoint(tmp_path: Path) -> None:
-    """Frames committed while the checkpointer copied are copied by the I/O thread after the
-    next commit, so the WAL starts over instead of growing until SQLite's backstop."""
+async def test_a_commit_left_by_the_checkpointer_is_copied_before_the_wal_starts_over(tmp_path: Path) -> None:
+    """Frames the checkpointer did not copy (a write in flight as its last pass ended) are
+    copied by the I/O thread between two calls, so the next write starts the WAL over."""
     path = tmp_path / "c.db"
     store = SQLiteStorage(path)
-    await store.write(CheckpointMeta(checkpoint_id="small", agent_id="b", created_at=1.0), b"x")
-    held = threading.Event()
+    held, gate = threading.Event(), threading.Event()
     store._checkpointer.post(held.wait)
     big = random.Random(0).randbytes(3 * WAL_AUTOCHECKPOINT_PAGES * 4096)
-    await store.write(CheckpointMeta(checkpoint_id="big", agent_id="b", created_at=2.0), big)  # a checkpoint is due
-    # Another connection reads: the WAL cannot start over under it, so the next commit's frames
-    # land after what the checkpoint copies, as a commit made while it runs would.
+    await store.write(CheckpointMeta(checkpoint_id="big", agent_id="b", created_at=1.0), big)  # a checkpoint is due
+    # A reader of another connection keeps "late" from starting the WAL over, as a write in
+    # flight during the checkpointer's last pass would be kept: its frames land after the copy.
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM checkpoints").fetchone()
-    held.set()
-    await store._checkpointer.run(lambda: None)  # the checkpoint has run
-    gate = threading.Event()
     store._io.post(gate.wait)
-    beside = asyncio.ensure_future(
-        store.write(CheckpointMeta(checkpoint_id="beside", agent_id="b", created_at=3.0), b"y")
-    )
-    await asyncio.sleep(0)  # the write is queued behind the gate
-    store._io.post(reader.execute, "COMMIT")  # the reader is gone once that commit is made
+    late = asyncio.ensure_future(store.write(CheckpointMeta(checkpoint_id="late", agent_id="b", created_at=2.0), b"y"))
+    await asyncio.sleep(0)  # submitted, behind the gate
+    store._io.post(reader.execute, "COMMIT")  # the reader is gone once "late" is committed
+    held.set()
+    await store._checkpointer.run(lambda: None)  # it copied everything so far and posted its finish
     gate.set()
-    await beside
-    assert on_disk(path)["-wal"] > WAL_BOUND
-    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=4.0), b"z")  # starts over
-    assert on_disk(path)["-wal"] <= WAL_BOUND  # cut back to WAL_SIZE_LIMIT by the commit that started over
-    assert (await store.read("beside"))[1] == b"y" and (await store.read("last"))[1] == b"z"
+    await late
+    await store.write(CheckpointMeta(checkpoint_id="last", agent_id="b", created_at=3.0), b"z")
+    assert on_disk(path)["-wal"] <= WAL_SIZE_LIMIT  # started over (after the big write made it grow)
+    assert (await store.read("late"))[1] == b"y" and (await store.read("last"))[1] == b"z"
     reader.close()
     await store.close()
 

@@ -53,6 +53,8 @@ WAL_BACKSTOP_PAGES = 4 * WAL_AUTOCHECKPOINT_PAGES
 #: about twice as fast as one that grows the file (measured on ext4; ``journal_size_limit=0``
 #: doubled the commit p50).
 WAL_SIZE_LIMIT = 128 * 4096
+#: Most passes of one checkpoint (see :meth:`SQLiteStorage._checkpoint_wal`).
+_CHECKPOINT_PASSES = 8
 #: Free pages (left by deleted checkpoints and journals) above which a delete returns
 #: them to the file system (``PRAGMA incremental_vacuum``) instead of keeping them for reuse.
 FREE_PAGES_LIMIT = 256
@@ -98,7 +100,6 @@ class SQLiteStorage(CheckpointStore):
         self._checkpoint_conn: sqlite3.Connection | None = None  # the checkpointer thread's only
         self._checkpoints_closed = False
         self._checkpointer_used = False  # its thread was started (by a posted checkpoint)
-        self._finish_wanted = False  # set by the checkpointer, read on the I/O thread after a commit
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SQLiteStorage:
@@ -139,9 +140,6 @@ class SQLiteStorage(CheckpointStore):
         """
         if self.path == ":memory:" or self._checkpoints_closed:  # no WAL / closing
             return
-        if self._finish_wanted:  # right after a commit: the caller's own work follows, not a write
-            self._finish_wanted = False
-            self._io.post(self._finish_checkpoint)
         self._wal_pages += pages
         if self._wal_pages >= WAL_AUTOCHECKPOINT_PAGES:
             self._wal_pages = 0
@@ -151,12 +149,15 @@ class SQLiteStorage(CheckpointStore):
     def _checkpoint_wal(self) -> None:
         """Copy the WAL into the database beside the writes (posted by :meth:`_wrote`).
 
-        Runs on the checkpointer thread: a passive checkpoint on a connection of its own,
-        which SQLite runs beside a writer without blocking it. Commits made meanwhile are
-        not copied, and SQLite starts the WAL over (overwriting it from the top, so it does
-        not grow) only once every frame is, so the store's I/O thread then finishes the job
-        (:meth:`_finish_checkpoint`, posted there): with no write in flight it copies the
-        few frames left and the next commit starts the WAL over.
+        Runs on the checkpointer thread: passive checkpoints on a connection of its own,
+        which SQLite runs beside a writer without blocking it. SQLite starts the WAL over
+        (overwriting it from the top, so the file does not grow) at the first write that
+        begins once *every* frame is copied; a commit made while a pass copies is not, so
+        passes repeat until one finds no frame added since the one before (that pass copies
+        nothing and costs nothing: no fsync), at most :data:`_CHECKPOINT_PASSES` times. A
+        write still in flight then may commit after the last pass: the store's I/O thread
+        copies what is left between two calls (:meth:`_finish_checkpoint`, usually nothing),
+        so that the next write starts the WAL over.
 
         The commits it copies were durable before their callers were answered: this only
         moves pages into the database and fsyncs it, so it weakens nothing. A failure is
@@ -171,18 +172,27 @@ class SQLiteStorage(CheckpointStore):
                 conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
                 conn.execute(f"PRAGMA synchronous={self.synchronous}")  # the database's fsync: as configured
                 self._checkpoint_conn = conn
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            frames = -1
+            for _ in range(_CHECKPOINT_PASSES):
+                _busy, log, _copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if log == frames:  # nothing committed since the pass before
+                    break
+                frames = log
         except sqlite3.DatabaseError as exc:
             logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
-        self._finish_wanted = True
+        self._io.post(self._finish_checkpoint)
 
     def _finish_checkpoint(self) -> None:
-        """Copy what the checkpointer could not (commits made while it ran): on the I/O thread."""
+        """Copy what the checkpointer left (a commit in flight as it ended): on the I/O thread.
+
+        Between two calls no write is in flight, so this copies every frame, and the next
+        write starts the WAL over. Nothing left to copy (the usual case) costs no fsync.
+        """
         with self._lock:
             if self._conn is None:  # closed: closing checkpointed the WAL
                 return
             try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # nothing to copy: no fsync
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.DatabaseError as exc:
                 logger.warning("SQLite store %s: WAL checkpoint failed (retried later): %s", self.path, exc)
 
