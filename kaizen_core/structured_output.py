@@ -28,14 +28,18 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
 from kaizen_core.errors import ConfigError
+from kaizen_core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from kaizen_core.signatures import Signature
+    from kaizen_core.structured_output_settings import StructuredOutputSettings
 
 __all__ = ["StructuredOutputSettings", "create_structured_output_config", "structured_output_settings"]
+
+# The settings model is made only by an agent whose provider_config has a response_format: its
+# class lives in a module of its own, loaded then (a plain agent's start-up does not make it).
+__getattr__, __dir__ = lazy_exports(globals(), {"StructuredOutputSettings": "kaizen_core.structured_output_settings"})
 
 
 def _signature_class(signature: Signature | type[Signature]) -> type[Signature]:
@@ -73,15 +77,6 @@ def create_structured_output_config(
     }
 
 
-class StructuredOutputSettings(BaseModel):
-    """What an agent takes from ``provider_config["response_format"]``."""
-
-    model_config = ConfigDict(defer_build=True)  # built on first use: not on the import path
-
-    name: str | None = None
-    strict: bool = True
-
-
 def structured_output_settings(
     provider_config: dict[str, Any], signature: Signature
 ) -> tuple[dict[str, Any], StructuredOutputSettings | None]:
@@ -92,6 +87,8 @@ def structured_output_settings(
     """
     if "response_format" not in provider_config:
         return provider_config, None
+    from kaizen_core.structured_output_settings import StructuredOutputSettings
+
     options = {k: v for k, v in provider_config.items() if k != "response_format"}
     fmt = provider_config["response_format"]
     kind = fmt.get("type") if isinstance(fmt, dict) else None

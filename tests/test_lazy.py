@@ -87,7 +87,7 @@ class QA(Signature):
 
 assert BaseAgent(BaseAgentConfig(llm_provider="mock"), QA()).run(question="2+2?")["answer"]
 unwanted = ("anyio", "pluggy", "kaizen_core.tools", "kaizen_core.interrupts.handlers", "kaizen_core.builtins",
-            "kaizen_core.config_extra", "kaizen_core.hooks", "httpx")
+            "kaizen_core.config_extra", "kaizen_core.hooks", "httpx", "kaizen_core.structured_output_settings")
 plugin_modules = sorted({m.split(".")[0] for m in sys.modules if m.startswith("kaizen_") and not m.startswith("kaizen_core")})
 print(sorted(m for m in unwanted if m in sys.modules), plugin_modules)
 """
@@ -136,3 +136,28 @@ def test_secret_env_name_is_compiled_on_first_use() -> None:
 
     assert SECRET_ENV_NAME.search("OPENAI_API_KEY") and not SECRET_ENV_NAME.search("HOME")
     assert redaction.SECRET_ENV_NAME is SECRET_ENV_NAME and "SECRET_ENV_NAME" in dir(redaction)
+
+
+def test_structured_output_settings_load_with_the_first_response_format() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\n"
+            "from kaizen_core import BaseAgent, BaseAgentConfig, InputField, OutputField, Signature\n"
+            "from kaizen_core.structured_output import create_structured_output_config\n"
+            "class QA(Signature):\n"
+            "    question: str = InputField(desc='q')\n"
+            "    answer: str = OutputField(desc='a')\n"
+            "plain = BaseAgent(BaseAgentConfig(llm_provider='mock'), QA())\n"
+            "print(plain.structured_output, 'kaizen_core.structured_output_settings' in sys.modules)\n"
+            "config = BaseAgentConfig(llm_provider='mock', provider_config=create_structured_output_config(QA))\n"
+            "agent = BaseAgent(config, QA())\n"
+            "from kaizen_core.structured_output import StructuredOutputSettings\n"
+            "print(type(agent.structured_output) is StructuredOutputSettings, agent.structured_output)\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == ["None False", "True name='QA' strict=True"]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kaizen_core.providers.types import Completion, Usage
+from kaizen_core.providers.types import Completion, Usage, _default_usage
 
 __all__ = ["Embeddings", "StreamEvent", "ToolCallDelta"]
 
@@ -41,7 +41,7 @@ class Embeddings(BaseModel):
 
     vectors: list[list[float]]
     model: str = ""
-    usage: Usage = Field(default_factory=Usage)
+    usage: Usage = Field(default_factory=_default_usage)
 
     @property
     def dimensions(self) -> int:
