@@ -30,7 +30,7 @@ import time
 import types
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kaizen_core.errors import PluginError, PluginNotInstalledError
 
@@ -180,38 +180,13 @@ def _qualname(obj: Any) -> str:
     return f"{mod}:{name}"
 
 
-class PluginInfo:
-    """A loaded plugin: its distribution, version and the hooks it implements.
+class PluginInfo(NamedTuple):
+    """A loaded plugin: its distribution, version and the hooks it implements."""
 
-    A plain class rather than a NamedTuple: it is on every process's start-up path, where
-    making a named tuple class (its generated ``__new__``) costs about ten plain classes.
-    """
-
-    __slots__ = ("distribution", "hooks", "name", "version")
-
-    def __init__(self, name: str, distribution: str, version: str, hooks: list[str]) -> None:
-        self.name = name
-        self.distribution = distribution
-        self.version = version
-        self.hooks = hooks
-
-    def __repr__(self) -> str:
-        return (
-            f"PluginInfo(name={self.name!r}, distribution={self.distribution!r}, "
-            f"version={self.version!r}, hooks={self.hooks!r})"
-        )
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PluginInfo):
-            return NotImplemented
-        return (self.name, self.distribution, self.version, self.hooks) == (
-            other.name,
-            other.distribution,
-            other.version,
-            other.hooks,
-        )
-
-    __hash__ = None  # type: ignore[assignment]  # equal by value, and hooks is a list
+    name: str
+    distribution: str
+    version: str
+    hooks: list[str]
 
 
 class Registry:
