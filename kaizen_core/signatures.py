@@ -23,7 +23,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, NamedTuple, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from kaizen_core.errors import InputValidationError, SignatureError
 
@@ -474,6 +474,10 @@ def _parse_type(src: str, spec: str) -> Any:
 
     tp = build(node)
     _check_type(tp, f"signature {spec!r}")
+    # Imported here: only string-typed signatures need it, and loading pydantic's type_adapter
+    # module cost every process ~1.3 M instructions at start.
+    from pydantic import TypeAdapter
+
     try:
         TypeAdapter(tp)
     except Exception as exc:

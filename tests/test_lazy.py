@@ -87,7 +87,8 @@ class QA(Signature):
 
 assert BaseAgent(BaseAgentConfig(llm_provider="mock"), QA()).run(question="2+2?")["answer"]
 unwanted = ("anyio", "pluggy", "kaizen_core.tools", "kaizen_core.interrupts.handlers", "kaizen_core.builtins",
-            "kaizen_core.config_extra", "kaizen_core.hooks", "httpx", "kaizen_core.structured_output_settings")
+            "kaizen_core.config_extra", "kaizen_core.hooks", "httpx", "kaizen_core.structured_output_settings",
+            "pydantic.type_adapter")
 plugin_modules = sorted({m.split(".")[0] for m in sys.modules if m.startswith("kaizen_") and not m.startswith("kaizen_core")})
 print(sorted(m for m in unwanted if m in sys.modules), plugin_modules)
 """
