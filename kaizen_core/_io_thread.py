@@ -27,7 +27,7 @@ Guarantees (the ones ``to_thread`` gave its owners, plus ordering):
 * Several event loops may submit (the sync API's main-thread loop and its background loop,
   :mod:`kaizen_core._sync`): each call's answer is delivered to the loop that submitted it.
 * The thread starts on the first call; :meth:`IOThread.stop` ends it after the calls already
-  submitted (a later call starts a new one); a forked child starts its own (the parent's
+  submitted (a later call starts a new one, :meth:`IOThread.drain` does not); a forked child starts its own (the parent's
   thread does not exist there); an IOThread dropped without ``stop()`` ends its thread.
   Interpreter exit does not stop it: ``atexit`` handlers may still make calls.
 
@@ -96,6 +96,10 @@ def _work(items: queue.SimpleQueue[_Item | None]) -> None:
         del loop, future, error, value
 
 
+def _nothing() -> None:
+    """The call :meth:`IOThread.drain` waits on: it runs after every call submitted before it."""
+
+
 _instances: weakref.WeakSet[IOThread] = weakref.WeakSet()
 
 
@@ -145,6 +149,20 @@ class IOThread:
         with self._lock:  # so that no call lands behind a concurrent stop()'s end marker
             self._items().put((fn, args, loop, future))
         return await future
+
+    async def drain(self) -> None:
+        """Wait until the calls submitted so far have run; at once if the thread is not running.
+
+        Unlike ``run`` of a no-op, it never starts a thread: closing an owner twice leaves no
+        thread behind (the thread ``stop()`` ends may still be finishing its last calls).
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._queue is None:
+                return
+            self._queue.put((_nothing, (), loop, future))
+        await future
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` in the thread after the calls submitted before, without waiting for it.

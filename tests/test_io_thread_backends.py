@@ -64,8 +64,13 @@ def backend_held(kind: str, root: Path) -> Iterator[None]:
             os.close(fd)
 
 
-def tier_threads(kind: str) -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX[kind])]
+def tier_threads(kind: str, root: Path | None = None) -> list[threading.Thread]:
+    """The live I/O threads of ``kind``'s tiers (of the tier under ``root`` only, if given)."""
+    return [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith(THREAD_PREFIX[kind]) and (root is None or str(root) in t.name)
+    ]
 
 
 async def submitted(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -155,7 +160,8 @@ async def test_close_stops_the_tiers_thread(tmp_path: Path, kind: str) -> None:
     await tier.close()
     thread.join(timeout=60)
     assert not thread.is_alive()
-    await tier.close()  # twice is fine
+    await tier.close()  # twice is fine, and starts no thread
+    assert tier_threads(kind, tmp_path) == []
     if kind == "sqlite":
         with pytest.raises(MemoryBackendError, match="closed"):
             await tier.get("k")

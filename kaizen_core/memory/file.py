@@ -162,10 +162,6 @@ class JsonlLog:
         return len(records)
 
 
-def _nothing() -> None:
-    """The I/O thread call :meth:`FileMemoryTier.close` waits on (it runs after every earlier one)."""
-
-
 _logs: dict[Path, JsonlLog] = {}
 _logs_lock = threading.Lock()
 
@@ -323,6 +319,6 @@ class FileMemoryTier(MemoryTier):
         tier stays usable: a later operation starts a new thread. Safe to call twice.
         """
         try:
-            await self._io.run(_nothing)
+            await self._io.drain()
         finally:
             self._io.stop()
