@@ -7,6 +7,7 @@ import random
 import re
 import sys
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -127,13 +128,14 @@ async def test_forget_by_id_and_filters(tmp_path: Path) -> None:
 
 
 async def test_short_term_memory_is_session_scoped_and_expires() -> None:
-    s1 = ShortTermMemory("session-1", store="memory://stm-test", ttl=60)
-    s2 = ShortTermMemory("session-2", store="memory://stm-test", ttl=60)
+    store = f"memory://stm-{uuid.uuid4().hex}"  # named stores are process-wide: one of its own
+    s1 = ShortTermMemory("session-1", store=store, ttl=60)
+    s2 = ShortTermMemory("session-2", store=store, ttl=60)
     await s1.aadd("the build is broken", 0.8, ["ci"])
     short = await s1.aadd("temporary note about the build", ttl=0.1)
     assert short.expires_at is not None and short.session_id == "session-1"
     assert await s2.asearch("build") == []
-    with anyio.fail_after(5):
+    with anyio.fail_after(60):  # bounds a hang only
         while await s1.aget(short.id) is not None:
             await anyio.sleep(0.05)
     assert [e.content for e in await s1.asearch("build")] == ["the build is broken"]

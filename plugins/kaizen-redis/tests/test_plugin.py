@@ -85,8 +85,9 @@ async def test_checkpoint_ttl_expires_checkpoints_and_journals(redis_url: str, k
     store = RedisCheckpointStore.from_url(redis_url, key_prefix=key_prefix, ttl=0.3)
     await StateManager(store).save_checkpoint(AgentState(agent_id="short-lived"))
     await store.journal_append("j", b"record")
-    with anyio.fail_after(30):  # bounds a hang only: the keys go 0.3 s after they were written
-        while await store.list_agents():
+    # Each key expires 0.3 s after its own write (the journal's after the checkpoint's): wait for both.
+    with anyio.fail_after(30):  # bounds a hang only
+        while await store.list_agents() or await store.journal_read("j"):
             await anyio.sleep(0.05)
     assert await store.list("short-lived") == []
     assert await store.journal_read("j") == []

@@ -183,7 +183,9 @@ def test_wait_with_a_timeout_answers_202_while_the_run_goes_on(serve: Any) -> No
         response = client.post("/agents/writer/runs?wait=true&timeout=0.5", json={"inputs": {"task": "write"}})
         assert response.status_code == 202 and response.json()["status"] == "running"
         run_id = response.json()["run_id"]
-        assert list(client.get(f"/runs/{run_id}").json()["pending"])
+        with client.stream("GET", f"/runs/{run_id}/events") as events:  # until it asks (however slow)
+            asked = next(e for e in sse_events(events) if e["event"] == "approval_request")
+        assert list(client.get(f"/runs/{run_id}").json()["pending"]) == [asked["data"]["data"]["request_id"]]
         assert (
             client.post("/agents/writer/runs?wait=true&timeout=-1", json={"inputs": {"task": "x"}}).status_code == 400
         )
