@@ -27,8 +27,9 @@ Guarantees (the ones ``to_thread`` gave its owners, plus ordering):
 * Several event loops may submit (the sync API's main-thread loop and its background loop,
   :mod:`kaizen_core._sync`): each call's answer is delivered to the loop that submitted it.
 * The thread starts on the first call; :meth:`IOThread.stop` ends it after the calls already
-  submitted (a later call starts a new one, :meth:`IOThread.drain` does not); a forked child starts its own (the parent's
-  thread does not exist there); an IOThread dropped without ``stop()`` ends its thread.
+  submitted (a later call starts a new one, :meth:`IOThread.drain` does not); a forked child
+  starts its own (the parent's thread does not exist there); an IOThread dropped without
+  ``stop()`` ends its thread.
   Interpreter exit does not stop it: ``atexit`` handlers may still make calls.
 
 The thread is a daemon: a call still running when the interpreter exits (only possible for
